@@ -1,0 +1,22 @@
+//! The shared core of Ruta: what every device and the server run.
+//!
+//! # Layout
+//! - [`clock`]: the one place time comes from; everything else takes `now` as an argument.
+//! - [`store`]: the device's local truth, a SQLite file (WAL), with its migrations.
+//! - [`demo`]: demo orders at real Helsinki addresses for a new tenant's first look.
+//! - [`core`]: [`Core`], which executes the transport-agnostic command API
+//!   ([`app_api::Request`] -> [`app_api::Response`]). Shells (Tauri IPC, the HTTP
+//!   device host, tests) decode a request, make exactly one call into [`Core`] and
+//!   encode the answer.
+//!
+//! Architecture invariant: this crate knows nothing of tauri, leptos or axum, and
+//! starts no threads or runtimes of its own. Effects (disk, clock) sit behind the
+//! small adapters in [`clock`] and [`store`].
+
+pub mod clock;
+pub mod core;
+pub mod demo;
+pub mod store;
+
+pub use crate::core::Core;
+pub use app_api as api;

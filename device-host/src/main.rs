@@ -1,0 +1,79 @@
+//! `ruta-device`: run one headless Ruta device. See the crate docs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// A headless Ruta device: its own local store, the command API over HTTP, and the web UI.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the command API (and the UI) for the device whose store is in DIR.
+    Serve {
+        /// Address to listen on; port 0 picks a free port (announced on stdout).
+        #[arg(long, env = "RUTA_DEVICE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Directory of this device's local store (created if missing).
+        #[arg(long, env = "RUTA_DEVICE_DATA")]
+        data: PathBuf,
+        /// Directory of the built web UI to serve at `/`.
+        #[arg(long, env = "RUTA_DEVICE_UI")]
+        ui: Option<PathBuf>,
+    },
+    /// Put demo orders (real Helsinki addresses) into the store in DIR if it has none.
+    SeedDemo {
+        #[arg(long, env = "RUTA_DEVICE_DATA")]
+        data: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    host_runtime::init_tracing("info");
+    let result = match Cli::parse().command {
+        Command::Serve { listen, data, ui } => serve(listen, data, ui).await,
+        Command::SeedDemo { data } => seed(data),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ruta-device: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(
+    listen: SocketAddr,
+    data: PathBuf,
+    ui: Option<PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(ui) = &ui
+        && !ui.join("index.html").is_file()
+    {
+        return Err(format!("no index.html in {}: build the UI first", ui.display()).into());
+    }
+    let core = app_core::Core::open(&data)?;
+    tracing::info!(device_id = %core.device_id(), data = %data.display(), "device store open");
+    let app = device_host::router(core, ui);
+    let listener = host_runtime::bind_and_announce("ruta-device", listen).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(host_runtime::shutdown_signal())
+        .await?;
+    tracing::info!("ruta-device stopped cleanly");
+    Ok(())
+}
+
+fn seed(data: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
+    let core = app_core::Core::open(&data)?;
+    let created = app_core::demo::seed(&core)?;
+    println!("seeded {created} demo orders into {}", data.display());
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! Where the server keeps documents.
+//!
+//! The sync engine sees only [`Storage`]: opaque byte chunks under hierarchical
+//! keys (e.g. `[doc_id, "incremental", hash]`), loaded one by one or by prefix.
+//! That is the shape automerge-repo storage adapters use, so a second backend
+//! (PostgreSQL, for tenants that run several server nodes) implements the same
+//! four calls without touching protocol code.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A hierarchical storage key. Components are non-empty and contain no `/`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StorageKey(Vec<String>);
+
+impl StorageKey {
+    pub fn new<I, S>(parts: I) -> Result<Self, StorageError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let parts: Vec<String> = parts.into_iter().map(Into::into).collect();
+        for part in &parts {
+            if part.is_empty() || part.contains('/') {
+                return Err(StorageError::BadKey(format!(
+                    "key component {part:?} must be non-empty and contain no '/'"
+                )));
+            }
+        }
+        Ok(Self(parts))
+    }
+
+    pub fn parts(&self) -> &[String] {
+        &self.0
+    }
+
+    fn encode(&self) -> String {
+        self.0.join("/")
+    }
+
+    fn decode(s: &str) -> Self {
+        Self(s.split('/').map(str::to_owned).collect())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage backend: {0}")]
+    Backend(#[from] rusqlite::Error),
+    #[error("bad storage key: {0}")]
+    BadKey(String),
+}
+
+/// Persistence for the sync engine. Implementations must be safe to call from
+/// several threads; calls are blocking (run them on a blocking pool).
+pub trait Storage: Send + Sync + 'static {
+    fn load(&self, key: &StorageKey) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Every entry whose key starts with `prefix` (including `prefix` itself), in key order.
+    fn load_range(&self, prefix: &StorageKey) -> Result<Vec<(StorageKey, Vec<u8>)>, StorageError>;
+    fn put(&self, key: &StorageKey, data: &[u8]) -> Result<(), StorageError>;
+    fn delete(&self, key: &StorageKey) -> Result<(), StorageError>;
+    /// A cheap liveness probe for `/healthz`.
+    fn check(&self) -> Result<(), StorageError>;
+    /// A short name for logs and health reports.
+    fn backend_name(&self) -> &'static str;
+}
+
+/// The embedded default: one SQLite file in WAL mode.
+#[derive(Debug)]
+pub struct SqliteStorage {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStorage {
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS chunks (
+                 key  TEXT PRIMARY KEY,
+                 data BLOB NOT NULL
+             ) STRICT, WITHOUT ROWID;",
+        )?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn load(&self, key: &StorageKey) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT data FROM chunks WHERE key = ?1",
+                params![key.encode()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn load_range(&self, prefix: &StorageKey) -> Result<Vec<(StorageKey, Vec<u8>)>, StorageError> {
+        let exact = prefix.encode();
+        // Children sort between "prefix/" and "prefix0" ('0' follows '/' in ASCII).
+        let (lo, hi) = if exact.is_empty() {
+            (String::new(), "\u{10FFFF}".to_owned())
+        } else {
+            (format!("{exact}/"), format!("{exact}0"))
+        };
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT key, data FROM chunks
+             WHERE key = ?1 OR (key >= ?2 AND key < ?3) ORDER BY key",
+        )?;
+        let rows = stmt.query_map(params![exact, lo, hi], |r| {
+            Ok((StorageKey::decode(&r.get::<_, String>(0)?), r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn put(&self, key: &StorageKey, data: &[u8]) -> Result<(), StorageError> {
+        self.conn().execute(
+            "INSERT INTO chunks (key, data) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET data = excluded.data",
+            params![key.encode(), data],
+        )?;
+        Ok(())
+    }
+
+    fn delete(&self, key: &StorageKey) -> Result<(), StorageError> {
+        self.conn()
+            .execute("DELETE FROM chunks WHERE key = ?1", params![key.encode()])?;
+        Ok(())
+    }
+
+    fn check(&self) -> Result<(), StorageError> {
+        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(parts: &[&str]) -> StorageKey {
+        StorageKey::new(parts.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn put_load_overwrite_delete_in_a_real_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let store = SqliteStorage::open(&path).unwrap();
+        let k = key(&["doc1", "snapshot", "abc"]);
+        assert_eq!(store.load(&k).unwrap(), None);
+        store.put(&k, b"one").unwrap();
+        store.put(&k, b"two").unwrap();
+        drop(store);
+        let store = SqliteStorage::open(&path).unwrap();
+        assert_eq!(store.load(&k).unwrap().as_deref(), Some(&b"two"[..]));
+        store.delete(&k).unwrap();
+        assert_eq!(store.load(&k).unwrap(), None);
+    }
+
+    #[test]
+    fn range_returns_exactly_the_prefix_subtree() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStorage::open(&dir.path().join("s.sqlite3")).unwrap();
+        for k in [
+            &["doc1", "incremental", "h1"][..],
+            &["doc1", "snapshot", "h2"],
+            &["doc1"],
+            &["doc10", "snapshot", "h3"],
+            &["doc1-x", "snapshot", "h4"],
+            &["doc0", "snapshot", "h5"],
+        ] {
+            store.put(&key(k), k.join("/").as_bytes()).unwrap();
+        }
+        let got: Vec<String> = store
+            .load_range(&key(&["doc1"]))
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k.parts().join("/"))
+            .collect();
+        assert_eq!(got, ["doc1", "doc1/incremental/h1", "doc1/snapshot/h2"]);
+        assert_eq!(store.load_range(&key(&[])).unwrap().len(), 6);
+    }
+
+    #[test]
+    fn keys_with_separators_are_refused() {
+        assert!(StorageKey::new(["a/b"]).is_err());
+        assert!(StorageKey::new([""]).is_err());
+    }
+}

@@ -1,0 +1,65 @@
+// Walking-skeleton browser test, driven by tests/tests/e2e/browser.rs.
+// Loads the web UI from a headless device host in Debian's Chromium, checks the empty state and a
+// validation error, creates an order through the form, and prints one JSON line with what the
+// page showed so the Rust side can cross-check the device's store.
+//
+// usage: node skeleton.mjs <url> <screenshot.png> <customer name>
+import { chromium } from 'playwright-core';
+
+const [url, screenshot, customer] = process.argv.slice(2);
+if (!url || !screenshot || !customer) {
+  console.error('usage: node skeleton.mjs <url> <screenshot.png> <customer name>');
+  process.exit(2);
+}
+
+function check(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const problems = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  page.on('pageerror', (e) => problems.push(`page error: ${e}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  page.setDefaultTimeout(15000);
+
+  await page.goto(url);
+  const deviceId = (await page.textContent('#device-id')).trim();
+  check(/^[0-9a-f]{32}$/.test(deviceId), `device id looks like one: ${deviceId}`);
+  check((await page.textContent('#transport')).trim() === 'HTTP device host', 'transport badge');
+  await page.waitForSelector('#orders-empty');
+  check((await page.textContent('#order-count')).trim() === '0', 'starts empty');
+
+  // The core refuses an order without a customer; the page says so and stores nothing.
+  await page.click('#create-order');
+  const error = (await page.textContent('#error')).trim();
+  check(error.includes('Customer must not be empty'), `validation message: ${error}`);
+
+  await page.fill('#customer-name', customer);
+  await page.fill('#pickup-address', 'Aleksanterinkatu 52');
+  await page.fill('#dropoff-address', 'Fredrikinkatu 34');
+  await page.click('#create-order');
+  const row = page.locator('li.order', { hasText: customer });
+  await row.waitFor();
+  await page.waitForFunction(() => document.querySelector('#order-count')?.textContent.trim() === '1');
+  check(await page.locator('#error').count() === 0, 'error cleared after success');
+  const reference = (await row.locator('.ref').textContent()).trim();
+  const status = (await row.locator('.status').textContent()).trim();
+  check(status === 'Pending', `new order is Pending, got ${status}`);
+  check((await page.inputValue('#customer-name')) === '', 'form cleared');
+
+  // A reload reads everything back from the device's store.
+  await page.reload();
+  await page.locator('li.order', { hasText: customer }).waitFor();
+
+  await page.screenshot({ path: screenshot, fullPage: true });
+  check(problems.length === 0, `no page or console errors: ${problems.join('; ')}`);
+  console.log(JSON.stringify({ deviceId, reference, status }));
+} finally {
+  await browser.close();
+}

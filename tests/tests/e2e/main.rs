@@ -1,0 +1,10 @@
+//! Ruta's end-to-end tests: one test binary, a module per area.
+//!
+//! Each test starts real processes (see the `ruta_e2e` harness) on loopback
+//! with their own SQLite files; browser and window tests drive the real UI.
+
+mod architecture;
+mod browser;
+mod device_hosts;
+mod sync_server;
+mod window;

@@ -1,0 +1,137 @@
+//! Ruta's task runner. Tooling is code: every step CI and a newcomer run lives
+//! here, so `.ci/run`, the README and a developer's shell do the same thing.
+//!
+//! - `cargo xtask demo`  — set up, build, start a demo tenant (sync server with its
+//!   embedded store, a seeded device) and the app: the Tauri window when a display
+//!   exists, otherwise the same UI served to a browser (URL printed).
+//! - `cargo xtask test`  — set up, build the UI, check formatting and lints, build
+//!   the binaries the end-to-end tests start, and run every test.
+//! - `cargo xtask ui`    — build the web UI into `app-ui/dist` (wasm32, wasm-bindgen, wasm-opt).
+//! - `cargo xtask setup` — install system packages and tools (idempotent).
+//! - `cargo xtask sizes` — print the sizes CI reports (wasm, release binaries).
+
+mod demo;
+mod ui;
+mod util;
+
+use std::process::ExitCode;
+
+use util::{Result, cargo, root, run};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let rest = &args[args.len().min(1)..];
+    let result = match task {
+        "setup" => setup(),
+        "ui" => setup().and_then(|()| ui::build()),
+        "demo" => demo::run_demo(rest),
+        "test" => test(rest),
+        "sizes" => sizes(),
+        "help" | "--help" | "-h" => {
+            println!("{}", HELP.trim());
+            Ok(())
+        }
+        other => Err(format!("unknown task {other:?}\n\n{}", HELP.trim()).into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {task}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const HELP: &str = "
+usage: cargo xtask <task>
+
+  demo    start a demo tenant and the app (installs what is missing)
+  test    run every check and test (installs what is missing); CI runs this
+  ui      build the web UI into app-ui/dist
+  setup   install system packages and tools
+  sizes   print wasm and release binary sizes
+";
+
+fn setup() -> Result {
+    if std::env::var_os("RUTA_SKIP_SETUP").is_some() {
+        return Ok(());
+    }
+    run(std::process::Command::new("bash").arg(root().join("scripts/setup.sh")))
+}
+
+/// Everything CI checks, in the order that fails fastest. Extra arguments go to
+/// the test runner (e.g. a test name filter).
+fn test(extra: &[String]) -> Result {
+    setup()?;
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    ui::build()?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // The end-to-end tests start these binaries as separate processes.
+    run(cargo().args([
+        "build",
+        "--bins",
+        "-p",
+        "sync-server",
+        "-p",
+        "device-host",
+        "-p",
+        "ruta-app",
+    ]))?;
+    if util::has_nextest() {
+        run(cargo()
+            .args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--no-fail-fast",
+                "--failure-output",
+                "final",
+            ])
+            .args(extra))
+    } else {
+        run(cargo()
+            .args(["test", "--workspace", "--no-fail-fast"])
+            .args(extra))
+    }
+}
+
+fn sizes() -> Result {
+    ui::build()?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "--bins",
+        "-p",
+        "sync-server",
+        "-p",
+        "device-host",
+        "-p",
+        "ruta-app",
+    ]))?;
+    let target = util::target_dir()?;
+    let dist = root().join("app-ui/dist");
+    for (label, path) in [
+        ("wasm (after wasm-opt)", dist.join("app_ui_bg.wasm")),
+        ("sync-server (release)", target.join("release/sync-server")),
+        ("ruta-device (release)", target.join("release/ruta-device")),
+        ("ruta-app (release)", target.join("release/ruta-app")),
+    ] {
+        let bytes = std::fs::metadata(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .len();
+        println!(
+            "{label:<24} {:>10} bytes  {:>8.1} KiB",
+            bytes,
+            bytes as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
