@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`clock`]: the one place time comes from; everything else takes `now` as an argument.
 //! - [`store`]: the device's local truth, a SQLite file (WAL), with its migrations.
+//! - [`hlc`]: hybrid logical clock stamps, so offline work keeps the time it happened.
 //! - [`demo`]: demo orders at real Helsinki addresses for a new tenant's first look.
 //! - [`core`]: [`Core`], which executes the transport-agnostic command API
 //!   ([`app_api::Request`] -> [`app_api::Response`]). Shells (Tauri IPC, the HTTP
@@ -16,6 +17,7 @@
 pub mod clock;
 pub mod core;
 pub mod demo;
+pub mod hlc;
 pub mod store;
 
 pub use crate::core::Core;

@@ -135,8 +135,9 @@ fn order_row(order: OrderSummary) -> impl IntoView {
         (true, true) => String::new(),
         _ => format!("{} → {}", order.pickup_address, order.dropoff_address),
     };
+    let data_reference = order.reference.clone();
     view! {
-        <li class="order" data-reference=order.reference.clone()>
+        <li class="order" data-reference=data_reference>
             <span class="ref">{order.reference}</span>
             <span class="name">{order.customer_name}</span>
             <span class="route">{route}</span>

@@ -72,7 +72,8 @@ mod tests {
                 cmd: api::TAURI_COMMAND.into(),
                 callback: CallbackFn(0),
                 error: CallbackFn(1),
-                url: "http://tauri.localhost".parse().unwrap(),
+                // The origin the Linux and macOS webviews load the app from.
+                url: "tauri://localhost".parse().unwrap(),
                 body: InvokeBody::Json(body),
                 headers: Default::default(),
                 invoke_key: tauri::test::INVOKE_KEY.to_string(),

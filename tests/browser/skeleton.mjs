@@ -36,9 +36,14 @@ try {
   check((await page.textContent('#order-count')).trim() === '0', 'starts empty');
 
   // The core refuses an order without a customer; the page says so and stores nothing.
+  // Chromium logs the HTTP 400 of that refusal as a console error: expected exactly once here.
+  const before = problems.length;
   await page.click('#create-order');
   const error = (await page.textContent('#error')).trim();
   check(error.includes('Customer must not be empty'), `validation message: ${error}`);
+  const refusal = problems.splice(before);
+  check(refusal.length === 1 && refusal[0].includes('status of 400'),
+    `one expected 400 for the refused order, got: ${refusal.join('; ')}`);
 
   await page.fill('#customer-name', customer);
   await page.fill('#pickup-address', 'Aleksanterinkatu 52');

@@ -39,10 +39,17 @@ pub fn build() -> Result {
     let bg = staging.join("app_ui_bg.wasm");
     let wasm_opt = root().join("node_modules/.bin/wasm-opt");
     run(Command::new(&wasm_opt)
+        // The features rustc enables by default for wasm32-unknown-unknown.
         .args([
             "-Oz",
+            "--strip-debug",
+            "--strip-producers",
             "--enable-bulk-memory",
             "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
         ])
         .arg(&bg)
         .arg("-o")
