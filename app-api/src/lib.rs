@@ -87,6 +87,8 @@ pub enum DeliveryStatus {
     Assigned,
     PickedUp,
     InTransit,
+    /// A delivery attempt failed (nobody home, refused); re-attempt or return.
+    AttemptFailed,
     Delivered,
     Cancelled,
     Returned,
@@ -100,6 +102,7 @@ impl DeliveryStatus {
             DeliveryStatus::Assigned => "Assigned",
             DeliveryStatus::PickedUp => "Picked Up",
             DeliveryStatus::InTransit => "In Transit",
+            DeliveryStatus::AttemptFailed => "Attempt Failed",
             DeliveryStatus::Delivered => "Delivered",
             DeliveryStatus::Cancelled => "Cancelled",
             DeliveryStatus::Returned => "Returned",

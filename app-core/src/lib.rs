@@ -17,7 +17,10 @@
 pub mod clock;
 pub mod core;
 pub mod demo;
+pub mod domain;
 pub mod hlc;
+pub mod lifecycle;
+pub mod order_doc;
 pub mod store;
 
 pub use crate::core::Core;
