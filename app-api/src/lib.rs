@@ -25,10 +25,17 @@ pub const HTTP_PATH: &str = "/api/call";
 pub enum Request {
     /// Who and what this device is, and what its local store holds.
     DeviceStatus,
+    /// Who works on this device (until sign-in against the tenant server exists,
+    /// the device's own choice; the server re-checks every write).
+    SetSession { user: String, role: Role },
     /// Record a new order in the local store (works with no connection).
     CreateOrder(NewOrder),
-    /// Orders in the local store, newest first.
-    ListOrders,
+    /// Do something to an order; the lifecycle decides whether it may happen.
+    Act { order_id: String, action: Action },
+    /// Orders in the local store matching a query, one page at a time.
+    ListOrders(OrderQuery),
+    /// One order with its timeline, conflicts and proofs.
+    GetOrder { order_id: String },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -36,8 +43,215 @@ pub enum Request {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Response {
     DeviceStatus(DeviceStatus),
+    Session {
+        user: String,
+        role: Role,
+    },
     Order(OrderSummary),
-    Orders { orders: Vec<OrderSummary> },
+    /// A page of orders and how many match in all.
+    Orders {
+        orders: Vec<OrderSummary>,
+        total: u64,
+    },
+    OrderDetail(OrderDetail),
+}
+
+/// A person's role; it decides what they may do and which workspace they see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Client,
+    Dispatcher,
+    Courier,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderType {
+    OnDemand,
+    Pickup,
+    Delivery,
+    #[default]
+    PickupAndDelivery,
+}
+
+/// Who carries an order; it limits which courier actions exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CarrierType {
+    #[default]
+    Internal,
+    Prime,
+    External,
+    Hybrid,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    #[default]
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Client, Role::Dispatcher, Role::Courier, Role::Admin];
+
+    /// Dispatchers and admins run operations.
+    pub fn is_operator(self) -> bool {
+        matches!(self, Role::Dispatcher | Role::Admin)
+    }
+}
+
+impl OrderType {
+    pub const ALL: [OrderType; 4] = [
+        OrderType::OnDemand,
+        OrderType::Pickup,
+        OrderType::Delivery,
+        OrderType::PickupAndDelivery,
+    ];
+}
+
+impl CarrierType {
+    pub const ALL: [CarrierType; 4] = [
+        CarrierType::Internal,
+        CarrierType::Prime,
+        CarrierType::External,
+        CarrierType::Hybrid,
+    ];
+}
+
+/// A WGS84 position.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// Proofs an order needs before it counts as delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PodNeeds {
+    #[serde(default)]
+    pub photo: bool,
+    #[serde(default)]
+    pub signature: bool,
+    #[serde(default)]
+    pub qr: bool,
+    #[serde(default)]
+    pub pin: bool,
+}
+
+/// A proof captured at the door (the blobs travel separately, by hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PodInput {
+    pub id: String,
+    #[serde(default)]
+    pub photo_sha256: Option<String>,
+    #[serde(default)]
+    pub signature_sha256: Option<String>,
+    #[serde(default)]
+    pub qr_verified: bool,
+    #[serde(default)]
+    pub pin_verified: bool,
+    #[serde(default)]
+    pub age_confirmed: bool,
+}
+
+/// What someone does to an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Assign {
+        courier: String,
+    },
+    Unassign,
+    Claim,
+    Accept,
+    Decline {
+        reason: String,
+    },
+    PickUp,
+    StartTransit,
+    CapturePod(PodInput),
+    Deliver {
+        pods: Vec<String>,
+    },
+    /// An operator records an external carrier's delivery.
+    RecordCarrierDelivery,
+    FailAttempt {
+        reason: String,
+    },
+    Return {
+        reason: String,
+    },
+    Cancel {
+        reason: String,
+    },
+    Reopen,
+    CollectCod {
+        cents: i64,
+    },
+    SetPrice {
+        cents: i64,
+    },
+    SetCod {
+        cents: i64,
+    },
+    EditDropoffAddress {
+        address: String,
+    },
+    EditNotes {
+        text: String,
+    },
+    EditInstructions {
+        text: String,
+    },
+    AddNote {
+        text: String,
+    },
+    ResolveConflict {
+        conflict: String,
+        note: String,
+    },
+}
+
+/// Which orders to list. Every filter is optional; an empty query lists all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct OrderQuery {
+    pub statuses: Vec<DeliveryStatus>,
+    pub order_types: Vec<OrderType>,
+    pub zone: Option<String>,
+    /// A courier's user id, or `"-"` for unassigned orders.
+    pub assignee: Option<String>,
+    /// Orders whose drop-off window ends before this time.
+    pub window_ends_before_ms: Option<i64>,
+    pub min_priority: Option<Priority>,
+    pub with_open_conflicts: bool,
+    /// Words matched against reference, customer and addresses (prefixes).
+    pub search: Option<String>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub offset: u64,
+    /// Page size; 0 means the default (100), at most 1000.
+    pub limit: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    #[default]
+    Created,
+    Updated,
+    Priority,
+    WindowEnd,
+    Reference,
+    Status,
 }
 
 /// What a device reports about itself.
@@ -53,30 +267,132 @@ pub struct DeviceStatus {
     pub order_count: u64,
 }
 
-/// Input for [`Request::CreateOrder`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Input for [`Request::CreateOrder`]. Only the customer and addresses are
+/// required; everything else has the defaults a dispatcher expects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewOrder {
     pub customer_name: String,
     #[serde(default)]
     pub pickup_address: String,
     #[serde(default)]
     pub dropoff_address: String,
+    #[serde(default)]
+    pub order_type: OrderType,
+    #[serde(default)]
+    pub carrier: CarrierType,
+    #[serde(default)]
+    pub priority: Priority,
+    #[serde(default)]
+    pub pickup_point: Option<Point>,
+    #[serde(default)]
+    pub dropoff_point: Option<Point>,
+    /// Drop-off window, milliseconds since the epoch.
+    #[serde(default)]
+    pub dropoff_window: Option<(i64, i64)>,
+    /// Number of parcels (default 1).
+    #[serde(default)]
+    pub parcels: Option<u32>,
+    #[serde(default)]
+    pub weight_g: u32,
+    #[serde(default)]
+    pub cod_cents: i64,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub instructions: String,
+    #[serde(default)]
+    pub pod: PodNeeds,
+    /// Set when a client creates the order for themselves.
+    #[serde(default)]
+    pub client: Option<String>,
 }
 
-/// An order as the UI lists it.
+impl NewOrder {
+    /// An order with just the essentials.
+    pub fn simple(customer: &str, pickup: &str, dropoff: &str) -> Self {
+        NewOrder {
+            customer_name: customer.into(),
+            pickup_address: pickup.into(),
+            dropoff_address: dropoff.into(),
+            order_type: OrderType::default(),
+            carrier: CarrierType::default(),
+            priority: Priority::default(),
+            pickup_point: None,
+            dropoff_point: None,
+            dropoff_window: None,
+            parcels: None,
+            weight_g: 0,
+            cod_cents: 0,
+            notes: String::new(),
+            instructions: String::new(),
+            pod: PodNeeds::default(),
+            client: None,
+        }
+    }
+}
+
+/// An order as lists show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderSummary {
     pub id: String,
-    /// Human-facing reference, unique per device (e.g. `R-3F2A-0001`).
+    /// Human-facing reference, unique per tenant (e.g. `R-3F2A-0001`).
     pub reference: String,
+    pub order_type: OrderType,
+    pub carrier: CarrierType,
+    pub priority: Priority,
     pub customer_name: String,
     pub pickup_address: String,
     pub dropoff_address: String,
     pub status: DeliveryStatus,
-    /// Capture time in milliseconds since the Unix epoch.
+    pub assignee: Option<String>,
+    pub zone: Option<String>,
+    pub price_cents: i64,
+    pub cod_cents: i64,
+    pub open_conflicts: u32,
+    pub window_end_ms: Option<i64>,
+    /// Capture time (wall clock part of its HLC) in milliseconds since the epoch.
     pub created_at_ms: i64,
+    pub updated_at_ms: i64,
     /// The device that created the order.
     pub created_on: String,
+}
+
+/// One entry of an order's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineItem {
+    pub event_id: String,
+    /// Capture time (HLC wall part), milliseconds since the epoch.
+    pub at_ms: i64,
+    pub kind: String,
+    pub user: String,
+    pub role: Role,
+    pub device: String,
+    /// `applied`, `flagged`, `held` or `rejected`.
+    pub verdict: String,
+    /// The conflict kind or refusal, when the verdict is not `applied`.
+    pub note: Option<String>,
+    /// The event's data as JSON.
+    pub details: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictItem {
+    pub id: String,
+    pub kind: String,
+    pub against: Option<String>,
+    pub opened_at_ms: i64,
+    pub resolved_by: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub summary: OrderSummary,
+    pub timeline: Vec<TimelineItem>,
+    pub conflicts: Vec<ConflictItem>,
+    pub pods: Vec<PodInput>,
+    pub notes: String,
+    pub instructions: String,
 }
 
 /// Delivery status of an order, as the lifecycle defines it.
@@ -123,6 +439,10 @@ pub enum ApiError {
     Storage { message: String },
     /// The shell could not reach the core at all (UI side: host down, IPC broken).
     Transport { message: String },
+    /// The lifecycle does not allow this (code: the refusal, e.g. `pod_missing`).
+    Refused { code: String, message: String },
+    /// No such order (or not visible to this user).
+    NotFound { what: String },
 }
 
 impl std::fmt::Display for ApiError {
@@ -132,6 +452,8 @@ impl std::fmt::Display for ApiError {
             ApiError::Malformed { message } => write!(f, "malformed request: {message}"),
             ApiError::Storage { message } => write!(f, "local store error: {message}"),
             ApiError::Transport { message } => write!(f, "cannot reach the device core: {message}"),
+            ApiError::Refused { message, .. } => write!(f, "not allowed: {message}"),
+            ApiError::NotFound { what } => write!(f, "not found: {what}"),
         }
     }
 }
@@ -144,11 +466,7 @@ mod tests {
 
     #[test]
     fn request_wire_form_is_tagged_json() {
-        let req = Request::CreateOrder(NewOrder {
-            customer_name: "Aino".into(),
-            pickup_address: "Mannerheimintie 1".into(),
-            dropoff_address: String::new(),
-        });
+        let req = Request::CreateOrder(NewOrder::simple("Aino", "Mannerheimintie 1", ""));
         let json = serde_json::to_value(&req).unwrap();
         assert_eq!(json["op"], "create_order");
         assert_eq!(json["customer_name"], "Aino");

@@ -3,32 +3,65 @@
 //! A shell decodes a [`Request`] from its transport, calls [`Core::execute`] (or
 //! [`Core::execute_json`] when it holds raw bytes) once, and encodes the result.
 //! No shell checks a rule or touches the store itself.
+//!
+//! Every write follows one path ([`Core::write_event`]), inside one SQLite
+//! transaction: load the order's document, derive its state, let the lifecycle
+//! decide the event, append it, save the incremental change, re-derive and
+//! project. A crash at any point leaves either all of it or none of it.
+//! Changes from peers enter through [`Core::merge_remote`] the same way.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use app_api::{ApiError, DeliveryStatus, DeviceStatus, NewOrder, OrderSummary, Request, Response};
+use app_api::{
+    Action, ApiError, DeviceStatus, NewOrder, OrderDetail, OrderSummary, PodInput, Request,
+    Response,
+};
 
 use crate::clock::{Clock, SystemClock};
-use crate::store::{LocalStore, StoreError};
+use crate::domain::geo::{Zone, ZoneIndex};
+use crate::domain::order::{Address, OrderSpec, Package, PodRequirements, Stop, TimeWindow};
+use crate::domain::pricing::Tariff;
+use crate::domain::{Actor, GeoPoint, OrderId, PodId, Role, UserId};
+use crate::hlc::{HlcClock, node_of};
+use crate::lifecycle::{self, Edit, Event, EventBody, OrderState, PodRecord, Refusal};
+use crate::order_doc::{DocError, OrderDoc};
+use crate::store::{COMPACT_AFTER, LocalStore, SCHEMA_VERSION, StoreError};
 
-/// Longest accepted free-text field, in characters.
-const MAX_TEXT_CHARS: usize = 500;
+/// Road distance is straight-line distance times this until routing provides real ones.
+const DETOUR_FACTOR: f64 = 1.3;
 
-/// A device's core: its local store and its clock.
+/// A device's core: its local store, its clock and who is working on it.
 ///
-/// `Core` is `Send + Sync`; calls are serialised on the store. Every call is
-/// short (a few SQLite statements), so shells may call it from a blocking pool.
+/// `Core` is `Send + Sync` and cheap to clone; calls are serialised on the store
+/// and each is short, so shells may call it from a blocking pool. Documents are
+/// loaded per call and dropped after it: memory does not grow with the number
+/// of orders.
 #[derive(Clone)]
 pub struct Core {
-    store: Arc<Mutex<LocalStore>>,
+    inner: Arc<Mutex<Inner>>,
     clock: Arc<dyn Clock>,
+}
+
+struct Inner {
+    store: LocalStore,
+    session: Actor,
+    zones: ZoneIndex,
+    tariff: Tariff,
 }
 
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Core").finish_non_exhaustive()
     }
+}
+
+/// What a merge from a peer did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Merged {
+    /// False when the peer sent nothing new.
+    pub changed: bool,
+    pub status: app_api::DeliveryStatus,
 }
 
 impl Core {
@@ -42,31 +75,66 @@ impl Core {
             message: format!("cannot create data directory {}: {e}", dir.display()),
         })?;
         let store = LocalStore::open_in_dir(dir).map_err(storage)?;
-        Ok(Self {
-            store: Arc::new(Mutex::new(store)),
+        let device = store.device_id().clone();
+        let user = store.meta("session_user").map_err(storage)?;
+        let role = store.meta("session_role").map_err(storage)?;
+        let session = Actor {
+            user: UserId::new(user.unwrap_or_else(|| "local-dispatcher".into())),
+            role: role
+                .and_then(|r| serde_json::from_value(r.into()).ok())
+                .unwrap_or(Role::Dispatcher),
+            device,
+        };
+        let inner = Inner {
+            store,
+            session,
+            zones: ZoneIndex::new(&[]).expect("no zones"),
+            tariff: Tariff::default(),
+        };
+        let core = Self {
+            inner: Arc::new(Mutex::new(inner)),
             clock,
-        })
+        };
+        core.import_skeleton_orders()?;
+        Ok(core)
     }
 
     /// The id of this device's store.
     pub fn device_id(&self) -> String {
-        self.lock().device_id().to_owned()
+        self.lock().store.device_id().to_string()
     }
 
     /// Number of orders in the local store.
     pub fn order_count(&self) -> Result<u64, ApiError> {
-        self.lock().order_count().map_err(storage)
+        self.lock().store.order_count().map_err(storage)
+    }
+
+    /// The tenant's zones, used to file orders by their drop-off point.
+    pub fn set_zones(&self, zones: &[Zone]) -> Result<(), ApiError> {
+        let index = ZoneIndex::new(zones).map_err(|e| ApiError::Invalid {
+            field: e.field,
+            message: e.message,
+        })?;
+        self.lock().zones = index;
+        Ok(())
     }
 
     /// Executes one request.
     pub fn execute(&self, request: Request) -> Result<Response, ApiError> {
         match request {
             Request::DeviceStatus => self.device_status().map(Response::DeviceStatus),
+            Request::SetSession { user, role } => self.set_session(&user, role),
             Request::CreateOrder(new) => self.create_order(new).map(Response::Order),
-            Request::ListOrders => {
-                let orders = self.lock().list_orders().map_err(storage)?;
-                Ok(Response::Orders { orders })
+            Request::Act { order_id, action } => {
+                let id = OrderId::new(order_id);
+                self.act(&id, action)?;
+                self.summary(&id).map(Response::Order)
             }
+            Request::ListOrders(query) => {
+                let (orders, total) = self.lock().store.query_orders(&query).map_err(storage)?;
+                Ok(Response::Orders { orders, total })
+            }
+            Request::GetOrder { order_id } => self.detail(&order_id).map(Response::OrderDetail),
         }
     }
 
@@ -79,43 +147,431 @@ impl Core {
         self.execute(request)
     }
 
-    fn device_status(&self) -> Result<DeviceStatus, ApiError> {
-        let store = self.lock();
-        Ok(DeviceStatus {
-            device_id: store.device_id().to_owned(),
-            core_version: env!("CARGO_PKG_VERSION").to_owned(),
-            schema_version: store.schema_version().map_err(storage)?,
-            order_count: store.order_count().map_err(storage)?,
+    /// Ids of every document in the local store.
+    pub fn doc_ids(&self) -> Result<Vec<String>, ApiError> {
+        self.lock().store.doc_ids().map_err(storage)
+    }
+
+    /// A whole document, for a peer.
+    pub fn doc_bytes(&self, id: &OrderId) -> Result<Vec<u8>, ApiError> {
+        let inner = self.lock();
+        let device = inner.store.device_id().clone();
+        let (snapshot, changes) = inner
+            .store
+            .load_doc(id.as_str())
+            .map_err(storage)?
+            .ok_or_else(|| not_found(id))?;
+        let mut doc = OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?;
+        Ok(doc.save())
+    }
+
+    /// The derived state of an order, straight from its document.
+    pub fn order_state(&self, id: &OrderId) -> Result<OrderState, ApiError> {
+        let inner = self.lock();
+        let device = inner.store.device_id().clone();
+        let (snapshot, changes) = inner
+            .store
+            .load_doc(id.as_str())
+            .map_err(storage)?
+            .ok_or_else(|| not_found(id))?;
+        let doc = OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?;
+        Ok(lifecycle::derive(id.clone(), doc.events().0))
+    }
+
+    /// Merges a peer's version of a document (whole or incremental) into the
+    /// local one, re-derives and re-projects it, in one transaction.
+    pub fn merge_remote(&self, id: &OrderId, bytes: &[u8]) -> Result<Merged, ApiError> {
+        let now = self.clock.now_ms();
+        let mut inner = self.lock();
+        let Inner { store, zones, .. } = &mut *inner;
+        let device = store.device_id().clone();
+        let tx = store.write().map_err(storage)?;
+        let doc = match tx.load_doc(id.as_str()).map_err(storage)? {
+            Some((snapshot, changes)) => {
+                let mut doc =
+                    OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?;
+                let before = doc.heads();
+                doc.merge_bytes(bytes).map_err(|e| doc_error(id, e))?;
+                if doc.heads() == before {
+                    let status = lifecycle::derive(id.clone(), doc.events().0).status;
+                    return Ok(Merged {
+                        changed: false,
+                        status,
+                    });
+                }
+                let change = doc.save_after(&before);
+                if tx.put_change(id.as_str(), &change).map_err(storage)? > COMPACT_AFTER {
+                    tx.put_snapshot(id.as_str(), "order", &doc.save())
+                        .map_err(storage)?;
+                }
+                doc
+            }
+            None => {
+                let mut doc = OrderDoc::load(bytes, &[], &device).map_err(|e| doc_error(id, e))?;
+                if doc.order_id().as_ref() != Some(id) {
+                    return Err(ApiError::Malformed {
+                        message: format!("document sent as {id} says it is {:?}", doc.order_id()),
+                    });
+                }
+                tx.put_snapshot(id.as_str(), "order", &doc.save())
+                    .map_err(storage)?;
+                doc
+            }
+        };
+        let (events, _bad) = doc.events();
+        let mut clock = resume_clock(&tx, &device)?;
+        if let Some(latest) = events.iter().map(|e| e.at).max() {
+            clock.observe(latest, now);
+        }
+        let state = lifecycle::derive(id.clone(), events);
+        tx.project(&state, zone_of(zones, &state).as_deref())
+            .map_err(storage)?;
+        tx.set_meta("hlc", &clock.last().to_string())
+            .map_err(storage)?;
+        tx.commit().map_err(storage)?;
+        Ok(Merged {
+            changed: true,
+            status: state.status,
         })
     }
 
-    fn create_order(&self, new: NewOrder) -> Result<OrderSummary, ApiError> {
-        let customer_name = required_text("customer_name", &new.customer_name)?;
-        let pickup_address = optional_text("pickup_address", &new.pickup_address)?;
-        let dropoff_address = optional_text("dropoff_address", &new.dropoff_address)?;
-        let now = self.clock.now_ms();
-        let mut store = self.lock();
-        let order = OrderSummary {
-            id: uuid::Uuid::new_v4().to_string(),
-            reference: store.next_order_reference().map_err(storage)?,
-            customer_name,
-            pickup_address,
-            dropoff_address,
-            status: DeliveryStatus::Pending,
-            created_at_ms: now,
-            created_on: store.device_id().to_owned(),
-        };
-        store.insert_order(&order).map_err(storage)?;
-        Ok(order)
+    /// Re-derives every document into the query tables (after a crash of the
+    /// projection code, a migration, or to check the projection is a pure cache).
+    pub fn rebuild_projection(&self) -> Result<usize, ApiError> {
+        let mut inner = self.lock();
+        let Inner { store, zones, .. } = &mut *inner;
+        let device = store.device_id().clone();
+        let ids = store.doc_ids().map_err(storage)?;
+        let tx = store.write().map_err(storage)?;
+        tx.clear_projection().map_err(storage)?;
+        for id in &ids {
+            let (snapshot, changes) = tx.load_doc(id).map_err(storage)?.unwrap_or_default();
+            let oid = OrderId::new(id.clone());
+            let doc =
+                OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(&oid, e))?;
+            let state = lifecycle::derive(oid, doc.events().0);
+            tx.project(&state, zone_of(zones, &state).as_deref())
+                .map_err(storage)?;
+        }
+        tx.commit().map_err(storage)?;
+        Ok(ids.len())
     }
 
-    fn lock(&self) -> MutexGuard<'_, LocalStore> {
-        // A panic while holding the lock cannot leave SQLite half-written (statements
-        // are atomic), so a poisoned lock is safe to keep using.
-        self.store
+    /// Applies one action of the signed-in user to an order.
+    pub fn act(&self, id: &OrderId, action: Action) -> Result<OrderState, ApiError> {
+        let actor = self.lock().session.clone();
+        self.write_event(id, |_, state, at| {
+            let body = action_body(state, action).map_err(|r| refused(id, r))?;
+            lifecycle::decide(state, &actor, body, at, None).map_err(|r| refused(id, r))
+        })
+    }
+
+    /// The write path: one transaction from loading the document to projecting it.
+    fn write_event(
+        &self,
+        id: &OrderId,
+        make: impl FnOnce(
+            &crate::store::Tx<'_>,
+            &OrderState,
+            crate::hlc::Hlc,
+        ) -> Result<Event, ApiError>,
+    ) -> Result<OrderState, ApiError> {
+        let now = self.clock.now_ms();
+        let mut inner = self.lock();
+        let Inner { store, zones, .. } = &mut *inner;
+        let device = store.device_id().clone();
+        let tx = store.write().map_err(storage)?;
+        let loaded = tx.load_doc(id.as_str()).map_err(storage)?;
+        let existed = loaded.is_some();
+        let mut doc = match loaded {
+            Some((snapshot, changes)) => {
+                OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?
+            }
+            None => OrderDoc::create(id, &device).map_err(|e| doc_error(id, e))?,
+        };
+        let heads = doc.heads();
+        let (mut events, _bad) = doc.events();
+        let state = lifecycle::derive(id.clone(), events.clone());
+        let mut clock = resume_clock(&tx, &device)?;
+        let at = clock.tick(now);
+        let event = make(&tx, &state, at)?;
+        doc.append(&event).map_err(|e| doc_error(id, e))?;
+        if existed {
+            let change = doc.save_after(&heads);
+            if tx.put_change(id.as_str(), &change).map_err(storage)? > COMPACT_AFTER {
+                tx.put_snapshot(id.as_str(), "order", &doc.save())
+                    .map_err(storage)?;
+            }
+        } else {
+            tx.put_snapshot(id.as_str(), "order", &doc.save())
+                .map_err(storage)?;
+        }
+        events.push(event);
+        let state = lifecycle::derive(id.clone(), events);
+        tx.project(&state, zone_of(zones, &state).as_deref())
+            .map_err(storage)?;
+        tx.set_meta("hlc", &clock.last().to_string())
+            .map_err(storage)?;
+        tx.commit().map_err(storage)?;
+        Ok(state)
+    }
+
+    fn create_order(&self, new: NewOrder) -> Result<OrderSummary, ApiError> {
+        let id = OrderId::new(uuid::Uuid::new_v4().to_string());
+        self.create_with(&id, &new, None)?;
+        self.summary(&id)
+    }
+
+    /// Creates an order document; `import` names a skeleton row to consume in the
+    /// same transaction (its reference is kept).
+    fn create_with(
+        &self,
+        id: &OrderId,
+        new: &NewOrder,
+        import: Option<(&str, &str)>,
+    ) -> Result<(), ApiError> {
+        let (actor, tariff) = {
+            let inner = self.lock();
+            (inner.session.clone(), inner.tariff.clone())
+        };
+        self.write_event(id, |tx, state, at| {
+            let mut spec = spec_from(new, &actor).map_err(|r| refused(id, r))?;
+            spec.reference = match import {
+                Some((row, reference)) => {
+                    tx.drop_skeleton_order(row).map_err(storage)?;
+                    reference.to_owned()
+                }
+                None => tx.next_order_reference().map_err(storage)?,
+            };
+            let distance = match (spec.pickup.address.point, spec.dropoff.address.point) {
+                (Some(a), Some(b)) => a.distance_m(b) * DETOUR_FACTOR,
+                _ => 0.0,
+            };
+            spec.price_cents = tariff.price(&spec, distance).total_cents;
+            lifecycle::decide(state, &actor, EventBody::Created { spec }, at, None)
+                .map_err(|r| refused(id, r))
+        })?;
+        Ok(())
+    }
+
+    fn device_status(&self) -> Result<DeviceStatus, ApiError> {
+        let inner = self.lock();
+        Ok(DeviceStatus {
+            device_id: inner.store.device_id().to_string(),
+            core_version: env!("CARGO_PKG_VERSION").to_owned(),
+            schema_version: inner.store.schema_version().map_err(storage)?,
+            order_count: inner.store.order_count().map_err(storage)?,
+        })
+    }
+
+    fn set_session(&self, user: &str, role: Role) -> Result<Response, ApiError> {
+        let user = user.trim();
+        if user.is_empty() || user.len() > 200 {
+            return Err(ApiError::Invalid {
+                field: "user".into(),
+                message: "must be 1 to 200 characters".into(),
+            });
+        }
+        let mut inner = self.lock();
+        let tx = inner.store.write().map_err(storage)?;
+        tx.set_meta("session_user", user).map_err(storage)?;
+        tx.set_meta("session_role", &crate::store::enum_str(&role))
+            .map_err(storage)?;
+        tx.commit().map_err(storage)?;
+        inner.session.user = UserId::new(user);
+        inner.session.role = role;
+        Ok(Response::Session {
+            user: user.to_owned(),
+            role,
+        })
+    }
+
+    fn summary(&self, id: &OrderId) -> Result<OrderSummary, ApiError> {
+        Ok(self.detail(id.as_str())?.summary)
+    }
+
+    fn detail(&self, id: &str) -> Result<OrderDetail, ApiError> {
+        let inner = self.lock();
+        let (summary, timeline, conflicts, notes, instructions, pods) = inner
+            .store
+            .order_detail(id)
+            .map_err(storage)?
+            .ok_or_else(|| not_found(&OrderId::new(id)))?;
+        let pods: Vec<PodRecord> = serde_json::from_str(&pods).unwrap_or_default();
+        let pods = pods
+            .into_iter()
+            .map(|p| PodInput {
+                id: p.id.to_string(),
+                photo_sha256: p.photo_sha256,
+                signature_sha256: p.signature_sha256,
+                qr_verified: p.qr_verified,
+                pin_verified: p.pin_verified,
+                age_confirmed: p.age_confirmed,
+            })
+            .collect();
+        Ok(OrderDetail {
+            summary,
+            timeline,
+            conflicts,
+            pods,
+            notes,
+            instructions,
+        })
+    }
+
+    /// Orders created by the walking skeleton (schema 1) become documents.
+    fn import_skeleton_orders(&self) -> Result<(), ApiError> {
+        let rows = self.lock().store.skeleton_orders().map_err(storage)?;
+        for (id, reference, customer, pickup, dropoff) in rows {
+            let new = NewOrder::simple(&customer, &pickup, &dropoff);
+            self.create_with(&OrderId::new(id.clone()), &new, Some((&id, &reference)))?;
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every write is one SQLite transaction, so a panic while holding the lock
+        // cannot leave the store half-written: a poisoned lock is safe to reuse.
+        self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+fn resume_clock(
+    tx: &crate::store::Tx<'_>,
+    device: &crate::domain::DeviceId,
+) -> Result<HlcClock, ApiError> {
+    Ok(match tx.last_hlc().map_err(storage)? {
+        Some(last) => HlcClock::resume(last),
+        None => HlcClock::new(node_of(device.as_str())),
+    })
+}
+
+fn zone_of(zones: &ZoneIndex, state: &OrderState) -> Option<String> {
+    let point = state.spec.as_ref()?.dropoff.address.point?;
+    zones.zone_of(point).map(|z| z.to_string())
+}
+
+/// Builds the spec of a new order from the API's input (the reference and price
+/// are filled in by the caller).
+fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refusal> {
+    let point = |p: Option<app_api::Point>| -> Result<Option<GeoPoint>, Refusal> {
+        p.map(|p| GeoPoint::new(p.lat, p.lon))
+            .transpose()
+            .map_err(Refusal::from)
+    };
+    let stop = |line: &str, p: Option<app_api::Point>| -> Result<Stop, Refusal> {
+        Ok(Stop {
+            address: Address {
+                line1: line.trim().to_owned(),
+                point: point(p)?,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    };
+    let mut dropoff = stop(&new.dropoff_address, new.dropoff_point)?;
+    dropoff.window = new
+        .dropoff_window
+        .map(|(start_ms, end_ms)| TimeWindow { start_ms, end_ms });
+    let client = match (actor.role, &new.client) {
+        (Role::Client, _) => Some(actor.user.clone()),
+        (_, Some(c)) => Some(UserId::new(c.clone())),
+        _ => None,
+    };
+    Ok(OrderSpec {
+        reference: String::new(),
+        order_type: new.order_type,
+        carrier: new.carrier,
+        customer_name: new.customer_name.trim().to_owned(),
+        customer: None,
+        client,
+        pickup: stop(&new.pickup_address, new.pickup_point)?,
+        dropoff,
+        packages: vec![Package {
+            count: new.parcels.unwrap_or(1),
+            weight_g: new.weight_g,
+            dims_mm: None,
+            reference: String::new(),
+        }],
+        notes: new.notes.clone(),
+        instructions: new.instructions.clone(),
+        options: Default::default(),
+        priority: new.priority,
+        pod: PodRequirements {
+            photo: new.pod.photo,
+            signature: new.pod.signature,
+            qr: new.pod.qr,
+            pin: new.pod.pin,
+        },
+        cod_cents: new.cod_cents,
+        price_cents: 0,
+    })
+}
+
+/// Turns an API action into the lifecycle event it asks for.
+fn action_body(state: &OrderState, action: Action) -> Result<EventBody, Refusal> {
+    Ok(match action {
+        Action::Assign { courier } => EventBody::Assigned {
+            courier: UserId::new(courier),
+        },
+        Action::Unassign => EventBody::Unassigned,
+        Action::Claim => EventBody::Claimed,
+        Action::Accept => EventBody::Accepted,
+        Action::Decline { reason } => EventBody::Declined { reason },
+        Action::PickUp => EventBody::PickedUp,
+        Action::StartTransit => EventBody::InTransit,
+        Action::CapturePod(p) => EventBody::PodCaptured {
+            pod: PodRecord {
+                id: PodId::new(p.id),
+                photo_sha256: p.photo_sha256,
+                signature_sha256: p.signature_sha256,
+                qr_verified: p.qr_verified,
+                pin_verified: p.pin_verified,
+                age_confirmed: p.age_confirmed,
+            },
+        },
+        Action::Deliver { pods } => EventBody::Delivered {
+            pods: pods.into_iter().map(PodId::new).collect(),
+            for_carrier: false,
+        },
+        Action::RecordCarrierDelivery => EventBody::Delivered {
+            pods: vec![],
+            for_carrier: true,
+        },
+        Action::FailAttempt { reason } => EventBody::AttemptFailed { reason },
+        Action::Return { reason } => EventBody::Returned { reason },
+        Action::Cancel { reason } => EventBody::Cancelled { reason },
+        Action::Reopen => EventBody::Reopened,
+        Action::CollectCod { cents } => EventBody::CodCollected { cents },
+        Action::SetPrice { cents } => EventBody::PriceSet { cents },
+        Action::SetCod { cents } => EventBody::CodSet { cents },
+        Action::EditDropoffAddress { address } => {
+            let spec = state.spec.as_ref().ok_or(Refusal::NotFound)?;
+            let mut stop = spec.dropoff.clone();
+            stop.address = Address {
+                line1: address.trim().to_owned(),
+                ..Default::default()
+            };
+            EventBody::Edited {
+                edit: Edit::Dropoff(stop),
+                previous: None,
+            }
+        }
+        Action::EditNotes { text } => EventBody::Edited {
+            edit: Edit::Notes(text),
+            previous: None,
+        },
+        Action::EditInstructions { text } => EventBody::Edited {
+            edit: Edit::Instructions(text),
+            previous: None,
+        },
+        Action::AddNote { text } => EventBody::NoteAdded { text },
+        Action::ResolveConflict { conflict, note } => {
+            EventBody::ConflictResolved { conflict, note }
+        }
+    })
 }
 
 fn storage(e: StoreError) -> ApiError {
@@ -124,39 +580,42 @@ fn storage(e: StoreError) -> ApiError {
     }
 }
 
-fn required_text(field: &str, value: &str) -> Result<String, ApiError> {
-    let value = optional_text(field, value)?;
-    if value.is_empty() {
-        return Err(ApiError::Invalid {
-            field: field.into(),
-            message: "must not be empty".into(),
-        });
+fn not_found(id: &OrderId) -> ApiError {
+    ApiError::NotFound {
+        what: format!("order {id}"),
     }
-    Ok(value)
 }
 
-fn optional_text(field: &str, value: &str) -> Result<String, ApiError> {
-    let value = value.trim();
-    let chars = value.chars().count();
-    if chars > MAX_TEXT_CHARS {
-        return Err(ApiError::Invalid {
-            field: field.into(),
-            message: format!("is {chars} characters long; at most {MAX_TEXT_CHARS} are allowed"),
-        });
+fn doc_error(id: &OrderId, e: DocError) -> ApiError {
+    ApiError::Malformed {
+        message: format!("document {id}: {e}"),
     }
-    if value.chars().any(|c| c.is_control()) {
-        return Err(ApiError::Invalid {
-            field: field.into(),
-            message: "contains control characters".into(),
-        });
-    }
-    Ok(value.to_owned())
 }
+
+fn refused(id: &OrderId, r: Refusal) -> ApiError {
+    match r {
+        Refusal::NotFound => not_found(id),
+        Refusal::Invalid { field, message } => ApiError::Invalid { field, message },
+        other => {
+            let code = serde_json::to_value(&other)
+                .ok()
+                .and_then(|v| v.get("refusal").and_then(|c| c.as_str().map(str::to_owned)))
+                .unwrap_or_else(|| "refused".into());
+            ApiError::Refused {
+                code,
+                message: other.to_string(),
+            }
+        }
+    }
+}
+
+const _: () = assert!(SCHEMA_VERSION >= 2);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use app_api::{DeliveryStatus, OrderQuery, Point};
 
     fn core() -> (tempfile::TempDir, Core, Arc<ManualClock>) {
         let dir = tempfile::tempdir().unwrap();
@@ -165,24 +624,42 @@ mod tests {
         (dir, core, clock)
     }
 
-    fn new_order(name: &str) -> Request {
-        Request::CreateOrder(NewOrder {
-            customer_name: name.into(),
-            pickup_address: " Pohjoisesplanadi 11 ".into(),
-            dropoff_address: "Fredrikinkatu 34".into(),
+    fn create(core: &Core, name: &str) -> OrderSummary {
+        let new = NewOrder::simple(name, " Pohjoisesplanadi 11 ", "Fredrikinkatu 34");
+        match core.execute(Request::CreateOrder(new)).unwrap() {
+            Response::Order(o) => o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn list(core: &Core, q: OrderQuery) -> (Vec<OrderSummary>, u64) {
+        match core.execute(Request::ListOrders(q)).unwrap() {
+            Response::Orders { orders, total } => (orders, total),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn act(core: &Core, order: &OrderSummary, action: Action) -> Result<Response, ApiError> {
+        core.execute(Request::Act {
+            order_id: order.id.clone(),
+            action,
         })
     }
 
+    fn session(core: &Core, user: &str, role: Role) {
+        core.execute(Request::SetSession {
+            user: user.into(),
+            role,
+        })
+        .unwrap();
+    }
+
     #[test]
-    fn create_then_list_and_status_count() {
+    fn create_list_filter_and_search() {
         let (_dir, core, clock) = core();
-        let Response::Order(first) = core.execute(new_order("Aino")).unwrap() else {
-            panic!()
-        };
+        let first = create(&core, "Aino Mäkelä");
         clock.advance(1_000);
-        let Response::Order(second) = core.execute(new_order("Eero")).unwrap() else {
-            panic!()
-        };
+        let second = create(&core, "Björn Lindqvist");
         assert_eq!(first.status, DeliveryStatus::Pending);
         assert_eq!(first.pickup_address, "Pohjoisesplanadi 11", "trimmed");
         assert_eq!(
@@ -191,23 +668,151 @@ mod tests {
             "time comes from the clock"
         );
         assert_eq!(first.created_on, core.device_id());
+        assert!(first.price_cents > 0, "priced by the tariff");
 
-        let Response::Orders { orders } = core.execute(Request::ListOrders).unwrap() else {
+        let (all, total) = list(
+            &core,
+            OrderQuery {
+                descending: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(total, 2);
+        assert_eq!(all, vec![second.clone(), first.clone()]);
+        let (found, _) = list(
+            &core,
+            OrderQuery {
+                search: Some("makel".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            found,
+            vec![first.clone()],
+            "diacritics-insensitive prefix search"
+        );
+        let (found, _) = list(
+            &core,
+            OrderQuery {
+                search: Some(second.reference.clone()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(found, vec![second.clone()]);
+        let (none, total) = list(
+            &core,
+            OrderQuery {
+                statuses: vec![DeliveryStatus::Delivered],
+                ..Default::default()
+            },
+        );
+        assert!(none.is_empty() && total == 0);
+        let (page, total) = list(
+            &core,
+            OrderQuery {
+                limit: 1,
+                offset: 1,
+                ..Default::default()
+            },
+        );
+        assert_eq!((page.len(), total), (1, 2));
+    }
+
+    #[test]
+    fn a_delivery_runs_through_the_lifecycle_on_one_device() {
+        let (_dir, core, clock) = core();
+        let mut new = NewOrder::simple("Eeva", "Aleksanterinkatu 52", "Annankatu 25");
+        new.pod.photo = true;
+        new.pickup_point = Some(Point {
+            lat: 60.1687,
+            lon: 24.9420,
+        });
+        new.dropoff_point = Some(Point {
+            lat: 60.1660,
+            lon: 24.9383,
+        });
+        let Response::Order(order) = core.execute(Request::CreateOrder(new)).unwrap() else {
             panic!()
         };
-        assert_eq!(orders, vec![second, first]);
-
-        let Response::DeviceStatus(status) = core.execute(Request::DeviceStatus).unwrap() else {
+        act(
+            &core,
+            &order,
+            Action::Assign {
+                courier: "aki".into(),
+            },
+        )
+        .unwrap();
+        session(&core, "aki", Role::Courier);
+        clock.advance(60_000);
+        act(&core, &order, Action::PickUp).unwrap();
+        let err = act(&core, &order, Action::Deliver { pods: vec![] }).unwrap_err();
+        assert!(
+            matches!(&err, ApiError::Refused { code, .. } if code == "pod_missing"),
+            "{err:?}"
+        );
+        let err = act(&core, &order, Action::SetPrice { cents: 1 }).unwrap_err();
+        assert!(
+            matches!(&err, ApiError::Refused { code, .. } if code == "forbidden"),
+            "{err:?}"
+        );
+        act(
+            &core,
+            &order,
+            Action::CapturePod(PodInput {
+                id: "pod-1".into(),
+                photo_sha256: Some("ab12".into()),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+        let Response::Order(done) = act(
+            &core,
+            &order,
+            Action::Deliver {
+                pods: vec!["pod-1".into()],
+            },
+        )
+        .unwrap() else {
             panic!()
         };
-        assert_eq!(status.order_count, 2);
-        assert_eq!(status.schema_version, crate::store::SCHEMA_VERSION);
+        assert_eq!(done.status, DeliveryStatus::Delivered);
+        assert_eq!(done.assignee.as_deref(), Some("aki"));
+
+        let Response::OrderDetail(detail) = core
+            .execute(Request::GetOrder {
+                order_id: order.id.clone(),
+            })
+            .unwrap()
+        else {
+            panic!()
+        };
+        let kinds: Vec<&str> = detail.timeline.iter().map(|t| t.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "created",
+                "assigned",
+                "picked_up",
+                "pod_captured",
+                "delivered"
+            ]
+        );
+        assert!(detail.timeline.iter().all(|t| t.verdict == "applied"));
+        assert_eq!(detail.pods.len(), 1);
+        assert!(matches!(
+            core.execute(Request::GetOrder {
+                order_id: "nope".into()
+            }),
+            Err(ApiError::NotFound { .. })
+        ));
     }
 
     #[test]
     fn invalid_input_names_the_field_and_stores_nothing() {
         let (_dir, core, _) = core();
-        let err = core.execute(new_order("   ")).unwrap_err();
+        let err = core
+            .execute(Request::CreateOrder(NewOrder::simple("   ", "a", "b")))
+            .unwrap_err();
         assert_eq!(
             err,
             ApiError::Invalid {
@@ -215,19 +820,27 @@ mod tests {
                 message: "must not be empty".into()
             }
         );
-        let long = "x".repeat(MAX_TEXT_CHARS + 1);
         let err = core
-            .execute(Request::CreateOrder(NewOrder {
-                customer_name: "A".into(),
-                pickup_address: long,
-                dropoff_address: String::new(),
-            }))
+            .execute(Request::CreateOrder(NewOrder::simple("A", "a", "")))
             .unwrap_err();
-        assert!(matches!(&err, ApiError::Invalid { field, .. } if field == "pickup_address"));
-        let Response::DeviceStatus(status) = core.execute(Request::DeviceStatus).unwrap() else {
-            panic!()
-        };
-        assert_eq!(status.order_count, 0);
+        assert!(
+            matches!(&err, ApiError::Invalid { field, .. } if field == "dropoff.address.line1"),
+            "{err:?}"
+        );
+        let mut bad_point = NewOrder::simple("A", "a", "b");
+        bad_point.dropoff_point = Some(Point {
+            lat: 123.0,
+            lon: 0.0,
+        });
+        assert!(matches!(
+            core.execute(Request::CreateOrder(bad_point)),
+            Err(ApiError::Invalid { .. })
+        ));
+        assert_eq!(core.order_count().unwrap(), 0);
+        assert!(
+            core.doc_ids().unwrap().is_empty(),
+            "no document was left behind"
+        );
     }
 
     #[test]
@@ -249,7 +862,102 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("not-a-dir");
         std::fs::write(&file, b"x").unwrap();
-        let err = Core::open(&file.join("sub")).unwrap_err();
-        assert!(matches!(err, ApiError::Storage { .. }), "{err:?}");
+        assert!(matches!(
+            Core::open(&file.join("sub")),
+            Err(ApiError::Storage { .. })
+        ));
+    }
+
+    #[test]
+    fn the_projection_is_a_cache_that_rebuilds_identically() {
+        let (_dir, core, clock) = core();
+        for i in 0..5 {
+            let o = create(&core, &format!("Customer {i}"));
+            clock.advance(10);
+            if i % 2 == 0 {
+                act(
+                    &core,
+                    &o,
+                    Action::Assign {
+                        courier: "aki".into(),
+                    },
+                )
+                .unwrap();
+            }
+        }
+        let q = OrderQuery {
+            descending: true,
+            ..Default::default()
+        };
+        let before = list(&core, q.clone());
+        assert_eq!(core.rebuild_projection().unwrap(), 5);
+        assert_eq!(list(&core, q), before);
+    }
+
+    #[test]
+    fn two_devices_merge_documents_both_ways() {
+        let (_d1, dispatcher, clock) = core();
+        let dir2 = tempfile::tempdir().unwrap();
+        let courier = Core::open_with_clock(dir2.path(), clock.clone()).unwrap();
+        session(&courier, "aki", Role::Courier);
+        let order = create(&dispatcher, "Aino");
+        act(
+            &dispatcher,
+            &order,
+            Action::Assign {
+                courier: "aki".into(),
+            },
+        )
+        .unwrap();
+        let id = OrderId::new(order.id.clone());
+        let merged = courier
+            .merge_remote(&id, &dispatcher.doc_bytes(&id).unwrap())
+            .unwrap();
+        assert!(merged.changed);
+        assert_eq!(merged.status, DeliveryStatus::Assigned);
+        clock.advance(1_000);
+        act(&courier, &order, Action::PickUp).unwrap();
+        dispatcher
+            .merge_remote(&id, &courier.doc_bytes(&id).unwrap())
+            .unwrap();
+        assert_eq!(
+            dispatcher.order_state(&id).unwrap().status,
+            DeliveryStatus::PickedUp
+        );
+        let again = dispatcher
+            .merge_remote(&id, &courier.doc_bytes(&id).unwrap())
+            .unwrap();
+        assert!(!again.changed, "nothing new the second time");
+        let err = dispatcher.merge_remote(&id, b"garbage").unwrap_err();
+        assert!(matches!(err, ApiError::Malformed { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn skeleton_orders_from_schema_1_become_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::store::STORE_FILE);
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+                 CREATE TABLE orders (id TEXT PRIMARY KEY, reference TEXT NOT NULL UNIQUE,
+                     customer_name TEXT NOT NULL, pickup_address TEXT NOT NULL,
+                     dropoff_address TEXT NOT NULL, status TEXT NOT NULL,
+                     created_at_ms INTEGER NOT NULL, created_on TEXT NOT NULL) STRICT;
+                 CREATE INDEX orders_by_created ON orders (created_at_ms DESC);
+                 INSERT INTO orders VALUES ('old-1', 'R-ABCD-0001', 'Kalle Öhman', 'Kalevankatu 6',
+                     'Yrjönkatu 21', 'pending', 1700000000000, 'abcd');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let core = Core::open(dir.path()).unwrap();
+        let (orders, _) = list(&core, OrderQuery::default());
+        assert_eq!(orders.len(), 1);
+        assert_eq!(orders[0].reference, "R-ABCD-0001");
+        assert_eq!(orders[0].customer_name, "Kalle Öhman");
+        drop(core);
+        let core = Core::open(dir.path()).unwrap();
+        assert_eq!(core.order_count().unwrap(), 1, "imported once");
     }
 }

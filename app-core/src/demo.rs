@@ -23,11 +23,9 @@ pub fn seed(core: &Core) -> Result<usize, ApiError> {
         return Ok(0);
     }
     for (customer, pickup, dropoff) in DEMO_ORDERS {
-        core.execute(Request::CreateOrder(NewOrder {
-            customer_name: (*customer).to_owned(),
-            pickup_address: (*pickup).to_owned(),
-            dropoff_address: (*dropoff).to_owned(),
-        }))?;
+        core.execute(Request::CreateOrder(NewOrder::simple(
+            customer, pickup, dropoff,
+        )))?;
     }
     Ok(DEMO_ORDERS.len())
 }
@@ -42,7 +40,9 @@ mod tests {
         let core = Core::open(dir.path()).unwrap();
         assert_eq!(seed(&core).unwrap(), DEMO_ORDERS.len());
         assert_eq!(seed(&core).unwrap(), 0, "second run adds nothing");
-        let Ok(app_api::Response::Orders { orders }) = core.execute(Request::ListOrders) else {
+        let Ok(app_api::Response::Orders { orders, .. }) =
+            core.execute(Request::ListOrders(Default::default()))
+        else {
             panic!()
         };
         assert_eq!(orders.len(), DEMO_ORDERS.len());

@@ -187,6 +187,11 @@ impl OrderDoc {
     /// Merges changes from a peer (a saved document or incremental changes).
     /// Returns how many operations were new.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<usize, DocError> {
+        // `load_incremental` (and even `load`) skip bytes after the last chunk they
+        // can parse: built for files that may end half-written. Bytes from a peer
+        // must be whole chunks, so check the framing first. (A strict `load` of
+        // the bytes alone is no check: incremental changes lack their deps.)
+        check_framing(bytes)?;
         let n = self
             .doc
             .load_incremental(bytes)
@@ -194,6 +199,43 @@ impl OrderDoc {
         Self::validate(&self.doc)?;
         Ok(n)
     }
+}
+
+/// Every byte must belong to a complete Automerge chunk: magic bytes, a 4-byte
+/// checksum, a type byte, a LEB128 length and that many bytes of content.
+fn check_framing(bytes: &[u8]) -> Result<(), DocError> {
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    let corrupt = |at: usize, what: &str| Err(DocError::Corrupt(format!("{what} at byte {at}")));
+    if bytes.is_empty() {
+        return corrupt(0, "no data");
+    }
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes.get(at..at + 4) != Some(&MAGIC[..]) {
+            return corrupt(at, "no chunk header");
+        }
+        let mut pos = at + 9; // magic, checksum, chunk type
+        let mut len: u64 = 0;
+        let mut shift = 0;
+        loop {
+            let Some(&b) = bytes.get(pos) else { return corrupt(pos, "truncated chunk length") };
+            pos += 1;
+            len |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 63 {
+                return corrupt(pos, "chunk length overflows");
+            }
+        }
+        let end = usize::try_from(len).ok().and_then(|l| pos.checked_add(l));
+        match end {
+            Some(end) if end <= bytes.len() => at = end,
+            _ => return corrupt(at, "truncated chunk"),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -284,6 +326,22 @@ mod tests {
         let mut truncated = good.save();
         truncated.truncate(truncated.len() / 2);
         assert!(OrderDoc::load(&truncated, &[], &dev).is_err());
+    }
+
+    #[test]
+    fn incremental_changes_merge_but_garbage_does_not() {
+        let dev_a = DeviceId::new("aa00aa00aa00aa00");
+        let mut a = OrderDoc::create(&OrderId::new("o"), &dev_a).unwrap();
+        let mut b = OrderDoc::load(&a.save(), &[], &DeviceId::new("bb00bb00bb00bb00")).unwrap();
+        let heads = a.heads();
+        a.append(&event(1, 1, "one")).unwrap();
+        let change = a.save_after(&heads);
+        assert!(b.merge_bytes(&change).unwrap() > 0);
+        assert_eq!(b.event_count(), 1);
+        let mut garbled = change.clone();
+        garbled.extend_from_slice(b"trailing junk");
+        assert!(matches!(b.merge_bytes(&garbled), Err(DocError::Corrupt(_))));
+        assert!(matches!(b.merge_bytes(b"garbage"), Err(DocError::Corrupt(_))));
     }
 
     #[test]

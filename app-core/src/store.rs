@@ -1,36 +1,133 @@
 //! The device's local store: one SQLite file in WAL mode.
 //!
-//! It is the local truth of a device: everything the user does is written here
-//! first, with no network involved. Schema changes are forward-only migrations
-//! keyed by `PRAGMA user_version`; a store written by a newer build is refused
-//! rather than silently misread.
+//! It holds the shared documents (a compacted Automerge snapshot per order plus
+//! the incremental changes saved since) and, written in the same transaction,
+//! query tables projected from them: `orders` (the dispatcher table and courier
+//! queue, indexed for their filters and sorts, with an FTS5 index over reference,
+//! customer and addresses), `timeline` and `conflicts`. The projection is a cache:
+//! [`Tx::clear_projection`] plus re-deriving every document rebuilds it.
+//!
+//! Schema changes are forward-only migrations keyed by `PRAGMA user_version`; a
+//! store written by a newer build is refused rather than misread, and a file
+//! that is not SQLite is reported as such.
 
 use std::path::Path;
 
-use app_api::{DeliveryStatus, OrderSummary};
-use rusqlite::{Connection, OptionalExtension, params};
+use app_api::{
+    ConflictItem, DeliveryStatus, OrderQuery, OrderSummary, Priority, SortKey, TimelineItem,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+
+use crate::domain::DeviceId;
+use crate::hlc::Hlc;
+use crate::lifecycle::{OrderState, Verdict};
 
 /// File name of the store inside a device's data directory.
 pub const STORE_FILE: &str = "ruta-device.sqlite3";
 
+/// Incremental changes kept per document before it is compacted into one snapshot.
+pub const COMPACT_AFTER: i64 = 32;
+
 /// Forward-only migrations; entry `i` moves the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
-    // 1: device identity and a first orders table.
-    "CREATE TABLE meta (
-         key   TEXT PRIMARY KEY,
-         value TEXT NOT NULL
-     ) STRICT;
+    // 1: device identity and the walking skeleton's orders table.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
      CREATE TABLE orders (
-         id              TEXT PRIMARY KEY,
-         reference       TEXT NOT NULL UNIQUE,
-         customer_name   TEXT NOT NULL,
-         pickup_address  TEXT NOT NULL,
-         dropoff_address TEXT NOT NULL,
-         status          TEXT NOT NULL,
-         created_at_ms   INTEGER NOT NULL,
-         created_on      TEXT NOT NULL
+         id TEXT PRIMARY KEY, reference TEXT NOT NULL UNIQUE, customer_name TEXT NOT NULL,
+         pickup_address TEXT NOT NULL, dropoff_address TEXT NOT NULL, status TEXT NOT NULL,
+         created_at_ms INTEGER NOT NULL, created_on TEXT NOT NULL
      ) STRICT;
      CREATE INDEX orders_by_created ON orders (created_at_ms DESC);",
+    // 2: orders become documents; the old table is kept aside for import.
+    "ALTER TABLE orders RENAME TO skeleton_orders;
+     DROP INDEX orders_by_created;
+     CREATE TABLE docs (
+         id       TEXT PRIMARY KEY,
+         kind     TEXT NOT NULL,
+         snapshot BLOB NOT NULL,
+         changes  INTEGER NOT NULL DEFAULT 0
+     ) STRICT;
+     CREATE TABLE doc_changes (
+         doc_id TEXT NOT NULL,
+         seq    INTEGER NOT NULL,
+         data   BLOB NOT NULL,
+         PRIMARY KEY (doc_id, seq)
+     ) STRICT, WITHOUT ROWID;
+     CREATE TABLE orders (
+         id TEXT PRIMARY KEY,
+         reference TEXT NOT NULL,
+         order_type TEXT NOT NULL,
+         carrier TEXT NOT NULL,
+         priority INTEGER NOT NULL,
+         status TEXT NOT NULL,
+         assignee TEXT,
+         zone TEXT,
+         customer_name TEXT NOT NULL,
+         client TEXT,
+         pickup_text TEXT NOT NULL,
+         dropoff_text TEXT NOT NULL,
+         window_end_ms INTEGER,
+         price_cents INTEGER NOT NULL,
+         cod_cents INTEGER NOT NULL,
+         open_conflicts INTEGER NOT NULL,
+         created_ms INTEGER NOT NULL,
+         updated_ms INTEGER NOT NULL,
+         created_on TEXT NOT NULL,
+         notes TEXT NOT NULL,
+         instructions TEXT NOT NULL,
+         pods TEXT NOT NULL
+     ) STRICT;
+     CREATE INDEX orders_created ON orders (created_ms DESC);
+     CREATE INDEX orders_status ON orders (status, created_ms DESC);
+     CREATE INDEX orders_assignee ON orders (assignee, status, created_ms DESC);
+     CREATE INDEX orders_zone ON orders (zone, status, created_ms DESC);
+     CREATE INDEX orders_type ON orders (order_type, created_ms DESC);
+     CREATE INDEX orders_priority ON orders (priority DESC, created_ms DESC);
+     CREATE INDEX orders_window ON orders (window_end_ms);
+     CREATE INDEX orders_updated ON orders (updated_ms DESC);
+     CREATE INDEX orders_conflicts ON orders (open_conflicts) WHERE open_conflicts > 0;
+     CREATE VIRTUAL TABLE orders_fts USING fts5 (
+         reference, customer_name, pickup_text, dropoff_text,
+         content = 'orders', content_rowid = 'rowid',
+         tokenize = 'unicode61 remove_diacritics 2'
+     );
+     CREATE TRIGGER orders_ai AFTER INSERT ON orders BEGIN
+         INSERT INTO orders_fts (rowid, reference, customer_name, pickup_text, dropoff_text)
+         VALUES (new.rowid, new.reference, new.customer_name, new.pickup_text, new.dropoff_text);
+     END;
+     CREATE TRIGGER orders_ad AFTER DELETE ON orders BEGIN
+         INSERT INTO orders_fts (orders_fts, rowid, reference, customer_name, pickup_text, dropoff_text)
+         VALUES ('delete', old.rowid, old.reference, old.customer_name, old.pickup_text, old.dropoff_text);
+     END;
+     CREATE TRIGGER orders_au AFTER UPDATE ON orders BEGIN
+         INSERT INTO orders_fts (orders_fts, rowid, reference, customer_name, pickup_text, dropoff_text)
+         VALUES ('delete', old.rowid, old.reference, old.customer_name, old.pickup_text, old.dropoff_text);
+         INSERT INTO orders_fts (rowid, reference, customer_name, pickup_text, dropoff_text)
+         VALUES (new.rowid, new.reference, new.customer_name, new.pickup_text, new.dropoff_text);
+     END;
+     CREATE TABLE timeline (
+         order_id TEXT NOT NULL,
+         event_id TEXT NOT NULL,
+         at_ms INTEGER NOT NULL,
+         kind TEXT NOT NULL,
+         user TEXT NOT NULL,
+         role TEXT NOT NULL,
+         device TEXT NOT NULL,
+         verdict TEXT NOT NULL,
+         note TEXT,
+         details TEXT NOT NULL,
+         PRIMARY KEY (order_id, event_id)
+     ) STRICT, WITHOUT ROWID;
+     CREATE TABLE conflicts (
+         order_id TEXT NOT NULL,
+         id TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         against TEXT,
+         opened_ms INTEGER NOT NULL,
+         resolved_by TEXT,
+         note TEXT,
+         PRIMARY KEY (order_id, id)
+     ) STRICT, WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.
@@ -40,20 +137,22 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("{0} is not a Ruta store (not an SQLite database, or damaged)")]
+    NotADatabase(String),
     #[error(
         "the store has schema version {found}, newer than this build knows ({known}); \
          upgrade Ruta instead of opening it with an older version"
     )]
     TooNew { found: u32, known: u32 },
-    #[error("the store holds an unknown delivery status {0:?}")]
-    UnknownStatus(String),
+    #[error("the store holds an unknown {what} {value:?}")]
+    Unknown { what: &'static str, value: String },
 }
 
 /// A device's local SQLite store.
 #[derive(Debug)]
 pub struct LocalStore {
     conn: Connection,
-    device_id: String,
+    device_id: DeviceId,
 }
 
 impl LocalStore {
@@ -65,7 +164,14 @@ impl LocalStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let not_db = |e: rusqlite::Error| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => {
+                StoreError::NotADatabase(path.display().to_string())
+            }
+            _ => StoreError::Sqlite(e),
+        };
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(not_db)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -75,7 +181,7 @@ impl LocalStore {
     }
 
     /// The id this store was given when it was created; it never changes.
-    pub fn device_id(&self) -> &str {
+    pub fn device_id(&self) -> &DeviceId {
         &self.device_id
     }
 
@@ -85,29 +191,274 @@ impl LocalStore {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
+    /// Starts a write transaction (`BEGIN IMMEDIATE`: one writer at a time,
+    /// also across processes).
+    pub fn write(&mut self) -> Result<Tx<'_>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(Tx {
+            tx,
+            device: &self.device_id,
+        })
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
     pub fn order_count(&self) -> Result<u64, StoreError> {
         Ok(self
             .conn
             .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))?)
     }
 
-    /// Allocates the next per-device order reference, e.g. `R-3F2A-0007`.
-    pub fn next_order_reference(&mut self) -> Result<String, StoreError> {
-        let tx = self.conn.transaction()?;
-        let last: Option<String> = tx
-            .query_row("SELECT value FROM meta WHERE key = 'order_seq'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let next = last.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('order_seq', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![next.to_string()],
+    pub fn doc_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM docs ORDER BY id")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    /// The saved snapshot of a document and the changes saved after it.
+    pub fn load_doc(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>, StoreError> {
+        load_doc(&self.conn, id)
+    }
+
+    /// Rows from the skeleton's orders table (schema 1) still to import.
+    #[allow(clippy::type_complexity)]
+    pub fn skeleton_orders(
+        &self,
+    ) -> Result<Vec<(String, String, String, String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, reference, customer_name, pickup_address, dropoff_address
+             FROM skeleton_orders ORDER BY created_at_ms, reference",
         )?;
-        tx.commit()?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// A page of orders matching `q`, and the number of matches in all.
+    pub fn query_orders(&self, q: &OrderQuery) -> Result<(Vec<OrderSummary>, u64), StoreError> {
+        let mut filters: Vec<String> = Vec::new();
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut push = |sql: String, vals: Vec<rusqlite::types::Value>| {
+            filters.push(sql);
+            args.extend(vals);
+        };
+        if !q.statuses.is_empty() {
+            let marks = vec!["?"; q.statuses.len()].join(",");
+            push(
+                format!("o.status IN ({marks})"),
+                q.statuses
+                    .iter()
+                    .map(|s| status_str(*s).to_owned().into())
+                    .collect(),
+            );
+        }
+        if !q.order_types.is_empty() {
+            let marks = vec!["?"; q.order_types.len()].join(",");
+            push(
+                format!("o.order_type IN ({marks})"),
+                q.order_types.iter().map(|t| enum_str(t).into()).collect(),
+            );
+        }
+        if let Some(zone) = &q.zone {
+            push("o.zone = ?".into(), vec![zone.clone().into()]);
+        }
+        match q.assignee.as_deref() {
+            Some("-") => push("o.assignee IS NULL".into(), vec![]),
+            Some(a) => push("o.assignee = ?".into(), vec![a.to_owned().into()]),
+            None => {}
+        }
+        if let Some(before) = q.window_ends_before_ms {
+            push("o.window_end_ms < ?".into(), vec![before.into()]);
+        }
+        if let Some(p) = q.min_priority {
+            push(
+                "o.priority >= ?".into(),
+                vec![i64::from(priority_num(p)).into()],
+            );
+        }
+        if q.with_open_conflicts {
+            push("o.open_conflicts > 0".into(), vec![]);
+        }
+        let fts = q.search.as_deref().and_then(fts_query);
+        if let Some(m) = &fts {
+            push(
+                "o.rowid IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH ?)".into(),
+                vec![m.clone().into()],
+            );
+        }
+        let filter = if filters.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", filters.join(" AND "))
+        };
+        let total: u64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM orders o {filter}"),
+            params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let order = match q.sort {
+            SortKey::Created => format!("o.created_ms {dir}, o.id {dir}"),
+            SortKey::Updated => format!("o.updated_ms {dir}, o.id {dir}"),
+            SortKey::Priority => format!("o.priority {dir}, o.created_ms {dir}, o.id {dir}"),
+            SortKey::WindowEnd => {
+                format!("o.window_end_ms IS NULL, o.window_end_ms {dir}, o.id {dir}")
+            }
+            SortKey::Reference => format!("o.reference {dir}, o.id {dir}"),
+            SortKey::Status => format!("o.status {dir}, o.created_ms {dir}, o.id {dir}"),
+        };
+        let limit = match q.limit {
+            0 => 100,
+            n => n.min(1000),
+        };
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM orders o {filter} ORDER BY {order} LIMIT {limit} OFFSET {}",
+            q.offset
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), summary_row)?;
+        let orders = rows.map(|r| r?.finish()).collect::<Result<Vec<_>, _>>()?;
+        Ok((orders, total))
+    }
+
+    /// One order's projected row, timeline, conflicts, notes and proofs.
+    #[allow(clippy::type_complexity)]
+    pub fn order_detail(
+        &self,
+        id: &str,
+    ) -> Result<
+        Option<(
+            OrderSummary,
+            Vec<TimelineItem>,
+            Vec<ConflictItem>,
+            String,
+            String,
+            String,
+        )>,
+        StoreError,
+    > {
+        let row = self
+            .conn
+            .query_row(
+                &format!("SELECT {SUMMARY_COLUMNS}, o.notes, o.instructions, o.pods FROM orders o WHERE o.id = ?1"),
+                [id],
+                |r| Ok((summary_row(r)?, r.get::<_, String>(18)?, r.get::<_, String>(19)?, r.get::<_, String>(20)?)),
+            )
+            .optional()?;
+        let Some((summary, notes, instructions, pods)) = row else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT event_id, at_ms, kind, user, role, device, verdict, note, details
+             FROM timeline WHERE order_id = ?1 ORDER BY event_id",
+        )?;
+        let timeline = stmt
+            .query_map([id], |r| {
+                Ok((
+                    TimelineItem {
+                        event_id: r.get(0)?,
+                        at_ms: r.get(1)?,
+                        kind: r.get(2)?,
+                        user: r.get(3)?,
+                        role: app_api::Role::Client,
+                        device: r.get(5)?,
+                        verdict: r.get(6)?,
+                        note: r.get(7)?,
+                        details: r.get(8)?,
+                    },
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .map(|row| {
+                let (mut item, role) = row?;
+                item.role = parse_enum("role", &role)?;
+                Ok(item)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, against, opened_ms, resolved_by, note FROM conflicts
+             WHERE order_id = ?1 ORDER BY id",
+        )?;
+        let conflicts = stmt
+            .query_map([id], |r| {
+                Ok(ConflictItem {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    against: r.get(2)?,
+                    opened_at_ms: r.get(3)?,
+                    resolved_by: r.get(4)?,
+                    note: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((
+            summary.finish()?,
+            timeline,
+            conflicts,
+            notes,
+            instructions,
+            pods,
+        )))
+    }
+}
+
+/// A write transaction: documents and their projection change together or not at all.
+pub struct Tx<'a> {
+    tx: Transaction<'a>,
+    device: &'a DeviceId,
+}
+
+impl Tx<'_> {
+    pub fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit()?)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .tx
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// The last HLC stamp this device issued or observed.
+    pub fn last_hlc(&self) -> Result<Option<Hlc>, StoreError> {
+        Ok(self.meta("hlc")?.and_then(|s| s.parse().ok()))
+    }
+
+    /// Allocates the next per-device order reference, e.g. `R-3F2A-0007`.
+    pub fn next_order_reference(&self) -> Result<String, StoreError> {
+        let next = self
+            .meta("order_seq")?
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            + 1;
+        self.set_meta("order_seq", &next.to_string())?;
         let short: String = self
-            .device_id
+            .device
+            .as_str()
             .chars()
             .take(4)
             .collect::<String>()
@@ -115,54 +466,236 @@ impl LocalStore {
         Ok(format!("R-{short}-{next:04}"))
     }
 
-    pub fn insert_order(&mut self, order: &OrderSummary) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO orders (id, reference, customer_name, pickup_address, dropoff_address,
-                                 status, created_at_ms, created_on)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                order.id,
-                order.reference,
-                order.customer_name,
-                order.pickup_address,
-                order.dropoff_address,
-                status_to_str(order.status),
-                order.created_at_ms,
-                order.created_on,
-            ],
+    pub fn load_doc(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>, StoreError> {
+        load_doc(&self.tx, id)
+    }
+
+    /// Saves a whole document, replacing its snapshot and dropping its changes.
+    pub fn put_snapshot(&self, id: &str, kind: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO docs (id, kind, snapshot, changes) VALUES (?1, ?2, ?3, 0)
+             ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, changes = 0",
+            params![id, kind, bytes],
         )?;
+        self.tx
+            .execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
         Ok(())
     }
 
-    /// All orders, newest first.
-    pub fn list_orders(&self) -> Result<Vec<OrderSummary>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, reference, customer_name, pickup_address, dropoff_address, status,
-                    created_at_ms, created_on
-             FROM orders ORDER BY created_at_ms DESC, reference DESC",
+    /// Appends incremental changes to a saved document. Returns how many changes
+    /// it now has since its snapshot (the caller compacts past [`COMPACT_AFTER`]).
+    pub fn put_change(&self, id: &str, bytes: &[u8]) -> Result<i64, StoreError> {
+        let n: i64 = self.tx.query_row(
+            "UPDATE docs SET changes = changes + 1 WHERE id = ?1 RETURNING changes",
+            [id],
+            |r| r.get(0),
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                OrderSummary {
-                    id: r.get(0)?,
-                    reference: r.get(1)?,
-                    customer_name: r.get(2)?,
-                    pickup_address: r.get(3)?,
-                    dropoff_address: r.get(4)?,
-                    status: DeliveryStatus::Pending,
-                    created_at_ms: r.get(6)?,
-                    created_on: r.get(7)?,
-                },
-                r.get::<_, String>(5)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (mut order, status) = row?;
-            order.status = status_from_str(&status)?;
-            Ok(order)
-        })
-        .collect()
+        self.tx.execute(
+            "INSERT INTO doc_changes (doc_id, seq, data) VALUES (?1, ?2, ?3)",
+            params![id, n, bytes],
+        )?;
+        Ok(n)
     }
+
+    /// Removes every projected row (documents stay); see the module docs.
+    pub fn clear_projection(&self) -> Result<(), StoreError> {
+        self.tx
+            .execute_batch("DELETE FROM orders; DELETE FROM timeline; DELETE FROM conflicts;")?;
+        Ok(())
+    }
+
+    pub fn drop_skeleton_order(&self, id: &str) -> Result<(), StoreError> {
+        self.tx
+            .execute("DELETE FROM skeleton_orders WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Writes an order's derived state into the query tables.
+    pub fn project(&self, state: &OrderState, zone: Option<&str>) -> Result<(), StoreError> {
+        let id = state.id.as_str();
+        let Some(spec) = &state.spec else {
+            // Events without a creation (a hostile or partial peer): nothing to list.
+            self.tx.execute("DELETE FROM orders WHERE id = ?1", [id])?;
+            return Ok(());
+        };
+        let created = state.created_at.unwrap_or(Hlc::ZERO);
+        let updated = state.updated_at.unwrap_or(created);
+        let created_on = state
+            .timeline
+            .iter()
+            .find(|t| t.event.at == created)
+            .map(|t| t.event.actor.device.to_string())
+            .unwrap_or_default();
+        let pods = serde_json::to_string(&state.pods).unwrap_or_else(|_| "[]".into());
+        self.tx.execute(
+            "INSERT INTO orders (id, reference, order_type, carrier, priority, status, assignee, zone,
+                 customer_name, client, pickup_text, dropoff_text, window_end_ms, price_cents,
+                 cod_cents, open_conflicts, created_ms, updated_ms, created_on, notes, instructions, pods)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                     ?19, ?20, ?21, ?22)
+             ON CONFLICT (id) DO UPDATE SET
+                 reference = excluded.reference, order_type = excluded.order_type,
+                 carrier = excluded.carrier, priority = excluded.priority, status = excluded.status,
+                 assignee = excluded.assignee, zone = excluded.zone,
+                 customer_name = excluded.customer_name, client = excluded.client,
+                 pickup_text = excluded.pickup_text, dropoff_text = excluded.dropoff_text,
+                 window_end_ms = excluded.window_end_ms, price_cents = excluded.price_cents,
+                 cod_cents = excluded.cod_cents, open_conflicts = excluded.open_conflicts,
+                 created_ms = excluded.created_ms, updated_ms = excluded.updated_ms,
+                 created_on = excluded.created_on, notes = excluded.notes,
+                 instructions = excluded.instructions, pods = excluded.pods",
+            params![
+                id,
+                spec.reference,
+                enum_str(&spec.order_type),
+                enum_str(&spec.carrier),
+                priority_num(spec.priority),
+                status_str(state.status),
+                state.assignee.as_ref().map(|u| u.as_str()),
+                zone,
+                spec.customer_name,
+                spec.client.as_ref().map(|u| u.as_str()),
+                spec.pickup.address.one_line(),
+                spec.dropoff.address.one_line(),
+                spec.dropoff.window.map(|w| w.end_ms),
+                spec.price_cents,
+                spec.cod_cents,
+                state.open_conflicts().count() as i64,
+                created.wall_ms,
+                updated.wall_ms,
+                created_on,
+                spec.notes,
+                spec.instructions,
+                pods,
+            ],
+        )?;
+        self.tx
+            .execute("DELETE FROM timeline WHERE order_id = ?1", [id])?;
+        let mut ins = self.tx.prepare_cached(
+            "INSERT OR REPLACE INTO timeline
+                 (order_id, event_id, at_ms, kind, user, role, device, verdict, note, details)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for entry in &state.timeline {
+            let e = &entry.event;
+            let (verdict, note) = match &entry.verdict {
+                Verdict::Applied => ("applied", None),
+                Verdict::Flagged { conflict } => ("flagged", Some(enum_str(conflict))),
+                Verdict::Held { conflict } => ("held", Some(enum_str(conflict))),
+                Verdict::Rejected { refusal } => ("rejected", Some(refusal.to_string())),
+            };
+            ins.execute(params![
+                id,
+                e.id(),
+                e.at.wall_ms,
+                enum_str(&e.body.kind()),
+                e.actor.user.as_str(),
+                enum_str(&e.actor.role),
+                e.actor.device.as_str(),
+                verdict,
+                note,
+                serde_json::to_string(&e.body).unwrap_or_default(),
+            ])?;
+        }
+        self.tx
+            .execute("DELETE FROM conflicts WHERE order_id = ?1", [id])?;
+        let mut ins = self.tx.prepare_cached(
+            "INSERT OR REPLACE INTO conflicts (order_id, id, kind, against, opened_ms, resolved_by, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for c in &state.conflicts {
+            ins.execute(params![
+                id,
+                c.id,
+                enum_str(&c.kind),
+                c.against,
+                c.opened_at.wall_ms,
+                c.resolved.as_ref().map(|r| r.by.as_str()),
+                c.resolved.as_ref().map(|r| r.note.as_str()),
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+const SUMMARY_COLUMNS: &str = "o.id, o.reference, o.order_type, o.carrier, o.priority, o.status, \
+     o.assignee, o.zone, o.customer_name, o.pickup_text, o.dropoff_text, o.window_end_ms, \
+     o.price_cents, o.cod_cents, o.open_conflicts, o.created_ms, o.updated_ms, o.created_on";
+
+/// A summary row with its enum columns still as text (parsed in `finish`, so an
+/// unknown value is an error, never a silent default).
+struct RawSummary {
+    summary: OrderSummary,
+    order_type: String,
+    carrier: String,
+    priority: i64,
+    status: String,
+}
+
+impl RawSummary {
+    fn finish(mut self) -> Result<OrderSummary, StoreError> {
+        self.summary.order_type = parse_enum("order type", &self.order_type)?;
+        self.summary.carrier = parse_enum("carrier", &self.carrier)?;
+        self.summary.status = parse_enum("status", &self.status)?;
+        self.summary.priority = match self.priority {
+            0 => Priority::Low,
+            1 => Priority::Normal,
+            2 => Priority::High,
+            3 => Priority::Urgent,
+            n => {
+                return Err(StoreError::Unknown {
+                    what: "priority",
+                    value: n.to_string(),
+                });
+            }
+        };
+        Ok(self.summary)
+    }
+}
+
+fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawSummary> {
+    Ok(RawSummary {
+        summary: OrderSummary {
+            id: r.get(0)?,
+            reference: r.get(1)?,
+            order_type: Default::default(),
+            carrier: Default::default(),
+            priority: Default::default(),
+            status: DeliveryStatus::Pending,
+            assignee: r.get(6)?,
+            zone: r.get(7)?,
+            customer_name: r.get(8)?,
+            pickup_address: r.get(9)?,
+            dropoff_address: r.get(10)?,
+            window_end_ms: r.get(11)?,
+            price_cents: r.get(12)?,
+            cod_cents: r.get(13)?,
+            open_conflicts: r.get(14)?,
+            created_at_ms: r.get(15)?,
+            updated_at_ms: r.get(16)?,
+            created_on: r.get(17)?,
+        },
+        order_type: r.get(2)?,
+        carrier: r.get(3)?,
+        priority: r.get(4)?,
+        status: r.get(5)?,
+    })
+}
+
+fn load_doc(conn: &Connection, id: &str) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>, StoreError> {
+    let snapshot: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT snapshot FROM docs WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let Some(snapshot) = snapshot else {
+        return Ok(None);
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT data FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
+    let changes = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(Some((snapshot, changes)))
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -182,63 +715,66 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn ensure_device_id(conn: &Connection) -> Result<String, StoreError> {
+fn ensure_device_id(conn: &Connection) -> Result<DeviceId, StoreError> {
     let fresh = uuid::Uuid::new_v4().simple().to_string();
     // INSERT OR IGNORE keeps the first id even if two processes race on a new file.
     conn.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('device_id', ?1)",
         params![fresh],
     )?;
-    Ok(
-        conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
-            r.get(0)
-        })?,
-    )
+    let id: String = conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+        r.get(0)
+    })?;
+    Ok(DeviceId::new(id))
 }
 
-fn status_to_str(status: DeliveryStatus) -> &'static str {
-    match status {
-        DeliveryStatus::Pending => "pending",
-        DeliveryStatus::Assigned => "assigned",
-        DeliveryStatus::PickedUp => "picked_up",
-        DeliveryStatus::InTransit => "in_transit",
-        DeliveryStatus::AttemptFailed => "attempt_failed",
-        DeliveryStatus::Delivered => "delivered",
-        DeliveryStatus::Cancelled => "cancelled",
-        DeliveryStatus::Returned => "returned",
+/// The snake_case name serde gives a unit enum variant.
+pub fn enum_str<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
     }
 }
 
-fn status_from_str(s: &str) -> Result<DeliveryStatus, StoreError> {
-    Ok(match s {
-        "pending" => DeliveryStatus::Pending,
-        "assigned" => DeliveryStatus::Assigned,
-        "picked_up" => DeliveryStatus::PickedUp,
-        "in_transit" => DeliveryStatus::InTransit,
-        "attempt_failed" => DeliveryStatus::AttemptFailed,
-        "delivered" => DeliveryStatus::Delivered,
-        "cancelled" => DeliveryStatus::Cancelled,
-        "returned" => DeliveryStatus::Returned,
-        other => return Err(StoreError::UnknownStatus(other.to_owned())),
+fn parse_enum<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    s: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+        StoreError::Unknown {
+            what,
+            value: s.to_owned(),
+        }
     })
+}
+
+fn status_str(status: DeliveryStatus) -> String {
+    enum_str(&status)
+}
+
+fn priority_num(p: Priority) -> u8 {
+    match p {
+        Priority::Low => 0,
+        Priority::Normal => 1,
+        Priority::High => 2,
+        Priority::Urgent => 3,
+    }
+}
+
+/// Turns free text into an FTS5 query: every word as a quoted prefix, all required.
+fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn order(store: &mut LocalStore, name: &str, at: i64) -> OrderSummary {
-        OrderSummary {
-            id: uuid::Uuid::new_v4().to_string(),
-            reference: store.next_order_reference().unwrap(),
-            customer_name: name.into(),
-            pickup_address: "Kauppatori".into(),
-            dropoff_address: "Kamppi".into(),
-            status: DeliveryStatus::Pending,
-            created_at_ms: at,
-            created_on: store.device_id().to_owned(),
-        }
-    }
 
     #[test]
     fn device_id_survives_reopen_and_differs_between_stores() {
@@ -246,75 +782,69 @@ mod tests {
         let first = LocalStore::open_in_dir(dir.path())
             .unwrap()
             .device_id()
-            .to_owned();
+            .clone();
         let again = LocalStore::open_in_dir(dir.path())
             .unwrap()
             .device_id()
-            .to_owned();
+            .clone();
         assert_eq!(first, again);
         let other_dir = tempfile::tempdir().unwrap();
-        let other = LocalStore::open_in_dir(other_dir.path()).unwrap();
-        assert_ne!(first, other.device_id());
-    }
-
-    #[test]
-    fn orders_persist_in_a_real_file_newest_first() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let mut store = LocalStore::open_in_dir(dir.path()).unwrap();
-            let a = order(&mut store, "Aino", 10);
-            let b = order(&mut store, "Björn", 20);
-            store.insert_order(&a).unwrap();
-            store.insert_order(&b).unwrap();
-        }
-        let store = LocalStore::open_in_dir(dir.path()).unwrap();
-        let names: Vec<_> = store
-            .list_orders()
-            .unwrap()
-            .into_iter()
-            .map(|o| o.customer_name)
-            .collect();
-        assert_eq!(names, ["Björn", "Aino"]);
-        assert_eq!(store.order_count().unwrap(), 2);
-        assert!(dir.path().join(STORE_FILE).metadata().unwrap().len() > 0);
-    }
-
-    #[test]
-    fn references_are_sequential_per_device() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = LocalStore::open_in_dir(dir.path()).unwrap();
-        let r1 = store.next_order_reference().unwrap();
-        let r2 = store.next_order_reference().unwrap();
-        assert!(r1.ends_with("-0001"), "{r1}");
-        assert!(r2.ends_with("-0002"), "{r2}");
-        assert_eq!(r1[..6], r2[..6]);
+        assert_ne!(
+            &first,
+            LocalStore::open_in_dir(other_dir.path())
+                .unwrap()
+                .device_id()
+        );
     }
 
     #[test]
     fn store_from_a_newer_build_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(STORE_FILE);
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
-                .unwrap();
-        }
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+            .unwrap();
         let err = LocalStore::open(&path).unwrap_err();
         assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
         assert!(err.to_string().contains("newer than this build"));
     }
 
     #[test]
-    fn unknown_status_in_the_file_is_an_error_not_a_default() {
+    fn a_file_that_is_not_sqlite_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STORE_FILE);
+        std::fs::write(
+            &path,
+            b"PK\x03\x04 this is a zip file, not a database at all........",
+        )
+        .unwrap();
+        let err = LocalStore::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::NotADatabase(_)), "{err}");
+        assert!(err.to_string().contains("not a Ruta store"), "{err}");
+    }
+
+    #[test]
+    fn references_are_sequential_per_device() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = LocalStore::open_in_dir(dir.path()).unwrap();
-        let o = order(&mut store, "Aino", 1);
-        store.insert_order(&o).unwrap();
-        store
-            .conn
-            .execute("UPDATE orders SET status = 'teleported'", [])
-            .unwrap();
-        let err = store.list_orders().unwrap_err();
-        assert!(err.to_string().contains("teleported"), "{err}");
+        let tx = store.write().unwrap();
+        let r1 = tx.next_order_reference().unwrap();
+        let r2 = tx.next_order_reference().unwrap();
+        tx.commit().unwrap();
+        assert!(r1.ends_with("-0001") && r2.ends_with("-0002"), "{r1} {r2}");
+    }
+
+    #[test]
+    fn fts_queries_are_sanitised_prefixes() {
+        assert_eq!(
+            fts_query("Mäk  R-3F").as_deref(),
+            Some("\"Mäk\"* \"R\"* \"3F\"*")
+        );
+        assert_eq!(
+            fts_query("\"; DROP TABLE orders; --"),
+            Some("\"DROP\"* \"TABLE\"* \"orders\"*".into())
+        );
+        assert_eq!(fts_query("  -- "), None);
     }
 }

@@ -61,28 +61,8 @@ id_type!(
     PodId,
 );
 
-/// What a user may do is decided by their role (and, for couriers, by the order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Creates orders for their customer account and tracks them.
-    Client,
-    /// Runs the console: assigns, edits, cancels, resolves conflicts.
-    Dispatcher,
-    /// Works a queue of stops and records what physically happens.
-    Courier,
-    /// Configures the tenant; can do everything a dispatcher can.
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Client, Role::Dispatcher, Role::Courier, Role::Admin];
-
-    /// Dispatchers and admins run operations.
-    pub fn is_operator(self) -> bool {
-        matches!(self, Role::Dispatcher | Role::Admin)
-    }
-}
+/// What a user may do is decided by their role (shared with the UI).
+pub use app_api::Role;
 
 /// Who did something, and on which device.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

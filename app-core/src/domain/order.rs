@@ -26,65 +26,14 @@ impl SpecError {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderType {
-    /// Collected and delivered as soon as possible (food, documents).
-    OnDemand,
-    /// Collected from the customer, dropped at a hub.
-    Pickup,
-    /// Taken from a hub, delivered to the customer.
-    Delivery,
-    /// Collected from one address, delivered to another.
-    #[default]
-    PickupAndDelivery,
-}
-
-impl OrderType {
-    pub const ALL: [OrderType; 4] = [
-        OrderType::OnDemand,
-        OrderType::Pickup,
-        OrderType::Delivery,
-        OrderType::PickupAndDelivery,
-    ];
-}
-
-/// Who carries the order. It limits which courier actions exist (see the lifecycle).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum CarrierType {
-    /// The tenant's own couriers, using Ruta for every step.
-    #[default]
-    Internal,
-    /// Contracted couriers using Ruta: they pick up and deliver, but do not claim
-    /// orders themselves and do not handle cash.
-    Prime,
-    /// A third-party carrier outside Ruta: dispatchers record its progress.
-    External,
-    /// First leg by a courier in Ruta (to a hub), last mile by an external carrier.
-    Hybrid,
-}
-
-impl CarrierType {
-    pub const ALL: [CarrierType; 4] = [
-        CarrierType::Internal,
-        CarrierType::Prime,
-        CarrierType::External,
-        CarrierType::Hybrid,
-    ];
-}
-
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    Low,
-    #[default]
-    Normal,
-    High,
-    Urgent,
-}
+/// The order vocabulary is shared with the UI through app-api.
+///
+/// Carrier types and what they allow (enforced in [`crate::lifecycle::permitted`]):
+/// internal — the tenant's couriers, every step in Ruta; prime — contracted
+/// couriers in Ruta who neither claim orders nor handle cash; external — a
+/// third-party carrier whose progress dispatchers record; hybrid — a courier in
+/// Ruta takes the first leg, an external carrier the last mile.
+pub use app_api::{CarrierType, OrderType, Priority};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 pub struct Address {
