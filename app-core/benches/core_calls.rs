@@ -8,11 +8,11 @@ use app_core::api::{NewOrder, Request};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 fn new_order(i: usize) -> Request {
-    Request::CreateOrder(NewOrder {
-        customer_name: format!("Customer {i}"),
-        pickup_address: "Aleksanterinkatu 52".into(),
-        dropoff_address: "Fredrikinkatu 34".into(),
-    })
+    Request::CreateOrder(NewOrder::simple(
+        &format!("Customer {i}"),
+        "Aleksanterinkatu 52",
+        "Fredrikinkatu 34",
+    ))
 }
 
 fn filled_core(orders: usize) -> (tempfile::TempDir, Core) {
@@ -36,7 +36,12 @@ fn bench(c: &mut Criterion) {
 
     let (dir, core) = filled_core(1_000);
     c.bench_function("list_orders (1k orders)", |b| {
-        b.iter(|| black_box(core.execute(Request::ListOrders).unwrap()))
+        b.iter(|| {
+            black_box(
+                core.execute(Request::ListOrders(Default::default()))
+                    .unwrap(),
+            )
+        })
     });
 
     let json = br#"{"op":"device_status"}"#;

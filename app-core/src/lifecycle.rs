@@ -580,19 +580,21 @@ pub fn check(s: &OrderState, actor: &Actor, body: &EventBody, seen: &Seen) -> Ve
     // Who may act for a courier-side event: the assignee; a courier who was
     // assigned and still believed so acts on a physical fact (flagged).
     let mut flag = None;
-    if actor.role == Role::Courier && kind != Kind::Claimed && kind != Kind::NoteAdded {
-        if s.assignee.as_ref() != Some(&actor.user) {
-            let believed = seen.assignee.as_ref() == Some(&actor.user);
-            if !(s.involved.contains(&actor.user) && believed) {
-                return reject(Refusal::NotAssigned);
-            }
-            if !kind.is_physical() {
-                return Verdict::Held {
-                    conflict: ConflictKind::ActedAfterReassignment,
-                };
-            }
-            flag = Some(ConflictKind::ActedAfterReassignment);
+    if actor.role == Role::Courier
+        && kind != Kind::Claimed
+        && kind != Kind::NoteAdded
+        && s.assignee.as_ref() != Some(&actor.user)
+    {
+        let believed = seen.assignee.as_ref() == Some(&actor.user);
+        if !(s.involved.contains(&actor.user) && believed) {
+            return reject(Refusal::NotAssigned);
         }
+        if !kind.is_physical() {
+            return Verdict::Held {
+                conflict: ConflictKind::ActedAfterReassignment,
+            };
+        }
+        flag = Some(ConflictKind::ActedAfterReassignment);
     }
 
     if transition(s.status, kind).is_none() {

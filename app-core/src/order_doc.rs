@@ -61,7 +61,9 @@ pub struct OrderDoc {
 /// The Automerge actor of a device: its id bytes (hex) or the UTF-8 of the id.
 pub fn actor_of(device: &DeviceId) -> ActorId {
     let hex = device.as_str();
-    let bytes: Option<Vec<u8>> = (hex.len() % 2 == 0)
+    let bytes: Option<Vec<u8>> = hex
+        .len()
+        .is_multiple_of(2)
         .then(|| {
             (0..hex.len())
                 .step_by(2)
@@ -218,7 +220,9 @@ fn check_framing(bytes: &[u8]) -> Result<(), DocError> {
         let mut len: u64 = 0;
         let mut shift = 0;
         loop {
-            let Some(&b) = bytes.get(pos) else { return corrupt(pos, "truncated chunk length") };
+            let Some(&b) = bytes.get(pos) else {
+                return corrupt(pos, "truncated chunk length");
+            };
             pos += 1;
             len |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
@@ -341,7 +345,10 @@ mod tests {
         let mut garbled = change.clone();
         garbled.extend_from_slice(b"trailing junk");
         assert!(matches!(b.merge_bytes(&garbled), Err(DocError::Corrupt(_))));
-        assert!(matches!(b.merge_bytes(b"garbage"), Err(DocError::Corrupt(_))));
+        assert!(matches!(
+            b.merge_bytes(b"garbage"),
+            Err(DocError::Corrupt(_))
+        ));
     }
 
     #[test]

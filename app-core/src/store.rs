@@ -25,6 +25,9 @@ use crate::lifecycle::{OrderState, Verdict};
 /// File name of the store inside a device's data directory.
 pub const STORE_FILE: &str = "ruta-device.sqlite3";
 
+/// A saved document: its snapshot and the incremental changes saved after it.
+pub type SavedDoc = (Vec<u8>, Vec<Vec<u8>>);
+
 /// Incremental changes kept per document before it is compacted into one snapshot.
 pub const COMPACT_AFTER: i64 = 32;
 
@@ -227,7 +230,7 @@ impl LocalStore {
     }
 
     /// The saved snapshot of a document and the changes saved after it.
-    pub fn load_doc(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>, StoreError> {
+    pub fn load_doc(&self, id: &str) -> Result<Option<SavedDoc>, StoreError> {
         load_doc(&self.conn, id)
     }
 
@@ -466,7 +469,7 @@ impl Tx<'_> {
         Ok(format!("R-{short}-{next:04}"))
     }
 
-    pub fn load_doc(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>, StoreError> {
+    pub fn load_doc(&self, id: &str) -> Result<Option<SavedDoc>, StoreError> {
         load_doc(&self.tx, id)
     }
 
@@ -682,7 +685,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawSummary> {
     })
 }
 
-fn load_doc(conn: &Connection, id: &str) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>, StoreError> {
+fn load_doc(conn: &Connection, id: &str) -> Result<Option<SavedDoc>, StoreError> {
     let snapshot: Option<Vec<u8>> = conn
         .prepare_cached("SELECT snapshot FROM docs WHERE id = ?1")?
         .query_row([id], |r| r.get(0))

@@ -9,7 +9,7 @@
 
 pub mod api;
 
-use app_api::{ApiError, DeviceStatus, NewOrder, OrderSummary, Request, Response};
+use app_api::{ApiError, DeviceStatus, NewOrder, OrderQuery, OrderSummary, Request, Response};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -32,8 +32,13 @@ pub fn App() -> impl IntoView {
                 Ok(other) => set_error.set(Some(unexpected(&other))),
                 Err(e) => set_error.set(Some(e.to_string())),
             }
-            match api::call(&Request::ListOrders).await {
-                Ok(Response::Orders { orders }) => set_orders.set(orders),
+            match api::call(&Request::ListOrders(OrderQuery {
+                descending: true,
+                ..Default::default()
+            }))
+            .await
+            {
+                Ok(Response::Orders { orders, .. }) => set_orders.set(orders),
                 Ok(other) => set_error.set(Some(unexpected(&other))),
                 Err(e) => set_error.set(Some(e.to_string())),
             }
@@ -43,11 +48,11 @@ pub fn App() -> impl IntoView {
 
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let request = Request::CreateOrder(NewOrder {
-            customer_name: customer.get_untracked(),
-            pickup_address: pickup.get_untracked(),
-            dropoff_address: dropoff.get_untracked(),
-        });
+        let request = Request::CreateOrder(NewOrder::simple(
+            &customer.get_untracked(),
+            &pickup.get_untracked(),
+            &dropoff.get_untracked(),
+        ));
         set_busy.set(true);
         spawn_local(async move {
             match api::call(&request).await {
@@ -158,8 +163,8 @@ fn describe(e: &ApiError) -> String {
 fn field_label(field: &str) -> &str {
     match field {
         "customer_name" => "Customer",
-        "pickup_address" => "Pickup address",
-        "dropoff_address" => "Drop-off address",
+        "pickup.address.line1" => "Pickup address",
+        "dropoff.address.line1" => "Drop-off address",
         other => other,
     }
 }

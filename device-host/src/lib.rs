@@ -6,7 +6,8 @@
 //!
 //! API boundary: `POST /api/call` carries one [`app_core::api::Request`] as JSON
 //! and answers the [`app_core::api::Response`] (200) or an
-//! [`app_core::api::ApiError`] (400 for bad input, 500 for a store failure).
+//! [`app_core::api::ApiError`] (400 bad input, 404 unknown order, 409 refused by
+//! the lifecycle, 500 store failure).
 //! The host is thin: body bytes -> [`Core::execute_json`] -> JSON.
 
 use std::path::PathBuf;
@@ -48,6 +49,8 @@ async fn call(State(core): State<Core>, body: Bytes) -> axum::response::Response
         Ok(Err(err)) => {
             let status = match err {
                 ApiError::Invalid { .. } | ApiError::Malformed { .. } => StatusCode::BAD_REQUEST,
+                ApiError::Refused { .. } => StatusCode::CONFLICT,
+                ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
                 ApiError::Storage { .. } | ApiError::Transport { .. } => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }

@@ -89,7 +89,10 @@ mod tests {
 
         let created = invoke(
             &webview,
-            serde_json::json!({ "request": { "op": "create_order", "customer_name": "Aino" } }),
+            serde_json::json!({ "request": {
+                "op": "create_order", "customer_name": "Aino",
+                "pickup_address": "Kauppatori 1", "dropoff_address": "Bulevardi 14"
+            } }),
         )
         .expect("create_order succeeds");
         let created: Response = serde_json::from_value(created).unwrap();
@@ -111,7 +114,9 @@ mod tests {
 
         // The order really is in the SQLite file: a fresh core on the same dir sees it.
         let reopened = app_core::Core::open(dir.path()).unwrap();
-        let Ok(Response::Orders { orders }) = reopened.execute(Request::ListOrders) else {
+        let Ok(Response::Orders { orders, .. }) =
+            reopened.execute(Request::ListOrders(Default::default()))
+        else {
             panic!()
         };
         assert_eq!(orders, vec![order]);

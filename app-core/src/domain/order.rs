@@ -293,7 +293,8 @@ pub(crate) mod tests {
 
     #[test]
     fn each_broken_field_is_named() {
-        let cases: Vec<(fn(&mut OrderSpec), &str)> = vec![
+        type Breaker = fn(&mut OrderSpec);
+        let cases: Vec<(Breaker, &str)> = vec![
             (|s| s.customer_name = " ".into(), "customer_name"),
             (|s| s.dropoff.address.line1.clear(), "dropoff.address.line1"),
             (|s| s.packages[0].count = 0, "packages[0].count"),

@@ -66,7 +66,7 @@ fn assigned_to_a() -> Vec<Event> {
         },
     );
     let assigned = act(
-        &[created.clone()],
+        std::slice::from_ref(&created),
         &d,
         2_000,
         EventBody::Assigned {
@@ -275,7 +275,7 @@ fn cod_changed_after_collection_keeps_both_amounts_visible() {
     spec.cod_cents = 2_500;
     let created = act(&[], &d, 1_000, EventBody::Created { spec });
     let assigned = act(
-        &[created.clone()],
+        std::slice::from_ref(&created),
         &d,
         2_000,
         EventBody::Assigned {

@@ -39,7 +39,7 @@ async fn browser_creates_an_order_through_the_core() {
 
     // What the page showed is what the device's store holds.
     let (_, body) = host.call(&json!({ "op": "list_orders" })).await;
-    let Response::Orders { orders } = serde_json::from_value(body).unwrap() else {
+    let Response::Orders { orders, .. } = serde_json::from_value(body).unwrap() else {
         panic!()
     };
     assert_eq!(

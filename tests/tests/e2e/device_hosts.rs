@@ -8,14 +8,17 @@ use ruta_e2e::DeviceHost;
 use serde_json::json;
 
 fn create(name: &str) -> serde_json::Value {
-    json!({ "op": "create_order", "customer_name": name, "pickup_address": "Kauppatori 1" })
+    json!({
+        "op": "create_order", "customer_name": name,
+        "pickup_address": "Kauppatori 1", "dropoff_address": "Bulevardi 14"
+    })
 }
 
 async fn orders(host: &DeviceHost) -> Vec<app_api::OrderSummary> {
     let (status, body) = host.call(&json!({ "op": "list_orders" })).await;
     assert_eq!(status, 200, "{body}");
     match serde_json::from_value(body).unwrap() {
-        Response::Orders { orders } => orders,
+        Response::Orders { orders, .. } => orders,
         other => panic!("{other:?}"),
     }
 }
@@ -57,6 +60,15 @@ async fn two_devices_keep_separate_local_stores() {
 async fn a_device_keeps_its_orders_across_a_restart() {
     let mut host = DeviceHost::start("device-restart-1");
     let (_, body) = host.call(&create("Eeva")).await;
+    let created: Response = serde_json::from_value(body).unwrap();
+    let Response::Order(first) = &created else {
+        panic!("{created:?}")
+    };
+    let (status, body) = host
+        .call(&json!({ "op": "act", "order_id": first.id,
+                       "action": { "action": "assign", "courier": "aki" } }))
+        .await;
+    assert_eq!(status, 200, "{body}");
     let created: Response = serde_json::from_value(body).unwrap();
     let status = host
         .proc
@@ -103,6 +115,19 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         "{body}"
     );
 
+    // A lifecycle rule refuses with its code: a courier action needs an assigned order.
+    let (_, body) = host.call(&create("Ville")).await;
+    let id = body["id"].as_str().unwrap().to_owned();
+    let (status, body) = host
+        .call(&json!({ "op": "act", "order_id": id, "action": { "action": "pick_up" } }))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "refused", "{body}");
+    let (status, body) = host
+        .call(&json!({ "op": "get_order", "order_id": "no-such-order" }))
+        .await;
+    assert_eq!(status, 404, "{body}");
+
     // A field that breaks a rule names the field.
     let (status, body) = host.call(&create("")).await;
     assert_eq!(status, 400);
@@ -116,5 +141,9 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     let r = client.post(&endpoint).body(huge).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 413);
 
-    assert!(orders(&host).await.is_empty(), "nothing was stored");
+    assert_eq!(
+        orders(&host).await.len(),
+        1,
+        "only the valid order was stored"
+    );
 }

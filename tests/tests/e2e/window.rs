@@ -47,15 +47,16 @@ async fn tauri_window_creates_an_order_through_ipc() {
     let screenshot = client.screenshot().await;
     let _ = client.close().await;
     drop(driver); // stops WebKitWebDriver and the app it started (one process group)
-    let (reference, device_id) = result.expect("the window behaves");
-
+    // Saved before judging, so a failure leaves a picture of what the window showed.
     let png = screenshot.expect("screenshot");
     std::fs::write(artifacts_dir().join("window-skeleton.png"), &png).unwrap();
+    let (reference, device_id) = result.expect("the window behaves");
     assert_real_screenshot(&png);
 
     // The window's order went through IPC into the core and its SQLite file.
     let core = app_core::Core::open(data.path()).unwrap();
-    let Ok(Response::Orders { orders }) = core.execute(Request::ListOrders) else {
+    let Ok(Response::Orders { orders, .. }) = core.execute(Request::ListOrders(Default::default()))
+    else {
         panic!()
     };
     assert_eq!(orders.len(), 1);
@@ -93,6 +94,16 @@ async fn drive(client: &fantoccini::Client) -> Result<(String, String), String> 
     name.send_keys("Åsa Window-Test")
         .await
         .map_err(err("typing"))?;
+    for (field, text) in [
+        ("#pickup-address", "Kalevankatu 6"),
+        ("#dropoff-address", "Yrjönkatu 21"),
+    ] {
+        let input = client.find(Locator::Css(field)).await.map_err(err(field))?;
+        input
+            .send_keys(text)
+            .await
+            .map_err(err("typing an address"))?;
+    }
     client
         .find(Locator::Css("#create-order"))
         .await
