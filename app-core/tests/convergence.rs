@@ -1,0 +1,417 @@
+//! Property test: random concurrent schedules over three replicas — a
+//! dispatcher and two couriers, each a `Core` with its own SQLite file and its
+//! own skewed clock — with random partitions and merge orders.
+//!
+//! After everyone finally syncs, every replica must show identical derived
+//! state and identical query results, no invariant may be broken, and every
+//! event any replica ever wrote must be in every replica's timeline.
+//! `PROPTEST_CASES` sets the number of schedules (64 by default here).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use app_core::Core;
+use app_core::api::{Action, NewOrder, OrderQuery, PodInput, Request, Response, Role};
+use app_core::clock::ManualClock;
+use app_core::domain::OrderId;
+use app_core::lifecycle::{DeliveryStatus, OrderState, Verdict, missing_proofs};
+use proptest::prelude::*;
+
+const REPLICAS: usize = 3; // 0 dispatcher, 1 courier aki, 2 courier bea
+const ORDERS: usize = 2;
+
+#[derive(Clone, Debug)]
+enum Step {
+    /// Replica `who` tries action number `what` (of its role's list) on order `order`.
+    Act { who: usize, order: usize, what: u8 },
+    /// Replica `from` sends all its documents to `to`, if the link between them is up.
+    Sync { from: usize, to: usize },
+    /// The link between two replicas goes down or comes back.
+    Toggle { link: usize },
+    /// Time passes on every clock.
+    Wait { ms: u16 },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        5 => (0..REPLICAS, 0..ORDERS, 0u8..34).prop_map(|(who, order, what)| Step::Act { who, order, what }),
+        3 => (0..REPLICAS, 0..REPLICAS).prop_filter("distinct", |(a, b)| a != b)
+            .prop_map(|(from, to)| Step::Sync { from, to }),
+        1 => (0..3usize).prop_map(|link| Step::Toggle { link }),
+        1 => (1u16..5_000).prop_map(|ms| Step::Wait { ms }),
+    ]
+}
+
+struct World {
+    _dirs: Vec<tempfile::TempDir>,
+    cores: Vec<Core>,
+    clocks: Vec<Arc<ManualClock>>,
+    orders: Vec<String>,
+    links_up: [bool; 3],
+    written: BTreeSet<String>,
+    pod_seq: u32,
+}
+
+fn link_of(a: usize, b: usize) -> usize {
+    match (a.min(b), a.max(b)) {
+        (0, 1) => 0,
+        (0, 2) => 1,
+        _ => 2,
+    }
+}
+
+impl World {
+    fn new() -> Self {
+        let base = 1_800_000_000_000;
+        // Skewed clocks: a courier's phone is 5 s slow, the other 3 s fast.
+        let clocks: Vec<_> = [0, -5_000, 3_000]
+            .iter()
+            .map(|skew| Arc::new(ManualClock::new(base + skew)))
+            .collect();
+        let dirs: Vec<_> = (0..REPLICAS)
+            .map(|_| tempfile::tempdir().unwrap())
+            .collect();
+        let cores: Vec<Core> = dirs
+            .iter()
+            .zip(&clocks)
+            .map(|(d, c)| Core::open_with_clock(d.path(), c.clone()).unwrap())
+            .collect();
+        let people = [
+            ("dora", Role::Dispatcher),
+            ("aki", Role::Courier),
+            ("bea", Role::Courier),
+        ];
+        for (core, (user, role)) in cores.iter().zip(people) {
+            core.execute(Request::SetSession {
+                user: user.into(),
+                role,
+            })
+            .unwrap();
+        }
+        let mut orders = Vec::new();
+        for i in 0..ORDERS {
+            let mut new = NewOrder::simple(
+                &format!("Customer {i}"),
+                "Aleksanterinkatu 52",
+                "Fredrikinkatu 34",
+            );
+            new.pod.photo = true;
+            new.cod_cents = if i == 0 { 2_500 } else { 0 };
+            let Response::Order(o) = cores[0].execute(Request::CreateOrder(new)).unwrap() else {
+                panic!()
+            };
+            orders.push(o.id);
+        }
+        let mut world = World {
+            _dirs: dirs,
+            cores,
+            clocks,
+            orders,
+            links_up: [true; 3],
+            written: BTreeSet::new(),
+            pod_seq: 0,
+        };
+        world.record(0);
+        world
+    }
+
+    fn record(&mut self, who: usize) {
+        let device = self.cores[who].device_id();
+        for id in &self.orders {
+            if let Ok(state) = self.cores[who].order_state(&OrderId::new(id.clone())) {
+                for t in &state.timeline {
+                    if t.event.actor.device.as_str() == device {
+                        self.written.insert(t.event.id());
+                    }
+                }
+            }
+        }
+    }
+
+    fn sync(&self, from: usize, to: usize) {
+        for id in self.cores[from].doc_ids().unwrap() {
+            let id = OrderId::new(id);
+            let bytes = self.cores[from].doc_bytes(&id).unwrap();
+            self.cores[to].merge_remote(&id, &bytes).unwrap();
+        }
+    }
+
+    fn action(&mut self, who: usize, order: &str, what: u8) -> Option<Action> {
+        let state = self.cores[who]
+            .order_state(&OrderId::new(order.to_owned()))
+            .ok();
+        let me = ["dora", "aki", "bea"][who];
+        // Most of the time people do the next sensible thing (so schedules reach
+        // deliveries); otherwise anything on their menu, sensible or not.
+        if what < 24 {
+            return self.next_step(who, me, state.as_ref()?, what);
+        }
+        let what = what - 24;
+        Some(if who == 0 {
+            match what {
+                0 => Action::Assign {
+                    courier: "aki".into(),
+                },
+                1 => Action::Assign {
+                    courier: "bea".into(),
+                },
+                2 => Action::Unassign,
+                3 => Action::Cancel {
+                    reason: "client called".into(),
+                },
+                4 => Action::Reopen,
+                5 => Action::EditDropoffAddress {
+                    address: format!("Bulevardi {}", self.pod_seq + 1),
+                },
+                6 => Action::SetCod { cents: 3_000 },
+                7 => Action::ResolveConflict {
+                    conflict: state?.open_conflicts().next()?.id.clone(),
+                    note: "checked".into(),
+                },
+                8 => Action::Return {
+                    reason: "refused".into(),
+                },
+                _ => Action::AddNote {
+                    text: "called".into(),
+                },
+            }
+        } else {
+            match what {
+                0 => Action::Claim,
+                1 => Action::Accept,
+                2 | 3 => Action::PickUp,
+                4 => Action::StartTransit,
+                5 => {
+                    self.pod_seq += 1;
+                    Action::CapturePod(PodInput {
+                        id: format!("pod-{me}-{}", self.pod_seq),
+                        photo_sha256: Some(format!("{:064x}", self.pod_seq)),
+                        ..Default::default()
+                    })
+                }
+                6 | 7 => {
+                    let mine = format!("pod-{me}-");
+                    let pods: Vec<String> = state?
+                        .pods
+                        .iter()
+                        .filter(|p| p.id.as_str().starts_with(&mine))
+                        .map(|p| p.id.to_string())
+                        .collect();
+                    Action::Deliver { pods }
+                }
+                8 => Action::FailAttempt {
+                    reason: "nobody home".into(),
+                },
+                _ => Action::CollectCod { cents: 2_500 },
+            }
+        })
+    }
+
+    fn next_step(&mut self, who: usize, me: &str, s: &OrderState, what: u8) -> Option<Action> {
+        use DeliveryStatus::*;
+        if who == 0 {
+            return match s.status {
+                Pending => Some(Action::Assign {
+                    courier: ["aki", "bea"][usize::from(what % 2)].into(),
+                }),
+                _ => s.open_conflicts().next().map(|c| Action::ResolveConflict {
+                    conflict: c.id.clone(),
+                    note: "seen".into(),
+                }),
+            };
+        }
+        let mine = s.assignee.as_ref().is_some_and(|a| a.as_str() == me);
+        let my_pods: Vec<String> = s
+            .pods
+            .iter()
+            .filter(|p| p.id.as_str().starts_with(&format!("pod-{me}-")))
+            .map(|p| p.id.to_string())
+            .collect();
+        Some(match s.status {
+            Pending => Action::Claim,
+            Assigned if mine => Action::PickUp,
+            PickedUp | InTransit if mine && my_pods.is_empty() => {
+                self.pod_seq += 1;
+                Action::CapturePod(PodInput {
+                    id: format!("pod-{me}-{}", self.pod_seq),
+                    photo_sha256: Some(format!("{:064x}", self.pod_seq)),
+                    ..Default::default()
+                })
+            }
+            PickedUp | InTransit if mine && what % 3 == 0 => Action::CollectCod { cents: 2_500 },
+            PickedUp | InTransit if mine => Action::Deliver { pods: my_pods },
+            AttemptFailed if mine => Action::StartTransit,
+            _ => return None,
+        })
+    }
+
+    fn run(&mut self, steps: &[Step]) {
+        for step in steps {
+            match step {
+                Step::Act { who, order, what } => {
+                    let order = self.orders[*order].clone();
+                    if let Some(action) = self.action(*who, &order, *what) {
+                        // A refusal is the lifecycle working; it writes nothing.
+                        let request = Request::Act {
+                            order_id: order,
+                            action: action.clone(),
+                        };
+                        let result = self.cores[*who].execute(request);
+                        if std::env::var_os("RUTA_PROP_STATS").is_some() {
+                            let verdict = match &result {
+                                Ok(_) => "ok".to_owned(),
+                                Err(e) => e.to_string().chars().take(60).collect(),
+                            };
+                            eprintln!("ACT {who} {action:?} -> {verdict}");
+                        }
+                        if result.is_ok() {
+                            self.record(*who);
+                        }
+                    }
+                }
+                Step::Sync { from, to } => {
+                    if self.links_up[link_of(*from, *to)] {
+                        self.sync(*from, *to);
+                    }
+                }
+                Step::Toggle { link } => self.links_up[*link] = !self.links_up[*link],
+                Step::Wait { ms } => self.clocks.iter().for_each(|c| c.advance(i64::from(*ms))),
+            }
+        }
+        // The partition heals: everyone syncs with everyone, twice.
+        for _ in 0..2 {
+            for from in 0..REPLICAS {
+                for to in 0..REPLICAS {
+                    if from != to {
+                        self.sync(from, to);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_invariants(s: &OrderState) -> Result<(), String> {
+    let spec = s.spec.as_ref().ok_or("order without spec")?;
+    match s.status {
+        DeliveryStatus::Pending => {
+            if s.assignee.is_some() {
+                return Err(format!("pending but assigned to {:?}", s.assignee));
+            }
+        }
+        DeliveryStatus::Assigned
+        | DeliveryStatus::PickedUp
+        | DeliveryStatus::InTransit
+        | DeliveryStatus::AttemptFailed
+        | DeliveryStatus::Delivered => {
+            if s.assignee.is_none() {
+                return Err(format!("{:?} without a courier", s.status));
+            }
+        }
+        DeliveryStatus::Cancelled | DeliveryStatus::Returned => {}
+    }
+    if s.status == DeliveryStatus::Delivered {
+        let (_, used) = s
+            .delivery
+            .as_ref()
+            .ok_or("delivered without a delivery event")?;
+        if s.picked_up_at.is_none() {
+            return Err("delivered without a pickup".into());
+        }
+        let mut have = app_core::lifecycle::PodRecord {
+            id: app_core::domain::PodId::new(""),
+            photo_sha256: None,
+            signature_sha256: None,
+            qr_verified: false,
+            pin_verified: false,
+            age_confirmed: false,
+        };
+        for id in used {
+            let p = s
+                .pods
+                .iter()
+                .find(|p| &p.id == id)
+                .ok_or(format!("delivery uses unknown proof {id}"))?;
+            have.photo_sha256 = have.photo_sha256.clone().or(p.photo_sha256.clone());
+        }
+        let missing = missing_proofs(spec, &have);
+        if !missing.is_empty() {
+            return Err(format!("delivered with proofs missing: {missing:?}"));
+        }
+    }
+    let delivered = s
+        .timeline
+        .iter()
+        .filter(|t| t.event.body.kind() == app_core::lifecycle::Kind::Delivered)
+        .filter(|t| matches!(t.verdict, Verdict::Applied | Verdict::Flagged { .. }))
+        .count();
+    if delivered > 1 {
+        return Err(format!("{delivered} deliveries took effect"));
+    }
+    let ids: BTreeSet<_> = s.conflicts.iter().map(|c| &c.id).collect();
+    if ids.len() != s.conflicts.len() {
+        return Err("duplicate conflict ids".into());
+    }
+    Ok(())
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn replicas_converge_without_losing_events(steps in prop::collection::vec(step(), 30..120)) {
+        let mut world = World::new();
+        world.run(&steps);
+
+        let query = |core: &Core| match core.execute(Request::ListOrders(OrderQuery::default())).unwrap() {
+            Response::Orders { orders, .. } => orders,
+            other => panic!("{other:?}"),
+        };
+        let expected_rows = query(&world.cores[0]);
+        for (i, core) in world.cores.iter().enumerate().skip(1) {
+            prop_assert_eq!(&query(core), &expected_rows, "query results differ on replica {}", i);
+        }
+        for id in &world.orders {
+            let oid = OrderId::new(id.clone());
+            let states: Vec<OrderState> =
+                world.cores.iter().map(|c| c.order_state(&oid).unwrap()).collect();
+            for (i, s) in states.iter().enumerate().skip(1) {
+                prop_assert_eq!(s, &states[0], "derived state differs on replica {}", i);
+            }
+            let details: Vec<_> = world
+                .cores
+                .iter()
+                .map(|c| c.execute(Request::GetOrder { order_id: id.clone() }).unwrap())
+                .collect();
+            for d in &details[1..] {
+                prop_assert_eq!(d, &details[0]);
+            }
+            if let Err(broken) = check_invariants(&states[0]) {
+                prop_assert!(false, "invariant broken on order {}: {}\n{:#?}", id, broken, states[0].timeline);
+            }
+        }
+        // No event lost: everything anyone wrote is in the final history.
+        let mut final_ids = BTreeSet::new();
+        for id in &world.orders {
+            for t in &world.cores[0].order_state(&OrderId::new(id.clone())).unwrap().timeline {
+                final_ids.insert(t.event.id());
+            }
+        }
+        let lost: Vec<_> = world.written.difference(&final_ids).collect();
+        if std::env::var_os("RUTA_PROP_STATS").is_some() {
+            for id in &world.orders {
+                let s = world.cores[0].order_state(&OrderId::new(id.clone())).unwrap();
+                let kinds: Vec<_> = s.conflicts.iter().map(|c| format!("{:?}", c.kind)).collect();
+                eprintln!("STATS {:?} events={} conflicts={kinds:?}", s.status, s.timeline.len());
+            }
+        }
+        prop_assert!(lost.is_empty(), "events lost: {:?}", lost);
+    }
+}
