@@ -731,6 +731,12 @@ fn ensure_device_id(conn: &Connection) -> Result<DeviceId, StoreError> {
     Ok(DeviceId::new(id))
 }
 
+/// SQLite's `PRAGMA integrity_check` on a store file: "ok" when sound.
+pub fn integrity_check(path: &Path) -> Result<String, StoreError> {
+    let conn = Connection::open(path)?;
+    Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+}
+
 /// The snake_case name serde gives a unit enum variant.
 pub fn enum_str<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {

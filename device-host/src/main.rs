@@ -32,6 +32,15 @@ enum Command {
         #[arg(long, env = "RUTA_DEVICE_DATA")]
         data: PathBuf,
     },
+    /// Write orders and edits as fast as possible, printing `committed <order> <events>`
+    /// after each commit, until killed or COUNT writes are done (crash tests, load).
+    #[command(hide = true)]
+    WriteLoad {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = u64::MAX)]
+        count: u64,
+    },
 }
 
 #[tokio::main]
@@ -40,6 +49,7 @@ async fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Command::Serve { listen, data, ui } => serve(listen, data, ui).await,
         Command::SeedDemo { data } => seed(data),
+        Command::WriteLoad { data, count } => write_load(data, count),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -75,5 +85,47 @@ fn seed(data: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
     let core = app_core::Core::open(&data)?;
     let created = app_core::demo::seed(&core)?;
     println!("seeded {created} demo orders into {}", data.display());
+    Ok(())
+}
+
+fn write_load(data: PathBuf, count: u64) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::Write;
+
+    use app_core::api::{Action, NewOrder, Request, Response};
+    let core = app_core::Core::open(&data)?;
+    let mut out = std::io::stdout().lock();
+    let mut order = String::new();
+    for i in 0..count {
+        let response = if i % 8 == 0 {
+            let new = NewOrder::simple(&format!("Load {i}"), "Kauppatori 1", "Bulevardi 14");
+            core.execute(Request::CreateOrder(new))?
+        } else {
+            let action = match i % 8 {
+                1 => Action::Assign {
+                    courier: "aki".into(),
+                },
+                7 => Action::SetPrice {
+                    cents: i64::try_from(i).unwrap_or(0),
+                },
+                _ => Action::EditNotes {
+                    text: format!("edit {i}"),
+                },
+            };
+            core.execute(Request::Act {
+                order_id: order.clone(),
+                action,
+            })?
+        };
+        let Response::Order(summary) = response else {
+            return Err("unexpected answer".into());
+        };
+        order = summary.id;
+        let events = core
+            .order_state(&app_core::domain::OrderId::new(order.clone()))?
+            .timeline
+            .len();
+        writeln!(out, "committed {order} {events}")?;
+        out.flush()?;
+    }
     Ok(())
 }

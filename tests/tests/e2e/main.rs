@@ -5,6 +5,7 @@
 
 mod architecture;
 mod browser;
+mod crash_safety;
 mod device_hosts;
 mod sync_server;
 mod window;
