@@ -460,8 +460,8 @@ pub fn derive(id: OrderId, events: impl IntoIterator<Item = Event>) -> OrderStat
     let mut events: Vec<Event> = events.into_iter().collect();
     // Sort by stamp, then by content so that two different events carrying the
     // same stamp (only a forged one can) still fold in one order everywhere.
-    let key = |e: &Event| (e.at, serde_json::to_string(e).unwrap_or_default());
-    events.sort_by_cached_key(key);
+    let content = |e: &Event| serde_json::to_string(e).unwrap_or_default();
+    events.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| content(a).cmp(&content(b))));
     events.dedup();
     let mut state = OrderState::empty(id);
     for event in events {

@@ -69,25 +69,34 @@ const MIGRATIONS: &[&str] = &[
          client TEXT,
          pickup_text TEXT NOT NULL,
          dropoff_text TEXT NOT NULL,
-         window_end_ms INTEGER,
+         window_end_ms INTEGER NOT NULL, -- NO_WINDOW when the order has none
          price_cents INTEGER NOT NULL,
          cod_cents INTEGER NOT NULL,
          open_conflicts INTEGER NOT NULL,
          created_ms INTEGER NOT NULL,
+         created_hlc TEXT NOT NULL, -- unique: the tie-breaker of every sort
          updated_ms INTEGER NOT NULL,
          created_on TEXT NOT NULL,
          notes TEXT NOT NULL,
          instructions TEXT NOT NULL,
          pods TEXT NOT NULL
      ) STRICT;
-     CREATE INDEX orders_created ON orders (created_ms DESC);
-     CREATE INDEX orders_status ON orders (status, created_ms DESC);
-     CREATE INDEX orders_assignee ON orders (assignee, status, created_ms DESC);
-     CREATE INDEX orders_zone ON orders (zone, status, created_ms DESC);
-     CREATE INDEX orders_type ON orders (order_type, created_ms DESC);
-     CREATE INDEX orders_priority ON orders (priority DESC, created_ms DESC);
-     CREATE INDEX orders_window ON orders (window_end_ms);
-     CREATE INDEX orders_updated ON orders (updated_ms DESC);
+     -- Every sort key has an index, plain and behind status (the filter nearly every
+     -- dispatcher view has), ending in created_hlc so ORDER BY ... LIMIT walks an index
+     -- instead of sorting all matches.
+     CREATE INDEX orders_created ON orders (created_hlc);
+     CREATE INDEX orders_updated ON orders (updated_ms, created_hlc);
+     CREATE INDEX orders_priority ON orders (priority, created_hlc);
+     CREATE INDEX orders_window ON orders (window_end_ms, created_hlc);
+     CREATE INDEX orders_reference ON orders (reference);
+     CREATE INDEX orders_status ON orders (status, created_hlc);
+     CREATE INDEX orders_status_updated ON orders (status, updated_ms, created_hlc);
+     CREATE INDEX orders_status_priority ON orders (status, priority, created_hlc);
+     CREATE INDEX orders_status_window ON orders (status, window_end_ms, created_hlc);
+     CREATE INDEX orders_status_reference ON orders (status, reference);
+     CREATE INDEX orders_assignee ON orders (assignee, status, created_hlc);
+     CREATE INDEX orders_zone ON orders (zone, status, created_hlc);
+     CREATE INDEX orders_type ON orders (order_type, status, created_hlc);
      CREATE INDEX orders_conflicts ON orders (open_conflicts) WHERE open_conflicts > 0;
      CREATE VIRTUAL TABLE orders_fts USING fts5 (
          reference, customer_name, pickup_text, dropoff_text,
@@ -132,6 +141,16 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (order_id, id)
      ) STRICT, WITHOUT ROWID;",
 ];
+
+/// `window_end_ms` of an order without a drop-off window: sorts after every real window.
+pub const NO_WINDOW: i64 = i64::MAX;
+
+/// Counting stops here: "10,000+" is as useful to a dispatcher as the exact number,
+/// and counting 60k matches costs more than the page itself.
+pub const COUNT_CAP: u64 = 10_000;
+
+/// A search considers at most this many best (newest) text matches.
+pub const SEARCH_CAP: u64 = 2_000;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -179,6 +198,8 @@ impl LocalStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
+        // Keeps the planner's statistics fresh (cheap; SQLite decides what to analyse).
+        conn.execute_batch("PRAGMA optimize = 0x10002;")?;
         let device_id = ensure_device_id(&conn)?;
         Ok(Self { conn, device_id })
     }
@@ -252,6 +273,7 @@ impl LocalStore {
     }
 
     /// A page of orders matching `q`, and the number of matches in all.
+    /// The count stops at [`COUNT_CAP`].
     pub fn query_orders(&self, q: &OrderQuery) -> Result<(Vec<OrderSummary>, u64), StoreError> {
         let mut filters: Vec<String> = Vec::new();
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
@@ -285,7 +307,10 @@ impl LocalStore {
             None => {}
         }
         if let Some(before) = q.window_ends_before_ms {
-            push("o.window_end_ms < ?".into(), vec![before.into()]);
+            push(
+                "o.window_end_ms < ?".into(),
+                vec![before.min(NO_WINDOW).into()],
+            );
         }
         if let Some(p) = q.min_priority {
             push(
@@ -296,11 +321,22 @@ impl LocalStore {
         if q.with_open_conflicts {
             push("o.open_conflicts > 0".into(), vec![]);
         }
-        let fts = q.search.as_deref().and_then(fts_query);
-        if let Some(m) = &fts {
+        let search = q.search.as_deref().map(str::trim).unwrap_or_default();
+        if let Some(prefix) = reference_prefix(search) {
+            // A reference (or its start): a range on the reference index.
+            let mut end = prefix.clone();
+            end.push(char::MAX);
             push(
-                "o.rowid IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH ?)".into(),
-                vec![m.clone().into()],
+                "o.reference >= ? AND o.reference < ?".into(),
+                vec![prefix.into(), end.into()],
+            );
+        } else if let Some(m) = fts_query(search) {
+            push(
+                format!(
+                    "o.rowid IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH ?
+                                 ORDER BY rowid DESC LIMIT {SEARCH_CAP})"
+                ),
+                vec![m.into()],
             );
         }
         let filter = if filters.is_empty() {
@@ -309,7 +345,7 @@ impl LocalStore {
             format!("WHERE {}", filters.join(" AND "))
         };
         let total: u64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM orders o {filter}"),
+            &format!("SELECT count(*) FROM (SELECT 1 FROM orders o {filter} LIMIT {COUNT_CAP})"),
             params_from_iter(args.iter()),
             |r| r.get(0),
         )?;
@@ -533,9 +569,10 @@ impl Tx<'_> {
         self.tx.execute(
             "INSERT INTO orders (id, reference, order_type, carrier, priority, status, assignee, zone,
                  customer_name, client, pickup_text, dropoff_text, window_end_ms, price_cents,
-                 cod_cents, open_conflicts, created_ms, updated_ms, created_on, notes, instructions, pods)
+                 cod_cents, open_conflicts, created_ms, updated_ms, created_on, notes, instructions, pods,
+                 created_hlc)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                     ?19, ?20, ?21, ?22)
+                     ?19, ?20, ?21, ?22, ?23)
              ON CONFLICT (id) DO UPDATE SET
                  reference = excluded.reference, order_type = excluded.order_type,
                  carrier = excluded.carrier, priority = excluded.priority, status = excluded.status,
@@ -546,7 +583,8 @@ impl Tx<'_> {
                  cod_cents = excluded.cod_cents, open_conflicts = excluded.open_conflicts,
                  created_ms = excluded.created_ms, updated_ms = excluded.updated_ms,
                  created_on = excluded.created_on, notes = excluded.notes,
-                 instructions = excluded.instructions, pods = excluded.pods",
+                 instructions = excluded.instructions, pods = excluded.pods,
+                 created_hlc = excluded.created_hlc",
             params![
                 id,
                 spec.reference,
@@ -560,7 +598,7 @@ impl Tx<'_> {
                 spec.client.as_ref().map(|u| u.as_str()),
                 spec.pickup.address.one_line(),
                 spec.dropoff.address.one_line(),
-                spec.dropoff.window.map(|w| w.end_ms),
+                spec.dropoff.window.map_or(NO_WINDOW, |w| w.end_ms),
                 spec.price_cents,
                 spec.cod_cents,
                 state.open_conflicts().count() as i64,
@@ -570,6 +608,7 @@ impl Tx<'_> {
                 spec.notes,
                 spec.instructions,
                 pods,
+                created.to_string(),
             ],
         )?;
         self.tx
@@ -670,7 +709,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawSummary> {
             customer_name: r.get(8)?,
             pickup_address: r.get(9)?,
             dropoff_address: r.get(10)?,
-            window_end_ms: r.get(11)?,
+            window_end_ms: r.get::<_, i64>(11).map(|w| (w != NO_WINDOW).then_some(w))?,
             price_cents: r.get(12)?,
             cod_cents: r.get(13)?,
             open_conflicts: r.get(14)?,
@@ -771,14 +810,29 @@ fn priority_num(p: Priority) -> u8 {
 }
 
 /// Turns free text into an FTS5 query: every word as a quoted prefix, all required.
+/// One-letter words are dropped when longer ones exist (they match nearly everything).
 fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
+    let words: Vec<&str> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .take(8)
-        .map(|w| format!("\"{w}\"*"))
         .collect();
+    let long: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| w.chars().count() > 1)
+        .collect();
+    let words = if long.is_empty() { words } else { long };
+    let words: Vec<String> = words.iter().take(8).map(|w| format!("\"{w}\"*")).collect();
     (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// A search that looks like an order reference (`R-3F2A-0001`, or its start
+/// `r-3f2a`) is answered from the reference index, upper-cased.
+fn reference_prefix(text: &str) -> Option<String> {
+    let upper = text.to_uppercase();
+    let rest = upper.strip_prefix("R-")?;
+    let ok = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    ok.then_some(upper)
 }
 
 #[cfg(test)]
@@ -845,10 +899,23 @@ mod tests {
     }
 
     #[test]
-    fn fts_queries_are_sanitised_prefixes() {
+    fn references_are_searched_by_prefix_on_their_index() {
+        assert_eq!(reference_prefix("r-3f2a").as_deref(), Some("R-3F2A"));
         assert_eq!(
-            fts_query("Mäk  R-3F").as_deref(),
-            Some("\"Mäk\"* \"R\"* \"3F\"*")
+            reference_prefix("R-3F2A-0001").as_deref(),
+            Some("R-3F2A-0001")
+        );
+        assert_eq!(reference_prefix("Rautatientori"), None);
+        assert_eq!(reference_prefix("R-"), None);
+    }
+
+    #[test]
+    fn fts_queries_are_sanitised_prefixes() {
+        assert_eq!(fts_query("Mäk  R 3F").as_deref(), Some("\"Mäk\"* \"3F\"*"));
+        assert_eq!(
+            fts_query("a").as_deref(),
+            Some("\"a\"*"),
+            "a lone short word is kept"
         );
         assert_eq!(
             fts_query("\"; DROP TABLE orders; --"),

@@ -9,6 +9,7 @@
 //! - `cargo xtask ui`    — build the web UI into `app-ui/dist` (wasm32, wasm-bindgen, wasm-opt).
 //! - `cargo xtask setup` — install system packages and tools (idempotent).
 //! - `cargo xtask sizes` — print the sizes CI reports (wasm, release binaries).
+//! - `cargo xtask bench` — the data-core benchmarks (figures go to BENCHMARKS.md).
 
 mod demo;
 mod ui;
@@ -28,6 +29,8 @@ fn main() -> ExitCode {
         "demo" => demo::run_demo(rest),
         "test" => test(rest),
         "sizes" => sizes(),
+        "bench" => run(cargo().args(["bench", "-p", "app-core", "--bench", "scale"]))
+            .and_then(|()| run(cargo().args(["bench", "-p", "app-core", "--bench", "core_calls"]))),
         "help" | "--help" | "-h" => {
             println!("{}", HELP.trim());
             Ok(())
@@ -51,6 +54,7 @@ usage: cargo xtask <task>
   ui      build the web UI into app-ui/dist
   setup   install system packages and tools
   sizes   print wasm and release binary sizes
+  bench   run the data-core benchmarks (see BENCHMARKS.md)
 ";
 
 fn setup() -> Result {

@@ -1,12 +1,44 @@
-//! Couriers and how their work is grouped: waybills, trips (run sheets),
-//! reusable routes and route sessions.
+//! Tenants, users, customers and couriers, and how couriers' work is grouped:
+//! waybills, trips (run sheets), reusable routes and route sessions.
 
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::order::SpecError;
-use super::{OrderId, RouteId, TripId, UserId, WaybillId, ZoneId};
+use super::geo::{Warehouse, Zone};
+use super::order::{Address, Contact, SpecError};
+use super::pricing::Tariff;
+use super::{CustomerId, OrderId, Role, RouteId, TenantId, TripId, UserId, WaybillId, ZoneId};
+
+/// A delivery company running Ruta: its configuration, which only admins change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub tariff: Tariff,
+    pub zones: Vec<Zone>,
+    pub warehouses: Vec<Warehouse>,
+}
+
+/// A person who signs in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub tenant: TenantId,
+    pub name: String,
+    pub role: Role,
+    /// For clients: the customer account they order for.
+    pub customer: Option<CustomerId>,
+}
+
+/// A customer account: who orders, with their contacts and usual addresses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub name: String,
+    pub contacts: Vec<Contact>,
+    pub addresses: Vec<Address>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
