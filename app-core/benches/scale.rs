@@ -17,6 +17,7 @@ use app_core::api::{
 use app_core::domain::OrderId;
 use app_core::domain::ZoneId;
 use app_core::domain::geo::Zone;
+use app_core::order_doc::OrderDoc;
 
 const STREETS: &[&str] = &[
     "Aleksanterinkatu",
@@ -260,7 +261,13 @@ fn main() {
             },
         })
         .unwrap();
-        prepared.push((id.clone(), peer.doc_bytes(&id).unwrap()));
+        // Only the new change travels, as in the sync protocol.
+        let dev = app_core::domain::DeviceId::new("bench");
+        let ours = OrderDoc::load(&core.doc_bytes(&id).unwrap(), &[], &dev)
+            .unwrap()
+            .heads();
+        let mut theirs = OrderDoc::load(&peer.doc_bytes(&id).unwrap(), &[], &dev).unwrap();
+        prepared.push((id.clone(), theirs.save_after(&ours)));
     }
     let mut samples = Vec::new();
     for (id, bytes) in &prepared {

@@ -719,6 +719,51 @@ mod tests {
     }
 
     #[test]
+    fn search_follows_an_edited_address() {
+        let (_dir, core, _) = core();
+        let order = create(&core, "Aino");
+        act(
+            &core,
+            &order,
+            Action::EditDropoffAddress {
+                address: "Unioninkatu 45".into(),
+            },
+        )
+        .unwrap();
+        let search = |text: &str| {
+            list(
+                &core,
+                OrderQuery {
+                    search: Some(text.into()),
+                    ..Default::default()
+                },
+            )
+            .0
+            .len()
+        };
+        assert_eq!(search("Unioninkatu"), 1);
+        assert_eq!(
+            search("Fredrikinkatu"),
+            0,
+            "the old address is gone from the index"
+        );
+        assert_eq!(search("Pohjoisesplanadi"), 1, "the pickup is still found");
+        act(
+            &core,
+            &order,
+            Action::AddNote {
+                text: "called".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            search("Unioninkatu"),
+            1,
+            "an update that leaves the text alone keeps it"
+        );
+    }
+
+    #[test]
     fn a_delivery_runs_through_the_lifecycle_on_one_device() {
         let (_dir, core, clock) = core();
         let mut new = NewOrder::simple("Eeva", "Aleksanterinkatu 52", "Annankatu 25");
