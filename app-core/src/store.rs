@@ -311,7 +311,7 @@ impl LocalStore {
         if let Some(before) = q.window_ends_before_ms {
             push(
                 "o.window_end_ms < ?".into(),
-                vec![before.min(NO_WINDOW).into()],
+                vec![before.into()], // orders without a window (NO_WINDOW) never match
             );
         }
         if let Some(p) = q.min_priority {
