@@ -238,7 +238,9 @@ impl World {
                     ..Default::default()
                 })
             }
-            PickedUp | InTransit if mine && what % 3 == 0 => Action::CollectCod { cents: 2_500 },
+            PickedUp | InTransit if mine && what.is_multiple_of(3) => {
+                Action::CollectCod { cents: 2_500 }
+            }
             PickedUp | InTransit if mine => Action::Deliver { pods: my_pods },
             AttemptFailed if mine => Action::StartTransit,
             _ => return None,
