@@ -204,6 +204,7 @@ fn main() {
         SortKey::Reference,
     ];
     let mut samples = Vec::new();
+    let mut slowest = Vec::new();
     for i in 0..300 {
         let q = OrderQuery {
             statuses: vec![statuses[i % 3]],
@@ -216,16 +217,23 @@ fn main() {
             limit: 100,
             ..Default::default()
         };
+        let shown = format!("{q:?}");
         let t = Instant::now();
         let r = core.execute(Request::ListOrders(q)).unwrap();
         samples.push(t.elapsed());
+        slowest.push((t.elapsed(), shown));
         std::hint::black_box(r);
+    }
+    slowest.sort();
+    for (d, q) in slowest.iter().rev().take(4) {
+        eprintln!("  slow query {:.1} ms: {q}", d.as_secs_f64() * 1e3);
     }
     let (p50, p95) = percentiles(samples);
     println!("| dispatcher query: filter + sort + page of 100 | {p50:.2} | {p95:.2} |");
 
     // Full-text search over reference, customer and addresses.
     let mut samples = Vec::new();
+    let mut slowest = Vec::new();
     for i in 0..300 {
         let text = match i % 3 {
             0 => rng.pick(SURNAMES)[..3].to_owned(),
@@ -237,10 +245,16 @@ fn main() {
             limit: 100,
             ..Default::default()
         };
+        let shown = format!("{q:?}");
         let t = Instant::now();
         let r = core.execute(Request::ListOrders(q)).unwrap();
         samples.push(t.elapsed());
+        slowest.push((t.elapsed(), shown));
         std::hint::black_box(r);
+    }
+    slowest.sort();
+    for (d, q) in slowest.iter().rev().take(4) {
+        eprintln!("  slow search {:.1} ms: {q}", d.as_secs_f64() * 1e3);
     }
     let (p50, p95) = percentiles(samples);
     println!("| full-text search, page of 100 | {p50:.2} | {p95:.2} |");

@@ -178,6 +178,7 @@ pub enum StoreError {
 pub struct LocalStore {
     conn: Connection,
     device_id: DeviceId,
+    commits: u32,
 }
 
 impl LocalStore {
@@ -203,7 +204,11 @@ impl LocalStore {
         migrate(&mut conn)?;
         analyze_if_grown(&conn)?;
         let device_id = ensure_device_id(&conn)?;
-        Ok(Self { conn, device_id })
+        Ok(Self {
+            conn,
+            device_id,
+            commits: 0,
+        })
     }
 
     /// The id this store was given when it was created; it never changes.
@@ -227,6 +232,16 @@ impl LocalStore {
             tx,
             device: &self.device_id,
         })
+    }
+
+    /// Call after each committed write: every 1,000 commits the planner's
+    /// statistics are refreshed if the store has grown (see `analyze_if_grown`).
+    pub fn after_commit(&mut self) -> Result<(), StoreError> {
+        self.commits = self.commits.wrapping_add(1);
+        if self.commits.is_multiple_of(1_000) {
+            analyze_if_grown(&self.conn)?;
+        }
+        Ok(())
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -346,28 +361,35 @@ impl LocalStore {
         } else {
             format!("WHERE {}", filters.join(" AND "))
         };
+        let index = choose_index(q);
         let total: u64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM (SELECT 1 FROM orders o {filter} LIMIT {COUNT_CAP})"),
+            &format!(
+                "SELECT count(*) FROM (SELECT 1 FROM orders o {index} {filter} LIMIT {COUNT_CAP})"
+            ),
             params_from_iter(args.iter()),
             |r| r.get(0),
         )?;
         let dir = if q.descending { "DESC" } else { "ASC" };
         let order = match q.sort {
-            SortKey::Created => format!("o.created_ms {dir}, o.id {dir}"),
-            SortKey::Updated => format!("o.updated_ms {dir}, o.id {dir}"),
-            SortKey::Priority => format!("o.priority {dir}, o.created_ms {dir}, o.id {dir}"),
-            SortKey::WindowEnd => {
-                format!("o.window_end_ms IS NULL, o.window_end_ms {dir}, o.id {dir}")
-            }
-            SortKey::Reference => format!("o.reference {dir}, o.id {dir}"),
-            SortKey::Status => format!("o.status {dir}, o.created_ms {dir}, o.id {dir}"),
+            SortKey::Created => format!("o.created_hlc {dir}"),
+            SortKey::Updated => format!("o.updated_ms {dir}, o.created_hlc {dir}"),
+            SortKey::Priority => format!("o.priority {dir}, o.created_hlc {dir}"),
+            SortKey::WindowEnd => format!("o.window_end_ms {dir}, o.created_hlc {dir}"),
+            SortKey::Reference => format!("o.reference {dir}, o.created_hlc {dir}"),
+            SortKey::Status => format!("o.status {dir}, o.created_hlc {dir}"),
         };
         let limit = match q.limit {
             0 => 100,
             n => n.min(1000),
         };
+        // Deferred join: the page is chosen by sorting row ids only, then the 100
+        // rows are read whole.
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM orders o {filter} ORDER BY {order} LIMIT {limit} OFFSET {}",
+            "SELECT {SUMMARY_COLUMNS} FROM orders o JOIN (
+                 SELECT o.rowid AS r FROM orders o {index} {filter}
+                 ORDER BY {order} LIMIT {limit} OFFSET {}
+             ) page ON o.rowid = page.r
+             ORDER BY {order}",
             q.offset
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -872,6 +894,50 @@ fn priority_num(p: Priority) -> u8 {
         Priority::Normal => 1,
         Priority::High => 2,
         Priority::Urgent => 3,
+    }
+}
+
+/// The index a listing walks. SQLite's own choice, with bound parameters, can
+/// walk a sort index over every cancelled order to find the few of one courier
+/// (30 ms instead of 1); the rules here are simple and measured (BENCHMARKS.md):
+/// the most selective equality filter leads, and among indexes that lead with it
+/// the one that also yields the requested order.
+fn choose_index(q: &OrderQuery) -> String {
+    // A search yields at most SEARCH_CAP row ids: reading those beats any walk.
+    if q.search.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        return String::new();
+    }
+    format!("INDEXED BY {}", index_name(q))
+}
+
+fn index_name(q: &OrderQuery) -> &'static str {
+    let one_status = q.statuses.len() == 1;
+    if q.assignee.is_some() {
+        return "orders_assignee"; // one courier's orders: few, sorting them is cheap
+    }
+    if q.zone.is_some() {
+        return match q.sort {
+            SortKey::Priority => "orders_zone_priority",
+            SortKey::WindowEnd => "orders_zone_window",
+            _ => "orders_zone",
+        };
+    }
+    if one_status {
+        return match q.sort {
+            SortKey::Created | SortKey::Status => "orders_status",
+            SortKey::Updated => "orders_status_updated",
+            SortKey::Priority => "orders_status_priority",
+            SortKey::WindowEnd => "orders_status_window",
+            SortKey::Reference => "orders_status_reference",
+        };
+    }
+    match q.sort {
+        SortKey::Created => "orders_created",
+        SortKey::Updated => "orders_updated",
+        SortKey::Priority => "orders_priority",
+        SortKey::WindowEnd => "orders_window",
+        SortKey::Reference => "orders_reference",
+        SortKey::Status => "orders_status",
     }
 }
 
