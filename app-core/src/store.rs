@@ -88,12 +88,12 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX orders_updated ON orders (updated_ms, created_hlc);
      CREATE INDEX orders_priority ON orders (priority, created_hlc);
      CREATE INDEX orders_window ON orders (window_end_ms, created_hlc);
-     CREATE INDEX orders_reference ON orders (reference);
+     CREATE INDEX orders_reference ON orders (reference, created_hlc);
      CREATE INDEX orders_status ON orders (status, created_hlc);
      CREATE INDEX orders_status_updated ON orders (status, updated_ms, created_hlc);
      CREATE INDEX orders_status_priority ON orders (status, priority, created_hlc);
      CREATE INDEX orders_status_window ON orders (status, window_end_ms, created_hlc);
-     CREATE INDEX orders_status_reference ON orders (status, reference);
+     CREATE INDEX orders_status_reference ON orders (status, reference, created_hlc);
      CREATE INDEX orders_assignee ON orders (assignee, status, created_hlc);
      CREATE INDEX orders_zone ON orders (zone, status, created_hlc);
      CREATE INDEX orders_zone_priority ON orders (zone, status, priority, created_hlc);
@@ -200,6 +200,9 @@ impl LocalStore {
             .map_err(not_db)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // 32 MiB of page cache (default 2): the dispatcher table at 100k orders
+        // touches index and table pages all over the file.
+        conn.pragma_update(None, "cache_size", -32_768)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
         analyze_if_grown(&conn)?;
@@ -343,8 +346,12 @@ impl LocalStore {
             // A reference (or its start): a range on the reference index.
             let mut end = prefix.clone();
             end.push(char::MAX);
+            // Capped like a text search: a device prefix alone matches all its orders.
             push(
-                "o.reference >= ? AND o.reference < ?".into(),
+                format!(
+                    "o.rowid IN (SELECT rowid FROM orders INDEXED BY orders_reference
+                                 WHERE reference >= ? AND reference < ? LIMIT {SEARCH_CAP})"
+                ),
                 vec![prefix.into(), end.into()],
             );
         } else if let Some(m) = fts_query(search) {
