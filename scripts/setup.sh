@@ -76,11 +76,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION"
   cargo install --quiet wasm-bindgen-cli --version "=$WB_VERSION" --force
 fi
 
-# npm tools, pinned by package-lock.json. Never `playwright install`: Chromium comes from Debian.
+# npm tools, pinned by package-lock.json where the registry allows. Never `playwright install`: Chromium comes from Debian.
 if [ ! -x node_modules/.bin/tauri ] || [ ! -x node_modules/.bin/wasm-opt ] \
    || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm tools (tauri cli, playwright-core, binaryen)"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: the registry mirror's lockfiles omit the optional
+  # per-platform packages of @tauri-apps/cli, which `npm ci` rejects as "out of sync".
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
 fi
 
 log "ready"

@@ -154,19 +154,15 @@ impl Core {
 
     /// A whole document, for a peer.
     pub fn doc_bytes(&self, id: &OrderId) -> Result<Vec<u8>, ApiError> {
-        let inner = self.lock();
-        let device = inner.store.device_id().clone();
-        let (snapshot, changes) = inner
-            .store
-            .load_doc(id.as_str())
-            .map_err(storage)?
-            .ok_or_else(|| not_found(id))?;
-        let mut doc = OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?;
-        Ok(doc.save())
+        Ok(self.load_doc(id)?.save())
     }
 
     /// The derived state of an order, straight from its document.
     pub fn order_state(&self, id: &OrderId) -> Result<OrderState, ApiError> {
+        Ok(lifecycle::derive(id.clone(), self.load_doc(id)?.events().0))
+    }
+
+    fn load_doc(&self, id: &OrderId) -> Result<OrderDoc, ApiError> {
         let inner = self.lock();
         let device = inner.store.device_id().clone();
         let (snapshot, changes) = inner
@@ -174,8 +170,7 @@ impl Core {
             .load_doc(id.as_str())
             .map_err(storage)?
             .ok_or_else(|| not_found(id))?;
-        let doc = OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?;
-        Ok(lifecycle::derive(id.clone(), doc.events().0))
+        OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))
     }
 
     /// Merges a peer's version of a document (whole or incremental) into the

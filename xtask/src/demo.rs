@@ -23,16 +23,7 @@ pub fn run_demo(args: &[String]) -> Result {
 
     crate::setup()?;
     crate::ui::build()?;
-    run(cargo().args([
-        "build",
-        "--bins",
-        "-p",
-        "sync-server",
-        "-p",
-        "device-host",
-        "-p",
-        "ruta-app",
-    ]))?;
+    run(cargo().args(["build", "--bins"]).args(crate::HOST_PACKAGES))?;
     let bin = target_dir()?.join("debug");
     let data = root().join(".demo");
     let device_dir = data.join("device");

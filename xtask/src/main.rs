@@ -46,6 +46,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// The packages whose binaries the demo and the end-to-end tests start.
+pub const HOST_PACKAGES: [&str; 6] = ["-p", "sync-server", "-p", "device-host", "-p", "ruta-app"];
+
 const HELP: &str = "
 usage: cargo xtask <task>
 
@@ -79,16 +82,7 @@ fn test(extra: &[String]) -> Result {
         "warnings",
     ]))?;
     // The end-to-end tests start these binaries as separate processes.
-    run(cargo().args([
-        "build",
-        "--bins",
-        "-p",
-        "sync-server",
-        "-p",
-        "device-host",
-        "-p",
-        "ruta-app",
-    ]))?;
+    run(cargo().args(["build", "--bins"]).args(HOST_PACKAGES))?;
     if util::has_nextest() {
         run(cargo()
             .args([
@@ -109,17 +103,9 @@ fn test(extra: &[String]) -> Result {
 
 fn sizes() -> Result {
     ui::build()?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "--bins",
-        "-p",
-        "sync-server",
-        "-p",
-        "device-host",
-        "-p",
-        "ruta-app",
-    ]))?;
+    run(cargo()
+        .args(["build", "--release", "--bins"])
+        .args(HOST_PACKAGES))?;
     let target = util::target_dir()?;
     let dist = root().join("app-ui/dist");
     for (label, path) in [
