@@ -26,7 +26,7 @@ use crate::domain::{Actor, GeoPoint, OrderId, PodId, Role, UserId};
 use crate::hlc::{HlcClock, node_of};
 use crate::lifecycle::{self, Edit, Event, EventBody, OrderState, PodRecord, Refusal};
 use crate::order_doc::{DocError, OrderDoc};
-use crate::store::{COMPACT_AFTER, LocalStore, SCHEMA_VERSION, StoreError};
+use crate::store::{COMPACT_AFTER, LocalStore, StoreError};
 
 /// Road distance is straight-line distance times this until routing provides real ones.
 const DETOUR_FACTOR: f64 = 1.3;
@@ -194,11 +194,7 @@ impl Core {
                         status,
                     });
                 }
-                let change = doc.save_after(&before);
-                if tx.put_change(id.as_str(), &change).map_err(storage)? > COMPACT_AFTER {
-                    tx.put_snapshot(id.as_str(), "order", &doc.save())
-                        .map_err(storage)?;
-                }
+                save_doc(&tx, id, &mut doc, Some(&before))?;
                 doc
             }
             None => {
@@ -208,8 +204,7 @@ impl Core {
                         message: format!("document sent as {id} says it is {:?}", doc.order_id()),
                     });
                 }
-                tx.put_snapshot(id.as_str(), "order", &doc.save())
-                    .map_err(storage)?;
+                save_doc(&tx, id, &mut doc, None)?;
                 doc
             }
         };
@@ -219,11 +214,7 @@ impl Core {
             clock.observe(latest, now);
         }
         let state = lifecycle::derive(id.clone(), events);
-        tx.project(&state, zone_of(zones, &state).as_deref())
-            .map_err(storage)?;
-        tx.set_meta("hlc", &clock.last().to_string())
-            .map_err(storage)?;
-        tx.commit().map_err(storage)?;
+        project_and_commit(tx, zones, &state, &clock)?;
         Ok(Merged {
             changed: true,
             status: state.status,
@@ -291,23 +282,10 @@ impl Core {
         let at = clock.tick(now);
         let event = make(&tx, &state, at)?;
         doc.append(&event).map_err(|e| doc_error(id, e))?;
-        if existed {
-            let change = doc.save_after(&heads);
-            if tx.put_change(id.as_str(), &change).map_err(storage)? > COMPACT_AFTER {
-                tx.put_snapshot(id.as_str(), "order", &doc.save())
-                    .map_err(storage)?;
-            }
-        } else {
-            tx.put_snapshot(id.as_str(), "order", &doc.save())
-                .map_err(storage)?;
-        }
+        save_doc(&tx, id, &mut doc, existed.then_some(heads.as_slice()))?;
         events.push(event);
         let state = lifecycle::derive(id.clone(), events);
-        tx.project(&state, zone_of(zones, &state).as_deref())
-            .map_err(storage)?;
-        tx.set_meta("hlc", &clock.last().to_string())
-            .map_err(storage)?;
-        tx.commit().map_err(storage)?;
+        project_and_commit(tx, zones, &state, &clock)?;
         Ok(state)
     }
 
@@ -441,6 +419,45 @@ fn resume_clock(
         Some(last) => HlcClock::resume(last),
         None => HlcClock::new(node_of(device.as_str())),
     })
+}
+
+/// Saves a document: only what changed since `before` when it was already
+/// stored (compacting it into one snapshot past [`COMPACT_AFTER`] changes),
+/// the whole of it when it is new.
+fn save_doc(
+    tx: &crate::store::Tx<'_>,
+    id: &OrderId,
+    doc: &mut OrderDoc,
+    before: Option<&[automerge::ChangeHash]>,
+) -> Result<(), ApiError> {
+    let compact = match before {
+        Some(heads) => {
+            tx.put_change(id.as_str(), &doc.save_after(heads))
+                .map_err(storage)?
+                > COMPACT_AFTER
+        }
+        None => true,
+    };
+    if compact {
+        tx.put_snapshot(id.as_str(), "order", &doc.save())
+            .map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// The end of every write: the derived state into the query tables, the clock
+/// into meta, and commit.
+fn project_and_commit(
+    tx: crate::store::Tx<'_>,
+    zones: &ZoneIndex,
+    state: &OrderState,
+    clock: &HlcClock,
+) -> Result<(), ApiError> {
+    tx.project(state, zone_of(zones, state).as_deref())
+        .map_err(storage)?;
+    tx.set_meta("hlc", &clock.last().to_string())
+        .map_err(storage)?;
+    tx.commit().map_err(storage)
 }
 
 fn zone_of(zones: &ZoneIndex, state: &OrderState) -> Option<String> {
@@ -603,8 +620,6 @@ fn refused(id: &OrderId, r: Refusal) -> ApiError {
         }
     }
 }
-
-const _: () = assert!(SCHEMA_VERSION >= 2);
 
 #[cfg(test)]
 mod tests {
