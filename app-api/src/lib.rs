@@ -36,6 +36,8 @@ pub enum Request {
     ListOrders(OrderQuery),
     /// One order with its timeline, conflicts and proofs.
     GetOrder { order_id: String },
+    /// The link to the tenant's server and which records wait to sync.
+    SyncStatus,
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -55,6 +57,7 @@ pub enum Response {
         total: u64,
     },
     OrderDetail(OrderDetail),
+    SyncStatus(SyncStatus),
 }
 
 /// A person's role; it decides what they may do and which workspace they see.
@@ -503,4 +506,36 @@ mod tests {
         assert_eq!(json["error"], "invalid");
         assert_eq!(err.to_string(), "invalid customer_name: empty");
     }
+}
+
+/// The device's link to the tenant's sync server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// No server configured: the device works alone.
+    #[default]
+    NotConfigured,
+    /// Configured, not connected (no network, server down): work goes on and queues.
+    Offline,
+    Online,
+}
+
+/// A record with local changes the server has not confirmed yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordSync {
+    pub order_id: String,
+    /// When the oldest unconfirmed local change was made (device clock, ms).
+    pub pending_since_ms: i64,
+    /// The device that made the latest change of the record.
+    pub last_device: Option<String>,
+}
+
+/// Sync state for the UI: the link, and every record still pending (all others are synced).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SyncStatus {
+    pub link: LinkState,
+    pub server: Option<String>,
+    /// Last time the server answered (device clock, ms).
+    pub last_contact_ms: Option<i64>,
+    pub pending: Vec<RecordSync>,
 }

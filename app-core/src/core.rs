@@ -41,7 +41,16 @@ const DETOUR_FACTOR: f64 = 1.3;
 pub struct Core {
     inner: Arc<Mutex<Inner>>,
     clock: Arc<dyn Clock>,
+    /// Called after every committed local write (the sync client listens).
+    hooks: Arc<Mutex<Vec<LocalWriteHook>>>,
+    /// The sync client's view of the link, reported by [`Request::SyncStatus`].
+    link: Arc<Mutex<Link>>,
 }
+
+/// (state, server, last contact ms).
+type Link = (app_api::LinkState, Option<String>, Option<i64>);
+
+type LocalWriteHook = Box<dyn Fn(&OrderId) + Send + Sync>;
 
 struct Inner {
     store: LocalStore,
@@ -94,6 +103,8 @@ impl Core {
         let core = Self {
             inner: Arc::new(Mutex::new(inner)),
             clock,
+            hooks: Arc::default(),
+            link: Arc::default(),
         };
         core.import_skeleton_orders()?;
         Ok(core)
@@ -135,7 +146,94 @@ impl Core {
                 Ok(Response::Orders { orders, total })
             }
             Request::GetOrder { order_id } => self.detail(&order_id).map(Response::OrderDetail),
+            Request::SyncStatus => self.sync_status().map(Response::SyncStatus),
         }
+    }
+
+    /// Registers `hook`, called with the order id after every committed local write.
+    pub fn on_local_write(&self, hook: impl Fn(&OrderId) + Send + Sync + 'static) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(hook));
+    }
+
+    /// The sync client reports the link here.
+    pub fn set_link(&self, state: app_api::LinkState, server: Option<String>) {
+        let mut link = self.link.lock().unwrap_or_else(|p| p.into_inner());
+        let contact = if state == app_api::LinkState::Online {
+            Some(self.clock.now_ms())
+        } else {
+            link.2
+        };
+        *link = (state, server, contact);
+    }
+
+    /// Orders with local changes the server has not confirmed: (id, since).
+    pub fn pending(&self) -> Result<Vec<(OrderId, i64)>, ApiError> {
+        Ok(self
+            .lock()
+            .store
+            .pending()
+            .map_err(storage)?
+            .into_iter()
+            .map(|(id, since)| (OrderId::new(id), since))
+            .collect())
+    }
+
+    /// The heads of an order's document (what a push sends).
+    pub fn heads(&self, id: &OrderId) -> Result<Vec<automerge::ChangeHash>, ApiError> {
+        Ok(self.load_doc(id)?.heads())
+    }
+
+    /// The server confirmed it holds the document as of `pushed` heads: the
+    /// order is synced unless this device wrote to it since. Returns whether
+    /// it is now marked synced.
+    pub fn confirm_synced(
+        &self,
+        id: &OrderId,
+        pushed: &[automerge::ChangeHash],
+    ) -> Result<bool, ApiError> {
+        let now = self.clock.now_ms();
+        let mut inner = self.lock();
+        let device = inner.store.device_id().clone();
+        let tx = inner.store.write().map_err(storage)?;
+        let Some((snapshot, changes)) = tx.load_doc(id.as_str()).map_err(storage)? else {
+            return Err(not_found(id));
+        };
+        let mut doc = OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?;
+        if doc.own_changes_since(pushed) > 0 {
+            return Ok(false);
+        }
+        tx.mark_synced(id.as_str(), now).map_err(storage)?;
+        tx.commit().map_err(storage)?;
+        Ok(true)
+    }
+
+    fn sync_status(&self) -> Result<app_api::SyncStatus, ApiError> {
+        let (link, server, last_contact_ms) =
+            self.link.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut pending = Vec::new();
+        for (id, since) in self.pending()? {
+            let last_device = self.load_doc(&id).ok().and_then(|d| {
+                let (events, _) = d.events();
+                events
+                    .into_iter()
+                    .max_by_key(|e| e.at)
+                    .map(|e| e.actor.device.to_string())
+            });
+            pending.push(app_api::RecordSync {
+                order_id: id.to_string(),
+                pending_since_ms: since,
+                last_device,
+            });
+        }
+        Ok(app_api::SyncStatus {
+            link,
+            server,
+            last_contact_ms,
+            pending,
+        })
     }
 
     /// Decodes a JSON request and executes it; a request that does not decode
@@ -283,9 +381,14 @@ impl Core {
         let event = make(&tx, &state, at)?;
         doc.append(&event).map_err(|e| doc_error(id, e))?;
         save_doc(&tx, id, &mut doc, existed.then_some(heads.as_slice()))?;
+        tx.mark_pending(id.as_str(), now).map_err(storage)?;
         events.push(event);
         let state = lifecycle::derive(id.clone(), events);
         project_and_commit(tx, zones, &state, &clock)?;
+        drop(inner);
+        for hook in self.hooks.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            hook(id);
+        }
         Ok(state)
     }
 

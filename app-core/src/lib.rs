@@ -5,6 +5,8 @@
 //! - [`store`]: the device's local truth, a SQLite file (WAL), with its migrations.
 //! - [`hlc`]: hybrid logical clock stamps, so offline work keeps the time it happened.
 //! - [`demo`]: demo orders at real Helsinki addresses for a new tenant's first look.
+//! - [`sync`]: the rules and storage the sync server and devices share (write guard,
+//!   access, document ids, samod storage).
 //! - [`core`]: [`Core`], which executes the transport-agnostic command API
 //!   ([`app_api::Request`] -> [`app_api::Response`]). Shells (Tauri IPC, the HTTP
 //!   device host, tests) decode a request, make exactly one call into [`Core`] and
@@ -22,6 +24,7 @@ pub mod hlc;
 pub mod lifecycle;
 pub mod order_doc;
 pub mod store;
+pub mod sync;
 
 pub use crate::core::Core;
 pub use app_api as api;

@@ -182,6 +182,17 @@ impl OrderDoc {
         self.doc.save_after(heads)
     }
 
+    /// How many changes made by this document's actor (this device) are not
+    /// ancestors of `heads`.
+    pub fn own_changes_since(&mut self, heads: &[ChangeHash]) -> usize {
+        let me = self.doc.get_actor().clone();
+        self.doc
+            .get_changes(heads)
+            .iter()
+            .filter(|c| *c.actor_id() == me)
+            .count()
+    }
+
     pub fn heads(&mut self) -> Vec<ChangeHash> {
         self.doc.get_heads()
     }

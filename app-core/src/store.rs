@@ -143,6 +143,13 @@ const MIGRATIONS: &[&str] = &[
          note TEXT,
          PRIMARY KEY (order_id, id)
      ) STRICT, WITHOUT ROWID;",
+    // 3: per-record sync state (pending since when; last confirmed by the server).
+    "CREATE TABLE sync_state (
+         order_id TEXT PRIMARY KEY,
+         pending_since_ms INTEGER,
+         synced_at_ms INTEGER
+     ) STRICT, WITHOUT ROWID;
+     CREATE INDEX sync_pending ON sync_state (pending_since_ms) WHERE pending_since_ms IS NOT NULL;",
 ];
 
 /// `window_end_ms` of an order without a drop-off window: sorts after every real window.
@@ -258,6 +265,29 @@ impl LocalStore {
         Ok(self
             .conn
             .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))?)
+    }
+
+    /// Orders with local changes the server has not confirmed: (id, since).
+    pub fn pending(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT order_id, pending_since_ms FROM sync_state
+             WHERE pending_since_ms IS NOT NULL ORDER BY pending_since_ms",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// (pending since, last confirmed) of one order, if it ever synced or waits to.
+    pub fn sync_state(&self, order: &str) -> Result<(Option<i64>, Option<i64>), StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT pending_since_ms, synced_at_ms FROM sync_state WHERE order_id = ?1",
+                [order],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((None, None)))
     }
 
     pub fn doc_ids(&self) -> Result<Vec<String>, StoreError> {
@@ -503,6 +533,28 @@ impl Tx<'_> {
             .tx
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()?)
+    }
+
+    /// Marks a local write of `order` not yet confirmed by the server (keeps
+    /// the earliest time if already pending).
+    pub fn mark_pending(&self, order: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO sync_state (order_id, pending_since_ms) VALUES (?1, ?2)
+             ON CONFLICT (order_id) DO UPDATE
+             SET pending_since_ms = coalesce(pending_since_ms, excluded.pending_since_ms)",
+            rusqlite::params![order, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// The server confirmed it has every local change of `order`.
+    pub fn mark_synced(&self, order: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO sync_state (order_id, synced_at_ms) VALUES (?1, ?2)
+             ON CONFLICT (order_id) DO UPDATE SET pending_since_ms = NULL, synced_at_ms = ?2",
+            rusqlite::params![order, now_ms],
+        )?;
+        Ok(())
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {

@@ -1,45 +1,203 @@
-//! The server's HTTP surface.
+//! The server's HTTP surface: health, identity, the sync WebSocket, blobs and
+//! breadcrumbs. Every `/v1` route authenticates a bearer token (header
+//! `Authorization: Bearer …` or, for browsers' WebSockets, `?token=`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Json;
+use axum::extract::{FromRequestParts, Path, Query, State, WebSocketUpgrade};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
+use axum::{Router, body::Bytes};
 use serde_json::{Value, json};
 
-use crate::storage::Storage;
+use crate::Server;
+use crate::blobs;
+use crate::directory::{Authenticated, now_ms, tenant_of_token};
+use crate::tenant::Tenant;
+use crate::ws;
 
-#[derive(Clone)]
-pub struct AppState {
-    pub storage: Arc<dyn Storage>,
+/// An error answer: status and a JSON `{"error": message}`.
+#[derive(Debug)]
+pub struct ApiErr {
+    pub status: StatusCode,
+    pub message: String,
 }
 
-pub fn router(state: AppState) -> Router {
+impl ApiErr {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiErr {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+/// An authenticated request: the tenant and who is calling.
+#[derive(Clone, Debug)]
+pub struct Authed {
+    pub tenant: Arc<Tenant>,
+    pub who: Authenticated,
+}
+
+impl FromRequestParts<Arc<Server>> for Authed {
+    type Rejection = ApiErr;
+
+    async fn from_request_parts(parts: &mut Parts, server: &Arc<Server>) -> Result<Self, ApiErr> {
+        let unauthorized = |m: &str| ApiErr::new(StatusCode::UNAUTHORIZED, m);
+        let header = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_owned());
+        let query = parts.uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v.into_owned())
+        });
+        let token = header.or(query).ok_or_else(|| {
+            unauthorized("no token: send Authorization: Bearer <token> or ?token=")
+        })?;
+        let tenant_name = tenant_of_token(&token)
+            .ok_or_else(|| unauthorized("malformed token"))?
+            .to_owned();
+        let tenant = server
+            .tenant(&tenant_name)
+            .await
+            .map_err(|_| unauthorized("unknown token"))?;
+        let dir = tenant.dir.clone();
+        let checked = tokio::task::spawn_blocking(move || dir.authenticate(&token, now_ms()))
+            .await
+            .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        match checked {
+            Ok(who) => Ok(Authed { tenant, who }),
+            Err(problem) => {
+                tracing::warn!(tenant = %tenant_name, %problem, "authentication failed");
+                Err(unauthorized(&problem.to_string()))
+            }
+        }
+    }
+}
+
+pub fn router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .with_state(state)
+        .route("/v1/me", get(me))
+        .route("/v1/sync", get(sync))
+        .route(
+            "/v1/blobs/{hash}",
+            get(blob_get).head(blob_head).patch(blob_patch),
+        )
+        .route("/v1/breadcrumbs/{courier}", get(breadcrumbs))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            blobs::MAX_BLOB_BYTES as usize + 1024,
+        ))
+        .with_state(server)
 }
 
-/// 200 with `{"status":"ok"}` when the store answers, 503 otherwise.
-async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let storage = state.storage.clone();
-    let checked = tokio::task::spawn_blocking(move || storage.check()).await;
-    let backend = state.storage.backend_name();
+/// 200 with `{"status":"ok"}` when the data directory is usable, 503 otherwise.
+async fn healthz(State(server): State<Arc<Server>>) -> (StatusCode, Json<Value>) {
     let version = env!("CARGO_PKG_VERSION");
-    match checked {
+    let data = server.data.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        let probe = data.join(".healthz");
+        std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe))
+    })
+    .await;
+    match ok {
         Ok(Ok(())) => (
             StatusCode::OK,
-            Json(json!({ "status": "ok", "storage": backend, "version": version })),
+            Json(json!({ "status": "ok", "storage": "sqlite", "version": version })),
         ),
         Ok(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "storage": backend, "error": e.to_string() })),
+            Json(json!({ "status": "unavailable", "error": e.to_string() })),
         ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "storage": backend, "error": e.to_string() })),
+            Json(json!({ "status": "unavailable", "error": e.to_string() })),
         ),
     }
+}
+
+/// Who the token belongs to, and where their documents are listed.
+async fn me(auth: Authed) -> Result<Json<Value>, ApiErr> {
+    let internal = |e: crate::directory::DirectoryError| {
+        ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    };
+    let user = auth
+        .tenant
+        .dir
+        .user(&auth.who.principal.user)
+        .map_err(internal)?
+        .ok_or_else(|| ApiErr::new(StatusCode::UNAUTHORIZED, "user no longer exists"))?;
+    let user = auth
+        .tenant
+        .ensure_user_docs(&user)
+        .await
+        .map_err(internal)?;
+    let url = |d: &Option<String>| d.as_ref().map(|d| format!("automerge:{d}"));
+    Ok(Json(json!({
+        "tenant": auth.tenant.name,
+        "user": user.id,
+        "name": user.name,
+        "role": auth.who.principal.role,
+        "peer_id": ws::peer_id_for(&auth.who).to_string(),
+        "index_url": url(&user.index_doc),
+        "courier_url": url(&user.courier_doc),
+    })))
+}
+
+async fn sync(auth: Authed, upgrade: WebSocketUpgrade) -> Response {
+    upgrade
+        .max_message_size(2 * ws::MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| ws::session(socket, auth.tenant, auth.who))
+}
+
+async fn blob_head(auth: Authed, Path(hash): Path<String>) -> Result<Response, ApiErr> {
+    blobs::head(auth, hash).await
+}
+
+async fn blob_get(auth: Authed, Path(hash): Path<String>) -> Result<Response, ApiErr> {
+    blobs::get(auth, hash).await
+}
+
+async fn blob_patch(
+    auth: Authed,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiErr> {
+    blobs::patch(auth, hash, headers, body).await
+}
+
+/// A courier's persisted breadcrumb (operators, and the courier themself).
+async fn breadcrumbs(
+    auth: Authed,
+    Path(courier): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiErr> {
+    let who = &auth.who.principal;
+    if !who.role.is_operator() && who.user.as_str() != courier {
+        return Err(ApiErr::new(StatusCode::FORBIDDEN, "operators only"));
+    }
+    let since = q.get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let dir = auth.tenant.dir.clone();
+    let courier = app_core::domain::UserId::new(courier);
+    let points = tokio::task::spawn_blocking(move || dir.breadcrumbs(&courier, since))
+        .await
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(json!({
+        "points": points.iter().map(|(at, lat, lon)| json!({"at": at, "lat": lat, "lon": lon})).collect::<Vec<_>>()
+    })))
 }

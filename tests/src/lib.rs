@@ -192,7 +192,11 @@ pub struct SyncServer {
 
 impl SyncServer {
     pub fn start(name: &str) -> Self {
-        let data = tempfile::tempdir().expect("tempdir");
+        Self::start_in(name, tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// Starts on an existing data directory (a provisioned tenant, or a restart).
+    pub fn start_in(name: &str, data: tempfile::TempDir) -> Self {
         let (proc, url) = Proc::spawn_announced(
             name,
             Command::new(binary("sync-server"))
@@ -307,4 +311,106 @@ pub async fn wait_http_ok(url: &str, timeout: Duration) -> bool {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+/// A tenant set up through the admin CLI: `sync-server tenant create`, `user
+/// add` and `token issue`, run as real processes against `data`. Returns the
+/// tokens by user id.
+pub fn provision_tenant(
+    data: &Path,
+    tenant: &str,
+    users: &[(&str, &str)],
+) -> std::collections::HashMap<String, String> {
+    let run = |args: &[&str]| -> String {
+        let out = Command::new(binary("sync-server"))
+            .arg("--data")
+            .arg(data)
+            .args(args)
+            .output()
+            .expect("run sync-server admin command");
+        assert!(
+            out.status.success(),
+            "sync-server {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    run(&["tenant", "create", tenant]);
+    let mut tokens = std::collections::HashMap::new();
+    for (id, role) in users {
+        run(&[
+            "user", "add", "--tenant", tenant, "--id", id, "--role", role,
+        ]);
+        let token = run(&["token", "issue", "--tenant", tenant, "--user", id]);
+        tokens.insert((*id).to_owned(), token);
+    }
+    tokens
+}
+
+/// A loopback TCP relay between devices and a server that a test can cut and
+/// restore: a real network partition (connections drop, new ones are refused).
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub url: String,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Link {
+    /// Relays `127.0.0.1:<new port>` to `target` (host:port).
+    pub async fn start(target: &str) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> =
+            Default::default();
+        let target = target.to_owned();
+        let (up2, conns2) = (up.clone(), conns.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                conns2.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Link { url, up, conns }
+    }
+
+    /// Drops every relayed connection and refuses new ones.
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Polls `check` every 50 ms until it returns true or `timeout` passes.
+pub async fn eventually(timeout: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

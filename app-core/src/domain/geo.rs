@@ -75,6 +75,12 @@ pub struct Warehouse {
     pub uses: WarehouseUses,
 }
 
+/// Great-circle distance in metres between two WGS84 positions.
+pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    use geo::{Distance, Haversine, Point};
+    Haversine.distance(Point::new(lon1, lat1), Point::new(lon2, lat2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,5 +7,6 @@ mod architecture;
 mod browser;
 mod crash_safety;
 mod device_hosts;
+mod sync;
 mod sync_server;
 mod window;

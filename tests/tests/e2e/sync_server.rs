@@ -15,11 +15,11 @@ async fn reports_health_and_stops_cleanly_on_sigterm() {
         .expect("healthz is JSON");
     assert_eq!(health["status"], "ok", "{health}");
     assert_eq!(health["storage"], "sqlite", "{health}");
-    let store = server.data.path().join("ruta-sync.sqlite3");
+    let tenants = server.data.path().join("tenants");
     assert!(
-        store.is_file(),
-        "embedded store created at {}",
-        store.display()
+        tenants.is_dir(),
+        "tenants directory created at {}",
+        tenants.display()
     );
 
     let status = server

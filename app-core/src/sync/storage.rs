@@ -1,13 +1,17 @@
-//! Where the server keeps documents.
+//! Where the sync engine (samod) keeps documents, on the server and on devices.
 //!
 //! The sync engine sees only [`Storage`]: opaque byte chunks under hierarchical
 //! keys (e.g. `[doc_id, "incremental", hash]`), loaded one by one or by prefix.
 //! That is the shape automerge-repo storage adapters use, so a second backend
 //! (PostgreSQL, for tenants that run several server nodes) implements the same
-//! four calls without touching protocol code.
+//! four calls without touching protocol code. [`RepoStorage`] adapts any
+//! [`Storage`] to samod's async trait (blocking calls on the runtime's blocking
+//! pool) and can report which documents were written, which is how the server
+//! learns that a document changed (see ARCHITECTURE.md, "Scale-out").
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -36,7 +40,7 @@ impl StorageKey {
         &self.0
     }
 
-    fn encode(&self) -> String {
+    pub fn encode(&self) -> String {
         self.0.join("/")
     }
 
@@ -149,6 +153,131 @@ impl Storage for SqliteStorage {
     fn backend_name(&self) -> &'static str {
         "sqlite"
     }
+}
+
+/// [`Storage`] as samod's storage, with an optional "document written" signal.
+#[derive(Clone)]
+pub struct RepoStorage {
+    inner: Arc<dyn Storage>,
+    written: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+}
+
+impl std::fmt::Debug for RepoStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepoStorage")
+            .field("backend", &self.inner.backend_name())
+            .finish()
+    }
+}
+
+impl RepoStorage {
+    pub fn new(inner: Arc<dyn Storage>) -> Self {
+        Self {
+            inner,
+            written: None,
+        }
+    }
+
+    /// After every successful put, the first key component (the document id)
+    /// is sent on `tx`.
+    pub fn notify_writes(mut self, tx: tokio::sync::mpsc::UnboundedSender<String>) -> Self {
+        self.written = Some(tx);
+        self
+    }
+
+    pub fn backend(&self) -> &Arc<dyn Storage> {
+        &self.inner
+    }
+}
+
+fn from_samod(key: &samod::storage::StorageKey) -> StorageKey {
+    // samod guarantees components without '/'; empty ones cannot occur either.
+    StorageKey(key.into_iter().map(|s| s.to_string()).collect())
+}
+
+fn to_samod(key: StorageKey) -> Option<samod::storage::StorageKey> {
+    samod::storage::StorageKey::from_parts(key.0).ok()
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .expect("storage call panicked")
+}
+
+impl samod::storage::Storage for RepoStorage {
+    async fn load(&self, key: samod::storage::StorageKey) -> Option<Vec<u8>> {
+        let inner = self.inner.clone();
+        let key = from_samod(&key);
+        blocking(move || match inner.load(&key) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(key = %key.encode(), error = %e, "storage load failed");
+                None
+            }
+        })
+        .await
+    }
+
+    async fn load_range(
+        &self,
+        prefix: samod::storage::StorageKey,
+    ) -> HashMap<samod::storage::StorageKey, Vec<u8>> {
+        let inner = self.inner.clone();
+        let prefix = from_samod(&prefix);
+        blocking(move || match inner.load_range(&prefix) {
+            Ok(rows) => rows
+                .into_iter()
+                .filter_map(|(k, v)| Some((to_samod(k)?, v)))
+                .collect(),
+            Err(e) => {
+                tracing::error!(prefix = %prefix.encode(), error = %e, "storage range load failed");
+                HashMap::new()
+            }
+        })
+        .await
+    }
+
+    async fn put(&self, key: samod::storage::StorageKey, data: Vec<u8>) {
+        let inner = self.inner.clone();
+        let key = from_samod(&key);
+        let doc = key.0.first().cloned();
+        let ok = blocking(move || match inner.put(&key, &data) {
+            Ok(()) => true,
+            Err(e) => {
+                // samod's put cannot fail; the chunk stays in memory and is
+                // written again with the next compaction.
+                tracing::error!(key = %key.encode(), error = %e, "storage put failed");
+                false
+            }
+        })
+        .await;
+        if let (true, Some(tx), Some(doc)) = (ok, &self.written, doc) {
+            let _ = tx.send(doc);
+        }
+    }
+
+    async fn delete(&self, key: samod::storage::StorageKey) {
+        let inner = self.inner.clone();
+        let key = from_samod(&key);
+        blocking(move || {
+            if let Err(e) = inner.delete(&key) {
+                tracing::error!(key = %key.encode(), error = %e, "storage delete failed");
+            }
+        })
+        .await
+    }
+}
+
+/// Every chunk stored for one document, concatenated: `Automerge::load` reads
+/// snapshots and incremental changes in any order.
+pub fn load_doc_bytes(storage: &dyn Storage, doc_id: &str) -> Result<Vec<u8>, StorageError> {
+    let prefix = StorageKey::new([doc_id])?;
+    let mut out = Vec::new();
+    for (_, data) in storage.load_range(&prefix)? {
+        out.extend_from_slice(&data);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,0 +1,69 @@
+//! Sync rules shared by the tenant's server and every device.
+//!
+//! - [`storage`]: the chunk store samod persists through ([`storage::Storage`],
+//!   embedded SQLite default) and its adapter to samod.
+//! - [`guard`]: which writes a signed-in user may sync — pure, called by the
+//!   server on every incoming sync message before the sync engine sees it.
+//! - [`access`]: which documents a user may open — pure, called by the server's
+//!   share policy.
+//!
+//! Identity of documents: an order's id is a UUID; its automerge-repo document
+//! id is the same 16 bytes in automerge-repo's encoding (base58check), so any
+//! device maps one to the other without a lookup table, and a stock JS
+//! automerge-repo client sees ordinary `automerge:` URLs.
+
+pub mod access;
+pub mod guard;
+pub mod storage;
+
+use serde::{Deserialize, Serialize};
+
+pub use samod::DocumentId;
+
+use crate::domain::{OrderId, Role, UserId};
+
+/// Who is on the other end of a connection, as the server authenticated them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Principal {
+    pub user: UserId,
+    pub role: Role,
+}
+
+/// The automerge-repo document id of an order (None if the id is not a UUID:
+/// such orders exist only in tests and never sync).
+pub fn doc_id_of(order: &OrderId) -> Option<DocumentId> {
+    let uuid = uuid::Uuid::parse_str(order.as_str()).ok()?;
+    DocumentId::try_from(uuid.as_bytes().to_vec()).ok()
+}
+
+/// The order id a document id stands for, when it is 16 bytes.
+pub fn order_of(doc: &DocumentId) -> Option<OrderId> {
+    let bytes: [u8; 16] = doc.as_bytes().try_into().ok()?;
+    Some(OrderId::new(uuid::Uuid::from_bytes(bytes).to_string()))
+}
+
+/// `automerge:<id>`, the URL form automerge-repo clients use.
+pub fn url_of(doc: &DocumentId) -> String {
+    format!("automerge:{doc}")
+}
+
+/// The document id in an `automerge:` URL (or a bare id).
+pub fn parse_url(url: &str) -> Option<DocumentId> {
+    url.strip_prefix("automerge:").unwrap_or(url).parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_and_document_ids_map_both_ways() {
+        let order = OrderId::new(uuid::Uuid::new_v4().to_string());
+        let doc = doc_id_of(&order).expect("uuid maps");
+        assert_eq!(order_of(&doc), Some(order));
+        assert_eq!(parse_url(&url_of(&doc)), Some(doc.clone()));
+        assert_eq!(parse_url(&doc.to_string()), Some(doc));
+        assert_eq!(doc_id_of(&OrderId::new("o1")), None);
+        assert_eq!(parse_url("automerge:not-base58!"), None);
+    }
+}

@@ -1,0 +1,82 @@
+//! The WebSocket dialer samod reconnects through (exponential backoff with
+//! jitter is samod's), counting bytes on the wire for the sync benchmark.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::future::BoxFuture;
+use futures::{SinkExt, StreamExt, TryStreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Bytes of protocol messages sent and received (WebSocket payloads).
+#[derive(Debug, Default)]
+pub struct Wire {
+    pub sent: AtomicU64,
+    pub received: AtomicU64,
+}
+
+impl Wire {
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct WsError(String);
+
+pub struct WsDialer {
+    pub url: url::Url,
+    pub wire: Arc<Wire>,
+}
+
+impl samod::Dialer for WsDialer {
+    type Error = std::convert::Infallible;
+
+    fn url(&self) -> url::Url {
+        // The token stays out of logs.
+        let mut u = self.url.clone();
+        u.set_query(None);
+        u
+    }
+
+    fn connect(
+        &self,
+    ) -> BoxFuture<'static, Result<samod::Transport, samod::DialError<Self::Error>>> {
+        let url = self.url.clone();
+        let wire = self.wire.clone();
+        Box::pin(async move {
+            let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
+                .await
+                .map_err(samod::DialError::transient)?;
+            let (sink, stream) = ws.split();
+            let rx_wire = wire.clone();
+            let stream = stream
+                .map_err(|e| WsError(format!("receive: {e}")))
+                .try_filter_map(move |m| {
+                    let wire = rx_wire.clone();
+                    async move {
+                        match m {
+                            Message::Binary(b) => {
+                                wire.received.fetch_add(b.len() as u64, Ordering::Relaxed);
+                                Ok(Some(b.to_vec()))
+                            }
+                            Message::Text(t) => Err(WsError(format!("unexpected text frame: {t}"))),
+                            _ => Ok(None),
+                        }
+                    }
+                })
+                .boxed();
+            let sink =
+                sink.sink_map_err(|e| WsError(format!("send: {e}")))
+                    .with(move |b: Vec<u8>| {
+                        wire.sent.fetch_add(b.len() as u64, Ordering::Relaxed);
+                        futures::future::ready(Ok::<_, WsError>(Message::Binary(b.into())))
+                    });
+            Ok(samod::Transport::new(stream, Box::pin(sink)))
+        })
+    }
+}

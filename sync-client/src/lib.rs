@@ -1,0 +1,786 @@
+//! A device's sync with its tenant's server.
+//!
+//! The device's [`Core`] (its SQLite store) stays the local truth and works
+//! with no connection. This crate runs beside it on the shell's tokio runtime:
+//! - a samod repo (the automerge-repo protocol) with its own SQLite chunk store
+//!   in the device's data directory, dialling `ws://…/v1/sync` with samod's
+//!   backoff and jitter;
+//! - a bridge per order document between Core and the repo: local writes are
+//!   merged into the repo's copy (Core's write hook wakes the bridge), remote
+//!   changes are merged into Core ([`Core::merge_remote`]); a record is marked
+//!   synced only once the server has acknowledged every change this device
+//!   made to it and every blob it references;
+//! - the user's index document (from `GET /v1/me`) decides which documents to
+//!   open; records with pending local changes are opened regardless;
+//! - blobs (POD photos, signatures): stored locally first, uploaded resumably;
+//! - live location: ephemeral messages on the courier's own document.
+//!
+//! Killed mid-sync, nothing is lost: Core and the repo's store are both
+//! transactional files; on start every pending record is pushed again.
+
+mod dialer;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app_api::{LinkState, Request, Role};
+use app_core::Core;
+use app_core::domain::OrderId;
+use app_core::sync::storage::{RepoStorage, SqliteStorage, Storage, StorageKey};
+use app_core::sync::{DocumentId, doc_id_of, order_of, parse_url};
+use automerge::ReadDoc;
+use futures::StreamExt;
+use samod::{BackoffConfig, DocHandle, Repo};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::{broadcast, mpsc};
+
+pub use dialer::Wire;
+
+/// Where and as whom to sync.
+#[derive(Clone, Debug)]
+pub struct SyncConfig {
+    /// The server's base URL, e.g. `http://127.0.0.1:3030`.
+    pub server: url::Url,
+    pub token: String,
+    pub backoff: BackoffConfig,
+}
+
+impl SyncConfig {
+    pub fn new(server: url::Url, token: impl Into<String>) -> Self {
+        Self {
+            server,
+            token: token.into(),
+            backoff: BackoffConfig {
+                initial_delay: Duration::from_millis(200),
+                max_delay: Duration::from_secs(30),
+                max_retries: None,
+            },
+        }
+    }
+}
+
+/// `GET /v1/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub tenant: String,
+    pub user: String,
+    pub role: Role,
+    pub peer_id: String,
+    pub index_url: Option<String>,
+    pub courier_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("the server refused the token: {0}")]
+    Unauthorized(String),
+    #[error("cannot reach the server and this device never signed in: {0}")]
+    NeverSignedIn(String),
+    #[error("server answered {status}: {body}")]
+    Server { status: u16, body: String },
+    #[error("local store: {0}")]
+    Local(String),
+    #[error("blob: {0}")]
+    Blob(String),
+}
+
+/// A live position received from a courier.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Position {
+    pub courier: String,
+    pub at_ms: i64,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+const ME_FILE: &str = "sync-me.json";
+const REPO_FILE: &str = "sync-repo.sqlite3";
+
+struct Shared {
+    core: Core,
+    repo: Repo,
+    storage: Arc<dyn Storage>,
+    dialer: samod::DialerHandle<std::convert::Infallible>,
+    http: reqwest::Client,
+    cfg: SyncConfig,
+    me: Me,
+    blobs: PathBuf,
+    wire: Arc<Wire>,
+    positions: broadcast::Sender<Position>,
+    courier_doc: tokio::sync::OnceCell<DocHandle>,
+}
+
+/// A running sync client. Dropping it does not stop it; call [`SyncClient::stop`].
+#[derive(Clone)]
+pub struct SyncClient {
+    shared: Arc<Shared>,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncClient")
+            .field("user", &self.shared.me.user)
+            .finish_non_exhaustive()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn fetch_me(http: &reqwest::Client, cfg: &SyncConfig) -> Result<Me, SyncError> {
+    let url = cfg.server.join("v1/me").expect("static path");
+    let resp = http
+        .get(url)
+        .bearer_auth(&cfg.token)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| SyncError::NeverSignedIn(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    match status {
+        200 => serde_json::from_str(&body).map_err(|e| SyncError::Server {
+            status,
+            body: format!("{e}: {body}"),
+        }),
+        401 => Err(SyncError::Unauthorized(body)),
+        _ => Err(SyncError::Server { status, body }),
+    }
+}
+
+impl SyncClient {
+    /// Signs in (or, offline, reuses the last sign-in), sets Core's session to
+    /// the server's user and role, and starts syncing in the background.
+    pub async fn start(core: Core, data_dir: &Path, cfg: SyncConfig) -> Result<Self, SyncError> {
+        let http = reqwest::Client::new();
+        let me_path = data_dir.join(ME_FILE);
+        let me = match fetch_me(&http, &cfg).await {
+            Ok(me) => {
+                let _ = std::fs::write(&me_path, serde_json::to_vec(&me).expect("serialise"));
+                me
+            }
+            Err(SyncError::NeverSignedIn(e)) => {
+                let cached = std::fs::read(&me_path)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Me>(&b).ok());
+                cached.ok_or(SyncError::NeverSignedIn(e))?
+            }
+            Err(e) => return Err(e),
+        };
+        core.execute(Request::SetSession {
+            user: me.user.clone(),
+            role: me.role,
+        })
+        .map_err(|e| SyncError::Local(e.to_string()))?;
+        let storage: Arc<dyn Storage> = Arc::new(
+            SqliteStorage::open(&data_dir.join(REPO_FILE))
+                .map_err(|e| SyncError::Local(e.to_string()))?,
+        );
+        let repo = Repo::build_tokio()
+            .with_peer_id(samod::PeerId::from(me.peer_id.clone()))
+            .with_storage(RepoStorage::new(storage.clone()))
+            .load()
+            .await;
+        let mut ws = cfg.server.clone();
+        let scheme = if cfg.server.scheme() == "https" {
+            "wss"
+        } else {
+            "ws"
+        };
+        ws.set_scheme(scheme).expect("ws scheme");
+        ws.set_path("/v1/sync");
+        ws.query_pairs_mut()
+            .clear()
+            .append_pair("token", &cfg.token);
+        let wire = Arc::new(Wire::default());
+        let dialer = repo
+            .dial(
+                cfg.backoff.clone(),
+                Arc::new(dialer::WsDialer {
+                    url: ws,
+                    wire: wire.clone(),
+                }),
+            )
+            .map_err(|_| SyncError::Local("repo stopped".into()))?;
+        let blobs = data_dir.join("blobs");
+        std::fs::create_dir_all(blobs.join("pending"))
+            .map_err(|e| SyncError::Local(e.to_string()))?;
+        let (positions, _) = broadcast::channel(4096);
+        let shared = Arc::new(Shared {
+            core,
+            repo,
+            storage,
+            dialer,
+            http,
+            cfg,
+            me,
+            blobs,
+            wire,
+            positions,
+            courier_doc: tokio::sync::OnceCell::new(),
+        });
+        let client = Self {
+            shared: shared.clone(),
+            tasks: Arc::default(),
+        };
+        let (local_tx, local_rx) = mpsc::unbounded_channel();
+        shared.core.on_local_write(move |id| {
+            let _ = local_tx.send(id.clone());
+        });
+        let link = tokio::spawn(follow_link(shared.clone()));
+        let main = tokio::spawn(run(shared.clone(), local_rx));
+        let uploads = tokio::spawn(upload_loop(shared));
+        client.tasks.lock().unwrap().extend([link, main, uploads]);
+        Ok(client)
+    }
+
+    pub fn me(&self) -> &Me {
+        &self.shared.me
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.shared.dialer.is_connected()
+    }
+
+    /// Protocol bytes (sent, received) since start.
+    pub fn wire(&self) -> (u64, u64) {
+        self.shared.wire.totals()
+    }
+
+    /// Live courier positions (dispatchers receive them).
+    pub fn positions(&self) -> broadcast::Receiver<Position> {
+        self.shared.positions.subscribe()
+    }
+
+    /// Sends this courier's position to dispatchers (ephemeral; the server
+    /// keeps a downsampled breadcrumb). Silently dropped when offline.
+    pub async fn send_location(&self, lat: f64, lon: f64, at_ms: i64) -> Result<(), SyncError> {
+        let Some(url) = &self.shared.me.courier_url else {
+            return Err(SyncError::Local("only couriers send locations".into()));
+        };
+        let handle = self
+            .shared
+            .courier_doc
+            .get_or_try_init(|| async {
+                let id =
+                    parse_url(url).ok_or_else(|| SyncError::Local(format!("bad url {url}")))?;
+                find_until_found(&self.shared.repo, id, Duration::from_secs(10))
+                    .await
+                    .ok_or_else(|| SyncError::Local("courier document not available yet".into()))
+            })
+            .await?;
+        handle.broadcast(encode_position(lat, lon, at_ms));
+        Ok(())
+    }
+
+    /// Stores a blob locally and queues its upload; returns its SHA-256 (hex),
+    /// the name the order's history refers to it by.
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<String, SyncError> {
+        let hash = hex(&Sha256::digest(bytes));
+        let done = self.shared.blobs.join(&hash);
+        if !done.exists() {
+            let pending = self.shared.blobs.join("pending").join(&hash);
+            let tmp = pending.with_extension("tmp");
+            std::fs::write(&tmp, bytes)
+                .and_then(|()| std::fs::rename(&tmp, &pending))
+                .map_err(|e| SyncError::Blob(e.to_string()))?;
+        }
+        Ok(hash)
+    }
+
+    /// Whether the server has confirmed this blob.
+    pub fn blob_confirmed(&self, hash: &str) -> bool {
+        self.shared.blobs.join(hash).exists()
+    }
+
+    /// Downloads a blob (verifying its hash).
+    pub async fn fetch_blob(&self, hash: &str) -> Result<Vec<u8>, SyncError> {
+        let s = &self.shared;
+        let url = s
+            .cfg
+            .server
+            .join(&format!("v1/blobs/{hash}"))
+            .expect("path");
+        let resp = s
+            .http
+            .get(url)
+            .bearer_auth(&s.cfg.token)
+            .send()
+            .await
+            .map_err(|e| SyncError::Blob(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(SyncError::Server {
+                status: resp.status().as_u16(),
+                body: resp.text().await.unwrap_or_default(),
+            });
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| SyncError::Blob(e.to_string()))?;
+        let got = hex(&Sha256::digest(&bytes));
+        if got != hash {
+            return Err(SyncError::Blob(format!(
+                "downloaded content hashes to {got}, not {hash}"
+            )));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    /// Waits until no record is pending and the link is up (for tests and
+    /// benchmarks); false on timeout.
+    pub async fn wait_synced(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let pending = self
+                .shared
+                .core
+                .pending()
+                .map(|p| p.is_empty())
+                .unwrap_or(false);
+            let blobs_done = std::fs::read_dir(self.shared.blobs.join("pending"))
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(true);
+            if pending && blobs_done && self.is_connected() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The documents this user's index lists (as order ids, for orders).
+    pub async fn index_orders(&self) -> Vec<OrderId> {
+        let Some(url) = &self.shared.me.index_url else {
+            return Vec::new();
+        };
+        let Some(id) = parse_url(url) else {
+            return Vec::new();
+        };
+        match self.shared.repo.find(id).await {
+            Ok(Some(h)) => read_index(&h)
+                .into_iter()
+                .filter(|(_, k)| k == "order")
+                .filter_map(|(d, _)| order_of(&d))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Stops syncing (the repo flushes its store). Core is untouched.
+    pub async fn stop(self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+        self.shared.dialer.close();
+        self.shared.repo.stop().await;
+        self.shared.core.set_link(LinkState::Offline, None);
+    }
+}
+
+fn encode_position(lat: f64, lon: f64, at_ms: i64) -> Vec<u8> {
+    use ciborium::Value;
+    let v = Value::Map(vec![
+        (Value::Text("lat".into()), Value::Float(lat)),
+        (Value::Text("lon".into()), Value::Float(lon)),
+        (Value::Text("at".into()), Value::Integer(at_ms.into())),
+    ]);
+    let mut out = Vec::new();
+    ciborium::into_writer(&v, &mut out).expect("cbor to vec");
+    out
+}
+
+fn decode_position(data: &[u8]) -> Option<(i64, f64, f64)> {
+    let v: ciborium::Value = ciborium::from_reader(data).ok()?;
+    let map = v.as_map()?;
+    let get = |k: &str| -> Option<f64> {
+        let (_, v) = map.iter().find(|(key, _)| key.as_text() == Some(k))?;
+        v.as_float()
+            .or_else(|| v.as_integer().map(|i| i128::from(i) as f64))
+    };
+    Some((get("at")? as i64, get("lat")?, get("lon")?))
+}
+
+/// (document, kind) entries of an index document.
+fn read_index(handle: &DocHandle) -> Vec<(DocumentId, String)> {
+    handle.with_document(|d| {
+        let Ok(Some((_, docs))) = d.get(automerge::ROOT, "docs") else {
+            return Vec::new();
+        };
+        d.map_range(&docs, ..)
+            .filter_map(|item| {
+                let id = parse_url(&item.key)?;
+                let kind = item
+                    .value
+                    .clone()
+                    .into_value()
+                    .into_string()
+                    .unwrap_or_else(|_| "order".to_owned());
+                Some((id, kind))
+            })
+            .collect()
+    })
+}
+
+async fn find_until_found(repo: &Repo, id: DocumentId, within: Duration) -> Option<DocHandle> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match repo.find(id.clone()).await {
+            Ok(Some(h)) => return Some(h),
+            Err(_) => return None,
+            Ok(None) => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Reports the link to Core as soon as the dialer connects or drops.
+async fn follow_link(shared: Arc<Shared>) {
+    let server = Some(shared.cfg.server.to_string());
+    let mut events = shared.dialer.events();
+    let initial = if shared.dialer.is_connected() {
+        LinkState::Online
+    } else {
+        LinkState::Offline
+    };
+    shared.core.set_link(initial, server.clone());
+    while let Some(event) = events.next().await {
+        let state = match event {
+            samod::DialerEvent::Connected { .. } => LinkState::Online,
+            _ => LinkState::Offline,
+        };
+        shared.core.set_link(state, server.clone());
+    }
+}
+
+/// The main loop: follows the index, starts a bridge per document, reports the link.
+async fn run(shared: Arc<Shared>, mut local: mpsc::UnboundedReceiver<OrderId>) {
+    let mut bridges: HashMap<OrderId, mpsc::UnboundedSender<()>> = HashMap::new();
+    let mut couriers: HashSet<DocumentId> = HashSet::new();
+    let mut index: Option<DocHandle> = None;
+    let mut index_changes: Option<futures::stream::BoxStream<'static, ()>> = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    // Records pending from an earlier run (killed mid-sync) go first.
+    if let Ok(pending) = shared.core.pending() {
+        for (id, _) in pending {
+            start_bridge(&shared, &mut bridges, id);
+        }
+    }
+    loop {
+        if index.is_none()
+            && let Some(id) = shared.me.index_url.as_deref().and_then(parse_url)
+            && let Ok(Some(h)) = shared.repo.find(id).await
+        {
+            index_changes = Some(h.changes().map(|_| ()).boxed());
+            index = Some(h);
+        }
+        if let Some(h) = &index {
+            for (doc, kind) in read_index(h) {
+                match kind.as_str() {
+                    "order" => {
+                        if let Some(order) = order_of(&doc) {
+                            start_bridge(&shared, &mut bridges, order);
+                        }
+                    }
+                    "courier" if couriers.insert(doc.clone()) => {
+                        tokio::spawn(follow_courier(shared.clone(), doc));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        tokio::select! {
+            Some(id) = local.recv() => {
+                start_bridge(&shared, &mut bridges, id.clone());
+                if let Some(tx) = bridges.get(&id) { let _ = tx.send(()); }
+                while let Ok(id) = local.try_recv() {
+                    start_bridge(&shared, &mut bridges, id.clone());
+                    if let Some(tx) = bridges.get(&id) { let _ = tx.send(()); }
+                }
+            }
+            _ = async { match index_changes.as_mut() { Some(s) => { s.next().await; } None => std::future::pending().await } } => {}
+            _ = tick.tick() => {}
+        }
+        bridges.retain(|_, tx| !tx.is_closed());
+    }
+}
+
+fn start_bridge(
+    shared: &Arc<Shared>,
+    bridges: &mut HashMap<OrderId, mpsc::UnboundedSender<()>>,
+    id: OrderId,
+) {
+    if bridges.contains_key(&id) || doc_id_of(&id).is_none() {
+        return;
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    bridges.insert(id.clone(), tx);
+    tokio::spawn(bridge(shared.clone(), id, rx));
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .expect("blocking task panicked")
+}
+
+/// One order document between Core and the repo.
+async fn bridge(shared: Arc<Shared>, order: OrderId, mut wake: mpsc::UnboundedReceiver<()>) {
+    let doc_id = doc_id_of(&order).expect("checked by start_bridge");
+    // Seed the repo's store from Core if the repo has never seen this document
+    // (an order created on this device), so `find` loads it locally.
+    {
+        let core = shared.core.clone();
+        let storage = shared.storage.clone();
+        let (o, d) = (order.clone(), doc_id.to_string());
+        blocking(move || {
+            let prefix = StorageKey::new([d.as_str()]).expect("doc ids are keys");
+            if storage
+                .load_range(&prefix)
+                .map(|r| r.is_empty())
+                .unwrap_or(false)
+                && let Ok(bytes) = core.doc_bytes(&o)
+                && let Ok(heads) = core.heads(&o)
+                && let Some(head) = heads.first()
+            {
+                let key = StorageKey::new([d.as_str(), "incremental", &head.to_string()])
+                    .expect("hex is a key");
+                if let Err(e) = storage.put(&key, &bytes) {
+                    tracing::error!(order = %o, error = %e, "cannot seed the sync store");
+                }
+            }
+        })
+        .await;
+    }
+    let Some(handle) =
+        find_until_found(&shared.repo, doc_id.clone(), Duration::from_secs(3600)).await
+    else {
+        return;
+    };
+    let mut changes = handle.changes().boxed();
+    let mut confirm_tick = tokio::time::interval(Duration::from_millis(300));
+    pull(&shared, &order, &handle).await;
+    push(&shared, &order, &handle).await;
+    loop {
+        tokio::select! {
+            c = changes.next() => {
+                if c.is_none() { return; }
+                pull(&shared, &order, &handle).await;
+            }
+            w = wake.recv() => {
+                if w.is_none() { return; }
+                push(&shared, &order, &handle).await;
+            }
+            _ = confirm_tick.tick() => {
+                confirm(&shared, &order, &handle).await;
+            }
+        }
+    }
+}
+
+/// Repo -> Core.
+async fn pull(shared: &Arc<Shared>, order: &OrderId, handle: &DocHandle) {
+    let bytes = handle.with_document(|d| d.save());
+    let core = shared.core.clone();
+    let o = order.clone();
+    if let Err(e) = blocking(move || core.merge_remote(&o, &bytes)).await {
+        tracing::warn!(order = %order, error = %e, "remote document not merged");
+    }
+}
+
+/// Core -> repo; returns the heads pushed.
+async fn push(
+    shared: &Arc<Shared>,
+    order: &OrderId,
+    handle: &DocHandle,
+) -> Option<Vec<automerge::ChangeHash>> {
+    let core = shared.core.clone();
+    let o = order.clone();
+    let (bytes, heads) =
+        blocking(move || Some((core.doc_bytes(&o).ok()?, core.heads(&o).ok()?))).await?;
+    handle.with_document(|d| {
+        if let Err(e) = d.load_incremental(&bytes) {
+            tracing::error!(order = %order, error = %e, "local document not pushed");
+        }
+    });
+    Some(heads)
+}
+
+/// If the record is pending and connected: push, wait for the server's
+/// acknowledgement, and mark it synced when its blobs are confirmed too.
+async fn confirm(shared: &Arc<Shared>, order: &OrderId, handle: &DocHandle) {
+    let core = shared.core.clone();
+    let o = order.clone();
+    let pending = blocking(move || {
+        core.pending()
+            .map(|p| p.iter().any(|(id, _)| *id == o))
+            .unwrap_or(false)
+    })
+    .await;
+    if !pending {
+        return;
+    }
+    let Some(conn) = shared.dialer.connection_id() else {
+        return;
+    };
+    let Some(heads) = push(shared, order, handle).await else {
+        return;
+    };
+    if tokio::time::timeout(Duration::from_secs(5), handle.they_have_our_changes(conn))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    // Blobs referenced by this order's proofs must be confirmed first.
+    let core = shared.core.clone();
+    let o = order.clone();
+    let blobs = shared.blobs.clone();
+    let done = blocking(move || {
+        let Ok(state) = core.order_state(&o) else {
+            return false;
+        };
+        let all_confirmed = state.pods.iter().all(|p| {
+            [&p.photo_sha256, &p.signature_sha256]
+                .into_iter()
+                .flatten()
+                .all(|h| blobs.join(h).exists())
+        });
+        all_confirmed && core.confirm_synced(&o, &heads).unwrap_or(false)
+    })
+    .await;
+    if done {
+        tracing::debug!(order = %order, "synced");
+    }
+}
+
+/// Dispatchers: live positions from one courier's document.
+async fn follow_courier(shared: Arc<Shared>, doc: DocumentId) {
+    let Some(handle) = find_until_found(&shared.repo, doc, Duration::from_secs(3600)).await else {
+        return;
+    };
+    let owner = handle.with_document(|d| match d.get(automerge::ROOT, "owner") {
+        Ok(Some((v, _))) => v.as_str().map(str::to_owned),
+        _ => None,
+    });
+    let Some(owner) = owner else { return };
+    let mut ephemera = handle.ephemera().boxed();
+    while let Some(data) = ephemera.next().await {
+        if let Some((at_ms, lat, lon)) = decode_position(&data) {
+            let _ = shared.positions.send(Position {
+                courier: owner.clone(),
+                at_ms,
+                lat,
+                lon,
+            });
+        }
+    }
+}
+
+/// Uploads pending blobs, resuming where the server's copy ends.
+async fn upload_loop(shared: Arc<Shared>) {
+    loop {
+        let pending: Vec<PathBuf> = std::fs::read_dir(shared.blobs.join("pending"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_none())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for path in pending {
+            match upload(&shared, &path).await {
+                Ok(()) => {}
+                Err(e) => tracing::debug!(blob = %path.display(), error = %e, "upload deferred"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn upload(shared: &Shared, path: &Path) -> Result<(), SyncError> {
+    let hash = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| SyncError::Blob(e.to_string()))?;
+    let url = shared
+        .cfg
+        .server
+        .join(&format!("v1/blobs/{hash}"))
+        .expect("path");
+    let net = |e: reqwest::Error| SyncError::Blob(e.to_string());
+    let head = shared
+        .http
+        .head(url.clone())
+        .bearer_auth(&shared.cfg.token)
+        .send()
+        .await
+        .map_err(net)?;
+    let mut offset: u64 = match head.status().as_u16() {
+        200 => bytes.len() as u64,
+        404 => head
+            .headers()
+            .get("upload-offset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        s => {
+            return Err(SyncError::Server {
+                status: s,
+                body: String::new(),
+            });
+        }
+    };
+    const CHUNK: usize = 256 * 1024;
+    let total = bytes.len() as u64;
+    while offset < total || total == 0 {
+        let end = (offset as usize + CHUNK).min(bytes.len());
+        let resp = shared
+            .http
+            .patch(url.clone())
+            .bearer_auth(&shared.cfg.token)
+            .header("upload-offset", offset)
+            .header("upload-length", total)
+            .body(bytes[offset as usize..end].to_vec())
+            .send()
+            .await
+            .map_err(net)?;
+        match resp.status().as_u16() {
+            201 => break,
+            204 => offset = end as u64,
+            409 => {
+                offset = resp
+                    .headers()
+                    .get("upload-offset")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            }
+            s => {
+                return Err(SyncError::Server {
+                    status: s,
+                    body: resp.text().await.unwrap_or_default(),
+                });
+            }
+        }
+    }
+    // Confirmed by the server (201 after it verified the hash, or 200 on HEAD).
+    tokio::fs::rename(path, shared.blobs.join(&hash))
+        .await
+        .map_err(|e| SyncError::Blob(e.to_string()))?;
+    Ok(())
+}

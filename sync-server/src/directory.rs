@@ -1,0 +1,523 @@
+//! A tenant's directory: users, device tokens, document facts, breadcrumbs and
+//! blob records, in the tenant's SQLite file next to the document chunks.
+//!
+//! Blocking API (rusqlite), shared by the admin CLI (which may run while the
+//! server does: WAL and a busy timeout make that safe) and the server.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use app_core::domain::{Role, UserId};
+use app_core::sync::Principal;
+use app_core::sync::access::DocFacts;
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+/// File name of a tenant's store inside `DATA/tenants/<tenant>/`.
+pub const STORE_FILE: &str = "store.sqlite3";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("store: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("tenant {0:?} does not exist (create it with `sync-server tenant create`)")]
+    NoTenant(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Why a token was not accepted. Deliberately coarse towards the peer; the
+/// server log says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenProblem {
+    #[error("malformed token")]
+    Malformed,
+    #[error("unknown token")]
+    Unknown,
+    #[error("token expired")]
+    Expired,
+    #[error("token revoked")]
+    Revoked,
+}
+
+/// A user as the directory knows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub role: Role,
+    pub name: String,
+    pub index_doc: Option<String>,
+    pub courier_doc: Option<String>,
+}
+
+/// An authenticated token: who, and which token (for the peer id and revocation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub token_id: String,
+}
+
+/// (token id, user, created, expires, revoked).
+pub type TokenRow = (String, String, i64, Option<i64>, Option<i64>);
+/// (token id, user, role, expires, revoked).
+type AuthRow = (String, String, String, Option<i64>, Option<i64>);
+
+pub fn tenant_dir(data: &Path, tenant: &str) -> PathBuf {
+    data.join("tenants").join(tenant)
+}
+
+pub fn valid_tenant_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn valid_user_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+}
+
+/// The tenant a token names (`rt_<tenant>_<secret>`), without checking it.
+pub fn tenant_of_token(token: &str) -> Option<&str> {
+    let rest = token.strip_prefix("rt_")?;
+    let (tenant, secret) = rest.rsplit_once('_')?;
+    (valid_tenant_name(tenant) && secret.len() == 64).then_some(tenant)
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn role_str(role: Role) -> String {
+    app_core::store::enum_str(&role)
+}
+
+fn parse_role(s: &str) -> Result<Role, DirectoryError> {
+    serde_json::from_value(serde_json::Value::String(s.into())).map_err(|_| {
+        DirectoryError::Invalid(format!(
+            "unknown role {s:?} (client, dispatcher, courier, admin)"
+        ))
+    })
+}
+
+/// One tenant's directory (a connection to its store file).
+#[derive(Debug)]
+pub struct Directory {
+    conn: Mutex<Connection>,
+    pub path: PathBuf,
+}
+
+impl Directory {
+    /// Creates the tenant's directory and store. Fails if it exists.
+    pub fn create(data: &Path, tenant: &str) -> Result<Self, DirectoryError> {
+        if !valid_tenant_name(tenant) {
+            return Err(DirectoryError::Invalid(format!(
+                "tenant name {tenant:?}: use 1-32 of a-z, 0-9 and '-'"
+            )));
+        }
+        let dir = tenant_dir(data, tenant);
+        if dir.join(STORE_FILE).exists() {
+            return Err(DirectoryError::Invalid(format!(
+                "tenant {tenant:?} already exists"
+            )));
+        }
+        std::fs::create_dir_all(dir.join("blobs"))?;
+        Self::open_file(&dir.join(STORE_FILE))
+    }
+
+    /// Opens an existing tenant.
+    pub fn open(data: &Path, tenant: &str) -> Result<Self, DirectoryError> {
+        let path = tenant_dir(data, tenant).join(STORE_FILE);
+        if !valid_tenant_name(tenant) || !path.exists() {
+            return Err(DirectoryError::NoTenant(tenant.into()));
+        }
+        Self::open_file(&path)
+    }
+
+    fn open_file(path: &Path) -> Result<Self, DirectoryError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS users (
+                 id TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL,
+                 index_doc TEXT, courier_doc TEXT, created_ms INTEGER NOT NULL
+             ) STRICT;
+             CREATE TABLE IF NOT EXISTS tokens (
+                 id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
+                 hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL,
+                 expires_ms INTEGER, revoked_ms INTEGER
+             ) STRICT;
+             CREATE TABLE IF NOT EXISTS doc_facts (
+                 doc_id TEXT PRIMARY KEY, facts TEXT NOT NULL
+             ) STRICT;
+             CREATE TABLE IF NOT EXISTS breadcrumbs (
+                 courier TEXT NOT NULL, at_ms INTEGER NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
+                 PRIMARY KEY (courier, at_ms)
+             ) STRICT, WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS blobs (
+                 hash TEXT PRIMARY KEY, size INTEGER NOT NULL, uploader TEXT NOT NULL,
+                 created_ms INTEGER NOT NULL
+             ) STRICT;
+             CREATE TABLE IF NOT EXISTS refusals (
+                 at_ms INTEGER NOT NULL, user_id TEXT NOT NULL, doc_id TEXT, reason TEXT NOT NULL
+             ) STRICT;",
+        )?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn add_user(
+        &self,
+        id: &str,
+        role: Role,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<(), DirectoryError> {
+        if !valid_user_id(id) {
+            return Err(DirectoryError::Invalid(format!(
+                "user id {id:?}: use 1-64 of letters, digits and - _ . @"
+            )));
+        }
+        let added = self.conn().execute(
+            "INSERT INTO users (id, role, name, created_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO NOTHING",
+            params![id, role_str(role), name, now_ms],
+        )?;
+        if added == 0 {
+            return Err(DirectoryError::Invalid(format!(
+                "user {id:?} already exists"
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn users(&self) -> Result<Vec<User>, DirectoryError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT id, role, name, index_doc, courier_doc FROM users ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, role, name, index_doc, courier_doc) = row?;
+            out.push(User {
+                id: UserId::new(id),
+                role: parse_role(&role)?,
+                name,
+                index_doc,
+                courier_doc,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn user(&self, id: &UserId) -> Result<Option<User>, DirectoryError> {
+        Ok(self.users()?.into_iter().find(|u| u.id == *id))
+    }
+
+    pub fn set_user_docs(
+        &self,
+        id: &UserId,
+        index: &str,
+        courier: Option<&str>,
+    ) -> Result<(), DirectoryError> {
+        self.conn().execute(
+            "UPDATE users SET index_doc = ?2, courier_doc = ?3 WHERE id = ?1",
+            params![id.as_str(), index, courier],
+        )?;
+        Ok(())
+    }
+
+    /// Issues a token for `user`; returns (token id, the token). The token is
+    /// shown once: only its hash is stored.
+    pub fn issue_token(
+        &self,
+        tenant: &str,
+        user: &str,
+        expires_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(String, String), DirectoryError> {
+        if self.user(&UserId::new(user))?.is_none() {
+            return Err(DirectoryError::Invalid(format!(
+                "no user {user:?} in tenant {tenant:?}"
+            )));
+        }
+        let mut secret = [0u8; 32];
+        rand::fill(&mut secret);
+        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let token = format!("rt_{tenant}_{hex}");
+        let hash = sha256_hex(token.as_bytes());
+        let id = hash[..12].to_owned();
+        self.conn().execute(
+            "INSERT INTO tokens (id, user_id, hash, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, user, hash, now_ms, expires_ms],
+        )?;
+        Ok((id, token))
+    }
+
+    pub fn revoke_token(&self, id: &str, now_ms: i64) -> Result<(), DirectoryError> {
+        let n = self.conn().execute(
+            "UPDATE tokens SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
+            params![id, now_ms],
+        )?;
+        if n == 0 {
+            return Err(DirectoryError::Invalid(format!(
+                "no active token with id {id:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// (token id, user, created, expires, revoked) for `token list`.
+    pub fn tokens(&self) -> Result<Vec<TokenRow>, DirectoryError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, user_id, created_ms, expires_ms, revoked_ms FROM tokens ORDER BY created_ms",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Checks a presented token.
+    pub fn authenticate(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<Result<Authenticated, TokenProblem>, DirectoryError> {
+        if tenant_of_token(token).is_none() {
+            return Ok(Err(TokenProblem::Malformed));
+        }
+        let hash = sha256_hex(token.as_bytes());
+        let row: Option<AuthRow> = self
+            .conn()
+            .query_row(
+                "SELECT t.id, u.id, u.role, t.expires_ms, t.revoked_ms
+                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?1",
+                params![hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        let Some((token_id, user, role, expires, revoked)) = row else {
+            return Ok(Err(TokenProblem::Unknown));
+        };
+        if revoked.is_some() {
+            return Ok(Err(TokenProblem::Revoked));
+        }
+        if expires.is_some_and(|e| e <= now_ms) {
+            return Ok(Err(TokenProblem::Expired));
+        }
+        Ok(Ok(Authenticated {
+            principal: Principal {
+                user: UserId::new(user),
+                role: parse_role(&role)?,
+            },
+            token_id,
+        }))
+    }
+
+    /// Whether the token with `id` may still be used.
+    pub fn token_live(&self, id: &str, now_ms: i64) -> Result<bool, DirectoryError> {
+        let row: Option<(Option<i64>, Option<i64>)> = self
+            .conn()
+            .query_row(
+                "SELECT expires_ms, revoked_ms FROM tokens WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(matches!(row, Some((exp, None)) if exp.is_none_or(|e| e > now_ms)))
+    }
+
+    pub fn all_facts(&self) -> Result<Vec<(String, DocFacts)>, DirectoryError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT doc_id, facts FROM doc_facts")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, json) = row?;
+            let facts = serde_json::from_str(&json)
+                .map_err(|e| DirectoryError::Invalid(format!("facts of {id}: {e}")))?;
+            out.push((id, facts));
+        }
+        Ok(out)
+    }
+
+    pub fn put_facts(&self, doc: &str, facts: &DocFacts) -> Result<(), DirectoryError> {
+        let json = serde_json::to_string(facts).expect("facts serialise");
+        self.conn().execute(
+            "INSERT INTO doc_facts (doc_id, facts) VALUES (?1, ?2)
+             ON CONFLICT (doc_id) DO UPDATE SET facts = excluded.facts",
+            params![doc, json],
+        )?;
+        Ok(())
+    }
+
+    pub fn add_breadcrumb(
+        &self,
+        courier: &UserId,
+        at_ms: i64,
+        lat: f64,
+        lon: f64,
+    ) -> Result<(), DirectoryError> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO breadcrumbs (courier, at_ms, lat, lon) VALUES (?1, ?2, ?3, ?4)",
+            params![courier.as_str(), at_ms, lat, lon],
+        )?;
+        Ok(())
+    }
+
+    pub fn breadcrumbs(
+        &self,
+        courier: &UserId,
+        since_ms: i64,
+    ) -> Result<Vec<(i64, f64, f64)>, DirectoryError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT at_ms, lat, lon FROM breadcrumbs WHERE courier = ?1 AND at_ms >= ?2 ORDER BY at_ms",
+        )?;
+        let rows = stmt.query_map(params![courier.as_str(), since_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn record_blob(
+        &self,
+        hash: &str,
+        size: u64,
+        uploader: &UserId,
+        now_ms: i64,
+    ) -> Result<(), DirectoryError> {
+        self.conn().execute(
+            "INSERT INTO blobs (hash, size, uploader, created_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (hash) DO NOTHING",
+            params![hash, size as i64, uploader.as_str(), now_ms],
+        )?;
+        Ok(())
+    }
+
+    pub fn blob_uploader(&self, hash: &str) -> Result<Option<String>, DirectoryError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT uploader FROM blobs WHERE hash = ?1",
+                params![hash],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn log_refusal(
+        &self,
+        at_ms: i64,
+        user: &UserId,
+        doc: Option<&str>,
+        reason: &str,
+    ) -> Result<(), DirectoryError> {
+        self.conn().execute(
+            "INSERT INTO refusals (at_ms, user_id, doc_id, reason) VALUES (?1, ?2, ?3, ?4)",
+            params![at_ms, user.as_str(), doc, reason],
+        )?;
+        Ok(())
+    }
+
+    pub fn refusals(&self) -> Result<Vec<(String, Option<String>, String)>, DirectoryError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT user_id, doc_id, reason FROM refusals ORDER BY at_ms")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_authenticate_until_revoked_or_expired_and_are_stored_hashed() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = Directory::create(data.path(), "acme").unwrap();
+        dir.add_user("c1", Role::Courier, "Cara", 0).unwrap();
+        let (id, token) = dir.issue_token("acme", "c1", Some(10_000), 0).unwrap();
+        assert_eq!(tenant_of_token(&token), Some("acme"));
+        let ok = dir.authenticate(&token, 5).unwrap().unwrap();
+        assert_eq!(ok.principal.role, Role::Courier);
+        assert_eq!(
+            dir.authenticate(&token, 10_000).unwrap(),
+            Err(TokenProblem::Expired)
+        );
+        let mut wrong = token.clone();
+        wrong.pop();
+        wrong.push('x');
+        assert_eq!(
+            dir.authenticate(&wrong, 5).unwrap(),
+            Err(TokenProblem::Unknown)
+        );
+        assert_eq!(
+            dir.authenticate("hello", 5).unwrap(),
+            Err(TokenProblem::Malformed)
+        );
+        dir.revoke_token(&id, 6).unwrap();
+        assert_eq!(
+            dir.authenticate(&token, 7).unwrap(),
+            Err(TokenProblem::Revoked)
+        );
+        assert!(!dir.token_live(&id, 7).unwrap());
+        // The secret is nowhere in the file.
+        drop(dir);
+        let bytes = std::fs::read(tenant_dir(data.path(), "acme").join(STORE_FILE)).unwrap();
+        let secret = token.rsplit('_').next().unwrap();
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    }
+
+    #[test]
+    fn bad_names_and_duplicates_are_refused_clearly() {
+        let data = tempfile::tempdir().unwrap();
+        assert!(Directory::create(data.path(), "Bad Name").is_err());
+        let dir = Directory::create(data.path(), "acme").unwrap();
+        assert!(Directory::create(data.path(), "acme").is_err());
+        dir.add_user("d1", Role::Dispatcher, "D", 0).unwrap();
+        let e = dir.add_user("d1", Role::Dispatcher, "D", 0).unwrap_err();
+        assert!(e.to_string().contains("already exists"));
+        assert!(dir.issue_token("acme", "nobody", None, 0).is_err());
+        assert!(matches!(
+            Directory::open(data.path(), "other"),
+            Err(DirectoryError::NoTenant(_))
+        ));
+    }
+}

@@ -1,0 +1,382 @@
+//! One tenant at run time: its samod repo over its SQLite store, the access
+//! facts of every document, the peers signed in, and the projector that keeps
+//! facts and users' index documents in step with document content.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use app_core::domain::{DeviceId, OrderId, UserId};
+use app_core::order_doc::OrderDoc;
+use app_core::sync::access::{self, Access, DocFacts};
+use app_core::sync::storage::{RepoStorage, SqliteStorage, Storage, load_doc_bytes};
+use app_core::sync::{DocumentId, Principal, order_of, url_of};
+use automerge::transaction::Transactable;
+use automerge::{Automerge, ObjType, ROOT, ReadDoc};
+use samod::{PeerId, Repo, ShareConfig};
+use tokio::sync::{mpsc, watch};
+
+use crate::directory::{Directory, DirectoryError, STORE_FILE, User, tenant_dir};
+
+/// What the share policy and the connection guard need, shared with every
+/// policy stream.
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub facts: RwLock<HashMap<String, DocFacts>>,
+    pub peers: RwLock<HashMap<PeerId, Principal>>,
+}
+
+impl Shared {
+    pub fn access(&self, doc: &DocumentId, peer: &PeerId) -> Access {
+        let Some(who) = self.peers.read().unwrap().get(peer).cloned() else {
+            return Access::None;
+        };
+        let facts = self.facts.read().unwrap();
+        access::decide(&who, facts.get(&doc.to_string()))
+    }
+
+    pub fn facts(&self, doc: &str) -> Option<DocFacts> {
+        self.facts.read().unwrap().get(doc).cloned()
+    }
+}
+
+fn share_config(a: Access) -> ShareConfig {
+    match a {
+        Access::None => ShareConfig::none(),
+        Access::Read => ShareConfig::read_only(),
+        Access::ReadWrite => ShareConfig::read_write(),
+    }
+}
+
+pub struct Tenant {
+    pub name: String,
+    pub repo: Repo,
+    pub acceptor: samod::AcceptorHandle,
+    pub dir: Arc<Directory>,
+    pub storage: Arc<dyn Storage>,
+    pub shared: Arc<Shared>,
+    pub blobs: std::path::PathBuf,
+    /// Bumped whenever facts or peers change; every policy stream re-decides.
+    version: watch::Sender<u64>,
+    /// Serialises index-document upkeep.
+    index_lock: tokio::sync::Mutex<()>,
+    /// Last persisted breadcrumb per courier (for downsampling).
+    pub last_crumb: Mutex<HashMap<UserId, (i64, f64, f64)>>,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tenant {
+    /// Opens the tenant's store and starts its repo and projector.
+    pub async fn open(data: &Path, name: &str) -> Result<Arc<Self>, DirectoryError> {
+        let dir = Arc::new(Directory::open(data, name)?);
+        let storage: Arc<dyn Storage> = Arc::new(
+            SqliteStorage::open(&tenant_dir(data, name).join(STORE_FILE))
+                .map_err(|e| DirectoryError::Invalid(e.to_string()))?,
+        );
+        let shared = Arc::new(Shared::default());
+        {
+            let mut facts = shared.facts.write().unwrap();
+            for (id, f) in dir.all_facts()? {
+                facts.insert(id, f);
+            }
+        }
+        let (version, _) = watch::channel(0u64);
+        let (written_tx, written_rx) = mpsc::unbounded_channel();
+        let policy = {
+            let shared = shared.clone();
+            let version = version.clone();
+            move |doc: DocumentId, peer: PeerId| {
+                let shared = shared.clone();
+                let rx = version.subscribe();
+                futures::stream::unfold((rx, true), move |(mut rx, first)| {
+                    let shared = shared.clone();
+                    let doc = doc.clone();
+                    let peer = peer.clone();
+                    async move {
+                        if !first && rx.changed().await.is_err() {
+                            return None;
+                        }
+                        let decision = share_config(shared.access(&doc, &peer));
+                        Some((decision, (rx, false)))
+                    }
+                })
+            }
+        };
+        let repo = Repo::build_tokio()
+            .with_peer_id(PeerId::from(format!("ruta-sync-server:{name}")))
+            .with_storage(RepoStorage::new(storage.clone()).notify_writes(written_tx))
+            .with_share_policy(policy)
+            .load()
+            .await;
+        let acceptor = repo
+            .make_acceptor(url::Url::parse("ws://ruta/v1/sync").expect("static url"))
+            .map_err(|_| DirectoryError::Invalid("repo stopped".into()))?;
+        let tenant = Arc::new(Self {
+            name: name.into(),
+            repo,
+            acceptor,
+            dir,
+            storage,
+            shared,
+            blobs: tenant_dir(data, name).join("blobs"),
+            version,
+            index_lock: tokio::sync::Mutex::new(()),
+            last_crumb: Mutex::new(HashMap::new()),
+        });
+        for user in tenant.dir.users()? {
+            tenant.ensure_user_docs(&user).await?;
+        }
+        tokio::spawn(project(Arc::downgrade(&tenant), written_rx));
+        Ok(tenant)
+    }
+
+    fn bump(&self) {
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    pub fn register_peer(&self, peer: PeerId, who: Principal) {
+        self.shared.peers.write().unwrap().insert(peer, who);
+        self.bump();
+    }
+
+    /// Creates the user's index (and, for couriers, courier) document if missing,
+    /// and fills the index with what the user may open. Returns the fresh user.
+    pub async fn ensure_user_docs(&self, user: &User) -> Result<User, DirectoryError> {
+        let _guard = self.index_lock.lock().await;
+        let user = self.dir.user(&user.id)?.unwrap_or_else(|| user.clone());
+        if user.index_doc.is_some() {
+            return Ok(user);
+        }
+        let stopped = |_| DirectoryError::Invalid("repo stopped".into());
+        let courier = if user.role == app_core::domain::Role::Courier {
+            let mut doc = Automerge::new();
+            doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                tx.put(ROOT, "kind", "courier")?;
+                tx.put(ROOT, "owner", user.id.as_str())?;
+                Ok(())
+            })
+            .expect("fresh doc");
+            let handle = self.repo.create(doc).await.map_err(stopped)?;
+            let id = handle.document_id().to_string();
+            self.set_facts(
+                &id,
+                DocFacts::Courier {
+                    owner: user.id.clone(),
+                },
+            )?;
+            Some(id)
+        } else {
+            None
+        };
+        let mut doc = Automerge::new();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(ROOT, "kind", "index")?;
+            tx.put(ROOT, "owner", user.id.as_str())?;
+            tx.put_object(ROOT, "docs", ObjType::Map)?;
+            Ok(())
+        })
+        .expect("fresh doc");
+        let handle = self.repo.create(doc).await.map_err(stopped)?;
+        let index = handle.document_id().to_string();
+        self.set_facts(
+            &index,
+            DocFacts::Index {
+                owner: user.id.clone(),
+            },
+        )?;
+        self.dir
+            .set_user_docs(&user.id, &index, courier.as_deref())?;
+        let user = self.dir.user(&user.id)?.expect("just written");
+        // Fill the index from the facts known so far.
+        let principal = Principal {
+            user: user.id.clone(),
+            role: user.role,
+        };
+        let entries: Vec<(String, &'static str)> = self
+            .shared
+            .facts
+            .read()
+            .unwrap()
+            .iter()
+            .filter(|(id, f)| {
+                !matches!(f, DocFacts::Index { .. })
+                    && access::decide(&principal, Some(f)) != Access::None
+                    && id.as_str() != index
+            })
+            .map(|(id, f)| (id.clone(), kind_name(f)))
+            .collect();
+        handle.with_document(|d| {
+            edit_index(d, |tx, docs| {
+                for (id, kind) in &entries {
+                    tx.put(docs, url_of(&id.parse().expect("stored ids parse")), *kind)?;
+                }
+                Ok(())
+            })
+        });
+        // Couriers' own documents are listed in operators' indexes.
+        if let Some(courier) = &courier {
+            self.update_indexes(
+                courier,
+                None,
+                &DocFacts::Courier {
+                    owner: user.id.clone(),
+                },
+            )
+            .await;
+        }
+        Ok(user)
+    }
+
+    fn set_facts(&self, doc: &str, facts: DocFacts) -> Result<(), DirectoryError> {
+        self.dir.put_facts(doc, &facts)?;
+        self.shared
+            .facts
+            .write()
+            .unwrap()
+            .insert(doc.to_owned(), facts);
+        self.bump();
+        Ok(())
+    }
+
+    /// Adds `doc` to the indexes of users who may now open it and removes it
+    /// from those who no longer may.
+    async fn update_indexes(&self, doc: &str, old: Option<&DocFacts>, new: &DocFacts) {
+        let Ok(users) = self.dir.users() else { return };
+        let Ok(doc_id) = doc.parse::<DocumentId>() else {
+            return;
+        };
+        let url = url_of(&doc_id);
+        for user in users {
+            let p = Principal {
+                user: user.id.clone(),
+                role: user.role,
+            };
+            let before = access::decide(&p, old) != Access::None && old.is_some();
+            let after = access::decide(&p, Some(new)) != Access::None;
+            if before == after {
+                continue;
+            }
+            let Some(index) = user
+                .index_doc
+                .as_ref()
+                .and_then(|i| i.parse::<DocumentId>().ok())
+            else {
+                continue;
+            };
+            if index == doc_id {
+                continue;
+            }
+            let Ok(Some(handle)) = self.repo.find(index).await else {
+                tracing::error!(user = %user.id, "index document missing");
+                continue;
+            };
+            let kind = kind_name(new);
+            handle.with_document(|d| {
+                edit_index(d, |tx, docs| {
+                    if after {
+                        tx.put(docs, url.as_str(), kind)?;
+                    } else {
+                        tx.delete(docs, url.as_str())?;
+                    }
+                    Ok(())
+                })
+            });
+        }
+    }
+
+    /// Re-derives the facts of `doc` from its stored content.
+    async fn reproject(&self, doc: &str) {
+        let known = self.shared.facts(doc);
+        if matches!(
+            known,
+            Some(DocFacts::Index { .. } | DocFacts::Courier { .. })
+        ) {
+            return;
+        }
+        let Ok(doc_id) = doc.parse::<DocumentId>() else {
+            return;
+        };
+        let Some(order) = order_of(&doc_id) else {
+            return;
+        };
+        let storage = self.storage.clone();
+        let id = doc.to_owned();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
+            let doc = OrderDoc::load(&bytes, &[], &DeviceId::new("server")).ok()?;
+            Some(app_core::lifecycle::derive(order.clone(), doc.events().0))
+        })
+        .await
+        .ok()
+        .flatten();
+        let Some(state) = loaded else { return };
+        let facts = access::facts_of_order(&state);
+        if known.as_ref() == Some(&facts) {
+            return;
+        }
+        if let Err(e) = self.set_facts(doc, facts.clone()) {
+            tracing::error!(doc, error = %e, "cannot record document facts");
+            return;
+        }
+        tracing::info!(doc, ?facts, "document access updated");
+        let _guard = self.index_lock.lock().await;
+        self.update_indexes(doc, known.as_ref(), &facts).await;
+    }
+
+    /// The order id behind a document id, if it is an order.
+    pub fn order_of(doc: &DocumentId) -> Option<OrderId> {
+        order_of(doc)
+    }
+}
+
+fn kind_name(f: &DocFacts) -> &'static str {
+    match f {
+        DocFacts::Order { .. } => "order",
+        DocFacts::Index { .. } => "index",
+        DocFacts::Courier { .. } => "courier",
+    }
+}
+
+fn edit_index(
+    d: &mut Automerge,
+    f: impl FnOnce(
+        &mut automerge::transaction::Transaction<'_>,
+        &automerge::ObjId,
+    ) -> Result<(), automerge::AutomergeError>,
+) {
+    let result = d.transact::<_, _, automerge::AutomergeError>(|tx| {
+        let docs = match tx.get(ROOT, "docs")? {
+            Some((_, id)) => id,
+            None => tx.put_object(ROOT, "docs", ObjType::Map)?,
+        };
+        f(tx, &docs)
+    });
+    if let Err(e) = result {
+        tracing::error!(error = ?e, "index update failed");
+    }
+}
+
+/// Batches "document written" signals and re-derives each document's facts.
+async fn project(tenant: std::sync::Weak<Tenant>, mut rx: mpsc::UnboundedReceiver<String>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = BTreeSet::from([first]);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        while let Ok(more) = rx.try_recv() {
+            batch.insert(more);
+        }
+        let Some(tenant) = tenant.upgrade() else {
+            return;
+        };
+        for doc in batch {
+            tenant.reproject(&doc).await;
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! One sync connection: authenticate, then sit between the WebSocket and the
+//! sync engine so that every inbound message is checked before samod sees it.
+//!
+//! Checks, each answered with an automerge-repo `error` message naming the
+//! problem, a close frame, and a log line (the server keeps serving others):
+//! - frames: binary only, at most [`MAX_MESSAGE_BYTES`], CBOR maps with a `type`;
+//! - sync messages carrying changes: applied to a per-connection shadow copy of
+//!   the document and judged by [`app_core::sync::guard::check_write`]; changes
+//!   to index and courier documents are refused outright;
+//! - the token is re-checked every [`TOKEN_RECHECK`]: revoking it ends the session.
+//!
+//! Reads are guarded by the share policy (see [`crate::tenant`]): a document the
+//! user may not see is answered like a missing one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app_core::domain::{Role, UserId};
+use app_core::sync::access::DocFacts;
+use app_core::sync::guard::check_write;
+use app_core::sync::storage::load_doc_bytes;
+use app_core::sync::{DocumentId, order_of};
+use automerge::{Automerge, ReadDoc};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::{SinkExt, StreamExt};
+use samod::PeerId;
+
+use crate::directory::{Authenticated, now_ms};
+use crate::tenant::Tenant;
+
+/// Largest protocol message accepted (a whole-document sync of a large order
+/// with many proofs is far below this; blobs travel over HTTP).
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+/// How often a live session re-checks its token.
+pub const TOKEN_RECHECK: Duration = Duration::from_secs(2);
+
+/// The peer id a token's sessions must use in the protocol handshake.
+pub fn peer_id_for(auth: &Authenticated) -> PeerId {
+    PeerId::from(format!("ruta:{}:{}", auth.principal.user, auth.token_id))
+}
+
+/// Why an inbound message was refused.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error("{0}")]
+    Protocol(String),
+    #[error("write refused on {doc}: {reason}")]
+    Write { doc: String, reason: String },
+}
+
+fn cbor_error(message: &str) -> Vec<u8> {
+    use ciborium::Value;
+    let v = Value::Map(vec![
+        (Value::Text("type".into()), Value::Text("error".into())),
+        (Value::Text("message".into()), Value::Text(message.into())),
+    ]);
+    let mut out = Vec::new();
+    ciborium::into_writer(&v, &mut out).expect("cbor to vec");
+    out
+}
+
+struct Inbound<'a> {
+    kind: String,
+    document: Option<String>,
+    data: Option<&'a [u8]>,
+}
+
+fn text<'v>(
+    map: &'v [(ciborium::Value, ciborium::Value)],
+    key: &str,
+) -> Option<&'v ciborium::Value> {
+    map.iter()
+        .find(|(k, _)| k.as_text() == Some(key))
+        .map(|(_, v)| v)
+}
+
+fn parse(value: &ciborium::Value) -> Result<Inbound<'_>, Refused> {
+    let map = value
+        .as_map()
+        .ok_or_else(|| Refused::Protocol("message is not a CBOR map".into()))?;
+    let kind = text(map, "type")
+        .and_then(|v| v.as_text())
+        .ok_or_else(|| Refused::Protocol("message has no \"type\"".into()))?
+        .to_owned();
+    let document = text(map, "documentId")
+        .and_then(|v| v.as_text())
+        .map(str::to_owned);
+    let data = text(map, "data")
+        .and_then(|v| v.as_bytes())
+        .map(Vec::as_slice);
+    Ok(Inbound {
+        kind,
+        document,
+        data,
+    })
+}
+
+/// Per-connection state of the guard.
+struct Guard {
+    tenant: Arc<Tenant>,
+    auth: Authenticated,
+    shadows: HashMap<String, Automerge>,
+}
+
+impl Guard {
+    async fn base(&self, doc: &str) -> Automerge {
+        let storage = self.tenant.storage.clone();
+        let id = doc.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let bytes = load_doc_bytes(storage.as_ref(), &id).unwrap_or_default();
+            Automerge::load(&bytes).unwrap_or_else(|_| Automerge::new())
+        })
+        .await
+        .unwrap_or_else(|_| Automerge::new())
+    }
+
+    /// Judges one inbound message; Ok means forward it to the sync engine.
+    async fn check(&mut self, bytes: &[u8]) -> Result<(), Refused> {
+        let value: ciborium::Value = ciborium::from_reader(bytes)
+            .map_err(|e| Refused::Protocol(format!("not a CBOR message: {e}")))?;
+        let msg = parse(&value)?;
+        match msg.kind.as_str() {
+            "sync" | "request" => {}
+            "ephemeral" => {
+                self.ephemeral(msg.document.as_deref(), msg.data);
+                return Ok(());
+            }
+            _ => return Ok(()),
+        }
+        let doc = msg
+            .document
+            .ok_or_else(|| Refused::Protocol(format!("{} message without documentId", msg.kind)))?;
+        let doc_id: DocumentId = doc
+            .parse()
+            .map_err(|_| Refused::Protocol(format!("documentId {doc:?} is not a document id")))?;
+        let data = msg
+            .data
+            .ok_or_else(|| Refused::Protocol(format!("{} message without data", msg.kind)))?;
+        let sync = automerge::sync::Message::decode(data)
+            .map_err(|e| Refused::Protocol(format!("sync data for {doc} does not decode: {e}")))?;
+        if sync.changes.is_empty() {
+            return Ok(());
+        }
+        let write = |reason: String| Refused::Write {
+            doc: doc.clone(),
+            reason,
+        };
+        let facts = self.tenant.shared.facts(&doc);
+        if matches!(
+            facts,
+            Some(DocFacts::Index { .. } | DocFacts::Courier { .. })
+        ) {
+            return Err(write("this document is written by the server only".into()));
+        }
+        let order = order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?;
+        // Apply to the shadow; if the peer's changes build on history the
+        // shadow lacks (the engine has not stored it yet), reload and retry.
+        let mut attempt = 0;
+        loop {
+            if !self.shadows.contains_key(&doc) {
+                let base = self.base(&doc).await;
+                self.shadows.insert(doc.clone(), base);
+            }
+            let shadow = self.shadows.get_mut(&doc).expect("inserted");
+            let before = shadow.clone();
+            let mut trial = shadow.clone();
+            for chunk in sync.changes.iter() {
+                trial
+                    .load_incremental(chunk)
+                    .map_err(|e| write(format!("changes do not decode: {e}")))?;
+            }
+            if !trial.get_missing_deps(&[]).is_empty() {
+                attempt += 1;
+                if attempt > 40 {
+                    return Err(write(
+                        "changes depend on history this server does not have".into(),
+                    ));
+                }
+                self.shadows.remove(&doc);
+                tokio::time::sleep(Duration::from_millis(25)).await;
+                continue;
+            }
+            check_write(&before, &trial, &order, &self.auth.principal)
+                .map_err(|e| write(e.to_string()))?;
+            *shadow = trial;
+            return Ok(());
+        }
+    }
+
+    /// Live location from a courier on their own courier document: persisted
+    /// as a breadcrumb when 30 s or 50 m from the last one. The engine relays
+    /// the message itself to dispatchers; it is never stored in history.
+    fn ephemeral(&self, doc: Option<&str>, data: Option<&[u8]>) {
+        let who = &self.auth.principal;
+        if who.role != Role::Courier {
+            return;
+        }
+        let (Some(doc), Some(data)) = (doc, data) else {
+            return;
+        };
+        if !matches!(self.tenant.shared.facts(doc), Some(DocFacts::Courier { owner }) if owner == who.user)
+        {
+            return;
+        }
+        let Some((at, lat, lon)) = decode_position(data) else {
+            return;
+        };
+        record_breadcrumb(&self.tenant, &who.user, at, lat, lon);
+    }
+}
+
+/// `{lat, lon, at}` as sent by devices (CBOR map; `at` in ms since the epoch).
+pub fn decode_position(data: &[u8]) -> Option<(i64, f64, f64)> {
+    let v: ciborium::Value = ciborium::from_reader(data).ok()?;
+    let map = v.as_map()?;
+    let num = |k: &str| -> Option<f64> {
+        let v = text(map, k)?;
+        v.as_float()
+            .or_else(|| v.as_integer().map(|i| i128::from(i) as f64))
+    };
+    let (lat, lon, at) = (num("lat")?, num("lon")?, num("at")?);
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon))
+        .then_some((at as i64, lat, lon))
+}
+
+/// Downsampled persistence: every 30 s or 50 m, whichever comes first.
+pub fn record_breadcrumb(tenant: &Tenant, courier: &UserId, at: i64, lat: f64, lon: f64) {
+    let due = {
+        let mut last = tenant.last_crumb.lock().unwrap();
+        let due = match last.get(courier) {
+            None => true,
+            Some(&(t, la, lo)) => {
+                at - t >= 30_000 || app_core::domain::geo::haversine_m(la, lo, lat, lon) >= 50.0
+            }
+        };
+        if due {
+            last.insert(courier.clone(), (at, lat, lon));
+        }
+        due
+    };
+    if due && let Err(e) = tenant.dir.add_breadcrumb(courier, at, lat, lon) {
+        tracing::error!(courier = %courier, error = %e, "cannot store breadcrumb");
+    }
+}
+
+/// Runs one authenticated WebSocket session until either side ends it.
+pub async fn session(socket: WebSocket, tenant: Arc<Tenant>, auth: Authenticated) {
+    let peer = peer_id_for(&auth);
+    tenant.register_peer(peer.clone(), auth.principal.clone());
+    let user = auth.principal.user.clone();
+    let token_id = auth.token_id.clone();
+    let (mut ws_tx, mut ws_rx) = socket.split();
+    let (out_tx, mut out_rx) = futures::channel::mpsc::channel::<Vec<u8>>(64);
+    let (in_tx, in_rx) = futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(64);
+    let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<String>();
+    let transport = samod::Transport::new(in_rx, out_tx.clone()).with_expected_peer_id(peer);
+    if tenant.acceptor.accept(transport).is_err() {
+        return;
+    }
+    // Writer: engine -> socket, then a close frame with the reason, if any.
+    let writer = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                msg = out_rx.next() => match msg {
+                    Some(bytes) => if ws_tx.send(Message::Binary(bytes.into())).await.is_err() { return },
+                    None => break,
+                },
+                reason = &mut close_rx => {
+                    if let Ok(reason) = reason {
+                        let _ = ws_tx.send(Message::Binary(cbor_error(&reason).into())).await;
+                        let _ = ws_tx.send(Message::Close(Some(CloseFrame {
+                            code: 1008,
+                            reason: reason.chars().take(120).collect::<String>().into(),
+                        }))).await;
+                    }
+                    break;
+                }
+            }
+        }
+        let _ = ws_tx.close().await;
+    });
+    let mut guard = Guard {
+        tenant: tenant.clone(),
+        auth,
+        shadows: HashMap::new(),
+    };
+    let mut in_tx = in_tx;
+    let mut recheck = tokio::time::interval(TOKEN_RECHECK);
+    recheck.tick().await;
+    let reason: Option<String> = loop {
+        tokio::select! {
+            _ = recheck.tick() => {
+                let dir = tenant.dir.clone();
+                let id = token_id.clone();
+                let live = tokio::task::spawn_blocking(move || dir.token_live(&id, now_ms())).await;
+                if !matches!(live, Ok(Ok(true))) {
+                    break Some("token revoked or expired".into());
+                }
+            }
+            msg = ws_rx.next() => {
+                let bytes = match msg {
+                    None | Some(Ok(Message::Close(_))) => break None,
+                    Some(Err(e)) => break Some(format!("transport error: {e}")),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Text(_))) => break Some("text frames are not part of the sync protocol; send binary CBOR".into()),
+                    Some(Ok(Message::Binary(b))) => b,
+                };
+                if bytes.len() > MAX_MESSAGE_BYTES {
+                    break Some(format!("message of {} bytes exceeds the limit of {MAX_MESSAGE_BYTES}", bytes.len()));
+                }
+                match guard.check(&bytes).await {
+                    Ok(()) => {
+                        if in_tx.send(Ok(bytes.to_vec())).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Err(refused) => {
+                        let text = refused.to_string();
+                        let doc = match &refused { Refused::Write { doc, .. } => Some(doc.clone()), _ => None };
+                        tracing::warn!(user = %user, doc = ?doc, reason = %text, "refused");
+                        let dir = tenant.dir.clone();
+                        let u = user.clone();
+                        let t = text.clone();
+                        let _ = tokio::task::spawn_blocking(move || dir.log_refusal(now_ms(), &u, doc.as_deref(), &t)).await;
+                        break Some(text);
+                    }
+                }
+            }
+        }
+    };
+    drop(in_tx);
+    if let Some(reason) = reason {
+        tracing::info!(user = %user, reason = %reason, "session closed by server");
+        let _ = close_tx.send(reason);
+    } else {
+        drop(close_tx);
+    }
+    drop(out_tx);
+    let _ = writer.await;
+}

@@ -1,0 +1,287 @@
+//! Sync through a real `sync-server` process: access per role, an offline
+//! courier shift merged back, blobs, live location, and the server killed
+//! mid-sync.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use app_api::{Action, DeliveryStatus, LinkState, NewOrder, PodInput, Request, Response};
+use app_core::Core;
+use ruta_e2e::{Link, SyncServer, eventually, provision_tenant};
+use sync_client::{SyncClient, SyncConfig};
+
+pub struct Device {
+    pub core: Core,
+    pub client: SyncClient,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn device(server: &str, token: &str) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let core = Core::open(dir.path()).unwrap();
+    let cfg = SyncConfig::new(url::Url::parse(server).unwrap(), token);
+    let client = SyncClient::start(core.clone(), dir.path(), cfg)
+        .await
+        .expect("sync client starts");
+    Device {
+        core,
+        client,
+        _dir: dir,
+    }
+}
+
+pub fn create(core: &Core, customer: &str) -> String {
+    let Response::Order(o) = core
+        .execute(Request::CreateOrder(NewOrder::simple(
+            customer,
+            "Mannerheimintie 20",
+            "Bulevardi 14",
+        )))
+        .unwrap()
+    else {
+        panic!()
+    };
+    o.id
+}
+
+pub fn act(core: &Core, id: &str, action: Action) -> Response {
+    core.execute(Request::Act {
+        order_id: id.into(),
+        action,
+    })
+    .unwrap_or_else(|e| panic!("{id}: {e:?}"))
+}
+
+pub fn status(core: &Core, id: &str) -> Option<DeliveryStatus> {
+    match core.execute(Request::GetOrder {
+        order_id: id.into(),
+    }) {
+        Ok(Response::OrderDetail(d)) => Some(d.summary.status),
+        _ => None,
+    }
+}
+
+fn timeline(core: &Core, id: &str) -> Vec<(String, i64, String)> {
+    let Ok(Response::OrderDetail(d)) = core.execute(Request::GetOrder {
+        order_id: id.into(),
+    }) else {
+        panic!("no order {id}")
+    };
+    d.timeline
+        .iter()
+        .map(|t| (t.kind.clone(), t.at_ms, t.device.clone()))
+        .collect()
+}
+
+pub fn tenant(users: &[(&str, &str)]) -> (tempfile::TempDir, HashMap<String, String>) {
+    let data = tempfile::tempdir().unwrap();
+    let tokens = provision_tenant(data.path(), "acme", users);
+    (data, tokens)
+}
+
+const T: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn couriers_get_only_their_orders_and_an_offline_shift_merges_back() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier"), ("c2", "courier")]);
+    let server = SyncServer::start_in("sync-offline-shift", data);
+    let disp = device(&server.url, &tokens["d1"]).await;
+    let link = Link::start(server.url.trim_start_matches("http://")).await;
+    let c1 = device(&link.url, &tokens["c1"]).await;
+    let c2 = device(&server.url, &tokens["c2"]).await;
+    assert_eq!(c1.client.me().role, app_api::Role::Courier);
+
+    let o1 = create(&disp.core, "Aino Mäkelä");
+    let o2 = create(&disp.core, "Björn Lindqvist");
+    act(
+        &disp.core,
+        &o1,
+        Action::Assign {
+            courier: "c1".into(),
+        },
+    );
+    act(
+        &disp.core,
+        &o2,
+        Action::Assign {
+            courier: "c2".into(),
+        },
+    );
+
+    assert!(
+        eventually(T, async || status(&c1.core, &o1)
+            == Some(DeliveryStatus::Assigned))
+        .await,
+        "c1 receives its order"
+    );
+    assert!(
+        eventually(T, async || status(&c2.core, &o2)
+            == Some(DeliveryStatus::Assigned))
+        .await,
+        "c2 receives its order"
+    );
+    assert!(
+        disp.client.wait_synced(T).await,
+        "dispatcher's writes confirmed"
+    );
+    assert_eq!(status(&c1.core, &o2), None, "c1 never sees c2's order");
+    assert_eq!(status(&c2.core, &o1), None, "c2 never sees c1's order");
+
+    // c1 loses the network and works a shift.
+    link.cut();
+    assert!(eventually(T, async || !c1.client.is_connected()).await);
+    act(&c1.core, &o1, Action::PickUp);
+    act(&c1.core, &o1, Action::StartTransit);
+    let photo = ruta_e2e_photo();
+    let hash = c1.client.put_blob(&photo).unwrap();
+    act(
+        &c1.core,
+        &o1,
+        Action::CapturePod(PodInput {
+            id: "pod-1".into(),
+            photo_sha256: Some(hash.clone()),
+            ..Default::default()
+        }),
+    );
+    act(
+        &c1.core,
+        &o1,
+        Action::Deliver {
+            pods: vec!["pod-1".into()],
+        },
+    );
+    let Response::SyncStatus(st) = c1.core.execute(Request::SyncStatus).unwrap() else {
+        panic!()
+    };
+    assert_eq!(st.link, LinkState::Offline);
+    let pending = st
+        .pending
+        .iter()
+        .find(|p| p.order_id == o1)
+        .expect("o1 pending");
+    assert_eq!(
+        pending.last_device.as_deref(),
+        Some(c1.core.device_id().as_str())
+    );
+    assert!(
+        !c1.client.blob_confirmed(&hash),
+        "no confirmation while offline"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        status(&disp.core, &o1),
+        Some(DeliveryStatus::Assigned),
+        "nothing leaked"
+    );
+
+    // Back online: everything arrives, with the times it happened.
+    link.restore();
+    assert!(
+        c1.client.wait_synced(T).await,
+        "c1 fully synced after reconnecting"
+    );
+    assert!(c1.client.blob_confirmed(&hash));
+    assert!(
+        eventually(T, async || status(&disp.core, &o1)
+            == Some(DeliveryStatus::Delivered))
+        .await,
+        "dispatcher sees Delivered"
+    );
+    assert_eq!(
+        timeline(&disp.core, &o1),
+        timeline(&c1.core, &o1),
+        "capture times and devices preserved"
+    );
+    let fetched = disp
+        .client
+        .fetch_blob(&hash)
+        .await
+        .expect("dispatcher downloads the photo");
+    assert_eq!(fetched, photo);
+    let Response::SyncStatus(st) = c1.core.execute(Request::SyncStatus).unwrap() else {
+        panic!()
+    };
+    assert_eq!((st.link, st.pending.len()), (LinkState::Online, 0));
+
+    // Reassignment: c2 gets o1's sibling, c1 loses o2... c2 now takes o1 too.
+    act(&disp.core, &o2, Action::Unassign);
+    act(
+        &disp.core,
+        &o2,
+        Action::Assign {
+            courier: "c1".into(),
+        },
+    );
+    assert!(
+        eventually(T, async || status(&c1.core, &o2)
+            == Some(DeliveryStatus::Assigned))
+        .await,
+        "c1 receives a reassigned order"
+    );
+    assert!(
+        eventually(T, async || !c2
+            .client
+            .index_orders()
+            .await
+            .iter()
+            .any(|o| o.as_str() == o2))
+        .await,
+        "c2's index no longer lists the order it lost"
+    );
+}
+
+/// A small real PNG (decodable), as a POD photo stand-in.
+fn ruta_e2e_photo() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_location_reaches_the_dispatcher_and_a_breadcrumb_is_kept() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier")]);
+    let server = SyncServer::start_in("sync-location", data);
+    let disp = device(&server.url, &tokens["d1"]).await;
+    let c1 = device(&server.url, &tokens["c1"]).await;
+    let mut positions = disp.client.positions();
+    let t0 = 1_700_000_000_000i64;
+    // Dispatcher follows couriers' documents once its index lists them.
+    let got = eventually(T, async || {
+        let _ = c1.client.send_location(60.1699, 24.9384, t0).await;
+        matches!(positions.try_recv(), Ok(p) if p.courier == "c1")
+    })
+    .await;
+    assert!(got, "a position reached the dispatcher");
+    // 10 s later and 5 m away: not persisted; 31 s later: persisted.
+    c1.client
+        .send_location(60.16994, 24.9384, t0 + 10_000)
+        .await
+        .unwrap();
+    c1.client
+        .send_location(60.1710, 24.9400, t0 + 31_000)
+        .await
+        .unwrap();
+    let url = format!("{}/v1/breadcrumbs/c1", server.url);
+    let http = reqwest::Client::new();
+    let ok = eventually(T, async || {
+        let v: serde_json::Value = http
+            .get(&url)
+            .bearer_auth(&tokens["d1"])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ats: Vec<i64> = v["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["at"].as_i64().unwrap())
+            .collect();
+        ats.contains(&(t0 + 31_000)) && !ats.contains(&(t0 + 10_000)) && ats.contains(&t0)
+    })
+    .await;
+    assert!(ok, "downsampled breadcrumb persisted");
+}
