@@ -374,6 +374,29 @@ impl SyncClient {
         }
     }
 
+    /// Opens any document by URL through the server, as the sync engine sees
+    /// it (None: unavailable — missing or not permitted, which look alike).
+    /// For diagnostics and tests.
+    pub async fn open_url(&self, url: &str, within: Duration) -> Option<Vec<u8>> {
+        let id = parse_url(url)?;
+        let handle = find_until_found(&self.shared.repo, id, within).await?;
+        Some(handle.with_document(|d| d.save()))
+    }
+
+    /// Edits the synced copy of an order directly, bypassing Core and the
+    /// lifecycle — what a modified client could do. For security tests only.
+    pub async fn tamper(&self, order: &OrderId, f: impl FnOnce(&mut automerge::Automerge)) -> bool {
+        let Some(id) = doc_id_of(order) else {
+            return false;
+        };
+        let Some(handle) = find_until_found(&self.shared.repo, id, Duration::from_secs(5)).await
+        else {
+            return false;
+        };
+        handle.with_document(f);
+        true
+    }
+
     /// Stops syncing (the repo flushes its store). Core is untouched.
     pub async fn stop(self) {
         for t in self.tasks.lock().unwrap().drain(..) {

@@ -260,19 +260,28 @@ pub async fn session(socket: WebSocket, tenant: Arc<Tenant>, auth: Authenticated
     }
     // Writer: engine -> socket, then a close frame with the reason, if any.
     let writer = tokio::spawn(async move {
+        // The engine may close its side first (when the reader ends the
+        // stream); the reason, if any, still goes out before the close frame.
+        let mut engine_open = true;
         loop {
             tokio::select! {
-                msg = out_rx.next() => match msg {
-                    Some(bytes) => if ws_tx.send(Message::Binary(bytes.into())).await.is_err() { return },
-                    None => break,
+                msg = out_rx.next(), if engine_open => match msg {
+                    Some(bytes) => {
+                        if ws_tx.send(Message::Binary(bytes.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => engine_open = false,
                 },
                 reason = &mut close_rx => {
                     if let Ok(reason) = reason {
                         let _ = ws_tx.send(Message::Binary(cbor_error(&reason).into())).await;
-                        let _ = ws_tx.send(Message::Close(Some(CloseFrame {
-                            code: 1008,
-                            reason: reason.chars().take(120).collect::<String>().into(),
-                        }))).await;
+                        let _ = ws_tx
+                            .send(Message::Close(Some(CloseFrame {
+                                code: 1008,
+                                reason: reason.chars().take(120).collect::<String>().into(),
+                            })))
+                            .await;
                     }
                     break;
                 }

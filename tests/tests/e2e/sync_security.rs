@@ -1,0 +1,378 @@
+//! The sync server under hostile or broken clients: bad tokens, documents the
+//! user may not see, forged writes, malformed and oversized messages and
+//! blobs. Each is refused with a clear error and the server keeps serving.
+
+use std::time::Duration;
+
+use app_api::{Action, DeliveryStatus, Request, Response};
+use app_core::domain::OrderId;
+use app_core::sync::{doc_id_of, url_of};
+use automerge::ReadDoc;
+use automerge::transaction::Transactable;
+use futures::{SinkExt, StreamExt};
+use ruta_e2e::{SyncServer, eventually};
+use sha2::Digest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::sync::{act, create, device, status, tenant};
+
+const T: Duration = Duration::from_secs(20);
+
+fn ws_url(server: &str, token: &str) -> String {
+    format!("{}/v1/sync?token={token}", server.replacen("http", "ws", 1))
+}
+
+/// Sends one raw frame on an authenticated socket; returns the server's error
+/// text and whether it closed the connection.
+async fn raw(server: &str, token: &str, frame: Message) -> (String, bool) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(server, token))
+        .await
+        .expect("authenticated upgrade");
+    ws.send(frame).await.expect("send");
+    let mut error = String::new();
+    let mut closed = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, ws.next()).await {
+        match msg {
+            Ok(Message::Binary(b)) => {
+                let v: ciborium::Value = ciborium::from_reader(&b[..]).unwrap();
+                let map = v.as_map().unwrap();
+                let get = |k: &str| {
+                    map.iter()
+                        .find(|(kk, _)| kk.as_text() == Some(k))
+                        .and_then(|(_, v)| v.as_text())
+                };
+                if get("type") == Some("error") {
+                    error = get("message").unwrap_or_default().to_owned();
+                }
+            }
+            Ok(Message::Close(_)) | Err(_) => {
+                closed = true;
+                break;
+            }
+            Ok(_) => {}
+        }
+    }
+    (error, closed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_tokens_are_refused_by_name() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier")]);
+    // An already expired token, issued through the directory the CLI uses.
+    let dir = sync_server::directory::Directory::open(data.path(), "acme").unwrap();
+    let now = sync_server::directory::now_ms();
+    let (_, expired) = dir
+        .issue_token("acme", "c1", Some(now - 1), now - 10)
+        .unwrap();
+    drop(dir);
+    let server = SyncServer::start_in("sync-bad-tokens", data);
+    let http = reqwest::Client::new();
+    let me = async |token: &str| {
+        let r = http
+            .get(format!("{}/v1/me", server.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    let good = &tokens["c1"];
+    let mut forged = good.clone();
+    forged.replace_range(good.len() - 4.., "0000");
+    assert_eq!(me(good).await.0, 200);
+    let (code, body) = me(&forged).await;
+    assert_eq!(
+        (code, body.contains("unknown token")),
+        (401, true),
+        "{body}"
+    );
+    let (code, body) = me("Bearer-nonsense").await;
+    assert_eq!(
+        (code, body.contains("malformed token")),
+        (401, true),
+        "{body}"
+    );
+    let (code, body) = me(&expired).await;
+    assert_eq!((code, body.contains("expired")), (401, true), "{body}");
+    let nothing = http
+        .get(format!("{}/v1/me", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nothing.status().as_u16(), 401);
+    // The WebSocket upgrade itself is refused.
+    let err = tokio_tungstenite::connect_async(ws_url(&server.url, &forged))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+
+    // Revoking a token ends its live session within seconds and refuses it after.
+    let c1 = device(&server.url, good).await;
+    assert!(eventually(T, async || c1.client.is_connected()).await);
+    let list = std::process::Command::new(ruta_e2e::binary("sync-server"))
+        .arg("--data")
+        .arg(server.data.path())
+        .args(["token", "list", "--tenant", "acme"])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&list.stdout).to_string();
+    assert!(
+        !listing.contains(good.rsplit('_').next().unwrap()),
+        "secrets never listed"
+    );
+    let id = listing
+        .lines()
+        .find(|l| l.contains("\tc1\tactive"))
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_owned();
+    let out = std::process::Command::new(ruta_e2e::binary("sync-server"))
+        .arg("--data")
+        .arg(server.data.path())
+        .args(["token", "revoke", "--tenant", "acme", "--id", &id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        eventually(T, async || !c1.client.is_connected()).await,
+        "session ended"
+    );
+    let (code, body) = me(good).await;
+    assert_eq!((code, body.contains("revoked")), (401, true), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn couriers_cannot_read_others_orders_nor_forge_writes() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier"), ("c2", "courier")]);
+    let server = SyncServer::start_in("sync-forgery", data);
+    let disp = device(&server.url, &tokens["d1"]).await;
+    let c1 = device(&server.url, &tokens["c1"]).await;
+    let c2 = device(&server.url, &tokens["c2"]).await;
+    let o1 = create(&disp.core, "Eeva Järvinen");
+    let o2 = create(&disp.core, "Kalle Öhman");
+    act(
+        &disp.core,
+        &o1,
+        Action::Assign {
+            courier: "c1".into(),
+        },
+    );
+    act(
+        &disp.core,
+        &o2,
+        Action::Assign {
+            courier: "c2".into(),
+        },
+    );
+    assert!(
+        eventually(T, async || status(&c1.core, &o1)
+            == Some(DeliveryStatus::Assigned))
+        .await
+    );
+    assert!(disp.client.wait_synced(T).await);
+
+    // Another courier's order answers exactly like one that does not exist.
+    let url2 = url_of(&doc_id_of(&OrderId::new(o2.clone())).unwrap());
+    let missing = url_of(&doc_id_of(&OrderId::new(uuid_like())).unwrap());
+    assert!(
+        c1.client
+            .open_url(&url2, Duration::from_secs(2))
+            .await
+            .is_none(),
+        "c2's order is unavailable to c1"
+    );
+    assert!(
+        c1.client
+            .open_url(&missing, Duration::from_secs(2))
+            .await
+            .is_none()
+    );
+    assert!(
+        c2.client
+            .open_url(&url2, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "but available to c2"
+    );
+
+    // A modified client: c1 appends a price change in its own name.
+    let oid = OrderId::new(o1.clone());
+    let forged = c1
+        .client
+        .tamper(&oid, |d| {
+            let (_, events) = d.get(automerge::ROOT, "events").unwrap().unwrap();
+            let key = d.keys(&events).max().unwrap();
+            let (v, _) = d.get(&events, key.as_str()).unwrap().unwrap();
+            let mut event: serde_json::Value =
+                serde_json::from_str(&v.into_string().unwrap()).unwrap();
+            event["actor"]["user"] = "c1".into();
+            event["actor"]["role"] = "courier".into();
+            event["body"] = serde_json::json!({"type": "price_set", "cents": 1});
+            // A fresh id after every existing one.
+            let at = format!("{}z", key);
+            event["at"] = serde_json::Value::String(at.clone());
+            let mut tx = d.transaction();
+            tx.put(&events, at, event.to_string()).unwrap();
+            tx.commit();
+        })
+        .await;
+    assert!(forged);
+    let dir = sync_server::directory::Directory::open(server.data.path(), "acme").unwrap();
+    assert!(
+        eventually(T, async || dir
+            .refusals()
+            .unwrap()
+            .iter()
+            .any(|(u, d, _)| u == "c1" && d.is_some()))
+        .await,
+        "the server refused and recorded it"
+    );
+    let (_, _, reason) = dir
+        .refusals()
+        .unwrap()
+        .into_iter()
+        .find(|(u, _, _)| u == "c1")
+        .unwrap();
+    assert!(reason.contains("write refused"), "{reason}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let Response::OrderDetail(d) = disp
+        .core
+        .execute(Request::GetOrder {
+            order_id: o1.clone(),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(
+        !d.timeline.iter().any(|t| t.kind == "price_set"),
+        "the forged event never reached the dispatcher"
+    );
+    // The server keeps serving others.
+    let o3 = create(&disp.core, "Siiri Heikkilä");
+    act(
+        &disp.core,
+        &o3,
+        Action::Assign {
+            courier: "c2".into(),
+        },
+    );
+    assert!(
+        eventually(T, async || status(&c2.core, &o3)
+            == Some(DeliveryStatus::Assigned))
+        .await
+    );
+}
+
+fn uuid_like() -> String {
+    let d = app_core::sync::DocumentId::try_from(
+        (0u8..16).map(|i| i.wrapping_mul(37)).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    app_core::sync::order_of(&d).unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_messages_and_blobs_are_named() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier")]);
+    let server = SyncServer::start_in("sync-malformed", data);
+    let token = &tokens["c1"];
+    let (e, closed) = raw(
+        &server.url,
+        token,
+        Message::Binary(b"hello".to_vec().into()),
+    )
+    .await;
+    assert!(closed && e.contains("not a CBOR message"), "{e}");
+    let (e, closed) = raw(
+        &server.url,
+        token,
+        Message::Text("{\"type\":\"join\"}".into()),
+    )
+    .await;
+    assert!(closed && e.contains("text frames"), "{e}");
+    let big = vec![0u8; 9 * 1024 * 1024];
+    let (e, closed) = raw(&server.url, token, Message::Binary(big.into())).await;
+    assert!(closed && e.contains("exceeds the limit"), "{e}");
+    let mut no_type = Vec::new();
+    ciborium::into_writer(&ciborium::Value::Map(vec![]), &mut no_type).unwrap();
+    let (e, _) = raw(&server.url, token, Message::Binary(no_type.into())).await;
+    assert!(e.contains("no \"type\""), "{e}");
+    let mut bad_sync = Vec::new();
+    ciborium::into_writer(
+        &ciborium::Value::Map(vec![
+            (
+                ciborium::Value::Text("type".into()),
+                ciborium::Value::Text("sync".into()),
+            ),
+            (
+                ciborium::Value::Text("documentId".into()),
+                ciborium::Value::Text("nope".into()),
+            ),
+            (
+                ciborium::Value::Text("data".into()),
+                ciborium::Value::Bytes(vec![1, 2, 3]),
+            ),
+        ]),
+        &mut bad_sync,
+    )
+    .unwrap();
+    let (e, _) = raw(&server.url, token, Message::Binary(bad_sync.into())).await;
+    assert!(e.contains("documentId \"nope\""), "{e}");
+
+    // Blobs.
+    let http = reqwest::Client::new();
+    let content = b"a photo".to_vec();
+    let hash: String = sha2::Sha256::digest(&content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let patch = async |name: &str, offset: u64, total: u64, body: Vec<u8>| {
+        let r = http
+            .patch(format!("{}/v1/blobs/{name}", server.url))
+            .bearer_auth(token)
+            .header("upload-offset", offset)
+            .header("upload-length", total)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    let (code, body) = patch("not-a-hash", 0, 7, content.clone()).await;
+    assert_eq!(code, 400, "{body}");
+    let (code, body) = patch(&hash, 0, 20 * 1024 * 1024, vec![]).await;
+    assert!(
+        code == 413 && body.contains("exceeds the limit"),
+        "{code} {body}"
+    );
+    let (code, body) = patch(&hash, 0, 7, b"a fakes".to_vec()).await;
+    assert!(code == 422 && body.contains("not"), "{code} {body}");
+    // Resumable: half, wrong offset (409 names the right one), the rest.
+    assert_eq!(patch(&hash, 0, 7, content[..3].to_vec()).await.0, 204);
+    let (code, _) = patch(&hash, 1, 7, content[1..].to_vec()).await;
+    assert_eq!(code, 409);
+    let (code, body) = patch(&hash, 3, 7, content[3..].to_vec()).await;
+    assert_eq!(code, 201, "{body}");
+    let got = http
+        .get(format!("{}/v1/blobs/{hash}", server.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.bytes().await.unwrap().to_vec(), content);
+    // Still serving.
+    let health = http
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}
