@@ -8,5 +8,6 @@ mod browser;
 mod crash_safety;
 mod device_hosts;
 mod sync;
+mod sync_security;
 mod sync_server;
 mod window;
