@@ -146,6 +146,12 @@ impl Proc {
         None
     }
 
+    /// SIGKILL: no shutdown code runs. Waits for the exit.
+    pub fn kill(&mut self) {
+        self.signal("KILL");
+        let _ = self.child.wait();
+    }
+
     pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
@@ -197,10 +203,15 @@ impl SyncServer {
 
     /// Starts on an existing data directory (a provisioned tenant, or a restart).
     pub fn start_in(name: &str, data: tempfile::TempDir) -> Self {
+        Self::start_at(name, data, "127.0.0.1:0")
+    }
+
+    /// Starts listening on `addr` (a restart on the address devices know).
+    pub fn start_at(name: &str, data: tempfile::TempDir, addr: &str) -> Self {
         let (proc, url) = Proc::spawn_announced(
             name,
             Command::new(binary("sync-server"))
-                .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+                .args(["serve", "--listen", addr, "--data"])
                 .arg(data.path()),
         );
         SyncServer { proc, url, data }

@@ -285,3 +285,86 @@ async fn live_location_reaches_the_dispatcher_and_a_breadcrumb_is_kept() {
     .await;
     assert!(ok, "downsampled breadcrumb persisted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_killed_mid_sync_and_restarted_loses_nothing() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier")]);
+    let mut server = SyncServer::start_in("sync-sigkill-1", data);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let disp = device(&server.url, &tokens["d1"]).await;
+    let c1 = device(&server.url, &tokens["c1"]).await;
+    assert!(
+        eventually(T, async || disp.client.is_connected()
+            && c1.client.is_connected())
+        .await
+    );
+
+    // A burst of writes on both sides; the server dies in the middle of syncing them.
+    let mut orders = Vec::new();
+    for i in 0..60 {
+        let id = create(&disp.core, &format!("Customer {i}"));
+        act(
+            &disp.core,
+            &id,
+            Action::Assign {
+                courier: "c1".into(),
+            },
+        );
+        orders.push(id);
+        if i == 40 {
+            server.proc.kill();
+        }
+    }
+    // The courier works on what it already had while the server is down.
+    let mut picked = Vec::new();
+    for id in &orders {
+        if status(&c1.core, id) == Some(DeliveryStatus::Assigned) && picked.len() < 10 {
+            act(&c1.core, id, Action::PickUp);
+            picked.push(id.clone());
+        }
+    }
+    assert!(
+        !picked.is_empty(),
+        "the courier had orders to work on offline"
+    );
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().unwrap());
+    drop(server);
+    let _server = SyncServer::start_at("sync-sigkill-2", data, &addr);
+
+    assert!(
+        disp.client.wait_synced(Duration::from_secs(60)).await,
+        "dispatcher resynced"
+    );
+    assert!(
+        c1.client.wait_synced(Duration::from_secs(60)).await,
+        "courier resynced"
+    );
+    for id in &orders {
+        let want = if picked.contains(id) {
+            DeliveryStatus::PickedUp
+        } else {
+            DeliveryStatus::Assigned
+        };
+        assert!(
+            eventually(T, async || status(&c1.core, id) == Some(want)).await,
+            "courier has {id} as {want:?}"
+        );
+        assert!(
+            eventually(T, async || status(&disp.core, id) == Some(want)).await,
+            "dispatcher has {id} as {want:?}"
+        );
+    }
+    // The server itself holds everything: a brand-new dispatcher device gets it all.
+    let fresh = device(&format!("http://{addr}"), &tokens["d1"]).await;
+    for id in &orders {
+        let want = if picked.contains(id) {
+            DeliveryStatus::PickedUp
+        } else {
+            DeliveryStatus::Assigned
+        };
+        assert!(
+            eventually(T, async || status(&fresh.core, id) == Some(want)).await,
+            "server kept {id}"
+        );
+    }
+}
