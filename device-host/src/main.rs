@@ -31,6 +31,10 @@ enum Command {
     SeedDemo {
         #[arg(long, env = "RUTA_DEVICE_DATA")]
         data: PathBuf,
+        /// Sign in as this dispatcher first, so the orders are theirs when they
+        /// sync (the server refuses events by anyone but the connection's user).
+        #[arg(long)]
+        dispatcher: Option<String>,
     },
     /// Write orders and edits as fast as possible, printing `committed <order> <events>`
     /// after each commit, until killed or COUNT writes are done (crash tests, load).
@@ -45,10 +49,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    host_runtime::init_tracing("info");
+    host_runtime::init_tracing("info,samod=warn,samod_core=warn");
     let result = match Cli::parse().command {
         Command::Serve { listen, data, ui } => serve(listen, data, ui).await,
-        Command::SeedDemo { data } => seed(data),
+        Command::SeedDemo { data, dispatcher } => seed(data, dispatcher),
         Command::WriteLoad { data, count } => write_load(data, count),
     };
     match result {
@@ -72,6 +76,10 @@ async fn serve(
     }
     let core = app_core::Core::open(&data)?;
     tracing::info!(device_id = %core.device_id(), data = %data.display(), "device store open");
+    // Sync with the tenant's server when RUTA_SYNC_URL and RUTA_SYNC_TOKEN are set.
+    if let Some(cfg) = sync_client::config_from_env()? {
+        tokio::spawn(sync_client::run_forever(core.clone(), data.clone(), cfg));
+    }
     let app = device_host::router(core, ui);
     let listener = host_runtime::bind_and_announce("ruta-device", listen).await?;
     axum::serve(listener, app)
@@ -81,8 +89,14 @@ async fn serve(
     Ok(())
 }
 
-fn seed(data: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
+fn seed(data: PathBuf, dispatcher: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
     let core = app_core::Core::open(&data)?;
+    if let Some(user) = dispatcher {
+        core.execute(app_core::api::Request::SetSession {
+            user,
+            role: app_core::api::Role::Dispatcher,
+        })?;
+    }
     let created = app_core::demo::seed(&core)?;
     println!("seeded {created} demo orders into {}", data.display());
     Ok(())

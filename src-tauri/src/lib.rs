@@ -28,6 +28,15 @@ pub fn run() {
                 None => app.path().app_data_dir()?,
             };
             let core = Core::open(&dir)?;
+            // Sync with the tenant's server when RUTA_SYNC_URL and RUTA_SYNC_TOKEN are set
+            // (sign-in from the UI stores them once the console has a sign-in screen).
+            if let Some(cfg) = sync_client::config_from_env()? {
+                tauri::async_runtime::spawn(sync_client::run_forever(
+                    core.clone(),
+                    dir.clone(),
+                    cfg,
+                ));
+            }
             app.manage(core);
             Ok(())
         })

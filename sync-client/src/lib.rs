@@ -408,6 +408,42 @@ impl SyncClient {
     }
 }
 
+/// Keeps a device syncing for the life of the process: starts the client,
+/// retrying every few seconds while the server cannot be reached on first
+/// sign-in (the device works offline meanwhile). For shells.
+pub async fn run_forever(core: Core, data_dir: PathBuf, cfg: SyncConfig) {
+    loop {
+        match SyncClient::start(core.clone(), &data_dir, cfg.clone()).await {
+            Ok(client) => {
+                tracing::info!(user = %client.me().user, server = %cfg.server, "syncing");
+                std::future::pending::<()>().await;
+            }
+            Err(SyncError::Unauthorized(e)) => {
+                tracing::error!(error = %e, "sync disabled: the server refused this device's token");
+                core.set_link(LinkState::Offline, Some(cfg.server.to_string()));
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sync not started yet; retrying");
+                core.set_link(LinkState::Offline, Some(cfg.server.to_string()));
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
+}
+
+/// The sync configuration from `RUTA_SYNC_URL` and `RUTA_SYNC_TOKEN`, if both are set.
+pub fn config_from_env() -> Result<Option<SyncConfig>, String> {
+    let (Ok(url), Ok(token)) = (
+        std::env::var("RUTA_SYNC_URL"),
+        std::env::var("RUTA_SYNC_TOKEN"),
+    ) else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(&url).map_err(|e| format!("RUTA_SYNC_URL {url:?}: {e}"))?;
+    Ok(Some(SyncConfig::new(url, token)))
+}
+
 fn encode_position(lat: f64, lon: f64, at_ms: i64) -> Vec<u8> {
     use ciborium::Value;
     let v = Value::Map(vec![

@@ -100,7 +100,7 @@ enum TokenCmd {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    host_runtime::init_tracing("info");
+    host_runtime::init_tracing("info,samod=warn,samod_core=warn");
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

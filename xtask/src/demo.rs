@@ -1,8 +1,10 @@
 //! `cargo xtask demo`: a demo tenant on this machine.
 //!
-//! Starts the sync server (embedded SQLite store under `.demo/sync`), seeds a
-//! device store (`.demo/device`) with orders at real Helsinki addresses, then
-//! opens the app: the real Tauri window when a display exists, otherwise the
+//! Creates the demo tenant on first run (`.demo/sync`: a dispatcher and two
+//! couriers, tokens in `.demo/tokens.txt`), seeds the dispatcher's device store
+//! (`.demo/device`) with orders at real Helsinki addresses, starts the sync
+//! server (embedded SQLite) and opens the app signed in as the dispatcher, so the
+//! seeded orders sync to the server: the real Tauri window when a display exists, otherwise the
 //! headless device host serving the same UI to a browser, with its URL printed.
 //! Ctrl-C (or closing the window) stops everything; data stays in `.demo/` for
 //! the next run (delete it to start over).
@@ -28,9 +30,9 @@ pub fn run_demo(args: &[String]) -> Result {
     let data = root().join(".demo");
     let device_dir = data.join("device");
 
+    let token = provision(&bin.join("sync-server"), &data)?;
     run(Command::new(bin.join("ruta-device"))
-        .arg("seed-demo")
-        .arg("--data")
+        .args(["seed-demo", "--dispatcher", "dispatcher", "--data"])
         .arg(&device_dir))?;
 
     let (mut sync, sync_url) = spawn_announced(
@@ -52,6 +54,7 @@ pub fn run_demo(args: &[String]) -> Result {
         Command::new(bin.join("ruta-app"))
             .env("RUTA_DATA_DIR", &device_dir)
             .env("RUTA_SYNC_URL", &sync_url)
+            .env("RUTA_SYNC_TOKEN", &token)
             .status()
             .map(|_| ())
             .map_err(Into::into)
@@ -61,7 +64,9 @@ pub fn run_demo(args: &[String]) -> Result {
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
                 .arg(&device_dir)
                 .arg("--ui")
-                .arg(root().join("app-ui/dist")),
+                .arg(root().join("app-ui/dist"))
+                .env("RUTA_SYNC_URL", &sync_url)
+                .env("RUTA_SYNC_TOKEN", &token),
         )?;
         if !display {
             println!("no display found, so the app is served to a browser instead of a window");
@@ -72,6 +77,54 @@ pub fn run_demo(args: &[String]) -> Result {
     };
     terminate(&mut sync);
     outcome
+}
+
+/// Creates the demo tenant on first run (a dispatcher and two couriers, with
+/// device tokens kept in `.demo/tokens.txt`); returns the dispatcher's token.
+fn provision(server: &std::path::Path, data: &std::path::Path) -> Result<String> {
+    let tokens = data.join("tokens.txt");
+    if let Ok(text) = std::fs::read_to_string(&tokens)
+        && let Some(line) = text.lines().find(|l| l.starts_with("dispatcher "))
+    {
+        return Ok(line["dispatcher ".len()..].trim().to_owned());
+    }
+    let sync = data.join("sync");
+    let admin = |args: &[&str]| -> Result<String> {
+        let out = Command::new(server)
+            .arg("--data")
+            .arg(&sync)
+            .args(args)
+            .output()?;
+        if !out.status.success() {
+            return Err(format!(
+                "sync-server {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    admin(&["tenant", "create", "demo"])?;
+    let mut lines = String::new();
+    for (user, role) in [
+        ("dispatcher", "dispatcher"),
+        ("courier-1", "courier"),
+        ("courier-2", "courier"),
+    ] {
+        admin(&[
+            "user", "add", "--tenant", "demo", "--id", user, "--role", role,
+        ])?;
+        let token = admin(&["token", "issue", "--tenant", "demo", "--user", user])?;
+        lines.push_str(&format!("{user} {token}\n"));
+    }
+    std::fs::write(&tokens, &lines)?;
+    println!("demo tenant created; device tokens in {}", tokens.display());
+    Ok(lines
+        .lines()
+        .next()
+        .and_then(|l| l.split_once(' '))
+        .map(|(_, t)| t.to_owned())
+        .expect("written above"))
 }
 
 fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
