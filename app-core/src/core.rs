@@ -181,6 +181,12 @@ impl Core {
             .collect())
     }
 
+    /// Whether `id` has local changes the server has not confirmed.
+    pub fn is_pending(&self, id: &OrderId) -> Result<bool, ApiError> {
+        let (since, _) = self.lock().store.sync_state(id.as_str()).map_err(storage)?;
+        Ok(since.is_some())
+    }
+
     /// The heads of an order's document (what a push sends).
     pub fn heads(&self, id: &OrderId) -> Result<Vec<automerge::ChangeHash>, ApiError> {
         Ok(self.load_doc(id)?.heads())

@@ -111,6 +111,15 @@ struct Shared {
     wire: Arc<Wire>,
     positions: broadcast::Sender<Position>,
     courier_doc: tokio::sync::OnceCell<DocHandle>,
+    /// Every task this client spawned, aborted by [`SyncClient::stop`].
+    tasks: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
+}
+
+impl Shared {
+    fn spawn(self: &Arc<Self>, fut: impl Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(fut);
+        self.tasks.lock().unwrap().push(handle.abort_handle());
+    }
 }
 
 /// A running sync client. Dropping it does not stop it; call [`SyncClient::stop`].
@@ -132,8 +141,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn fetch_me(http: &reqwest::Client, cfg: &SyncConfig) -> Result<Me, SyncError> {
-    let url = cfg.server.join("v1/me").expect("static path");
+async fn fetch_me(http: &reqwest::Client, cfg: &SyncConfig, device: &str) -> Result<Me, SyncError> {
+    let mut url = cfg.server.join("v1/me").expect("static path");
+    url.query_pairs_mut().append_pair("device", device);
     let resp = http
         .get(url)
         .bearer_auth(&cfg.token)
@@ -159,7 +169,8 @@ impl SyncClient {
     pub async fn start(core: Core, data_dir: &Path, cfg: SyncConfig) -> Result<Self, SyncError> {
         let http = reqwest::Client::new();
         let me_path = data_dir.join(ME_FILE);
-        let me = match fetch_me(&http, &cfg).await {
+        let device = core.device_id();
+        let me = match fetch_me(&http, &cfg, &device).await {
             Ok(me) => {
                 let _ = std::fs::write(&me_path, serde_json::to_vec(&me).expect("serialise"));
                 me
@@ -196,7 +207,8 @@ impl SyncClient {
         ws.set_path("/v1/sync");
         ws.query_pairs_mut()
             .clear()
-            .append_pair("token", &cfg.token);
+            .append_pair("token", &cfg.token)
+            .append_pair("device", &device);
         let wire = Arc::new(Wire::default());
         let dialer = repo
             .dial(
@@ -223,6 +235,7 @@ impl SyncClient {
             wire,
             positions,
             courier_doc: tokio::sync::OnceCell::new(),
+            tasks: std::sync::Mutex::new(Vec::new()),
         });
         let client = Self {
             shared: shared.clone(),
@@ -402,6 +415,9 @@ impl SyncClient {
         for t in self.tasks.lock().unwrap().drain(..) {
             t.abort();
         }
+        for t in self.shared.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
         self.shared.dialer.close();
         self.shared.repo.stop().await;
         self.shared.core.set_link(LinkState::Offline, None);
@@ -552,7 +568,7 @@ async fn run(shared: Arc<Shared>, mut local: mpsc::UnboundedReceiver<OrderId>) {
                         }
                     }
                     "courier" if couriers.insert(doc.clone()) => {
-                        tokio::spawn(follow_courier(shared.clone(), doc));
+                        shared.spawn(follow_courier(shared.clone(), doc));
                     }
                     _ => {}
                 }
@@ -584,13 +600,19 @@ fn start_bridge(
     }
     let (tx, rx) = mpsc::unbounded_channel();
     bridges.insert(id.clone(), tx);
-    tokio::spawn(bridge(shared.clone(), id, rx));
+    shared.spawn(bridge(shared.clone(), id, rx));
 }
 
+/// Runs store work on the blocking pool. A failed join (the runtime shutting
+/// down) ends the calling task quietly instead of panicking it.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f)
-        .await
-        .expect("blocking task panicked")
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::debug!(error = %e, "store task did not finish");
+            std::future::pending().await
+        }
+    }
 }
 
 /// One order document between Core and the repo.
@@ -638,7 +660,8 @@ async fn bridge(shared: Arc<Shared>, order: OrderId, mut wake: mpsc::UnboundedRe
             }
             w = wake.recv() => {
                 if w.is_none() { return; }
-                push(&shared, &order, &handle).await;
+                while wake.try_recv().is_ok() {}
+                confirm(&shared, &order, &handle).await;
             }
             _ = confirm_tick.tick() => {
                 confirm(&shared, &order, &handle).await;
@@ -680,19 +703,14 @@ async fn push(
 async fn confirm(shared: &Arc<Shared>, order: &OrderId, handle: &DocHandle) {
     let core = shared.core.clone();
     let o = order.clone();
-    let pending = blocking(move || {
-        core.pending()
-            .map(|p| p.iter().any(|(id, _)| *id == o))
-            .unwrap_or(false)
-    })
-    .await;
+    let pending = blocking(move || core.is_pending(&o).unwrap_or(false)).await;
     if !pending {
         return;
     }
-    let Some(conn) = shared.dialer.connection_id() else {
+    let Some(heads) = push(shared, order, handle).await else {
         return;
     };
-    let Some(heads) = push(shared, order, handle).await else {
+    let Some(conn) = shared.dialer.connection_id() else {
         return;
     };
     if tokio::time::timeout(Duration::from_secs(5), handle.they_have_our_changes(conn))

@@ -46,6 +46,8 @@ impl IntoResponse for ApiErr {
 pub struct Authed {
     pub tenant: Arc<Tenant>,
     pub who: Authenticated,
+    /// The device id the client named (`?device=`), part of its peer id.
+    pub device: Option<String>,
 }
 
 impl FromRequestParts<Arc<Server>> for Authed {
@@ -61,6 +63,11 @@ impl FromRequestParts<Arc<Server>> for Authed {
         let query = parts.uri.query().and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes())
                 .find(|(k, _)| k == "token")
+                .map(|(_, v)| v.into_owned())
+        });
+        let device = parts.uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, v)| k == "device" && ws::valid_device(v))
                 .map(|(_, v)| v.into_owned())
         });
         let token = header.or(query).ok_or_else(|| {
@@ -79,7 +86,11 @@ impl FromRequestParts<Arc<Server>> for Authed {
             .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         match checked {
-            Ok(who) => Ok(Authed { tenant, who }),
+            Ok(who) => Ok(Authed {
+                tenant,
+                who,
+                device,
+            }),
             Err(problem) => {
                 tracing::warn!(tenant = %tenant_name, %problem, "authentication failed");
                 Err(unauthorized(&problem.to_string()))
@@ -151,7 +162,7 @@ async fn me(auth: Authed) -> Result<Json<Value>, ApiErr> {
         "user": user.id,
         "name": user.name,
         "role": auth.who.principal.role,
-        "peer_id": ws::peer_id_for(&auth.who).to_string(),
+        "peer_id": ws::peer_id_for(&auth.who, auth.device.as_deref()).to_string(),
         "index_url": url(&user.index_doc),
         "courier_url": url(&user.courier_doc),
     })))
@@ -160,7 +171,7 @@ async fn me(auth: Authed) -> Result<Json<Value>, ApiErr> {
 async fn sync(auth: Authed, upgrade: WebSocketUpgrade) -> Response {
     upgrade
         .max_message_size(2 * ws::MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| ws::session(socket, auth.tenant, auth.who))
+        .on_upgrade(move |socket| ws::session(socket, auth.tenant, auth.who, auth.device))
 }
 
 async fn blob_head(auth: Authed, Path(hash): Path<String>) -> Result<Response, ApiErr> {

@@ -134,6 +134,21 @@ impl Tenant {
         for user in tenant.dir.users()? {
             tenant.ensure_user_docs(&user).await?;
         }
+        // Documents written before a crash whose facts were never derived.
+        let dirty = tenant
+            .storage
+            .dirty_docs()
+            .map_err(|e| DirectoryError::Invalid(e.to_string()))?;
+        if !dirty.is_empty() {
+            tracing::info!(
+                count = dirty.len(),
+                "re-deriving documents written before the last stop"
+            );
+        }
+        for (doc, _) in dirty {
+            tenant.reproject(&doc, true).await;
+        }
+        tenant.reconcile_indexes().await?;
         tokio::spawn(project(Arc::downgrade(&tenant), written_rx));
         Ok(tenant)
     }
@@ -229,10 +244,77 @@ impl Tenant {
                 &DocFacts::Courier {
                     owner: user.id.clone(),
                 },
+                false,
             )
             .await;
         }
         Ok(user)
+    }
+
+    /// Makes every user's index list exactly what the facts allow. Index edits
+    /// reach the store asynchronously, so a crash can lose the last few; this
+    /// runs at start-up and repairs them (idempotent: no edit when in step).
+    async fn reconcile_indexes(&self) -> Result<(), DirectoryError> {
+        let facts: Vec<(String, DocFacts)> = self
+            .shared
+            .facts
+            .read()
+            .unwrap()
+            .iter()
+            .filter(|(_, f)| !matches!(f, DocFacts::Index { .. }))
+            .map(|(id, f)| (id.clone(), f.clone()))
+            .collect();
+        let mut repaired = 0usize;
+        for user in self.dir.users()? {
+            let Some(index) = user
+                .index_doc
+                .as_ref()
+                .and_then(|i| i.parse::<DocumentId>().ok())
+            else {
+                continue;
+            };
+            let p = Principal {
+                user: user.id.clone(),
+                role: user.role,
+            };
+            let want: HashMap<String, &'static str> = facts
+                .iter()
+                .filter(|(_, f)| access::decide(&p, Some(f)) != Access::None)
+                .filter_map(|(id, f)| Some((url_of(&id.parse().ok()?), kind_name(f))))
+                .collect();
+            let Ok(Some(handle)) = self.repo.find(index).await else {
+                tracing::error!(user = %user.id, "index document missing");
+                continue;
+            };
+            handle.with_document(|d| {
+                let have: BTreeSet<String> = match d.get(ROOT, "docs") {
+                    Ok(Some((_, docs))) => d.keys(&docs).collect(),
+                    _ => BTreeSet::new(),
+                };
+                let missing: Vec<_> = want.iter().filter(|(u, _)| !have.contains(*u)).collect();
+                let extra: Vec<_> = have.iter().filter(|u| !want.contains_key(*u)).collect();
+                if missing.is_empty() && extra.is_empty() {
+                    return;
+                }
+                repaired += missing.len() + extra.len();
+                edit_index(d, |tx, docs| {
+                    for (url, kind) in &missing {
+                        tx.put(docs, url.as_str(), **kind)?;
+                    }
+                    for url in &extra {
+                        tx.delete(docs, url.as_str())?;
+                    }
+                    Ok(())
+                });
+            });
+        }
+        if repaired > 0 {
+            tracing::warn!(
+                entries = repaired,
+                "index entries repaired after an unclean stop"
+            );
+        }
+        Ok(())
     }
 
     fn set_facts(&self, doc: &str, facts: DocFacts) -> Result<(), DirectoryError> {
@@ -248,7 +330,8 @@ impl Tenant {
 
     /// Adds `doc` to the indexes of users who may now open it and removes it
     /// from those who no longer may.
-    async fn update_indexes(&self, doc: &str, old: Option<&DocFacts>, new: &DocFacts) {
+    /// With `all`, every user's entry is (re)written to match `new`.
+    async fn update_indexes(&self, doc: &str, old: Option<&DocFacts>, new: &DocFacts, all: bool) {
         let Ok(users) = self.dir.users() else { return };
         let Ok(doc_id) = doc.parse::<DocumentId>() else {
             return;
@@ -261,7 +344,7 @@ impl Tenant {
             };
             let before = access::decide(&p, old) != Access::None && old.is_some();
             let after = access::decide(&p, Some(new)) != Access::None;
-            if before == after {
+            if before == after && !all {
                 continue;
             }
             let Some(index) = user
@@ -281,9 +364,10 @@ impl Tenant {
             let kind = kind_name(new);
             handle.with_document(|d| {
                 edit_index(d, |tx, docs| {
-                    if after {
+                    let present = tx.get(docs, url.as_str())?.is_some();
+                    if after && !present {
                         tx.put(docs, url.as_str(), kind)?;
-                    } else {
+                    } else if !after && present {
                         tx.delete(docs, url.as_str())?;
                     }
                     Ok(())
@@ -292,8 +376,27 @@ impl Tenant {
         }
     }
 
-    /// Re-derives the facts of `doc` from its stored content.
-    async fn reproject(&self, doc: &str) {
+    /// Re-derives the facts of `doc` from its stored content, then clears its
+    /// dirty mark (unless it was written again meanwhile).
+    ///
+    /// `recover`: after a crash, also re-apply the document's index entries for
+    /// every user (idempotent), since index edits and facts are not written in
+    /// one transaction.
+    async fn reproject(&self, doc: &str, recover: bool) {
+        let seq = self
+            .storage
+            .dirty_docs()
+            .ok()
+            .and_then(|d| d.into_iter().find(|(id, _)| id == doc).map(|(_, s)| s));
+        self.reproject_content(doc, recover).await;
+        if let Some(seq) = seq
+            && let Err(e) = self.storage.clear_dirty(doc, seq)
+        {
+            tracing::error!(doc, error = %e, "cannot clear dirty mark");
+        }
+    }
+
+    async fn reproject_content(&self, doc: &str, recover: bool) {
         let known = self.shared.facts(doc);
         if matches!(
             known,
@@ -319,16 +422,21 @@ impl Tenant {
         .flatten();
         let Some(state) = loaded else { return };
         let facts = access::facts_of_order(&state);
-        if known.as_ref() == Some(&facts) {
+        if known.as_ref() == Some(&facts) && !recover {
             return;
+        }
+        // Indexes first, then facts: a crash in between leaves the document
+        // dirty and the next start re-applies both.
+        {
+            let _guard = self.index_lock.lock().await;
+            let old = if recover { None } else { known.as_ref() };
+            self.update_indexes(doc, old, &facts, recover).await;
         }
         if let Err(e) = self.set_facts(doc, facts.clone()) {
             tracing::error!(doc, error = %e, "cannot record document facts");
             return;
         }
         tracing::info!(doc, ?facts, "document access updated");
-        let _guard = self.index_lock.lock().await;
-        self.update_indexes(doc, known.as_ref(), &facts).await;
     }
 
     /// The order id behind a document id, if it is an order.
@@ -376,7 +484,7 @@ async fn project(tenant: std::sync::Weak<Tenant>, mut rx: mpsc::UnboundedReceive
             return;
         };
         for doc in batch {
-            tenant.reproject(&doc).await;
+            tenant.reproject(&doc, false).await;
         }
     }
 }

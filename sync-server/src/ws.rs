@@ -35,9 +35,22 @@ pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 /// How often a live session re-checks its token.
 pub const TOKEN_RECHECK: Duration = Duration::from_secs(2);
 
-/// The peer id a token's sessions must use in the protocol handshake.
-pub fn peer_id_for(auth: &Authenticated) -> PeerId {
-    PeerId::from(format!("ruta:{}:{}", auth.principal.user, auth.token_id))
+/// The peer id a session must use in the protocol handshake: the token's user
+/// and id, plus the device's own id when it sends one (`?device=`), so two
+/// devices sharing a token are two peers (sync state is kept per peer).
+pub fn peer_id_for(auth: &Authenticated, device: Option<&str>) -> PeerId {
+    match device {
+        Some(d) => PeerId::from(format!(
+            "ruta:{}:{}:{d}",
+            auth.principal.user, auth.token_id
+        )),
+        None => PeerId::from(format!("ruta:{}:{}", auth.principal.user, auth.token_id)),
+    }
+}
+
+/// A device id as sent in `?device=`: 1-64 of `[A-Za-z0-9-]`, else ignored.
+pub fn valid_device(d: &str) -> bool {
+    !d.is_empty() && d.len() <= 64 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Why an inbound message was refused.
@@ -245,8 +258,13 @@ pub fn record_breadcrumb(tenant: &Tenant, courier: &UserId, at: i64, lat: f64, l
 }
 
 /// Runs one authenticated WebSocket session until either side ends it.
-pub async fn session(socket: WebSocket, tenant: Arc<Tenant>, auth: Authenticated) {
-    let peer = peer_id_for(&auth);
+pub async fn session(
+    socket: WebSocket,
+    tenant: Arc<Tenant>,
+    auth: Authenticated,
+    device: Option<String>,
+) {
+    let peer = peer_id_for(&auth, device.as_deref());
     tenant.register_peer(peer.clone(), auth.principal.clone());
     let user = auth.principal.user.clone();
     let token_id = auth.token_id.clone();

@@ -65,6 +65,16 @@ pub trait Storage: Send + Sync + 'static {
     fn load_range(&self, prefix: &StorageKey) -> Result<Vec<(StorageKey, Vec<u8>)>, StorageError>;
     fn put(&self, key: &StorageKey, data: &[u8]) -> Result<(), StorageError>;
     fn delete(&self, key: &StorageKey) -> Result<(), StorageError>;
+    /// Documents written since their last [`Storage::clear_dirty`], with a
+    /// write counter: the server re-derives them at start-up, so a crash between
+    /// a write and its projection loses no access change.
+    fn dirty_docs(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        Ok(Vec::new())
+    }
+    /// Clears `doc`'s dirty mark if it was not written again since `seq`.
+    fn clear_dirty(&self, _doc: &str, _seq: i64) -> Result<(), StorageError> {
+        Ok(())
+    }
     /// A cheap liveness probe for `/healthz`.
     fn check(&self) -> Result<(), StorageError>;
     /// A short name for logs and health reports.
@@ -87,6 +97,10 @@ impl SqliteStorage {
             "CREATE TABLE IF NOT EXISTS chunks (
                  key  TEXT PRIMARY KEY,
                  data BLOB NOT NULL
+             ) STRICT, WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS dirty (
+                 doc TEXT PRIMARY KEY,
+                 seq INTEGER NOT NULL
              ) STRICT, WITHOUT ROWID;",
         )?;
         Ok(Self {
@@ -131,10 +145,35 @@ impl Storage for SqliteStorage {
     }
 
     fn put(&self, key: &StorageKey, data: &[u8]) -> Result<(), StorageError> {
-        self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
             "INSERT INTO chunks (key, data) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET data = excluded.data",
             params![key.encode(), data],
+        )?;
+        if let Some(doc) = key.0.first() {
+            tx.execute(
+                "INSERT INTO dirty (doc, seq) VALUES (?1, 1)
+                 ON CONFLICT (doc) DO UPDATE SET seq = seq + 1",
+                params![doc],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn dirty_docs(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT doc, seq FROM dirty")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn clear_dirty(&self, doc: &str, seq: i64) -> Result<(), StorageError> {
+        self.conn().execute(
+            "DELETE FROM dirty WHERE doc = ?1 AND seq = ?2",
+            params![doc, seq],
         )?;
         Ok(())
     }
@@ -326,6 +365,23 @@ mod tests {
             .collect();
         assert_eq!(got, ["doc1", "doc1/incremental/h1", "doc1/snapshot/h2"]);
         assert_eq!(store.load_range(&key(&[])).unwrap().len(), 6);
+    }
+
+    #[test]
+    fn writes_mark_documents_dirty_until_cleared_at_the_seen_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStorage::open(&dir.path().join("s.sqlite3")).unwrap();
+        store.put(&key(&["d1", "incremental", "a"]), b"x").unwrap();
+        store.put(&key(&["d1", "incremental", "b"]), b"y").unwrap();
+        assert_eq!(store.dirty_docs().unwrap(), [("d1".to_owned(), 2)]);
+        store.clear_dirty("d1", 1).unwrap();
+        assert_eq!(
+            store.dirty_docs().unwrap().len(),
+            1,
+            "a newer write keeps it dirty"
+        );
+        store.clear_dirty("d1", 2).unwrap();
+        assert!(store.dirty_docs().unwrap().is_empty());
     }
 
     #[test]

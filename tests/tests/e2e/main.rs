@@ -7,6 +7,7 @@ mod architecture;
 mod browser;
 mod crash_safety;
 mod device_hosts;
+mod interop;
 mod sync;
 mod sync_security;
 mod sync_server;

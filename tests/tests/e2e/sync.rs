@@ -345,10 +345,37 @@ async fn server_killed_mid_sync_and_restarted_loses_nothing() {
         } else {
             DeliveryStatus::Assigned
         };
-        assert!(
-            eventually(T, async || status(&c1.core, id) == Some(want)).await,
-            "courier has {id} as {want:?}"
-        );
+        if !eventually(T, async || status(&c1.core, id) == Some(want)).await {
+            let listed = c1
+                .client
+                .index_orders()
+                .await
+                .iter()
+                .any(|o| o.as_str() == id);
+            let url = app_core::sync::url_of(
+                &app_core::sync::doc_id_of(&app_core::domain::OrderId::new(id.clone())).unwrap(),
+            );
+            let open = c1
+                .client
+                .open_url(&url, Duration::from_secs(3))
+                .await
+                .is_some();
+            let fresh = device(&format!("http://{addr}"), &tokens["c1"]).await;
+            let in_server_index = eventually(Duration::from_secs(5), async || {
+                fresh
+                    .client
+                    .index_orders()
+                    .await
+                    .iter()
+                    .any(|o| o.as_str() == id)
+            })
+            .await;
+            panic!(
+                "courier lacks {id} as {want:?} (now {:?}); listed in its index: {listed}; \
+                 in the server's index: {in_server_index}; opens: {open}",
+                status(&c1.core, id)
+            );
+        }
         assert!(
             eventually(T, async || status(&disp.core, id) == Some(want)).await,
             "dispatcher has {id} as {want:?}"
