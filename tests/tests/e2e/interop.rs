@@ -10,14 +10,14 @@
 use std::process::Command;
 use std::time::Duration;
 
-use app_api::{Action, DeliveryStatus, Request, Response, TimelineItem};
+use app_api::{DeliveryStatus, Request, Response, TimelineItem};
 use app_core::Core;
 use app_core::domain::OrderId;
 use app_core::sync::{doc_id_of, url_of};
 use ruta_e2e::{artifacts_dir, binary, eventually, workspace_root};
 use serde_json::Value;
 
-use crate::sync::{act, create, device, status, tenant};
+use crate::sync::{create_assigned, device, status, tenant};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -73,22 +73,8 @@ async fn a_stock_automerge_repo_js_client_reads_is_refused_and_writes() {
     ]);
     let server = ruta_e2e::SyncServer::start_in("sync-interop", data);
     let disp = device(&server.url, &tokens["d1"]).await;
-    let o1 = create(&disp.core, "Aino Interop");
-    let o2 = create(&disp.core, "Björn Interop");
-    act(
-        &disp.core,
-        &o1,
-        Action::Assign {
-            courier: "c1".into(),
-        },
-    );
-    act(
-        &disp.core,
-        &o2,
-        Action::Assign {
-            courier: "c2".into(),
-        },
-    );
+    let o1 = create_assigned(&disp.core, "Aino Interop", "c1");
+    let o2 = create_assigned(&disp.core, "Björn Interop", "c2");
     assert!(
         disp.client.wait_synced(T).await,
         "dispatcher's writes confirmed"

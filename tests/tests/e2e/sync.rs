@@ -44,6 +44,19 @@ pub fn create(core: &Core, customer: &str) -> String {
     o.id
 }
 
+/// A new order assigned to `courier`; its id.
+pub fn create_assigned(core: &Core, customer: &str, courier: &str) -> String {
+    let id = create(core, customer);
+    act(
+        core,
+        &id,
+        Action::Assign {
+            courier: courier.into(),
+        },
+    );
+    id
+}
+
 pub fn act(core: &Core, id: &str, action: Action) -> Response {
     core.execute(Request::Act {
         order_id: id.into(),
@@ -91,22 +104,8 @@ async fn couriers_get_only_their_orders_and_an_offline_shift_merges_back() {
     let c2 = device(&server.url, &tokens["c2"]).await;
     assert_eq!(c1.client.me().role, app_api::Role::Courier);
 
-    let o1 = create(&disp.core, "Aino Mäkelä");
-    let o2 = create(&disp.core, "Björn Lindqvist");
-    act(
-        &disp.core,
-        &o1,
-        Action::Assign {
-            courier: "c1".into(),
-        },
-    );
-    act(
-        &disp.core,
-        &o2,
-        Action::Assign {
-            courier: "c2".into(),
-        },
-    );
+    let o1 = create_assigned(&disp.core, "Aino Mäkelä", "c1");
+    let o2 = create_assigned(&disp.core, "Björn Lindqvist", "c2");
 
     assert!(
         eventually(T, async || status(&c1.core, &o1)

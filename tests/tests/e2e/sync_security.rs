@@ -14,7 +14,7 @@ use ruta_e2e::{SyncServer, eventually};
 use sha2::Digest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::sync::{act, create, device, status, tenant};
+use crate::sync::{act, create, create_assigned, device, status, tenant};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -155,22 +155,8 @@ async fn couriers_cannot_read_others_orders_nor_forge_writes() {
     let disp = device(&server.url, &tokens["d1"]).await;
     let c1 = device(&server.url, &tokens["c1"]).await;
     let c2 = device(&server.url, &tokens["c2"]).await;
-    let o1 = create(&disp.core, "Eeva Järvinen");
-    let o2 = create(&disp.core, "Kalle Öhman");
-    act(
-        &disp.core,
-        &o1,
-        Action::Assign {
-            courier: "c1".into(),
-        },
-    );
-    act(
-        &disp.core,
-        &o2,
-        Action::Assign {
-            courier: "c2".into(),
-        },
-    );
+    let o1 = create_assigned(&disp.core, "Eeva Järvinen", "c1");
+    let o2 = create_assigned(&disp.core, "Kalle Öhman", "c2");
     assert!(
         eventually(T, async || status(&c1.core, &o1)
             == Some(DeliveryStatus::Assigned))
