@@ -187,6 +187,15 @@ impl Core {
         Ok(since.is_some())
     }
 
+    /// An order's whole document and its heads, from one load.
+    pub fn doc_and_heads(
+        &self,
+        id: &OrderId,
+    ) -> Result<(Vec<u8>, Vec<automerge::ChangeHash>), ApiError> {
+        let mut doc = self.load_doc(id)?;
+        Ok((doc.save(), doc.heads()))
+    }
+
     /// The heads of an order's document (what a push sends).
     pub fn heads(&self, id: &OrderId) -> Result<Vec<automerge::ChangeHash>, ApiError> {
         Ok(self.load_doc(id)?.heads())
@@ -195,10 +204,13 @@ impl Core {
     /// The server confirmed it holds the document as of `pushed` heads: the
     /// order is synced unless this device wrote to it since. Returns whether
     /// it is now marked synced.
+    /// `blob_confirmed` is asked for every blob the order's proofs reference;
+    /// the record stays pending until all are.
     pub fn confirm_synced(
         &self,
         id: &OrderId,
         pushed: &[automerge::ChangeHash],
+        blob_confirmed: impl Fn(&str) -> bool,
     ) -> Result<bool, ApiError> {
         let now = self.clock.now_ms();
         let mut inner = self.lock();
@@ -209,6 +221,16 @@ impl Core {
         };
         let mut doc = OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?;
         if doc.own_changes_since(pushed) > 0 {
+            return Ok(false);
+        }
+        let state = lifecycle::derive(id.clone(), doc.events().0);
+        let blobs_done = state.pods.iter().all(|p| {
+            [&p.photo_sha256, &p.signature_sha256]
+                .into_iter()
+                .flatten()
+                .all(|h| blob_confirmed(h))
+        });
+        if !blobs_done {
             return Ok(false);
         }
         tx.mark_synced(id.as_str(), now).map_err(storage)?;

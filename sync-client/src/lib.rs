@@ -110,6 +110,8 @@ struct Shared {
     blobs: PathBuf,
     wire: Arc<Wire>,
     positions: broadcast::Sender<Position>,
+    /// Bumped on every (re)connection: bridges confirm their pending records at once.
+    connected: tokio::sync::watch::Sender<u64>,
     courier_doc: tokio::sync::OnceCell<DocHandle>,
     /// Every task this client spawned, aborted by [`SyncClient::stop`].
     tasks: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
@@ -234,6 +236,7 @@ impl SyncClient {
             blobs,
             wire,
             positions,
+            connected: tokio::sync::watch::channel(0).0,
             courier_doc: tokio::sync::OnceCell::new(),
             tasks: std::sync::Mutex::new(Vec::new()),
         });
@@ -531,7 +534,10 @@ async fn follow_link(shared: Arc<Shared>) {
     shared.core.set_link(initial, server.clone());
     while let Some(event) = events.next().await {
         let state = match event {
-            samod::DialerEvent::Connected { .. } => LinkState::Online,
+            samod::DialerEvent::Connected { .. } => {
+                shared.connected.send_modify(|n| *n += 1);
+                LinkState::Online
+            }
             _ => LinkState::Offline,
         };
         shared.core.set_link(state, server.clone());
@@ -650,33 +656,60 @@ async fn bridge(shared: Arc<Shared>, order: OrderId, mut wake: mpsc::UnboundedRe
     };
     let mut changes = handle.changes().boxed();
     let mut confirm_tick = tokio::time::interval(Duration::from_millis(300));
-    pull(&shared, &order, &handle).await;
-    push(&shared, &order, &handle).await;
+    let mut connected = shared.connected.subscribe();
+    // Heads both sides are known to have (pulls skip when the repo is not past them)
+    // and the heads of the last push (what a confirmation vouches for).
+    let mut seen: Vec<automerge::ChangeHash> = Vec::new();
+    pull(&shared, &order, &handle, &mut seen).await;
+    let mut pushed = push(&shared, &order, &handle, &mut seen).await;
     loop {
         tokio::select! {
             c = changes.next() => {
                 if c.is_none() { return; }
-                pull(&shared, &order, &handle).await;
+                pull(&shared, &order, &handle, &mut seen).await;
             }
             w = wake.recv() => {
                 if w.is_none() { return; }
                 while wake.try_recv().is_ok() {}
-                confirm(&shared, &order, &handle).await;
+                pushed = push(&shared, &order, &handle, &mut seen).await;
+                confirm(&shared, &order, &handle, pushed.as_deref()).await;
+            }
+            _ = connected.changed() => {
+                confirm(&shared, &order, &handle, pushed.as_deref()).await;
             }
             _ = confirm_tick.tick() => {
-                confirm(&shared, &order, &handle).await;
+                confirm(&shared, &order, &handle, pushed.as_deref()).await;
             }
         }
     }
 }
 
 /// Repo -> Core.
-async fn pull(shared: &Arc<Shared>, order: &OrderId, handle: &DocHandle) {
-    let bytes = handle.with_document(|d| d.save());
+/// Repo -> Core: only what the repo has beyond `seen`.
+async fn pull(
+    shared: &Arc<Shared>,
+    order: &OrderId,
+    handle: &DocHandle,
+    seen: &mut Vec<automerge::ChangeHash>,
+) {
+    let (heads, bytes) = handle.with_document(|d| {
+        let heads = d.get_heads();
+        if heads == *seen {
+            return (heads, None);
+        }
+        let bytes = if seen.is_empty() {
+            d.save()
+        } else {
+            d.save_after(seen)
+        };
+        (heads, Some(bytes))
+    });
+    let Some(bytes) = bytes else { return };
     let core = shared.core.clone();
     let o = order.clone();
-    if let Err(e) = blocking(move || core.merge_remote(&o, &bytes)).await {
-        tracing::warn!(order = %order, error = %e, "remote document not merged");
+    match blocking(move || core.merge_remote(&o, &bytes)).await {
+        Ok(_) => *seen = heads,
+        Err(e) => tracing::warn!(order = %order, error = %e, "remote document not merged"),
     }
 }
 
@@ -685,31 +718,43 @@ async fn push(
     shared: &Arc<Shared>,
     order: &OrderId,
     handle: &DocHandle,
+    seen: &mut Vec<automerge::ChangeHash>,
 ) -> Option<Vec<automerge::ChangeHash>> {
     let core = shared.core.clone();
     let o = order.clone();
-    let (bytes, heads) =
-        blocking(move || Some((core.doc_bytes(&o).ok()?, core.heads(&o).ok()?))).await?;
-    handle.with_document(|d| {
-        if let Err(e) = d.load_incremental(&bytes) {
+    let (bytes, heads) = blocking(move || core.doc_and_heads(&o).ok()).await?;
+    let merged = handle.with_document(|d| match d.load_incremental(&bytes) {
+        Ok(_) => Some(d.get_heads()),
+        Err(e) => {
             tracing::error!(order = %order, error = %e, "local document not pushed");
+            None
         }
     });
+    // Core now has everything up to `heads`; the repo at least that. If they
+    // are equal, the next change notification is our own push: nothing to pull.
+    if merged.as_ref() == Some(&heads) {
+        *seen = heads.clone();
+    }
     Some(heads)
 }
 
 /// If the record is pending and connected: push, wait for the server's
 /// acknowledgement, and mark it synced when its blobs are confirmed too.
-async fn confirm(shared: &Arc<Shared>, order: &OrderId, handle: &DocHandle) {
+async fn confirm(
+    shared: &Arc<Shared>,
+    order: &OrderId,
+    handle: &DocHandle,
+    pushed: Option<&[automerge::ChangeHash]>,
+) {
+    let Some(heads) = pushed.map(<[_]>::to_vec) else {
+        return;
+    };
     let core = shared.core.clone();
     let o = order.clone();
     let pending = blocking(move || core.is_pending(&o).unwrap_or(false)).await;
     if !pending {
         return;
     }
-    let Some(heads) = push(shared, order, handle).await else {
-        return;
-    };
     let Some(conn) = shared.dialer.connection_id() else {
         return;
     };
@@ -724,16 +769,8 @@ async fn confirm(shared: &Arc<Shared>, order: &OrderId, handle: &DocHandle) {
     let o = order.clone();
     let blobs = shared.blobs.clone();
     let done = blocking(move || {
-        let Ok(state) = core.order_state(&o) else {
-            return false;
-        };
-        let all_confirmed = state.pods.iter().all(|p| {
-            [&p.photo_sha256, &p.signature_sha256]
-                .into_iter()
-                .flatten()
-                .all(|h| blobs.join(h).exists())
-        });
-        all_confirmed && core.confirm_synced(&o, &heads).unwrap_or(false)
+        core.confirm_synced(&o, &heads, |h| blobs.join(h).exists())
+            .unwrap_or(false)
     })
     .await;
     if done {

@@ -162,6 +162,16 @@ async fn reconnect() {
     let cclient = SyncClient::start(courier.clone(), cdir.path(), cfg)
         .await
         .unwrap();
+    if std::env::var_os("RUTA_BENCH_TRACE").is_some() {
+        let c = courier.clone();
+        tokio::spawn(async move {
+            loop {
+                let ms = t.elapsed().as_secs_f64() * 1e3;
+                eprintln!("{ms:>6.0} ms: {} pending", c.pending().unwrap().len());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+    }
     assert!(
         cclient.wait_synced(Duration::from_secs(120)).await,
         "courier synced"
