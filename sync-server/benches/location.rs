@@ -1,0 +1,204 @@
+//! Live location at fleet scale: N courier devices (default 2,000; real sync
+//! clients, each with its own store) send a position every 5 s through a real
+//! `sync-server` process; one dispatcher device receives them. Reports the
+//! courier → dispatcher latency (p50/p99), positions delivered, and the server
+//! process's CPU time and peak memory over the measured window.
+//!
+//! Run: `cargo bench -p sync-server --bench location`
+//! (`RUTA_BENCH_COURIERS`, `RUTA_BENCH_SECONDS` to change the load; default 2,000 × 30 s).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use app_api::Role;
+use app_core::Core;
+use sync_client::{SyncClient, SyncConfig};
+use sync_server::directory::Directory;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// (utime + stime in clock ticks, VmHWM kB) of a process.
+fn usage(pid: u32) -> (u64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = fields
+        .get(11)
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    (ticks, hwm)
+}
+
+/// The server process, killed however the bench ends (a panic included).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn main() {
+    let couriers: usize = std::env::var("RUTA_BENCH_COURIERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let seconds: u64 = std::env::var("RUTA_BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let data = tempfile::tempdir().unwrap();
+    let dir = Directory::create(data.path(), "fleet").unwrap();
+    dir.add_user("d1", Role::Dispatcher, "D", 0).unwrap();
+    let (_, td) = dir.issue_token("fleet", "d1", None, 0).unwrap();
+    let mut tokens = Vec::new();
+    for i in 0..couriers {
+        let id = format!("c{i}");
+        dir.add_user(&id, Role::Courier, "C", 0).unwrap();
+        tokens.push(dir.issue_token("fleet", &id, None, 0).unwrap().1);
+    }
+    drop(dir);
+    let t = Instant::now();
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split(" listening on ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    println!(
+        "server up with {couriers} couriers in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let server_pid = server.0.id();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let base = url::Url::parse(&url).unwrap();
+        // The server opens the tenant (and each user's documents) before it serves.
+        let health = format!("{url}/healthz");
+        while reqwest::get(&health).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        println!("server serving after {:.1} s", t.elapsed().as_secs_f64());
+        let mut dirs = Vec::new();
+        let ddir = tempfile::tempdir().unwrap();
+        let disp = SyncClient::start(Core::open(ddir.path()).unwrap(), ddir.path(), SyncConfig::new(base.clone(), &td))
+            .await
+            .unwrap();
+        let mut positions = disp.positions();
+        let t = Instant::now();
+        let mut clients = Vec::new();
+        for token in &tokens {
+            let d = tempfile::tempdir().unwrap();
+            let c = SyncClient::start(Core::open(d.path()).unwrap(), d.path(), SyncConfig::new(base.clone(), token))
+                .await
+                .unwrap();
+            clients.push(c);
+            dirs.push(d);
+        }
+        println!("{couriers} courier sessions started in {:.1} s", t.elapsed().as_secs_f64());
+        // Warm-up: until the dispatcher hears from (almost) every courier.
+        let mut heard = std::collections::HashSet::new();
+        let warm = Instant::now();
+        while heard.len() < couriers * 99 / 100 && warm.elapsed() < Duration::from_secs(120) {
+            for c in &clients {
+                let _ = c.send_location(60.17, 24.94, now_ms()).await;
+            }
+            let until = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < until {
+                if let Ok(Ok(p)) =
+                    tokio::time::timeout(Duration::from_millis(100), positions.recv()).await
+                {
+                    heard.insert(p.courier);
+                }
+            }
+        }
+        println!("dispatcher hears {} of {couriers} couriers after {:.1} s warm-up", heard.len(), warm.elapsed().as_secs_f64());
+
+        // Measured window: each courier sends every 5 s, staggered.
+        let (cpu0, _) = usage(server_pid);
+        let started = Instant::now();
+        let sender = {
+            let clients = clients.clone();
+            tokio::spawn(async move {
+                let period = Duration::from_secs(5);
+                let step = period / clients.len() as u32;
+                let mut tick = tokio::time::interval(step);
+                let mut i = 0usize;
+                let mut sent = 0u64;
+                while started.elapsed() < Duration::from_secs(seconds) {
+                    tick.tick().await;
+                    let lat = 60.15 + (i % 100) as f64 * 0.0005;
+                    if clients[i % clients.len()].send_location(lat, 24.94, now_ms()).await.is_ok() {
+                        sent += 1;
+                    }
+                    i += 1;
+                }
+                sent
+            })
+        };
+        let mut lat = Vec::new();
+        let end = started + Duration::from_secs(seconds) + Duration::from_secs(2);
+        while Instant::now() < end {
+            match tokio::time::timeout(Duration::from_millis(200), positions.recv()).await {
+                Ok(Ok(p)) => lat.push((now_ms() - p.at_ms) as f64),
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => eprintln!("dispatcher lagged {n}"),
+                _ => {}
+            }
+        }
+        let sent = sender.await.unwrap();
+        let (cpu1, hwm) = usage(server_pid);
+        let tick = 100.0; // USER_HZ
+        lat.sort_by(f64::total_cmp);
+        let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);
+        println!("location: {couriers} couriers, one position each per 5 s, {seconds} s window");
+        println!("  positions sent {sent}, received by the dispatcher {}", lat.len());
+        println!("  courier -> dispatcher latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", pct(0.5), pct(0.99), lat.last().copied().unwrap_or(f64::NAN));
+        println!(
+            "  server process: CPU {:.1} s over {seconds} s ({:.0}% of one core), peak RSS {:.0} MiB",
+            (cpu1 - cpu0) as f64 / tick,
+            (cpu1 - cpu0) as f64 / tick / seconds as f64 * 100.0,
+            hwm as f64 / 1024.0
+        );
+    });
+    drop(server);
+}
