@@ -25,9 +25,28 @@ use crate::directory::{Directory, DirectoryError, STORE_FILE, User, tenant_dir};
 pub struct Shared {
     pub facts: RwLock<HashMap<String, DocFacts>>,
     pub peers: RwLock<HashMap<PeerId, Principal>>,
+    /// One change counter per document: a facts change wakes only the policy
+    /// streams of that document (a global one woke every document × peer pair
+    /// on every change and every new connection: quadratic at fleet scale).
+    versions: Mutex<HashMap<String, watch::Sender<u64>>>,
 }
 
 impl Shared {
+    fn subscribe(&self, doc: &str) -> watch::Receiver<u64> {
+        self.versions
+            .lock()
+            .unwrap()
+            .entry(doc.to_owned())
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
+    }
+
+    fn bump(&self, doc: &str) {
+        if let Some(tx) = self.versions.lock().unwrap().get(doc) {
+            tx.send_modify(|v| *v += 1);
+        }
+    }
+
     pub fn access(&self, doc: &DocumentId, peer: &PeerId) -> Access {
         let Some(who) = self.peers.read().unwrap().get(peer).cloned() else {
             return Access::None;
@@ -41,11 +60,13 @@ impl Shared {
     }
 }
 
+/// Documents are never announced: each device asks for what its index lists,
+/// so the server does not offer every active document to every peer.
 fn share_config(a: Access) -> ShareConfig {
     match a {
         Access::None => ShareConfig::none(),
-        Access::Read => ShareConfig::read_only(),
-        Access::ReadWrite => ShareConfig::read_write(),
+        Access::Read => ShareConfig::read_only().with_announce(false),
+        Access::ReadWrite => ShareConfig::read_write().with_announce(false),
     }
 }
 
@@ -57,8 +78,6 @@ pub struct Tenant {
     pub storage: Arc<dyn Storage>,
     pub shared: Arc<Shared>,
     pub blobs: std::path::PathBuf,
-    /// Bumped whenever facts or peers change; every policy stream re-decides.
-    version: watch::Sender<u64>,
     /// Serialises index-document upkeep.
     index_lock: tokio::sync::Mutex<()>,
     /// Last persisted breadcrumb per courier (for downsampling).
@@ -88,14 +107,12 @@ impl Tenant {
                 facts.insert(id, f);
             }
         }
-        let (version, _) = watch::channel(0u64);
         let (written_tx, written_rx) = mpsc::unbounded_channel();
         let policy = {
             let shared = shared.clone();
-            let version = version.clone();
             move |doc: DocumentId, peer: PeerId| {
                 let shared = shared.clone();
-                let rx = version.subscribe();
+                let rx = shared.subscribe(&doc.to_string());
                 futures::stream::unfold((rx, true), move |(mut rx, first)| {
                     let shared = shared.clone();
                     let doc = doc.clone();
@@ -127,7 +144,6 @@ impl Tenant {
             storage,
             shared,
             blobs: tenant_dir(data, name).join("blobs"),
-            version,
             index_lock: tokio::sync::Mutex::new(()),
             last_crumb: Mutex::new(HashMap::new()),
         });
@@ -153,13 +169,10 @@ impl Tenant {
         Ok(tenant)
     }
 
-    fn bump(&self) {
-        self.version.send_modify(|v| *v += 1);
-    }
-
+    /// Registers an authenticated peer before its transport is accepted, so
+    /// its policy streams (created afterwards) already see it.
     pub fn register_peer(&self, peer: PeerId, who: Principal) {
         self.shared.peers.write().unwrap().insert(peer, who);
-        self.bump();
     }
 
     /// Creates the user's index (and, for couriers, courier) document if missing,
@@ -324,7 +337,7 @@ impl Tenant {
             .write()
             .unwrap()
             .insert(doc.to_owned(), facts);
-        self.bump();
+        self.shared.bump(doc);
         Ok(())
     }
 
