@@ -29,12 +29,13 @@ use app_api::{LinkState, Request, Role};
 use app_core::Core;
 use app_core::domain::OrderId;
 use app_core::sync::storage::{RepoStorage, SqliteStorage, Storage, StorageKey};
-use app_core::sync::{DocumentId, doc_id_of, order_of, parse_url};
+use app_core::sync::{
+    DocumentId, decode_position, doc_id_of, encode_position, order_of, parse_url, sha256_hex,
+};
 use automerge::ReadDoc;
 use futures::StreamExt;
 use samod::{BackoffConfig, DocHandle, Repo};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tokio::sync::{broadcast, mpsc};
 
 pub use dialer::Wire;
@@ -128,7 +129,6 @@ impl Shared {
 #[derive(Clone)]
 pub struct SyncClient {
     shared: Arc<Shared>,
-    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl std::fmt::Debug for SyncClient {
@@ -137,10 +137,6 @@ impl std::fmt::Debug for SyncClient {
             .field("user", &self.shared.me.user)
             .finish_non_exhaustive()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn fetch_me(http: &reqwest::Client, cfg: &SyncConfig, device: &str) -> Result<Me, SyncError> {
@@ -242,16 +238,14 @@ impl SyncClient {
         });
         let client = Self {
             shared: shared.clone(),
-            tasks: Arc::default(),
         };
         let (local_tx, local_rx) = mpsc::unbounded_channel();
         shared.core.on_local_write(move |id| {
             let _ = local_tx.send(id.clone());
         });
-        let link = tokio::spawn(follow_link(shared.clone()));
-        let main = tokio::spawn(run(shared.clone(), local_rx));
-        let uploads = tokio::spawn(upload_loop(shared));
-        client.tasks.lock().unwrap().extend([link, main, uploads]);
+        shared.spawn(follow_link(shared.clone()));
+        shared.spawn(run(shared.clone(), local_rx));
+        shared.spawn(upload_loop(shared.clone()));
         Ok(client)
     }
 
@@ -297,7 +291,7 @@ impl SyncClient {
     /// Stores a blob locally and queues its upload; returns its SHA-256 (hex),
     /// the name the order's history refers to it by.
     pub fn put_blob(&self, bytes: &[u8]) -> Result<String, SyncError> {
-        let hash = hex(&Sha256::digest(bytes));
+        let hash = sha256_hex(bytes);
         let done = self.shared.blobs.join(&hash);
         if !done.exists() {
             let pending = self.shared.blobs.join("pending").join(&hash);
@@ -339,7 +333,7 @@ impl SyncClient {
             .bytes()
             .await
             .map_err(|e| SyncError::Blob(e.to_string()))?;
-        let got = hex(&Sha256::digest(&bytes));
+        let got = sha256_hex(&bytes);
         if got != hash {
             return Err(SyncError::Blob(format!(
                 "downloaded content hashes to {got}, not {hash}"
@@ -415,9 +409,6 @@ impl SyncClient {
 
     /// Stops syncing (the repo flushes its store). Core is untouched.
     pub async fn stop(self) {
-        for t in self.tasks.lock().unwrap().drain(..) {
-            t.abort();
-        }
         for t in self.shared.tasks.lock().unwrap().drain(..) {
             t.abort();
         }
@@ -461,29 +452,6 @@ pub fn config_from_env() -> Result<Option<SyncConfig>, String> {
     };
     let url = url::Url::parse(&url).map_err(|e| format!("RUTA_SYNC_URL {url:?}: {e}"))?;
     Ok(Some(SyncConfig::new(url, token)))
-}
-
-fn encode_position(lat: f64, lon: f64, at_ms: i64) -> Vec<u8> {
-    use ciborium::Value;
-    let v = Value::Map(vec![
-        (Value::Text("lat".into()), Value::Float(lat)),
-        (Value::Text("lon".into()), Value::Float(lon)),
-        (Value::Text("at".into()), Value::Integer(at_ms.into())),
-    ]);
-    let mut out = Vec::new();
-    ciborium::into_writer(&v, &mut out).expect("cbor to vec");
-    out
-}
-
-fn decode_position(data: &[u8]) -> Option<(i64, f64, f64)> {
-    let v: ciborium::Value = ciborium::from_reader(data).ok()?;
-    let map = v.as_map()?;
-    let get = |k: &str| -> Option<f64> {
-        let (_, v) = map.iter().find(|(key, _)| key.as_text() == Some(k))?;
-        v.as_float()
-            .or_else(|| v.as_integer().map(|i| i128::from(i) as f64))
-    };
-    Some((get("at")? as i64, get("lat")?, get("lon")?))
 }
 
 /// (document, kind) entries of an index document.

@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 use crate::directory::now_ms;
 use crate::http::{ApiErr, Authed};
@@ -134,10 +133,7 @@ pub async fn patch(
             return Ok((StatusCode::NO_CONTENT, offset_header(now)).into_response());
         }
         let bytes = std::fs::read(&part).map_err(io)?;
-        let got: String = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let got = app_core::sync::sha256_hex(&bytes);
         if got != hash2 {
             let _ = std::fs::remove_file(&part);
             return Err(ApiErr::new(

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use app_core::domain::{Role, UserId};
 use app_core::sync::Principal;
 use app_core::sync::access::DocFacts;
+use app_core::sync::sha256_hex;
 use rusqlite::{Connection, OptionalExtension, params};
-use sha2::{Digest, Sha256};
 
 /// File name of a tenant's store inside `DATA/tenants/<tenant>/`.
 pub const STORE_FILE: &str = "store.sqlite3";
@@ -91,18 +91,12 @@ pub fn tenant_of_token(token: &str) -> Option<&str> {
     (valid_tenant_name(tenant) && secret.len() == 64).then_some(tenant)
 }
 
-fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn role_str(role: Role) -> String {
     app_core::store::enum_str(&role)
 }
 
-fn parse_role(s: &str) -> Result<Role, DirectoryError> {
+/// A role by its name (`client`, `dispatcher`, `courier`, `admin`).
+pub fn parse_role(s: &str) -> Result<Role, DirectoryError> {
     serde_json::from_value(serde_json::Value::String(s.into())).map_err(|_| {
         DirectoryError::Invalid(format!(
             "unknown role {s:?} (client, dispatcher, courier, admin)"
@@ -269,7 +263,7 @@ impl Directory {
         }
         let mut secret = [0u8; 32];
         rand::fill(&mut secret);
-        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = app_core::sync::hex(&secret);
         let token = format!("rt_{tenant}_{hex}");
         let hash = sha256_hex(token.as_bytes());
         let id = hash[..12].to_owned();

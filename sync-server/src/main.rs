@@ -4,9 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use app_core::domain::Role;
 use clap::{Parser, Subcommand};
-use sync_server::directory::{Directory, now_ms};
+use sync_server::directory::{Directory, now_ms, parse_role};
 
 #[derive(Debug, Parser)]
 #[command(version, about = "Ruta's tenant sync server")]
@@ -109,11 +108,6 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-fn parse_role(s: &str) -> Result<Role, String> {
-    serde_json::from_value(serde_json::Value::String(s.into()))
-        .map_err(|_| format!("unknown role {s:?}: use client, dispatcher, courier or admin"))
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {

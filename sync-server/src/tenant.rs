@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use app_core::domain::{DeviceId, OrderId, UserId};
+use app_core::domain::{DeviceId, UserId};
 use app_core::order_doc::OrderDoc;
 use app_core::sync::access::{self, Access, DocFacts};
 use app_core::sync::storage::{RepoStorage, SqliteStorage, Storage, load_doc_bytes};
@@ -396,11 +396,7 @@ impl Tenant {
     /// every user (idempotent), since index edits and facts are not written in
     /// one transaction.
     async fn reproject(&self, doc: &str, recover: bool) {
-        let seq = self
-            .storage
-            .dirty_docs()
-            .ok()
-            .and_then(|d| d.into_iter().find(|(id, _)| id == doc).map(|(_, s)| s));
+        let seq = self.storage.dirty_seq(doc).ok().flatten();
         self.reproject_content(doc, recover).await;
         if let Some(seq) = seq
             && let Err(e) = self.storage.clear_dirty(doc, seq)
@@ -450,11 +446,6 @@ impl Tenant {
             return;
         }
         tracing::info!(doc, ?facts, "document access updated");
-    }
-
-    /// The order id behind a document id, if it is an order.
-    pub fn order_of(doc: &DocumentId) -> Option<OrderId> {
-        order_of(doc)
     }
 }
 

@@ -20,7 +20,7 @@ use app_core::domain::{Role, UserId};
 use app_core::sync::access::DocFacts;
 use app_core::sync::guard::check_write;
 use app_core::sync::storage::load_doc_bytes;
-use app_core::sync::{DocumentId, order_of};
+use app_core::sync::{DocumentId, decode_position, order_of};
 use automerge::{Automerge, ReadDoc};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
@@ -79,7 +79,7 @@ struct Inbound<'a> {
     data: Option<&'a [u8]>,
 }
 
-fn text<'v>(
+fn field<'v>(
     map: &'v [(ciborium::Value, ciborium::Value)],
     key: &str,
 ) -> Option<&'v ciborium::Value> {
@@ -92,14 +92,14 @@ fn parse(value: &ciborium::Value) -> Result<Inbound<'_>, Refused> {
     let map = value
         .as_map()
         .ok_or_else(|| Refused::Protocol("message is not a CBOR map".into()))?;
-    let kind = text(map, "type")
+    let kind = field(map, "type")
         .and_then(|v| v.as_text())
         .ok_or_else(|| Refused::Protocol("message has no \"type\"".into()))?
         .to_owned();
-    let document = text(map, "documentId")
+    let document = field(map, "documentId")
         .and_then(|v| v.as_text())
         .map(str::to_owned);
-    let data = text(map, "data")
+    let data = field(map, "data")
         .and_then(|v| v.as_bytes())
         .map(Vec::as_slice);
     Ok(Inbound {
@@ -176,7 +176,6 @@ impl Guard {
                 self.shadows.insert(doc.clone(), base);
             }
             let shadow = self.shadows.get_mut(&doc).expect("inserted");
-            let before = shadow.clone();
             let mut trial = shadow.clone();
             for chunk in sync.changes.iter() {
                 trial
@@ -194,7 +193,7 @@ impl Guard {
                 tokio::time::sleep(Duration::from_millis(25)).await;
                 continue;
             }
-            check_write(&before, &trial, &order, &self.auth.principal)
+            check_write(&*shadow, &trial, &order, &self.auth.principal)
                 .map_err(|e| write(e.to_string()))?;
             *shadow = trial;
             return Ok(());
@@ -221,20 +220,6 @@ impl Guard {
         };
         record_breadcrumb(&self.tenant, &who.user, at, lat, lon);
     }
-}
-
-/// `{lat, lon, at}` as sent by devices (CBOR map; `at` in ms since the epoch).
-pub fn decode_position(data: &[u8]) -> Option<(i64, f64, f64)> {
-    let v: ciborium::Value = ciborium::from_reader(data).ok()?;
-    let map = v.as_map()?;
-    let num = |k: &str| -> Option<f64> {
-        let v = text(map, k)?;
-        v.as_float()
-            .or_else(|| v.as_integer().map(|i| i128::from(i) as f64))
-    };
-    let (lat, lon, at) = (num("lat")?, num("lon")?, num("at")?);
-    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon))
-        .then_some((at as i64, lat, lon))
 }
 
 /// Downsampled persistence: every 30 s or 50 m, whichever comes first.

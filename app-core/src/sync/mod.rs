@@ -42,6 +42,46 @@ pub fn order_of(doc: &DocumentId) -> Option<OrderId> {
     Some(OrderId::new(uuid::Uuid::from_bytes(bytes).to_string()))
 }
 
+/// Lowercase hex SHA-256 of `data`: the name of a blob, and of a token at rest.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(data))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A live position as devices send it in ephemeral messages: a CBOR map
+/// `{lat, lon, at}` (`at` in ms since the epoch).
+pub fn encode_position(lat: f64, lon: f64, at_ms: i64) -> Vec<u8> {
+    use ciborium::Value;
+    let v = Value::Map(vec![
+        (Value::Text("lat".into()), Value::Float(lat)),
+        (Value::Text("lon".into()), Value::Float(lon)),
+        (Value::Text("at".into()), Value::Integer(at_ms.into())),
+    ]);
+    let mut out = Vec::new();
+    ciborium::into_writer(&v, &mut out).expect("cbor to vec");
+    out
+}
+
+/// `(at_ms, lat, lon)` from [`encode_position`]'s format; None if malformed
+/// or off the globe.
+pub fn decode_position(data: &[u8]) -> Option<(i64, f64, f64)> {
+    let v: ciborium::Value = ciborium::from_reader(data).ok()?;
+    let map = v.as_map()?;
+    let num = |k: &str| -> Option<f64> {
+        let (_, v) = map.iter().find(|(key, _)| key.as_text() == Some(k))?;
+        v.as_float()
+            .or_else(|| v.as_integer().map(|i| i128::from(i) as f64))
+    };
+    let (lat, lon, at) = (num("lat")?, num("lon")?, num("at")?);
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon))
+        .then_some((at as i64, lat, lon))
+}
+
 /// `automerge:<id>`, the URL form automerge-repo clients use.
 pub fn url_of(doc: &DocumentId) -> String {
     format!("automerge:{doc}")
@@ -65,5 +105,16 @@ mod tests {
         assert_eq!(parse_url(&doc.to_string()), Some(doc));
         assert_eq!(doc_id_of(&OrderId::new("o1")), None);
         assert_eq!(parse_url("automerge:not-base58!"), None);
+    }
+
+    #[test]
+    fn positions_round_trip_and_bad_ones_are_rejected() {
+        let bytes = encode_position(60.17, 24.94, 1_700_000_000_123);
+        assert_eq!(
+            decode_position(&bytes),
+            Some((1_700_000_000_123, 60.17, 24.94))
+        );
+        assert_eq!(decode_position(&encode_position(91.0, 0.0, 0)), None);
+        assert_eq!(decode_position(b"not cbor"), None);
     }
 }

@@ -71,6 +71,10 @@ pub trait Storage: Send + Sync + 'static {
     fn dirty_docs(&self) -> Result<Vec<(String, i64)>, StorageError> {
         Ok(Vec::new())
     }
+    /// `doc`'s write counter if it is dirty.
+    fn dirty_seq(&self, _doc: &str) -> Result<Option<i64>, StorageError> {
+        Ok(None)
+    }
     /// Clears `doc`'s dirty mark if it was not written again since `seq`.
     fn clear_dirty(&self, _doc: &str, _seq: i64) -> Result<(), StorageError> {
         Ok(())
@@ -168,6 +172,15 @@ impl Storage for SqliteStorage {
         let mut stmt = conn.prepare("SELECT doc, seq FROM dirty")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn dirty_seq(&self, doc: &str) -> Result<Option<i64>, StorageError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT seq FROM dirty WHERE doc = ?1", params![doc], |r| {
+                r.get(0)
+            })
+            .optional()?)
     }
 
     fn clear_dirty(&self, doc: &str, seq: i64) -> Result<(), StorageError> {
@@ -374,6 +387,7 @@ mod tests {
         store.put(&key(&["d1", "incremental", "a"]), b"x").unwrap();
         store.put(&key(&["d1", "incremental", "b"]), b"y").unwrap();
         assert_eq!(store.dirty_docs().unwrap(), [("d1".to_owned(), 2)]);
+        assert_eq!(store.dirty_seq("d1").unwrap(), Some(2));
         store.clear_dirty("d1", 1).unwrap();
         assert_eq!(
             store.dirty_docs().unwrap().len(),

@@ -11,7 +11,6 @@ use automerge::ReadDoc;
 use automerge::transaction::Transactable;
 use futures::{SinkExt, StreamExt};
 use ruta_e2e::{SyncServer, eventually};
-use sha2::Digest;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::sync::{act, create, create_assigned, device, status, tenant};
@@ -316,10 +315,7 @@ async fn malformed_and_oversized_messages_and_blobs_are_named() {
     // Blobs.
     let http = reqwest::Client::new();
     let content = b"a photo".to_vec();
-    let hash: String = sha2::Sha256::digest(&content)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = app_core::sync::sha256_hex(&content);
     let patch = async |name: &str, offset: u64, total: u64, body: Vec<u8>| {
         let r = http
             .patch(format!("{}/v1/blobs/{name}", server.url))
