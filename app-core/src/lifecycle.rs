@@ -687,7 +687,9 @@ pub fn check(s: &OrderState, actor: &Actor, body: &EventBody, seen: &Seen) -> Ve
     }
 }
 
-fn check_created(actor: &Actor, spec: &OrderSpec) -> Verdict {
+/// Whether `actor` may create an order with `spec` (role, own orders for
+/// clients, a valid spec). The server's write guard asks this too.
+pub fn check_created(actor: &Actor, spec: &OrderSpec) -> Verdict {
     if !permitted(actor.role, spec.carrier, Kind::Created) {
         return Verdict::Rejected {
             refusal: Refusal::Forbidden {

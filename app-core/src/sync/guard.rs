@@ -185,10 +185,14 @@ pub fn check_write(
         };
         let carrier = match &event.body {
             EventBody::Created { spec } => {
-                if who.role == crate::domain::Role::Client
-                    && spec.client.as_ref() != Some(&who.user)
+                if let lifecycle::Verdict::Rejected { refusal } =
+                    lifecycle::check_created(&event.actor, spec)
                 {
-                    return Err(not_permitted());
+                    return Err(WriteRefusal::NotPermitted {
+                        key: key.clone(),
+                        role: format!("{:?}", who.role).to_lowercase(),
+                        kind: format!("created ({refusal})"),
+                    });
                 }
                 spec.carrier
             }
