@@ -5,6 +5,8 @@
 //! - [`store`]: the device's local truth, a SQLite file (WAL), with its migrations.
 //! - [`hlc`]: hybrid logical clock stamps, so offline work keeps the time it happened.
 //! - [`demo`]: demo orders at real Helsinki addresses for a new tenant's first look.
+//! - [`routing`]: offline routing: travel matrices, the OSM road graph, TSP and VRP
+//!   solvers (courier sequences, auto-assignment), ETAs.
 //! - [`sync`]: the rules and storage the sync server and devices share (write guard,
 //!   access, document ids, samod storage).
 //! - [`core`]: [`Core`], which executes the transport-agnostic command API
@@ -23,6 +25,7 @@ pub mod domain;
 pub mod hlc;
 pub mod lifecycle;
 pub mod order_doc;
+pub mod routing;
 pub mod store;
 pub mod sync;
 

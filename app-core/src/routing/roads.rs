@@ -1,0 +1,1 @@
+//! The OpenStreetMap road graph (in progress).
