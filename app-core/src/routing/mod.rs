@@ -4,6 +4,8 @@
 //! - [`matrix`]: travel matrices (seconds, metres) and the straight-line default.
 //! - [`roads`]: a routable graph from an OpenStreetMap extract (one-way streets,
 //!   speeds by road class), shortest-path matrices and path geometry.
+//! - [`plan`]: the delivery domain on top: a courier's sequence, ETAs, and the
+//!   dispatcher's auto-assignment proposal.
 //! - [`tsplib`]: the TSPLIB file format, for benchmarks and the `ruta` CLI.
 //! - [`tsp`]: the symmetric travelling-salesman solver (iterated local search).
 //! - [`vrp`]: the vehicle-routing solver (pickup-and-delivery, time windows,
@@ -13,6 +15,7 @@
 //! seed and the instance; a time limit can only cut the trajectory short.
 
 pub mod matrix;
+pub mod plan;
 pub mod rng;
 pub mod roads;
 pub mod tsp;

@@ -19,7 +19,7 @@ impl Rng {
 
     /// Uniform in `0..n` (`n > 0`).
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 11) as u128 * n as u128 >> 53) as usize
+        (((self.next_u64() >> 11) as u128 * n as u128) >> 53) as usize
     }
 
     /// Uniform in `[0, 1)`.
@@ -90,7 +90,7 @@ impl Clock {
         if self.iterations > self.budget.max_iterations {
             return false;
         }
-        if self.budget.time_limit_ms == u64::MAX || self.iterations % 16 != 0 {
+        if self.budget.time_limit_ms == u64::MAX || !self.iterations.is_multiple_of(16) {
             return true;
         }
         self.start.elapsed().as_millis() < u128::from(self.budget.time_limit_ms)

@@ -22,6 +22,9 @@
 //!
 //! Deterministic for a seed: only the [`Budget`] decides where the trajectory stops.
 
+// Loads are small fixed arrays indexed by dimension; index loops read best here.
+#![allow(clippy::needless_range_loop)]
+
 use serde::{Deserialize, Serialize};
 
 use super::Matrix;
@@ -1004,6 +1007,36 @@ fn finish(ctx: &Ctx<'_>, s: State, iterations: u64, ms: f64) -> Solution {
         iterations,
         ms,
     }
+}
+
+/// Travel seconds of `visits` on `vehicle`, after its fixed waypoints (what a
+/// courier's own order of stops costs); `None` if a delivery precedes its pickup.
+pub fn route_travel(p: &Problem, vehicle: usize, visits: &[Visit]) -> Option<i64> {
+    let v = p.vehicles.get(vehicle)?;
+    let mut picked = std::collections::HashSet::new();
+    let mut loc = v.start;
+    let mut total = 0i64;
+    let mut go = |to: usize, total: &mut i64| {
+        *total += i64::from(p.matrix.time(loc, to));
+        loc = to;
+    };
+    for t in &v.fixed {
+        go(t.location, &mut total);
+    }
+    for visit in visits {
+        let job = p.jobs.get(visit.job)?;
+        if matches!(job.kind, JobKind::Shipment { .. }) {
+            if visit.delivery && !picked.contains(&visit.job) {
+                return None;
+            }
+            picked.insert(visit.job);
+        }
+        go(p.task(*visit).location, &mut total);
+    }
+    if let Some(e) = v.end {
+        go(e, &mut total);
+    }
+    Some(total)
 }
 
 /// Checks a solution against every hard rule of its problem; returns what is broken.
