@@ -21,6 +21,8 @@ APT_PACKAGES=(
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev
   # browser and window tests
   chromium xvfb xauth webkit2gtk-driver imagemagick xdotool
+  # TSPLIB instances with proven optima (routing tests and benchmarks)
+  glpk-utils
   # Node for the npm tools
   nodejs npm
 )
@@ -85,5 +87,8 @@ if [ ! -x node_modules/.bin/tauri ] || [ ! -x node_modules/.bin/wasm-opt ] \
   # per-platform packages of @tauri-apps/cli, which `npm ci` rejects as "out of sync".
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
 fi
+
+# The OpenStreetMap extract for the road graph (checked by sha256; a no-op when present).
+bash scripts/fetch-osm.sh
 
 log "ready"

@@ -259,6 +259,8 @@ pub struct Solution {
     pub distance_m: i64,
     pub iterations: u64,
     pub ms: f64,
+    /// When the returned solution was found.
+    pub best_ms: f64,
 }
 
 // ---------------------------------------------------------------------------
@@ -679,6 +681,7 @@ pub fn solve(problem: &Problem, seed: u64, budget: Budget) -> Result<Solution, P
     state.compute_cost(&ctx);
 
     let mut best = state.clone();
+    let mut best_ms = clock.elapsed_ms();
     let n_jobs = problem.jobs.len();
     if n_jobs > 0 && !problem.vehicles.is_empty() {
         let avg_leg = (m.durations().iter().map(|&d| d as f64).sum::<f64>()
@@ -701,16 +704,19 @@ pub fn solve(problem: &Problem, seed: u64, budget: Budget) -> Result<Solution, P
                 state = cand;
                 if state.cost < best.cost {
                     best = state.clone();
+                    best_ms = clock.elapsed_ms();
                 }
             }
         }
     }
-    Ok(finish(
+    let mut sol = finish(
         &ctx,
         best,
         clock.iterations.saturating_sub(1),
         clock.elapsed_ms(),
-    ))
+    );
+    sol.best_ms = best_ms;
+    Ok(sol)
 }
 
 fn window_width(p: &Problem, j: usize) -> i64 {
@@ -1006,6 +1012,7 @@ fn finish(ctx: &Ctx<'_>, s: State, iterations: u64, ms: f64) -> Solution {
         distance_m: distance,
         iterations,
         ms,
+        best_ms: ms,
     }
 }
 
