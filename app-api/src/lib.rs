@@ -14,6 +14,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod routing;
+pub use routing::*;
+
 /// Name of the single Tauri command that carries a [`Request`].
 pub const TAURI_COMMAND: &str = "ruta_call";
 /// Path of the HTTP endpoint (POST, JSON body) that carries a [`Request`].
@@ -38,6 +41,13 @@ pub enum Request {
     GetOrder { order_id: String },
     /// The link to the tenant's server and which records wait to sync.
     SyncStatus,
+    /// A courier's open stops in sequence with ETAs (offline; see [`PlanRouteRequest`]).
+    PlanRoute(PlanRouteRequest),
+    /// Who should take which unassigned order: a proposal for the dispatcher to
+    /// approve or edit; nothing is assigned by it.
+    ProposeAssignment(ProposeAssignmentRequest),
+    /// Street geometry through points in order, for the map.
+    RoutePath { points: Vec<Point> },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -58,6 +68,9 @@ pub enum Response {
     },
     OrderDetail(OrderDetail),
     SyncStatus(SyncStatus),
+    RoutePlan(RoutePlan),
+    AssignmentProposal(AssignmentProposal),
+    RoutePath(RoutePath),
 }
 
 /// A person's role; it decides what they may do and which workspace they see.

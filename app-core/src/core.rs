@@ -28,6 +28,8 @@ use crate::lifecycle::{self, Edit, Event, EventBody, OrderState, PodRecord, Refu
 use crate::order_doc::{DocError, OrderDoc};
 use crate::store::{COMPACT_AFTER, LocalStore, StoreError};
 
+mod route_calls;
+
 /// Road distance is straight-line distance times this until routing provides real ones.
 const DETOUR_FACTOR: f64 = 1.3;
 
@@ -45,6 +47,8 @@ pub struct Core {
     hooks: Arc<Mutex<Vec<LocalWriteHook>>>,
     /// The sync client's view of the link, reported by [`Request::SyncStatus`].
     link: Arc<Mutex<Link>>,
+    /// The road network for routing, when one is loaded (else straight lines).
+    roads: Arc<Mutex<Option<Arc<crate::routing::roads::RoadGraph>>>>,
 }
 
 /// (state, server, last contact ms).
@@ -105,6 +109,7 @@ impl Core {
             clock,
             hooks: Arc::default(),
             link: Arc::default(),
+            roads: Arc::default(),
         };
         core.import_skeleton_orders()?;
         Ok(core)
@@ -147,6 +152,11 @@ impl Core {
             }
             Request::GetOrder { order_id } => self.detail(&order_id).map(Response::OrderDetail),
             Request::SyncStatus => self.sync_status().map(Response::SyncStatus),
+            Request::PlanRoute(req) => self.plan_route(req).map(Response::RoutePlan),
+            Request::ProposeAssignment(req) => self
+                .propose_assignment(req)
+                .map(Response::AssignmentProposal),
+            Request::RoutePath { points } => self.route_path(points).map(Response::RoutePath),
         }
     }
 

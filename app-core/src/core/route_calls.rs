@@ -1,0 +1,470 @@
+//! The routing requests: [`Request::PlanRoute`], [`Request::ProposeAssignment`]
+//! and [`Request::RoutePath`]. Data is gathered under the store lock; solving
+//! runs without it, so a long proposal never blocks other calls.
+//!
+//! [`Request::PlanRoute`]: app_api::Request::PlanRoute
+//! [`Request::ProposeAssignment`]: app_api::Request::ProposeAssignment
+//! [`Request::RoutePath`]: app_api::Request::RoutePath
+
+use std::sync::Arc;
+
+use app_api::{
+    ApiError, AssignmentProposal, CourierWorkload, DeliveryStatus, OrderQuery, OrderSummary,
+    PlanRouteRequest, PlannedStop, Point, ProposeAssignmentRequest, ProposedAssignment, Role,
+    RoutePath, RoutePlan, StopRef, Unplanned,
+};
+
+use super::{Core, storage};
+use crate::domain::fleet::{StopKind, TripStop, Vehicle, VehicleKind};
+use crate::domain::{GeoPoint, OrderId, UserId, ZoneId};
+use crate::routing::plan::{
+    self, AssignRequest, CourierInput, OrderLoad, SequenceRequest, StopInput, Travel,
+};
+use crate::routing::roads::RoadGraph;
+use crate::routing::{Budget, StraightLine};
+
+/// A courier's sequence: a phone must answer at once (a few dozen stops).
+const SEQUENCE_BUDGET: Budget = Budget {
+    time_limit_ms: 300,
+    max_iterations: 3_000,
+};
+/// A fleet proposal: the dispatcher waits a moment for it.
+const ASSIGN_BUDGET: Budget = Budget {
+    time_limit_ms: 2_000,
+    max_iterations: 20_000,
+};
+
+const OPEN_STATUSES: [DeliveryStatus; 3] = [
+    DeliveryStatus::Assigned,
+    DeliveryStatus::PickedUp,
+    DeliveryStatus::InTransit,
+];
+
+fn gp(p: Point) -> GeoPoint {
+    GeoPoint {
+        lat: p.lat,
+        lon: p.lon,
+    }
+}
+
+fn pt(p: GeoPoint) -> Point {
+    Point {
+        lat: p.lat,
+        lon: p.lon,
+    }
+}
+
+fn kind_in(k: app_api::StopKind) -> StopKind {
+    match k {
+        app_api::StopKind::Pickup => StopKind::Pickup,
+        app_api::StopKind::Dropoff => StopKind::Dropoff,
+    }
+}
+
+fn kind_out(k: StopKind) -> app_api::StopKind {
+    match k {
+        StopKind::Pickup => app_api::StopKind::Pickup,
+        StopKind::Dropoff => app_api::StopKind::Dropoff,
+    }
+}
+
+fn trip_stop(s: &StopRef) -> TripStop {
+    TripStop {
+        order: OrderId::new(&s.order_id),
+        kind: kind_in(s.kind),
+    }
+}
+
+fn routing_error(e: plan::RoutingError) -> ApiError {
+    match e {
+        plan::RoutingError::Spec(s) => ApiError::Invalid {
+            field: s.field,
+            message: s.message,
+        },
+        other => ApiError::Invalid {
+            field: "route".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// An order as routing sees it, with what the UI shows.
+struct Loaded {
+    load: OrderLoad,
+    reference: String,
+    pickup_address: String,
+    dropoff_address: String,
+}
+
+impl Core {
+    /// Uses this road graph for travel times (else straight lines with a detour factor).
+    pub fn set_road_graph(&self, graph: Option<Arc<RoadGraph>>) {
+        *self.roads.lock().unwrap_or_else(|p| p.into_inner()) = graph;
+    }
+
+    fn travel(&self) -> (Travel, String) {
+        match self.roads.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(g) => {
+                let model = format!(
+                    "roads:{}",
+                    serde_json::to_value(g.profile())
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                );
+                (Travel::Roads(g), model)
+            }
+            None => (
+                Travel::Straight(StraightLine::for_vehicle(VehicleKind::Bicycle)),
+                "straight_line".into(),
+            ),
+        }
+    }
+
+    /// Every order matching `q`, across pages.
+    fn all_orders(&self, mut q: OrderQuery) -> Result<Vec<OrderSummary>, ApiError> {
+        q.limit = 1000;
+        q.offset = 0;
+        let mut out = Vec::new();
+        loop {
+            let (page, _) = self.lock().store.query_orders(&q).map_err(storage)?;
+            let n = page.len() as u64;
+            out.extend(page);
+            if n < q.limit {
+                return Ok(out);
+            }
+            q.offset += n;
+        }
+    }
+
+    /// Loads routing facts; orders that cannot be routed go to `unplanned`.
+    fn load_orders(
+        &self,
+        orders: &[OrderSummary],
+        unplanned: &mut Vec<Unplanned>,
+    ) -> Result<Vec<Loaded>, ApiError> {
+        let zones = self.lock().zones.clone();
+        let mut out = Vec::with_capacity(orders.len());
+        for o in orders {
+            let id = OrderId::new(&o.id);
+            let state = self.order_state(&id)?;
+            let Some(spec) = state.spec.as_ref() else {
+                unplanned.push(Unplanned {
+                    order_id: o.id.clone(),
+                    reason: "the order's details have not arrived yet".into(),
+                });
+                continue;
+            };
+            let picked_up = matches!(
+                state.status,
+                DeliveryStatus::PickedUp | DeliveryStatus::InTransit
+            );
+            match OrderLoad::from_spec(id, spec, picked_up, Some(&zones)) {
+                Ok(load) => out.push(Loaded {
+                    load,
+                    reference: o.reference.clone(),
+                    pickup_address: o.pickup_address.clone(),
+                    dropoff_address: o.dropoff_address.clone(),
+                }),
+                Err(e) => unplanned.push(Unplanned {
+                    order_id: o.id.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn plan_route(&self, req: PlanRouteRequest) -> Result<RoutePlan, ApiError> {
+        let session = self.lock().session.clone();
+        if session.role == Role::Courier && session.user.as_str() != req.courier {
+            return Err(ApiError::Refused {
+                code: "not_your_route".into(),
+                message: "a courier plans only their own stops".into(),
+            });
+        }
+        if req.courier.trim().is_empty() {
+            return Err(ApiError::Invalid {
+                field: "courier".into(),
+                message: "name the courier whose stops to plan".into(),
+            });
+        }
+        let orders = self.all_orders(OrderQuery {
+            statuses: OPEN_STATUSES.to_vec(),
+            assignee: Some(req.courier.clone()),
+            ..Default::default()
+        })?;
+        let mut unplanned = Vec::new();
+        let loaded = self.load_orders(&orders, &mut unplanned)?;
+        let (travel, travel_model) = self.travel();
+        let now_ms = self.clock.now_ms();
+        let by_id = |id: &OrderId| loaded.iter().find(|l| &l.load.order == id);
+        let position = gp(req.position);
+        if !(position.lat.is_finite()
+            && position.lon.is_finite()
+            && position.lat.abs() <= 90.0
+            && position.lon.abs() <= 180.0)
+        {
+            return Err(ApiError::Invalid {
+                field: "position".into(),
+                message: "not a WGS84 position".into(),
+            });
+        }
+
+        let plan = if req.optimise {
+            let seq = SequenceRequest {
+                now_ms,
+                position,
+                vehicle: Vehicle {
+                    kind: VehicleKind::Bicycle,
+                    capacity_items: req.capacity_items,
+                    capacity_g: 0,
+                },
+                orders: loaded.iter().map(|l| l.load.clone()).collect(),
+                started: req.started.as_ref().map(trip_stop),
+                current: req.current.iter().map(trip_stop).collect(),
+            };
+            plan::sequence(&seq, &travel, 1, SEQUENCE_BUDGET).map_err(routing_error)?
+        } else {
+            // Keep the courier's order; stops they did not list go at the end.
+            let mut order: Vec<TripStop> = req.current.iter().map(trip_stop).collect();
+            for l in &loaded {
+                for kind in [StopKind::Pickup, StopKind::Dropoff] {
+                    let needed = kind == StopKind::Dropoff || l.load.pickup.is_some();
+                    let ts = TripStop {
+                        order: l.load.order.clone(),
+                        kind,
+                    };
+                    if needed && !order.contains(&ts) {
+                        order.push(ts);
+                    }
+                }
+            }
+            order.retain(|ts| {
+                by_id(&ts.order)
+                    .is_some_and(|l| ts.kind == StopKind::Dropoff || l.load.pickup.is_some())
+            });
+            let inputs: Vec<StopInput> = order
+                .iter()
+                .map(|ts| {
+                    let l = by_id(&ts.order).expect("kept above");
+                    match (ts.kind, &l.load.pickup) {
+                        (StopKind::Pickup, Some(p)) => p.clone(),
+                        _ => l.load.dropoff.clone(),
+                    }
+                })
+                .collect();
+            let etas = plan::etas(now_ms, position, &inputs, &travel).map_err(routing_error)?;
+            let stops: Vec<plan::PlannedTripStop> = order
+                .iter()
+                .zip(inputs.iter().zip(etas.iter()))
+                .map(|(ts, (input, eta))| plan::PlannedTripStop {
+                    order: ts.order.clone(),
+                    kind: ts.kind,
+                    point: input.point,
+                    eta_ms: eta.eta_ms,
+                    start_ms: eta.start_ms,
+                    late_s: eta.late_s,
+                })
+                .collect();
+            let finish_ms = etas.last().map_or(now_ms, |e| e.start_ms)
+                + inputs.last().map_or(0, |s| i64::from(s.service_s) * 1000);
+            let late = stops
+                .iter()
+                .filter(|s| s.late_s > 0)
+                .map(|s| s.order.clone())
+                .collect();
+            plan::SequencePlan {
+                travel_s: 0,
+                distance_m: 0,
+                finish_ms,
+                late,
+                over_capacity: vec![],
+                current_travel_s: None,
+                gain_s: None,
+                stops,
+            }
+        };
+        let stops = plan
+            .stops
+            .iter()
+            .map(|s| {
+                let l = by_id(&s.order);
+                PlannedStop {
+                    order_id: s.order.to_string(),
+                    reference: l.map(|l| l.reference.clone()).unwrap_or_default(),
+                    kind: kind_out(s.kind),
+                    address: l
+                        .map(|l| {
+                            if s.kind == StopKind::Pickup {
+                                l.pickup_address.clone()
+                            } else {
+                                l.dropoff_address.clone()
+                            }
+                        })
+                        .unwrap_or_default(),
+                    point: pt(s.point),
+                    eta_ms: s.eta_ms,
+                    start_ms: s.start_ms,
+                    late_s: s.late_s,
+                }
+            })
+            .collect();
+        Ok(RoutePlan {
+            stops,
+            travel_s: plan.travel_s,
+            distance_m: plan.distance_m,
+            finish_ms: plan.finish_ms,
+            late: plan.late.iter().map(|o| o.to_string()).collect(),
+            over_capacity: plan.over_capacity.iter().map(|o| o.to_string()).collect(),
+            unplanned,
+            current_travel_s: plan.current_travel_s,
+            gain_s: plan.gain_s,
+            travel_model,
+        })
+    }
+
+    pub(super) fn propose_assignment(
+        &self,
+        req: ProposeAssignmentRequest,
+    ) -> Result<AssignmentProposal, ApiError> {
+        let role = self.lock().session.role;
+        if !matches!(role, Role::Dispatcher | Role::Admin) {
+            return Err(ApiError::Refused {
+                code: "dispatchers_only".into(),
+                message: "only dispatchers propose assignments".into(),
+            });
+        }
+        if req.couriers.is_empty() {
+            return Err(ApiError::Invalid {
+                field: "couriers".into(),
+                message: "no courier is available: nobody to assign to".into(),
+            });
+        }
+        let open = self.all_orders(OrderQuery {
+            statuses: vec![DeliveryStatus::Pending],
+            assignee: Some("-".into()),
+            ..Default::default()
+        })?;
+        let mut unplaced = Vec::new();
+        let todo = self.load_orders(&open, &mut unplaced)?;
+        let mut kept = Vec::new();
+        for c in &req.couriers {
+            let theirs = self.all_orders(OrderQuery {
+                statuses: OPEN_STATUSES.to_vec(),
+                assignee: Some(c.user.clone()),
+                ..Default::default()
+            })?;
+            let mut ignore = Vec::new();
+            for l in self.load_orders(&theirs, &mut ignore)? {
+                kept.push((l, UserId::new(&c.user)));
+            }
+        }
+        let (travel, travel_model) = self.travel();
+        let request = AssignRequest {
+            now_ms: self.clock.now_ms(),
+            couriers: req
+                .couriers
+                .iter()
+                .map(|c| CourierInput {
+                    user: UserId::new(&c.user),
+                    position: gp(c.position),
+                    vehicle: Vehicle {
+                        kind: VehicleKind::Bicycle,
+                        capacity_items: c.capacity_items,
+                        capacity_g: 0,
+                    },
+                    home_zones: c.home_zones.iter().map(ZoneId::new).collect(),
+                    carrier: c.carrier,
+                    shift_end_ms: c.shift_end_ms,
+                })
+                .collect(),
+            orders: todo.iter().map(|l| l.load.clone()).collect(),
+            assigned: kept
+                .iter()
+                .map(|(l, u)| (l.load.clone(), u.clone()))
+                .collect(),
+            balance_weight: req.balance_weight.unwrap_or(plan::DEFAULT_BALANCE_WEIGHT),
+        };
+        let p =
+            plan::propose_assignment(&request, &travel, 1, ASSIGN_BUDGET).map_err(routing_error)?;
+        let reference = |id: &OrderId| {
+            todo.iter()
+                .find(|l| &l.load.order == id)
+                .map(|l| l.reference.clone())
+                .unwrap_or_default()
+        };
+        Ok(AssignmentProposal {
+            assignments: p
+                .assignments
+                .iter()
+                .map(|a| ProposedAssignment {
+                    order_id: a.order.to_string(),
+                    reference: reference(&a.order),
+                    courier: a.courier.to_string(),
+                })
+                .collect(),
+            unplaced: unplaced
+                .into_iter()
+                .chain(p.unplaced.iter().map(|u| Unplanned {
+                    order_id: u.order.to_string(),
+                    reason: u.reason.clone(),
+                }))
+                .collect(),
+            workload: p
+                .workload
+                .iter()
+                .map(|w| CourierWorkload {
+                    courier: w.courier.to_string(),
+                    orders: w.orders,
+                    kept: w.kept,
+                    stops: w.stops,
+                    travel_s: w.travel_s,
+                    finish_ms: w.finish_ms,
+                })
+                .collect(),
+            travel_s: p.travel_s,
+            ms: p.ms,
+            travel_model,
+        })
+    }
+
+    pub(super) fn route_path(&self, points: Vec<Point>) -> Result<RoutePath, ApiError> {
+        if points.len() < 2 {
+            return Err(ApiError::Invalid {
+                field: "points".into(),
+                message: "a path needs at least two points".into(),
+            });
+        }
+        let (travel, travel_model) = self.travel();
+        let mut out = vec![points[0]];
+        let (mut distance_m, mut duration_s) = (0i64, 0i64);
+        for w in points.windows(2) {
+            match &travel {
+                Travel::Roads(g) => {
+                    let path = g
+                        .path(gp(w[0]), gp(w[1]))
+                        .map_err(|e| routing_error(e.into()))?;
+                    out.extend(path.points.iter().map(|p| pt(*p)));
+                    distance_m += i64::from(path.distance_m);
+                    duration_s += i64::from(path.duration_s);
+                }
+                Travel::Straight(s) => {
+                    let (m, sec) = s.leg(gp(w[0]), gp(w[1]));
+                    out.push(w[1]);
+                    distance_m += i64::from(m);
+                    duration_s += i64::from(sec);
+                }
+            }
+        }
+        Ok(RoutePath {
+            points: out,
+            distance_m,
+            duration_s,
+            travel_model,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

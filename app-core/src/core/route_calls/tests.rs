@@ -1,0 +1,324 @@
+use std::sync::Arc;
+
+use app_api::{
+    Action, CourierAvailability, NewOrder, OrderQuery, PlanRouteRequest, Point,
+    ProposeAssignmentRequest, Request, Response, Role, StopKind, StopRef,
+};
+
+use crate::Core;
+use crate::clock::ManualClock;
+use crate::routing::roads::{Profile, RoadGraph};
+
+const NOW: i64 = 1_780_000_000_000;
+
+fn core() -> (tempfile::TempDir, Core) {
+    let dir = tempfile::tempdir().unwrap();
+    let core = Core::open_with_clock(dir.path(), Arc::new(ManualClock::new(NOW))).unwrap();
+    (dir, core)
+}
+
+fn session(core: &Core, user: &str, role: Role) {
+    core.execute(Request::SetSession {
+        user: user.into(),
+        role,
+    })
+    .unwrap();
+}
+
+fn p(lat: f64, lon: f64) -> Point {
+    Point { lat, lon }
+}
+
+/// An order from near the station to a point `k` steps east along Bulevardi.
+fn create(core: &Core, k: usize, with_points: bool) -> String {
+    let mut new = NewOrder::simple(
+        &format!("Customer {k}"),
+        "Kaivokatu 1",
+        &format!("Bulevardi {}", 2 * k + 1),
+    );
+    if with_points {
+        new.pickup_point = Some(p(60.1708 + 0.0002 * k as f64, 24.9410));
+        new.dropoff_point = Some(p(60.1640, 24.9330 + 0.0025 * k as f64));
+    }
+    match core.execute(Request::CreateOrder(new)).unwrap() {
+        Response::Order(o) => o.id,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn act(core: &Core, id: &str, action: Action) {
+    core.execute(Request::Act {
+        order_id: id.into(),
+        action,
+    })
+    .unwrap();
+}
+
+fn plan(core: &Core, req: PlanRouteRequest) -> app_api::RoutePlan {
+    match core.execute(Request::PlanRoute(req)).unwrap() {
+        Response::RoutePlan(p) => p,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn request(courier: &str) -> PlanRouteRequest {
+    PlanRouteRequest {
+        courier: courier.into(),
+        position: p(60.1699, 24.9384),
+        capacity_items: 0,
+        started: None,
+        current: vec![],
+        optimise: true,
+    }
+}
+
+#[test]
+fn a_couriers_open_stops_are_planned_with_etas_and_unroutable_orders_named() {
+    let (_d, core) = core();
+    let ids: Vec<String> = (0..4).map(|k| create(&core, k, true)).collect();
+    let no_point = create(&core, 9, false);
+    let elsewhere = create(&core, 5, true);
+    for id in ids.iter().chain([&no_point]) {
+        act(
+            &core,
+            id,
+            Action::Assign {
+                courier: "aki".into(),
+            },
+        );
+    }
+    act(
+        &core,
+        &elsewhere,
+        Action::Assign {
+            courier: "bea".into(),
+        },
+    );
+    session(&core, "aki", Role::Courier);
+    act(&core, &ids[0], Action::PickUp);
+
+    let plan = plan_fn(&core, request("aki"));
+    // 4 orders, one already on board: 3 pickups + 4 drop-offs.
+    assert_eq!(plan.stops.len(), 7);
+    assert!(
+        !plan
+            .stops
+            .iter()
+            .any(|s| s.order_id == ids[0] && s.kind == StopKind::Pickup)
+    );
+    assert!(
+        !plan.stops.iter().any(|s| s.order_id == elsewhere),
+        "only aki's orders"
+    );
+    assert_eq!(plan.unplanned.len(), 1);
+    assert_eq!(plan.unplanned[0].order_id, no_point);
+    assert!(
+        plan.unplanned[0].reason.contains("map position"),
+        "{}",
+        plan.unplanned[0].reason
+    );
+    assert!(plan.stops.windows(2).all(|w| w[0].eta_ms <= w[1].eta_ms));
+    assert!(plan.stops[0].eta_ms > NOW);
+    for id in &ids[1..] {
+        let pick = plan
+            .stops
+            .iter()
+            .position(|s| &s.order_id == id && s.kind == StopKind::Pickup)
+            .unwrap();
+        let drop = plan
+            .stops
+            .iter()
+            .position(|s| &s.order_id == id && s.kind == StopKind::Dropoff)
+            .unwrap();
+        assert!(pick < drop);
+    }
+    assert!(
+        plan.stops
+            .iter()
+            .all(|s| !s.reference.is_empty() && !s.address.is_empty())
+    );
+    assert_eq!(plan.travel_model, "straight_line");
+
+    // Self-managed: keep the courier's own order, only re-time it; then "suggest".
+    let mut own: Vec<StopRef> = plan
+        .stops
+        .iter()
+        .map(|s| StopRef {
+            order_id: s.order_id.clone(),
+            kind: s.kind,
+        })
+        .collect();
+    own.reverse();
+    // Reversed puts drop-offs before pickups; move pickups to the front to stay valid.
+    own.sort_by_key(|s| s.kind == StopKind::Dropoff);
+    let kept = plan_fn(
+        &core,
+        PlanRouteRequest {
+            current: own.clone(),
+            optimise: false,
+            ..request("aki")
+        },
+    );
+    let kept_order: Vec<StopRef> = kept
+        .stops
+        .iter()
+        .map(|s| StopRef {
+            order_id: s.order_id.clone(),
+            kind: s.kind,
+        })
+        .collect();
+    assert_eq!(kept_order, own);
+    let suggested = plan_fn(
+        &core,
+        PlanRouteRequest {
+            current: own,
+            ..request("aki")
+        },
+    );
+    assert!(suggested.gain_s.unwrap() >= 0);
+    assert_eq!(
+        suggested.gain_s.unwrap(),
+        suggested.current_travel_s.unwrap() - suggested.travel_s
+    );
+
+    // Moving closer to the first stop brings its ETA forward.
+    let first = &kept.stops[0];
+    let closer = plan_fn(
+        &core,
+        PlanRouteRequest {
+            current: kept_order.clone(),
+            optimise: false,
+            position: first.point,
+            ..request("aki")
+        },
+    );
+    assert!(closer.stops[0].eta_ms < first.eta_ms);
+}
+
+fn plan_fn(core: &Core, req: PlanRouteRequest) -> app_api::RoutePlan {
+    plan(core, req)
+}
+
+#[test]
+fn couriers_plan_only_their_own_route_and_cannot_propose() {
+    let (_d, core) = core();
+    session(&core, "aki", Role::Courier);
+    let e = core
+        .execute(Request::PlanRoute(request("bea")))
+        .unwrap_err();
+    assert!(matches!(e, app_api::ApiError::Refused { .. }), "{e:?}");
+    let e = core
+        .execute(Request::ProposeAssignment(ProposeAssignmentRequest {
+            couriers: vec![],
+            balance_weight: None,
+        }))
+        .unwrap_err();
+    assert!(matches!(e, app_api::ApiError::Refused { .. }), "{e:?}");
+}
+
+#[test]
+fn a_proposal_assigns_nothing_until_approved_and_keeps_existing_work() {
+    let (_d, core) = core();
+    let ids: Vec<String> = (0..9).map(|k| create(&core, k, true)).collect();
+    act(
+        &core,
+        &ids[0],
+        Action::Assign {
+            courier: "aki".into(),
+        },
+    );
+    let couriers = vec![
+        CourierAvailability {
+            user: "aki".into(),
+            position: p(60.1650, 24.9300),
+            capacity_items: 4,
+            home_zones: vec![],
+            carrier: Default::default(),
+            shift_end_ms: None,
+        },
+        CourierAvailability {
+            user: "bea".into(),
+            position: p(60.1650, 24.9500),
+            capacity_items: 4,
+            home_zones: vec![],
+            carrier: Default::default(),
+            shift_end_ms: None,
+        },
+    ];
+    let Response::AssignmentProposal(prop) = core
+        .execute(Request::ProposeAssignment(ProposeAssignmentRequest {
+            couriers,
+            balance_weight: None,
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(prop.assignments.len(), 8, "{prop:?}");
+    assert!(prop.assignments.iter().all(|a| a.order_id != ids[0]));
+    let aki = prop.workload.iter().find(|w| w.courier == "aki").unwrap();
+    assert_eq!(aki.kept, 1);
+    let total: usize = prop.workload.iter().map(|w| w.orders).sum();
+    assert_eq!(total, 9);
+    assert!(
+        prop.workload.iter().all(|w| w.orders >= 4),
+        "balanced: {:?}",
+        prop.workload
+    );
+    // Nothing was assigned by proposing.
+    let Response::Orders { total, .. } = core
+        .execute(Request::ListOrders(OrderQuery {
+            assignee: Some("-".into()),
+            ..Default::default()
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(total, 8);
+}
+
+#[test]
+fn paths_follow_streets_when_a_road_graph_is_loaded() {
+    let (_d, core) = core();
+    let a = p(60.1686, 24.9416); // near the railway station
+    let b = p(60.1660, 24.9480);
+    let Response::RoutePath(straight) = core
+        .execute(Request::RoutePath { points: vec![a, b] })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(straight.points.len(), 2);
+    assert_eq!(straight.travel_model, "straight_line");
+    let pbf = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/osm/Helsinki.osm.pbf"
+    ))
+    .expect("data/osm/Helsinki.osm.pbf: run `bash scripts/fetch-osm.sh`");
+    core.set_road_graph(Some(Arc::new(
+        RoadGraph::from_pbf(&pbf, Profile::Car).unwrap(),
+    )));
+    let Response::RoutePath(road) = core
+        .execute(Request::RoutePath { points: vec![a, b] })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(road.travel_model, "roads:car");
+    assert!(road.points.len() > 3, "a street path has corners");
+    assert!(
+        road.distance_m as f64 >= crate::domain::geo::haversine_m(a.lat, a.lon, b.lat, b.lon) * 0.9
+    );
+    // Far outside the map: a clear error, not a panic.
+    let e = core
+        .execute(Request::RoutePath {
+            points: vec![a, p(61.4978, 23.7610)],
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("nearest road"), "{e}");
+    let e = core
+        .execute(Request::RoutePath { points: vec![a] })
+        .unwrap_err();
+    assert!(matches!(e, app_api::ApiError::Invalid { .. }));
+}
