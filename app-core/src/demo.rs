@@ -4,17 +4,64 @@
 //! Seeding goes through [`Core::execute`] like any user action, and only into an
 //! empty store, so running the demo twice does not duplicate anything.
 
-use app_api::{ApiError, NewOrder, Request};
+use app_api::{ApiError, NewOrder, Point, Request};
 
 use crate::Core;
 
-const DEMO_ORDERS: &[(&str, &str, &str)] = &[
-    ("Aino Mäkelä", "Aleksanterinkatu 52", "Fredrikinkatu 34"),
-    ("Björn Lindqvist", "Mannerheimintie 20", "Bulevardi 14"),
-    ("Eeva Järvinen", "Pohjoisesplanadi 33", "Annankatu 25"),
-    ("Kalle Öhman", "Kalevankatu 6", "Yrjönkatu 21"),
-    ("Siiri Heikkilä", "Eerikinkatu 15", "Lönnrotinkatu 11"),
-    ("Café Ekberg", "Bulevardi 9", "Uudenmaankatu 16"),
+/// (customer, pickup, its position, drop-off, its position). Positions are the
+/// address nodes of the OSM extract (`ruta osm addresses --search ...`), so the
+/// demo routes over real streets.
+type DemoOrder = (
+    &'static str,
+    &'static str,
+    (f64, f64),
+    &'static str,
+    (f64, f64),
+);
+
+const DEMO_ORDERS: &[DemoOrder] = &[
+    (
+        "Aino Mäkelä",
+        "Aleksanterinkatu 52",
+        (60.168_672, 24.941_935),
+        "Fredrikinkatu 32",
+        (60.165_392, 24.935_274),
+    ),
+    (
+        "Björn Lindqvist",
+        "Mannerheimintie 20",
+        (60.169_349, 24.938_171),
+        "Bulevardi 14",
+        (60.165_155, 24.939_891),
+    ),
+    (
+        "Eeva Järvinen",
+        "Pohjoisesplanadi 33",
+        (60.167_907, 24.946_091),
+        "Annankatu 25",
+        (60.167_325, 24.936_521),
+    ),
+    (
+        "Kalle Öhman",
+        "Kalevankatu 6",
+        (60.167_514, 24.938_982),
+        "Yrjönkatu 21",
+        (60.168_053, 24.939_034),
+    ),
+    (
+        "Siiri Heikkilä",
+        "Eerikinkatu 6",
+        (60.167_520, 24.936_550),
+        "Lönnrotinkatu 11",
+        (60.165_963, 24.936_980),
+    ),
+    (
+        "Café Ekberg",
+        "Bulevardi 9",
+        (60.164_737, 24.937_774),
+        "Uudenmaankatu 16",
+        (60.164_166, 24.940_368),
+    ),
 ];
 
 /// Seeds the demo orders if the store holds none. Returns how many were created.
@@ -22,10 +69,17 @@ pub fn seed(core: &Core) -> Result<usize, ApiError> {
     if core.order_count()? > 0 {
         return Ok(0);
     }
-    for (customer, pickup, dropoff) in DEMO_ORDERS {
-        core.execute(Request::CreateOrder(NewOrder::simple(
-            customer, pickup, dropoff,
-        )))?;
+    for (customer, pickup, (plat, plon), dropoff, (dlat, dlon)) in DEMO_ORDERS {
+        let mut new = NewOrder::simple(customer, pickup, dropoff);
+        new.pickup_point = Some(Point {
+            lat: *plat,
+            lon: *plon,
+        });
+        new.dropoff_point = Some(Point {
+            lat: *dlat,
+            lon: *dlon,
+        });
+        core.execute(Request::CreateOrder(new))?;
     }
     Ok(DEMO_ORDERS.len())
 }

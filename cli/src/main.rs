@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use app_core::routing::{Budget, tsp, tsplib};
+use app_core::routing::{Budget, roads, tsp, tsplib};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -25,6 +25,28 @@ enum Command {
     /// Routing: solve instances offline.
     #[command(subcommand)]
     Route(Route),
+    /// OpenStreetMap extracts: what the road graph and geocoding see.
+    #[command(subcommand)]
+    Osm(Osm),
+}
+
+#[derive(Subcommand)]
+enum Osm {
+    /// Address-tagged nodes as JSON lines ({street, housenumber, postcode, point}).
+    Addresses {
+        #[arg(long)]
+        pbf: PathBuf,
+        /// Only addresses whose "street housenumber" contains this (case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Road graph statistics for a profile (car, bicycle, foot).
+    Graph {
+        #[arg(long)]
+        pbf: PathBuf,
+        #[arg(long, default_value = "car")]
+        profile: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -50,7 +72,9 @@ enum Route {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(json) => {
-            println!("{json}");
+            use std::io::Write;
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout().lock(), "{json}");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -62,6 +86,37 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
+        Command::Osm(Osm::Addresses { pbf, search }) => {
+            let bytes = std::fs::read(&pbf).map_err(|e| format!("{}: {e}", pbf.display()))?;
+            let all = roads::addresses(&bytes).map_err(|e| format!("{}: {e}", pbf.display()))?;
+            let needle = search.map(|s| s.to_lowercase());
+            let lines: Vec<String> = all
+                .iter()
+                .filter(|a| {
+                    needle.as_ref().is_none_or(|n| {
+                        format!("{} {}", a.street, a.housenumber)
+                            .to_lowercase()
+                            .contains(n)
+                    })
+                })
+                .map(|a| serde_json::to_string(a).expect("addresses serialise"))
+                .collect();
+            Ok(lines.join("\n"))
+        }
+        Command::Osm(Osm::Graph { pbf, profile }) => {
+            let bytes = std::fs::read(&pbf).map_err(|e| format!("{}: {e}", pbf.display()))?;
+            let profile: roads::Profile =
+                serde_json::from_value(serde_json::Value::String(profile.clone()))
+                    .map_err(|_| format!("--profile {profile:?}: use car, bicycle or foot"))?;
+            let t = std::time::Instant::now();
+            let g = roads::RoadGraph::from_pbf(&bytes, profile)
+                .map_err(|e| format!("{}: {e}", pbf.display()))?;
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            Ok(
+                serde_json::json!({"profile": profile, "stats": g.stats(), "build_ms": ms})
+                    .to_string(),
+            )
+        }
         Command::Route(Route::Solve {
             tsplib: path,
             time_limit_ms,

@@ -76,6 +76,12 @@ async fn serve(
     }
     let core = app_core::Core::open(&data)?;
     tracing::info!(device_id = %core.device_id(), data = %data.display(), "device store open");
+    // Real road distances when RUTA_OSM_PBF names an extract; else straight lines.
+    match core.load_road_graph_from_env() {
+        Ok(Some(graph)) => tracing::info!(%graph, "road graph loaded"),
+        Ok(None) => tracing::info!("no RUTA_OSM_PBF: routing uses straight lines"),
+        Err(e) => tracing::warn!("road graph not loaded, routing uses straight lines: {e}"),
+    }
     // Sync with the tenant's server when RUTA_SYNC_URL and RUTA_SYNC_TOKEN are set.
     if let Some(cfg) = sync_client::config_from_env()? {
         tokio::spawn(sync_client::run_forever(core.clone(), data.clone(), cfg));

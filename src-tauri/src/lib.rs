@@ -28,6 +28,10 @@ pub fn run() {
                 None => app.path().app_data_dir()?,
             };
             let core = Core::open(&dir)?;
+            // Real road distances when RUTA_OSM_PBF names an extract; else straight lines.
+            if let Err(e) = core.load_road_graph_from_env() {
+                eprintln!("ruta-app: road graph not loaded, routing uses straight lines: {e}");
+            }
             // Sync with the tenant's server when RUTA_SYNC_URL and RUTA_SYNC_TOKEN are set
             // (sign-in from the UI stores them once the console has a sign-in screen).
             if let Some(cfg) = sync_client::config_from_env()? {

@@ -233,14 +233,24 @@ impl DeviceHost {
 
     /// Starts a host on an existing data directory (e.g. to test a restart).
     pub fn start_in(name: &str, data: tempfile::TempDir) -> Self {
-        let (proc, url) = Proc::spawn_announced(
-            name,
-            Command::new(binary("ruta-device"))
-                .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-                .arg(data.path())
-                .arg("--ui")
-                .arg(ui_dist()),
-        );
+        Self::start_with_env(name, data, &[])
+    }
+
+    /// Starts a host with extra environment (e.g. `RUTA_OSM_PBF`).
+    pub fn start_with_env(
+        name: &str,
+        data: tempfile::TempDir,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Self {
+        let mut cmd = Command::new(binary("ruta-device"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .arg("--ui")
+            .arg(ui_dist());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let (proc, url) = Proc::spawn_announced(name, &mut cmd);
         DeviceHost { proc, url, data }
     }
 

@@ -53,6 +53,7 @@ pub fn run_demo(args: &[String]) -> Result {
         println!("opening the Ruta window (close it to stop the demo)");
         Command::new(bin.join("ruta-app"))
             .env("RUTA_DATA_DIR", &device_dir)
+            .env("RUTA_OSM_PBF", root().join("data/osm/Helsinki.osm.pbf"))
             .env("RUTA_SYNC_URL", &sync_url)
             .env("RUTA_SYNC_TOKEN", &token)
             .status()
@@ -65,6 +66,7 @@ pub fn run_demo(args: &[String]) -> Result {
                 .arg(&device_dir)
                 .arg("--ui")
                 .arg(root().join("app-ui/dist"))
+                .env("RUTA_OSM_PBF", root().join("data/osm/Helsinki.osm.pbf"))
                 .env("RUTA_SYNC_URL", &sync_url)
                 .env("RUTA_SYNC_TOKEN", &token),
         )?;

@@ -102,6 +102,37 @@ impl Core {
         *self.roads.lock().unwrap_or_else(|p| p.into_inner()) = graph;
     }
 
+    /// Loads the road graph named by `RUTA_OSM_PBF` (an `.osm.pbf` extract;
+    /// profile from `RUTA_ROUTING_PROFILE`: car, bicycle or foot, default car).
+    /// Shells call this at start; without the variable routing uses straight lines.
+    pub fn load_road_graph_from_env(&self) -> Result<Option<String>, String> {
+        let Some(path) = std::env::var_os("RUTA_OSM_PBF") else {
+            return Ok(None);
+        };
+        let path = std::path::PathBuf::from(path);
+        let profile = match std::env::var("RUTA_ROUTING_PROFILE").as_deref() {
+            Ok("bicycle") => crate::routing::roads::Profile::Bicycle,
+            Ok("foot") => crate::routing::roads::Profile::Foot,
+            Ok("car") | Err(_) => crate::routing::roads::Profile::Car,
+            Ok(other) => {
+                return Err(format!(
+                    "RUTA_ROUTING_PROFILE={other:?}: use car, bicycle or foot"
+                ));
+            }
+        };
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("RUTA_OSM_PBF {}: {e}", path.display()))?;
+        let graph = RoadGraph::from_pbf(&bytes, profile)
+            .map_err(|e| format!("RUTA_OSM_PBF {}: {e}", path.display()))?;
+        let summary = format!(
+            "{} nodes, {} edges ({profile:?})",
+            graph.node_count(),
+            graph.edge_count()
+        );
+        self.set_road_graph(Some(Arc::new(graph)));
+        Ok(Some(summary))
+    }
+
     fn travel(&self) -> (Travel, String) {
         match self.roads.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             Some(g) => {

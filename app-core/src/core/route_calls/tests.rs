@@ -1,3 +1,5 @@
+//! The routing requests through `Core::execute`, on a real local store.
+
 use std::sync::Arc;
 
 use app_api::{

@@ -1,3 +1,5 @@
+//! Courier sequences, ETAs and auto-assignment on the delivery domain.
+
 use super::*;
 use crate::domain::fleet::VehicleKind;
 

@@ -1,3 +1,6 @@
+//! VRP solver tests: every plan is checked against the rules (property tests on
+//! random instances), plus pins, skills, fixed stops, warm starts and balance.
+
 use proptest::prelude::*;
 
 use super::*;
