@@ -2,14 +2,16 @@
 """Run peer routing solvers on one benchmark instance and print one JSON line per solver.
 
     <venv python> scripts/bench/peers.py INSTANCE.json [--time-limit-ms 1000]
-                  [--solvers vroom,ortools,elkai]
+                  [--solvers vroom,ortools,elkai,vrp-core]
 
-Peers: VROOM (pyvroom), Google OR-Tools routing (ortools), LKH (elkai, TSP only).
+Peers: VROOM (pyvroom), Google OR-Tools routing (ortools), LKH (elkai, TSP only), and
+reinterpretcat/vrp's vrp-core (PDPTW only, opt-in: a separate Rust binary built from
+scripts/bench/vrp-core-peer, run as a subprocess).
 The venv with pinned versions comes from scripts/bench/peers-venv.sh; see README.md.
 
 Every output line (stdout, one per requested solver, in the order asked) is a JSON object:
 
-  solver        "vroom" | "ortools" | "elkai"
+  solver        "vroom" | "ortools" | "elkai" | "vrp-core"
   instance      the instance's "name"
   cost          total travel duration (s), recomputed HERE from "durations" along "routes"
   solver_cost   what the solver itself reported (OR-Tools: its objective, which includes
@@ -466,7 +468,58 @@ def solve_elkai(inst, args):
             "runs": args.elkai_runs, "time_limit_ms": None}
 
 
-SOLVERS = {"vroom": solve_vroom, "ortools": solve_ortools, "elkai": solve_elkai}
+VRP_CORE_BUILD = ("CARGO_TARGET_DIR=$HOME/.cache/ruta/peer-target cargo build --release "
+                  "--manifest-path scripts/bench/vrp-core-peer/Cargo.toml")
+
+
+def vrp_core_binary():
+    return (os.environ.get("RUTA_VRP_CORE_PEER")
+            or os.path.expanduser("~/.cache/ruta/peer-target/release/vrp-core-peer"))
+
+
+def solve_vrp_core(inst, args):
+    """Runs the vrp-core-peer binary (scripts/bench/vrp-core-peer) on the instance file.
+
+    The binary prints one JSON line with its own check; only its routes (vehicle index plus
+    ("p"|"d", shipment index) stops), solve time and reported cost are used here, so the
+    validation and the cost come from this file like for the other solvers."""
+    import subprocess
+
+    if inst.kind != "pdptw":
+        raise ValueError("vrp-core-peer solves only pdptw instances")
+    binary = vrp_core_binary()
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        raise FileNotFoundError(f"vrp-core peer binary not found at {binary}; build it with "
+                                f"`{VRP_CORE_BUILD}` (or point RUTA_VRP_CORE_PEER at it)")
+    cmd = [binary, os.path.abspath(args.instance), "--time-limit-ms", str(args.time_limit_ms),
+           "--threads", str(args.vrp_core_threads)]
+    if args.vrp_core_minimize_tours:
+        cmd.append("--minimize-tours")
+    # Stay below --kill-after-s so a hung binary is killed here, not orphaned by the parent.
+    timeout = max(0.1, args.kill_after_s - 0.5)
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"vrp-core-peer did not finish within {timeout:g} s; killed")
+    lines = [ln for ln in proc.stdout.decode(errors="replace").splitlines() if ln.strip()]
+    if not lines:
+        raise RuntimeError(f"vrp-core-peer printed nothing (exit code {proc.returncode})")
+    out = json.loads(lines[-1])
+    if "error" in out:
+        raise RuntimeError(f"vrp-core-peer: {out['error']}")
+    return {"ms": out["ms"], "solver_cost": out["solver_cost"],
+            "routes": [{"vehicle": r["vehicle"], "stops": [(k, si) for k, si in r["stops"]]}
+                       for r in out["vehicle_routes"]],
+            "threads": out.get("threads"), "time_limit_ms": out.get("time_limit_ms"),
+            "generations": out.get("generations"),
+            "solver_unassigned": out.get("solver_unassigned"),
+            "setup_ms": out.get("setup_ms"), "goal": out.get("goal"),
+            "vrp_core_version": out.get("vrp_core_version")}
+
+
+SOLVERS = {"vroom": solve_vroom, "ortools": solve_ortools, "elkai": solve_elkai,
+           "vrp-core": solve_vrp_core}
 
 
 # -------------------------------------------------------------------------------- driver
@@ -540,14 +593,20 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("instance")
     ap.add_argument("--time-limit-ms", type=int, default=1000,
-                    help="OR-Tools search time limit (default 1000)")
+                    help="OR-Tools' and vrp-core's search time limit (default 1000)")
     ap.add_argument("--solvers", default=None,
                     help="comma list; default vroom,ortools for pdptw, "
-                         "vroom,ortools,elkai for tsp")
+                         "vroom,ortools,elkai for tsp; vrp-core (pdptw) only when listed")
     ap.add_argument("--vroom-threads", type=int, default=1)
     ap.add_argument("--vroom-exploration", type=int, default=5)
     ap.add_argument("--vroom-timeout-ms", type=int, default=0,
                     help="VROOM timeout; 0 (default) = none, VROOM runs to completion")
+    ap.add_argument("--vrp-core-threads", type=int, default=1,
+                    help="vrp-core-peer --threads: rayon pool and vrp-core CPU count "
+                         "(default 1; 0 = library defaults, all cores)")
+    ap.add_argument("--vrp-core-minimize-tours", action="store_true",
+                    help="vrp-core goal unassigned > tours > travel time (vrp's own default "
+                         "order) instead of unassigned > travel time")
     ap.add_argument("--elkai-runs", type=int, default=10,
                     help="LKH RUNS (elkai's default 10); elkai has no time limit")
     ap.add_argument("--ortools-first-solution", default=None,
