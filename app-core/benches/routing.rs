@@ -113,6 +113,20 @@ fn peers_python() -> Option<String> {
         );
         return None;
     }
+    // vrp-core as a peer: a standalone cargo project outside the workspace
+    // (CI never builds it); a no-op once built.
+    let peer_target = std::env::var("HOME").map_or_else(
+        |_| root().join("target/peer-target"),
+        |h| PathBuf::from(h).join(".cache/ruta/peer-target"),
+    );
+    let built = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .arg(root().join("scripts/bench/vrp-core-peer/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &peer_target)
+        .status();
+    if !built.is_ok_and(|s| s.success()) {
+        eprintln!("vrp-core peer did not build; its column will show an error");
+    }
     String::from_utf8(out.stdout)
         .ok()?
         .lines()
