@@ -31,6 +31,8 @@ fn main() -> ExitCode {
         "sizes" => sizes(),
         "bench" => run(cargo().args(["bench", "-p", "app-core", "--bench", "scale"]))
             .and_then(|()| run(cargo().args(["bench", "-p", "app-core", "--bench", "core_calls"]))),
+        "bench-routing" => setup()
+            .and_then(|()| run(cargo().args(["bench", "-p", "app-core", "--bench", "routing"]))),
         "help" | "--help" | "-h" => {
             println!("{}", HELP.trim());
             Ok(())
@@ -58,6 +60,8 @@ usage: cargo xtask <task>
   setup   install system packages and tools
   sizes   print wasm and release binary sizes
   bench   run the data-core benchmarks (see BENCHMARKS.md)
+  bench-routing
+          routing side by side with VROOM, OR-Tools, vrp-core, LKH (see BENCHMARKS.md)
 ";
 
 fn setup() -> Result {
