@@ -23,6 +23,8 @@ APT_PACKAGES=(
   chromium xvfb xauth webkit2gtk-driver imagemagick xdotool
   # TSPLIB instances with proven optima (routing tests and benchmarks)
   glpk-utils
+  # PDF checks in tests (pdftotext, pdftoppm)
+  poppler-utils
   # Node for the npm tools
   nodejs npm
 )

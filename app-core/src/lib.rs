@@ -21,10 +21,12 @@
 pub mod clock;
 pub mod core;
 pub mod demo;
+pub mod documents;
 pub mod domain;
 pub mod hlc;
 pub mod lifecycle;
 pub mod order_doc;
+pub mod pod;
 pub mod routing;
 pub mod store;
 pub mod sync;

@@ -1,0 +1,1 @@
+//! Documents: labels, receipts, invoices, statements (in progress).
