@@ -14,7 +14,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod csv;
 mod routing;
+pub use csv::*;
 pub use routing::*;
 
 /// Name of the single Tauri command that carries a [`Request`].
@@ -48,6 +50,17 @@ pub enum Request {
     ProposeAssignment(ProposeAssignmentRequest),
     /// Street geometry through points in order, for the map.
     RoutePath { points: Vec<Point> },
+    /// Import orders from CSV text (columns: see app-core `csv_io`). Every row is
+    /// checked first; with `partial: false` a file with any bad row imports nothing.
+    ImportOrdersCsv {
+        csv: String,
+        #[serde(default)]
+        partial: bool,
+    },
+    /// Progress of the import running on this device, if any.
+    ImportProgress,
+    /// Orders, timelines or the POD index as CSV.
+    ExportCsv(ExportRequest),
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -71,6 +84,9 @@ pub enum Response {
     RoutePlan(RoutePlan),
     AssignmentProposal(AssignmentProposal),
     RoutePath(RoutePath),
+    ImportReport(ImportReport),
+    ImportProgress(ImportProgress),
+    Csv(CsvFile),
 }
 
 /// A person's role; it decides what they may do and which workspace they see.

@@ -28,6 +28,7 @@ use crate::lifecycle::{self, Edit, Event, EventBody, OrderState, PodRecord, Refu
 use crate::order_doc::{DocError, OrderDoc};
 use crate::store::{COMPACT_AFTER, LocalStore, StoreError};
 
+mod csv_calls;
 mod route_calls;
 
 /// Road distance is straight-line distance times this until routing provides real ones.
@@ -49,6 +50,8 @@ pub struct Core {
     link: Arc<Mutex<Link>>,
     /// The road network for routing, when one is loaded (else straight lines).
     roads: Arc<Mutex<Option<Arc<crate::routing::roads::RoadGraph>>>>,
+    /// Progress of a running CSV import, for [`Request::ImportProgress`].
+    import: Arc<Mutex<app_api::ImportProgress>>,
 }
 
 /// (state, server, last contact ms).
@@ -110,6 +113,7 @@ impl Core {
             hooks: Arc::default(),
             link: Arc::default(),
             roads: Arc::default(),
+            import: Arc::default(),
         };
         core.import_skeleton_orders()?;
         Ok(core)
@@ -157,6 +161,11 @@ impl Core {
                 .propose_assignment(req)
                 .map(Response::AssignmentProposal),
             Request::RoutePath { points } => self.route_path(points).map(Response::RoutePath),
+            Request::ImportOrdersCsv { csv, partial } => self
+                .import_orders_csv(csv.as_bytes(), partial)
+                .map(Response::ImportReport),
+            Request::ImportProgress => Ok(Response::ImportProgress(self.import_progress())),
+            Request::ExportCsv(req) => self.export_csv(req).map(Response::Csv),
         }
     }
 

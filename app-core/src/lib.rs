@@ -20,6 +20,7 @@
 
 pub mod clock;
 pub mod core;
+pub mod csv_io;
 pub mod demo;
 pub mod documents;
 pub mod domain;

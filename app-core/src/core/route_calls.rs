@@ -153,7 +153,7 @@ impl Core {
     }
 
     /// Every order matching `q`, across pages.
-    fn all_orders(&self, mut q: OrderQuery) -> Result<Vec<OrderSummary>, ApiError> {
+    pub(super) fn all_orders(&self, mut q: OrderQuery) -> Result<Vec<OrderSummary>, ApiError> {
         q.limit = 1000;
         q.offset = 0;
         let mut out = Vec::new();

@@ -1,0 +1,348 @@
+//! CSV import and export through the core: [`Request::ImportOrdersCsv`],
+//! [`Request::ImportProgress`] and [`Request::ExportCsv`].
+//!
+//! An import checks every row (parsing in [`crate::csv_io`], then the same spec
+//! rules as a single create) before writing anything. Writing goes in
+//! transactions of [`IMPORT_CHUNK`] orders, so other calls (and the progress
+//! poll) get the store between chunks; if the disk fails part-way, the report
+//! says how many rows were committed.
+//!
+//! [`Request::ImportOrdersCsv`]: app_api::Request::ImportOrdersCsv
+//! [`Request::ImportProgress`]: app_api::Request::ImportProgress
+//! [`Request::ExportCsv`]: app_api::Request::ExportCsv
+
+use std::time::Instant;
+
+use app_api::{
+    ApiError, CsvFile, ExportKind, ExportRequest, ImportProblem, ImportProgress, ImportReport,
+    NewOrder, OrderQuery,
+};
+
+use super::{Core, DETOUR_FACTOR, doc_error, refused, save_doc, spec_from, storage};
+use crate::csv_io::{self, RowError, write_csv};
+use crate::domain::OrderId;
+use crate::lifecycle::{self, EventBody};
+use crate::order_doc::OrderDoc;
+
+/// Orders written per transaction during an import.
+pub const IMPORT_CHUNK: usize = 2_000;
+/// Problems listed in a report (all are counted).
+const MAX_PROBLEMS: usize = 1_000;
+
+fn problem(e: RowError) -> ImportProblem {
+    ImportProblem {
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    }
+}
+
+impl Core {
+    fn set_progress(&self, phase: &str, done: u64, total: u64) {
+        *self.import.lock().unwrap_or_else(|p| p.into_inner()) = ImportProgress {
+            phase: phase.into(),
+            done,
+            total,
+        };
+    }
+
+    pub(super) fn import_progress(&self) -> ImportProgress {
+        let p = self
+            .import
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if p.phase.is_empty() {
+            ImportProgress {
+                phase: "idle".into(),
+                ..p
+            }
+        } else {
+            p
+        }
+    }
+
+    /// Imports orders from CSV bytes; see [`crate::csv_io`] for the columns.
+    pub fn import_orders_csv(&self, bytes: &[u8], partial: bool) -> Result<ImportReport, ApiError> {
+        let started = Instant::now();
+        self.set_progress("checking", 0, bytes.len() as u64);
+        let result = self.import_inner(bytes, partial, started);
+        self.set_progress("idle", 0, 0);
+        result
+    }
+
+    fn import_inner(
+        &self,
+        bytes: &[u8],
+        partial: bool,
+        started: Instant,
+    ) -> Result<ImportReport, ApiError> {
+        let parsed = csv_io::parse_orders(bytes, |done, total| {
+            self.set_progress("checking", done, total)
+        });
+        let mut problems: Vec<RowError> = parsed.errors;
+        // The spec rules a single create applies, row by row, before writing.
+        let (actor, tariff) = {
+            let inner = self.lock();
+            (inner.session.clone(), inner.tariff.clone())
+        };
+        let mut good: Vec<(u64, NewOrder)> = Vec::with_capacity(parsed.rows.len());
+        for (line, new) in parsed.rows {
+            // The reference is given at write time; a placeholder lets the rest be checked.
+            let checked = spec_from(&new, &actor).and_then(|mut s| {
+                s.reference = "R-IMPORT".into();
+                s.validate().map_err(Into::into)
+            });
+            match checked {
+                Ok(_) => good.push((line, new)),
+                Err(r) => {
+                    let (column, message) = match r {
+                        lifecycle::Refusal::Invalid { field, message } => (Some(field), message),
+                        other => (None, other.to_string()),
+                    };
+                    problems.push(RowError {
+                        line,
+                        column,
+                        message,
+                    });
+                }
+            }
+        }
+        problems.sort_by_key(|p| p.line);
+        let rejected = problems.iter().filter(|p| p.line > 1).count() as u64;
+        let file_level = problems.iter().any(|p| p.line <= 1);
+        let mut report = ImportReport {
+            rows: parsed.total,
+            imported: 0,
+            rejected,
+            problems: problems
+                .iter()
+                .take(MAX_PROBLEMS)
+                .cloned()
+                .map(problem)
+                .collect(),
+            first_reference: None,
+            last_reference: None,
+            committed: false,
+            ms: 0.0,
+        };
+        if file_level || (!problems.is_empty() && !partial) || good.is_empty() {
+            report.ms = started.elapsed().as_secs_f64() * 1e3;
+            return Ok(report);
+        }
+        let total = good.len() as u64;
+        self.set_progress("writing", 0, total);
+        for chunk in good.chunks(IMPORT_CHUNK) {
+            let refs = match self.create_chunk(chunk, &actor, &tariff) {
+                Ok(refs) => refs,
+                Err(e) => {
+                    report.problems.push(ImportProblem {
+                        line: chunk[0].0,
+                        column: None,
+                        message: format!(
+                            "writing stopped here: {e}; the {} rows before line {} are imported",
+                            report.imported, chunk[0].0
+                        ),
+                    });
+                    report.committed = report.imported > 0;
+                    report.ms = started.elapsed().as_secs_f64() * 1e3;
+                    return Ok(report);
+                }
+            };
+            if report.first_reference.is_none() {
+                report.first_reference = refs.first().map(|(_, r)| r.clone());
+            }
+            report.last_reference = refs.last().map(|(_, r)| r.clone());
+            report.imported += refs.len() as u64;
+            self.set_progress("writing", report.imported, total);
+            let hooks = self.hooks.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, _) in &refs {
+                for hook in hooks.iter() {
+                    hook(id);
+                }
+            }
+        }
+        report.committed = true;
+        report.ms = started.elapsed().as_secs_f64() * 1e3;
+        Ok(report)
+    }
+
+    /// Creates the orders of one chunk in one transaction; returns ids and references.
+    fn create_chunk(
+        &self,
+        chunk: &[(u64, NewOrder)],
+        actor: &crate::domain::Actor,
+        tariff: &crate::domain::pricing::Tariff,
+    ) -> Result<Vec<(OrderId, String)>, ApiError> {
+        let now = self.clock.now_ms();
+        let mut inner = self.lock();
+        let super::Inner { store, zones, .. } = &mut *inner;
+        let device = store.device_id().clone();
+        let tx = store.write().map_err(storage)?;
+        let mut clock = super::resume_clock(&tx, &device)?;
+        let mut out = Vec::with_capacity(chunk.len());
+        for (_, new) in chunk {
+            let id = OrderId::new(uuid::Uuid::new_v4().to_string());
+            let mut spec = spec_from(new, actor).map_err(|r| refused(&id, r))?;
+            spec.reference = tx.next_order_reference().map_err(storage)?;
+            let distance = match (spec.pickup.address.point, spec.dropoff.address.point) {
+                (Some(a), Some(b)) => a.distance_m(b) * DETOUR_FACTOR,
+                _ => 0.0,
+            };
+            spec.price_cents = tariff.price(&spec, distance).total_cents;
+            let reference = spec.reference.clone();
+            let empty = lifecycle::OrderState::empty(id.clone());
+            let at = clock.tick(now);
+            let event = lifecycle::decide(&empty, actor, EventBody::Created { spec }, at, None)
+                .map_err(|r| refused(&id, r))?;
+            let mut doc = OrderDoc::create(&id, &device).map_err(|e| doc_error(&id, e))?;
+            doc.append(&event).map_err(|e| doc_error(&id, e))?;
+            save_doc(&tx, &id, &mut doc, None)?;
+            tx.mark_pending(id.as_str(), now).map_err(storage)?;
+            let state = lifecycle::derive(id.clone(), vec![event]);
+            tx.project(&state, super::zone_of(zones, &state).as_deref())
+                .map_err(storage)?;
+            out.push((id, reference));
+        }
+        tx.set_meta("hlc", &clock.last().to_string())
+            .map_err(storage)?;
+        tx.commit().map_err(storage)?;
+        Ok(out)
+    }
+
+    pub(super) fn export_csv(&self, req: ExportRequest) -> Result<CsvFile, ApiError> {
+        let orders = self.all_orders(OrderQuery { ..req.query })?;
+        let (filename, header, rows): (&str, Vec<&str>, Vec<Vec<String>>) = match req.what {
+            ExportKind::Orders => (
+                "orders.csv",
+                vec![
+                    "id",
+                    "reference",
+                    "status",
+                    "order_type",
+                    "carrier",
+                    "priority",
+                    "customer_name",
+                    "pickup_address",
+                    "dropoff_address",
+                    "assignee",
+                    "zone",
+                    "price_cents",
+                    "cod_cents",
+                    "window_end_ms",
+                    "created_at_ms",
+                    "updated_at_ms",
+                    "created_on",
+                    "open_conflicts",
+                ],
+                orders
+                    .iter()
+                    .map(|o| {
+                        vec![
+                            o.id.clone(),
+                            o.reference.clone(),
+                            name(&o.status),
+                            name(&o.order_type),
+                            name(&o.carrier),
+                            name(&o.priority),
+                            o.customer_name.clone(),
+                            o.pickup_address.clone(),
+                            o.dropoff_address.clone(),
+                            o.assignee.clone().unwrap_or_default(),
+                            o.zone.clone().unwrap_or_default(),
+                            o.price_cents.to_string(),
+                            o.cod_cents.to_string(),
+                            o.window_end_ms.map(|v| v.to_string()).unwrap_or_default(),
+                            o.created_at_ms.to_string(),
+                            o.updated_at_ms.to_string(),
+                            o.created_on.clone(),
+                            o.open_conflicts.to_string(),
+                        ]
+                    })
+                    .collect(),
+            ),
+            ExportKind::Timelines => {
+                let mut rows = Vec::new();
+                for o in &orders {
+                    for t in self.detail(&o.id)?.timeline {
+                        rows.push(vec![
+                            o.id.clone(),
+                            o.reference.clone(),
+                            t.event_id,
+                            t.at_ms.to_string(),
+                            t.kind,
+                            t.user,
+                            name(&t.role),
+                            t.device,
+                            t.verdict,
+                            t.note.unwrap_or_default(),
+                        ]);
+                    }
+                }
+                (
+                    "timelines.csv",
+                    vec![
+                        "order_id",
+                        "reference",
+                        "event_id",
+                        "at_ms",
+                        "kind",
+                        "user",
+                        "role",
+                        "device",
+                        "verdict",
+                        "note",
+                    ],
+                    rows,
+                )
+            }
+            ExportKind::Pods => {
+                let mut rows = Vec::new();
+                for o in &orders {
+                    for p in self.detail(&o.id)?.pods {
+                        rows.push(vec![
+                            o.id.clone(),
+                            o.reference.clone(),
+                            p.id,
+                            p.photo_sha256.unwrap_or_default(),
+                            p.signature_sha256.unwrap_or_default(),
+                            p.qr_verified.to_string(),
+                            p.pin_verified.to_string(),
+                            p.age_confirmed.to_string(),
+                        ]);
+                    }
+                }
+                (
+                    "pod_index.csv",
+                    vec![
+                        "order_id",
+                        "reference",
+                        "pod_id",
+                        "photo_sha256",
+                        "signature_sha256",
+                        "qr_verified",
+                        "pin_verified",
+                        "age_confirmed",
+                    ],
+                    rows,
+                )
+            }
+        };
+        Ok(CsvFile {
+            filename: filename.into(),
+            rows: rows.len() as u64,
+            text: write_csv(&header, rows),
+        })
+    }
+}
+
+/// The snake_case wire name of an API enum value.
+fn name(v: &impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

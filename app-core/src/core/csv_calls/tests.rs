@@ -1,0 +1,140 @@
+//! CSV import and export through `Core::execute`, on a real local store.
+
+use std::sync::Arc;
+
+use app_api::{ExportKind, ExportRequest, OrderQuery, Request, Response};
+
+use crate::Core;
+use crate::clock::ManualClock;
+
+fn core() -> (tempfile::TempDir, Core) {
+    let dir = tempfile::tempdir().unwrap();
+    let core =
+        Core::open_with_clock(dir.path(), Arc::new(ManualClock::new(1_780_000_000_000))).unwrap();
+    (dir, core)
+}
+
+fn import(core: &Core, csv: &str, partial: bool) -> app_api::ImportReport {
+    match core
+        .execute(Request::ImportOrdersCsv {
+            csv: csv.into(),
+            partial,
+        })
+        .unwrap()
+    {
+        Response::ImportReport(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn count(core: &Core) -> u64 {
+    core.order_count().unwrap()
+}
+
+fn file(rows: usize, bad_at: Option<usize>) -> String {
+    let mut s =
+        String::from("customer_name,pickup_address,dropoff_address,dropoff_lat,dropoff_lon,cod\n");
+    for k in 0..rows {
+        if Some(k) == bad_at {
+            s.push_str("Bad Row,Kaivokatu 1,Bulevardi 1,95.0,24.9,\n");
+        } else {
+            s.push_str(&format!(
+                "Łukasz Żółć {k},Kaivokatu 1,Bulevardi {k},60.164,24.937,1.50\n"
+            ));
+        }
+    }
+    s
+}
+
+#[test]
+fn one_bad_row_means_nothing_is_imported_unless_partial() {
+    let (_d, core) = core();
+    let r = import(&core, &file(50, Some(20)), false);
+    assert!(!r.committed);
+    assert_eq!((r.rows, r.imported, r.rejected), (50, 0, 1));
+    assert_eq!(r.problems[0].line, 22);
+    assert_eq!(r.problems[0].column.as_deref(), Some("dropoff_lat"));
+    assert_eq!(count(&core), 0, "nothing half-imported");
+
+    let r = import(&core, &file(50, Some(20)), true);
+    assert!(r.committed);
+    assert_eq!((r.imported, r.rejected), (49, 1));
+    assert_eq!(count(&core), 49);
+    assert!(r.first_reference.is_some() && r.first_reference != r.last_reference);
+    let Response::ImportProgress(p) = core.execute(Request::ImportProgress).unwrap() else {
+        panic!()
+    };
+    assert_eq!(p.phase, "idle");
+}
+
+#[test]
+fn imports_span_several_transactions_and_every_order_is_a_real_order() {
+    let (_d, core) = core();
+    let n = super::IMPORT_CHUNK + 37;
+    let r = import(&core, &file(n, None), false);
+    assert!(r.committed, "{:?}", r.problems);
+    assert_eq!(r.imported, n as u64);
+    assert_eq!(count(&core), n as u64);
+    // Imported orders behave like created ones: searchable, priced, pending sync.
+    let last = format!("Żółć {}", n - 1);
+    let Response::Orders { orders, total } = core
+        .execute(Request::ListOrders(OrderQuery {
+            search: Some(last.clone()),
+            ..Default::default()
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(total >= 1);
+    let o = orders
+        .iter()
+        .find(|o| o.customer_name.ends_with(&last))
+        .expect("the last row");
+    assert_eq!((o.cod_cents, o.price_cents > 0), (150, true));
+    assert_eq!(core.pending().unwrap().len(), n);
+}
+
+#[test]
+fn exports_round_trip_through_a_csv_reader() {
+    let (_d, core) = core();
+    import(&core, &file(5, None), false);
+    let Response::Csv(f) = core
+        .execute(Request::ExportCsv(ExportRequest {
+            what: ExportKind::Orders,
+            query: Default::default(),
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!((f.filename.as_str(), f.rows), ("orders.csv", 5));
+    let mut r = ::csv::Reader::from_reader(f.text.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    let name_col = headers.iter().position(|h| h == "customer_name").unwrap();
+    let rows: Vec<_> = r.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().any(|r| &r[name_col] == "Łukasz Żółć 3"));
+    let Response::Csv(t) = core
+        .execute(Request::ExportCsv(ExportRequest {
+            what: ExportKind::Timelines,
+            query: Default::default(),
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(t.rows, 5, "one created event per order");
+    assert!(t.text.lines().nth(1).unwrap().contains("created"));
+    let Response::Csv(p) = core
+        .execute(Request::ExportCsv(ExportRequest {
+            what: ExportKind::Pods,
+            query: Default::default(),
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(p.rows, 0);
+    assert!(p.text.starts_with("order_id,reference,pod_id"));
+}
