@@ -15,8 +15,10 @@
 use serde::{Deserialize, Serialize};
 
 mod csv;
+mod documents;
 mod routing;
 pub use csv::*;
+pub use documents::*;
 pub use routing::*;
 
 /// Name of the single Tauri command that carries a [`Request`].
@@ -61,6 +63,8 @@ pub enum Request {
     ImportProgress,
     /// Orders, timelines or the POD index as CSV.
     ExportCsv(ExportRequest),
+    /// A label, receipt, invoice or statement as a file (works offline).
+    Document(DocumentRequest),
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -87,6 +91,7 @@ pub enum Response {
     ImportReport(ImportReport),
     ImportProgress(ImportProgress),
     Csv(CsvFile),
+    Document(DocumentFile),
 }
 
 /// A person's role; it decides what they may do and which workspace they see.

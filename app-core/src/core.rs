@@ -29,6 +29,8 @@ use crate::order_doc::{DocError, OrderDoc};
 use crate::store::{COMPACT_AFTER, LocalStore, StoreError};
 
 mod csv_calls;
+mod document_calls;
+pub use document_calls::DocumentSettings;
 mod route_calls;
 
 /// Road distance is straight-line distance times this until routing provides real ones.
@@ -52,6 +54,8 @@ pub struct Core {
     roads: Arc<Mutex<Option<Arc<crate::routing::roads::RoadGraph>>>>,
     /// Progress of a running CSV import, for [`Request::ImportProgress`].
     import: Arc<Mutex<app_api::ImportProgress>>,
+    /// Branding and local time for documents.
+    documents: Arc<Mutex<DocumentSettings>>,
 }
 
 /// (state, server, last contact ms).
@@ -114,6 +118,7 @@ impl Core {
             link: Arc::default(),
             roads: Arc::default(),
             import: Arc::default(),
+            documents: Arc::default(),
         };
         core.import_skeleton_orders()?;
         Ok(core)
@@ -166,6 +171,7 @@ impl Core {
                 .map(Response::ImportReport),
             Request::ImportProgress => Ok(Response::ImportProgress(self.import_progress())),
             Request::ExportCsv(req) => self.export_csv(req).map(Response::Csv),
+            Request::Document(req) => self.document(req).map(Response::Document),
         }
     }
 

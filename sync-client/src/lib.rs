@@ -246,6 +246,7 @@ impl SyncClient {
         shared.spawn(follow_link(shared.clone()));
         shared.spawn(run(shared.clone(), local_rx));
         shared.spawn(upload_loop(shared.clone()));
+        shared.spawn(invoice_loop(shared.clone()));
         Ok(client)
     }
 
@@ -491,6 +492,53 @@ async fn find_until_found(repo: &Repo, id: DocumentId, within: Duration) -> Opti
 }
 
 /// Reports the link to Core as soon as the dialer connects or drops.
+/// Fetches the tenant's final invoice numbers for delivered orders that have
+/// none yet on this device (the server is the only allocator; until then the
+/// device prints a provisional number).
+async fn invoice_loop(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !shared.dialer.is_connected() {
+            continue;
+        }
+        let core = shared.core.clone();
+        let todo = tokio::task::spawn_blocking(move || core.unnumbered_invoices())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        for order in todo {
+            let Ok(url) = shared.cfg.server.join(&format!("v1/invoices/{order}")) else {
+                continue;
+            };
+            let Ok(resp) = shared
+                .http
+                .get(url)
+                .bearer_auth(&shared.cfg.token)
+                .send()
+                .await
+            else {
+                break; // the link dropped; try again on the next tick
+            };
+            if !resp.status().is_success() {
+                continue; // not numbered yet (the server has not seen it delivered)
+            }
+            let Ok(body) = resp.json::<serde_json::Value>().await else {
+                continue;
+            };
+            if let Some(number) = body["number"].as_str() {
+                let core = shared.core.clone();
+                let number = number.to_owned();
+                let _ =
+                    tokio::task::spawn_blocking(move || core.set_invoice_number(&order, &number))
+                        .await;
+            }
+        }
+    }
+}
+
 async fn follow_link(shared: Arc<Shared>) {
     let server = Some(shared.cfg.server.to_string());
     let mut events = shared.dialer.events();

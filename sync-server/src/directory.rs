@@ -166,6 +166,11 @@ impl Directory {
              ) STRICT;
              CREATE TABLE IF NOT EXISTS refusals (
                  at_ms INTEGER NOT NULL, user_id TEXT NOT NULL, doc_id TEXT, reason TEXT NOT NULL
+             ) STRICT;
+             -- Final invoice numbers: this server is the tenant's only allocator, so
+             -- numbers are gapless (see ARCHITECTURE.md, \"Invoice numbers\").
+             CREATE TABLE IF NOT EXISTS invoice_numbers (
+                 order_id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, assigned_ms INTEGER NOT NULL
              ) STRICT;",
         )?;
         Ok(Self {
@@ -385,6 +390,50 @@ impl Directory {
             params![courier.as_str(), at_ms, lat, lon],
         )?;
         Ok(())
+    }
+
+    /// The order's final invoice number, allocating the next one if it has none:
+    /// one transaction, so numbers are 1, 2, 3, ... with no gaps and never reused.
+    pub fn allocate_invoice_number(&self, order: &str) -> Result<u64, DirectoryError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT seq FROM invoice_numbers WHERE order_id = ?1",
+                [order],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let seq = match existing {
+            Some(seq) => seq,
+            None => {
+                let seq: i64 = tx.query_row(
+                    "SELECT coalesce(max(seq), 0) + 1 FROM invoice_numbers",
+                    [],
+                    |r| r.get(0),
+                )?;
+                tx.execute(
+                    "INSERT INTO invoice_numbers (order_id, seq, assigned_ms) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![order, seq, now_ms()],
+                )?;
+                seq
+            }
+        };
+        tx.commit()?;
+        Ok(seq as u64)
+    }
+
+    /// The order's final invoice number, if it has one.
+    pub fn invoice_number(&self, order: &str) -> Result<Option<u64>, DirectoryError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT seq FROM invoice_numbers WHERE order_id = ?1",
+                [order],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(|s| s as u64))
     }
 
     pub fn breadcrumbs(

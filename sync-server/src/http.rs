@@ -109,6 +109,7 @@ pub fn router(server: Arc<Server>) -> Router {
             get(blob_get).head(blob_head).patch(blob_patch),
         )
         .route("/v1/breadcrumbs/{courier}", get(breadcrumbs))
+        .route("/v1/invoices/{order_id}", get(invoice_number))
         .layer(axum::extract::DefaultBodyLimit::max(
             blobs::MAX_BLOB_BYTES as usize + 1024,
         ))
@@ -189,6 +190,39 @@ async fn blob_patch(
     body: Bytes,
 ) -> Result<Response, ApiErr> {
     blobs::patch(auth, hash, headers, body).await
+}
+
+/// An order's final invoice number (`INV-000042`), for whoever may read the order.
+/// 404 until the server has seen the order delivered.
+async fn invoice_number(auth: Authed, Path(order_id): Path<String>) -> Result<Json<Value>, ApiErr> {
+    let order = app_core::domain::OrderId::new(&order_id);
+    let doc = app_core::sync::doc_id_of(&order).ok_or_else(|| {
+        ApiErr::new(
+            StatusCode::BAD_REQUEST,
+            format!("order id {order_id:?} is not a UUID"),
+        )
+    })?;
+    let facts = auth.tenant.shared.facts(&doc.to_string());
+    if app_core::sync::access::decide(&auth.who.principal, facts.as_ref())
+        == app_core::sync::access::Access::None
+    {
+        return Err(ApiErr::new(StatusCode::NOT_FOUND, "no such order"));
+    }
+    let dir = auth.tenant.dir.clone();
+    let id = order.to_string();
+    let seq = tokio::task::spawn_blocking(move || dir.invoice_number(&id))
+        .await
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    match seq {
+        Some(seq) => Ok(Json(
+            json!({"order_id": order_id, "seq": seq, "number": format!("INV-{seq:06}")}),
+        )),
+        None => Err(ApiErr::new(
+            StatusCode::NOT_FOUND,
+            "not numbered yet: the server has not seen this order delivered",
+        )),
+    }
 }
 
 /// A courier's persisted breadcrumb (operators, and the courier themself).

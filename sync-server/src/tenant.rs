@@ -430,6 +430,16 @@ impl Tenant {
         .ok()
         .flatten();
         let Some(state) = loaded else { return };
+        // Every delivered order gets the tenant's next invoice number, once.
+        if state.status == app_core::api::DeliveryStatus::Delivered {
+            let dir = self.dir.clone();
+            let order = state.id.to_string();
+            match tokio::task::spawn_blocking(move || dir.allocate_invoice_number(&order)).await {
+                Ok(Ok(seq)) => tracing::debug!(doc, seq, "invoice number"),
+                Ok(Err(e)) => tracing::error!(doc, error = %e, "cannot allocate an invoice number"),
+                Err(e) => tracing::error!(doc, error = %e, "invoice numbering task failed"),
+            }
+        }
         let facts = access::facts_of_order(&state);
         if known.as_ref() == Some(&facts) && !recover {
             return;

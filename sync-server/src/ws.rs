@@ -184,10 +184,18 @@ impl Guard {
             }
             if !trial.get_missing_deps(&[]).is_empty() {
                 attempt += 1;
-                if attempt > 40 {
-                    return Err(write(
-                        "changes depend on history this server does not have".into(),
-                    ));
+                // Up to 5 s: under load the engine may store late.
+                if attempt > 200 {
+                    let missing = trial.get_missing_deps(&[]);
+                    return Err(write(format!(
+                        "changes depend on history this server does not have ({} missing, e.g. {}; {} changes sent)",
+                        missing.len(),
+                        missing
+                            .first()
+                            .map(|h| h.to_string()[..12].to_owned())
+                            .unwrap_or_default(),
+                        sync.changes.len()
+                    )));
                 }
                 self.shadows.remove(&doc);
                 tokio::time::sleep(Duration::from_millis(25)).await;

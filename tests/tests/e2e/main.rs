@@ -8,6 +8,7 @@ mod browser;
 mod crash_safety;
 mod device_hosts;
 mod interop;
+mod invoices;
 mod routing;
 mod sync;
 mod sync_security;

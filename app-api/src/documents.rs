@@ -1,0 +1,39 @@
+//! Document DTOs: labels, receipts, invoices and statements as files.
+
+use serde::{Deserialize, Serialize};
+
+/// Which document to make.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "document", rename_all = "snake_case")]
+pub enum DocumentRequest {
+    /// 4×6 in shipping labels, one page per order (or per parcel), in one PDF.
+    Labels {
+        order_ids: Vec<String>,
+        #[serde(default)]
+        per_parcel: bool,
+    },
+    /// The receipt handed over at delivery (delivered orders only).
+    Receipt { order_id: String },
+    /// The order's invoice (delivered orders only); the number is provisional
+    /// until the tenant's server has numbered it.
+    Invoice { order_id: String },
+    /// A client's deliveries created in `[from_ms, to_ms)`, as PDF or CSV.
+    Statement {
+        customer_name: String,
+        from_ms: i64,
+        to_ms: i64,
+        #[serde(default)]
+        csv: bool,
+    },
+}
+
+/// A made document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentFile {
+    pub filename: String,
+    /// `application/pdf` or `text/csv`.
+    pub mime: String,
+    /// The file, base64 (standard alphabet, padded).
+    pub data_base64: String,
+    pub bytes: u64,
+}

@@ -1,0 +1,402 @@
+//! [`Request::Document`]: labels, receipts, invoices and statements made on
+//! the device from its own store, so they work offline.
+//!
+//! Invoice numbers: an invoice exists for every delivered order. Offline, its
+//! number is provisional (`P-<order reference>`: unique per tenant, so two
+//! devices never print the same provisional number for different orders). The
+//! final number is gapless per tenant and given by the tenant's server, the
+//! only allocator (see ARCHITECTURE.md, "Invoice numbers"); a device records it
+//! with [`Core::set_invoice_number`] once it has it, and prints it from then on.
+//!
+//! [`Request::Document`]: app_api::Request::Document
+
+use app_api::{ApiError, DeliveryStatus, DocumentFile, DocumentRequest, OrderQuery};
+use base64::Engine as _;
+
+use super::{Core, DETOUR_FACTOR, not_found, storage};
+use crate::documents::{
+    self, Branding, DocError, InvoiceData, InvoiceLine, InvoiceOrder, LabelData, Party,
+    ReceiptData, ReceiptItem, StatementData, StatementRow,
+};
+use crate::domain::OrderId;
+use crate::lifecycle::{EventBody, OrderState};
+
+/// What documents say about the tenant; set by the shell (defaults for the demo).
+#[derive(Clone, Debug)]
+pub struct DocumentSettings {
+    pub branding: Branding,
+    /// Local time offset for printed times, minutes east of UTC.
+    pub utc_offset_min: i32,
+    /// Payment terms printed on invoices.
+    pub invoice_notes: String,
+}
+
+impl Default for DocumentSettings {
+    fn default() -> Self {
+        Self {
+            branding: Branding {
+                company_name: "Ruta Demo Oy".into(),
+                address_lines: vec!["Mannerheimintie 1".into(), "00100 Helsinki".into()],
+                ..Branding::default()
+            },
+            utc_offset_min: 120,
+            invoice_notes: "Payment within 14 days.".into(),
+        }
+    }
+}
+
+fn doc_error(e: DocError) -> ApiError {
+    match e {
+        DocError::InvalidImage { field, reason } | DocError::InvalidField { field, reason } => {
+            ApiError::Invalid {
+                field,
+                message: reason,
+            }
+        }
+        other => ApiError::Storage {
+            message: format!("could not make the document: {other}"),
+        },
+    }
+}
+
+fn file(filename: String, mime: &str, bytes: Vec<u8>) -> DocumentFile {
+    DocumentFile {
+        filename,
+        mime: mime.into(),
+        bytes: bytes.len() as u64,
+        data_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+    }
+}
+
+fn status_label(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Pending => "Pending",
+        DeliveryStatus::Assigned => "Assigned",
+        DeliveryStatus::PickedUp => "Picked up",
+        DeliveryStatus::InTransit => "In transit",
+        DeliveryStatus::AttemptFailed => "Attempt failed",
+        DeliveryStatus::Delivered => "Delivered",
+        DeliveryStatus::Cancelled => "Cancelled",
+        DeliveryStatus::Returned => "Returned",
+    }
+}
+
+/// When the counting delivery event happened.
+fn delivered_ms(state: &OrderState) -> Option<i64> {
+    let (event_id, _) = state.delivery.as_ref()?;
+    state
+        .timeline
+        .iter()
+        .find(|t| &t.event.id() == event_id)
+        .map(|t| t.event.at.wall_ms)
+        .or_else(|| {
+            state
+                .timeline
+                .iter()
+                .rev()
+                .find(|t| matches!(t.event.body, EventBody::Delivered { .. }))
+                .map(|t| t.event.at.wall_ms)
+        })
+}
+
+impl Core {
+    /// What documents print about the tenant.
+    pub fn set_document_settings(&self, settings: DocumentSettings) {
+        *self.documents.lock().unwrap_or_else(|p| p.into_inner()) = settings;
+    }
+
+    /// Records the final invoice number the tenant's server gave an order.
+    pub fn set_invoice_number(&self, order: &OrderId, number: &str) -> Result<(), ApiError> {
+        let mut inner = self.lock();
+        let tx = inner.store.write().map_err(storage)?;
+        tx.set_meta(&format!("invoice_number:{order}"), number)
+            .map_err(storage)?;
+        tx.commit().map_err(storage)
+    }
+
+    /// Delivered orders whose final invoice number this device does not know yet.
+    pub fn unnumbered_invoices(&self) -> Result<Vec<OrderId>, ApiError> {
+        let delivered = self.all_orders(OrderQuery {
+            statuses: vec![DeliveryStatus::Delivered],
+            ..Default::default()
+        })?;
+        let mut out = Vec::new();
+        for o in delivered {
+            let id = OrderId::new(o.id);
+            if self.invoice_number(&id)?.is_none() {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The final invoice number this device knows for an order.
+    pub fn invoice_number(&self, order: &OrderId) -> Result<Option<String>, ApiError> {
+        self.lock()
+            .store
+            .meta(&format!("invoice_number:{order}"))
+            .map_err(storage)
+    }
+
+    fn settings(&self) -> DocumentSettings {
+        self.documents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn delivered_state(&self, order_id: &str) -> Result<OrderState, ApiError> {
+        let id = OrderId::new(order_id);
+        let state = self.order_state(&id)?;
+        if state.spec.is_none() {
+            return Err(not_found(&id));
+        }
+        if state.status != DeliveryStatus::Delivered {
+            return Err(ApiError::Refused {
+                code: "not_delivered".into(),
+                message: format!(
+                    "order {} is {}, not delivered: receipts and invoices exist for delivered orders",
+                    state
+                        .spec
+                        .as_ref()
+                        .map_or(order_id, |s| s.reference.as_str()),
+                    status_label(state.status).to_lowercase()
+                ),
+            });
+        }
+        Ok(state)
+    }
+
+    pub(super) fn document(&self, req: DocumentRequest) -> Result<DocumentFile, ApiError> {
+        let settings = self.settings();
+        let stamp = |ms: i64| documents::format_timestamp(ms, settings.utc_offset_min);
+        let date = |ms: i64| documents::format_date(ms, settings.utc_offset_min);
+        match req {
+            DocumentRequest::Labels {
+                order_ids,
+                per_parcel,
+            } => {
+                if order_ids.is_empty() {
+                    return Err(ApiError::Invalid {
+                        field: "order_ids".into(),
+                        message: "choose at least one order to print labels for".into(),
+                    });
+                }
+                let mut labels = Vec::new();
+                for id in &order_ids {
+                    let state = self.order_state(&OrderId::new(id))?;
+                    let spec = state
+                        .spec
+                        .as_ref()
+                        .ok_or_else(|| not_found(&OrderId::new(id)))?;
+                    let label = LabelData {
+                        carrier_name: settings.branding.company_name.clone(),
+                        reference: spec.reference.clone(),
+                        sender: Party::from_stop(&spec.pickup),
+                        recipient: Party {
+                            name: if spec.dropoff.contact.name.is_empty() {
+                                spec.customer_name.clone()
+                            } else {
+                                spec.dropoff.contact.name.clone()
+                            },
+                            ..Party::from_stop(&spec.dropoff)
+                        },
+                        parcel_count: spec.packages.iter().map(|p| p.count).sum::<u32>().max(1),
+                        weight_g: spec
+                            .packages
+                            .iter()
+                            .map(|p| p.weight_g.saturating_mul(p.count))
+                            .sum(),
+                        parcel_index: None,
+                        options: spec.options.clone(),
+                        cod_cents: spec.cod_cents,
+                        currency: settings.branding.currency.clone(),
+                        // The tracking code: the order id the courier's scanner looks up.
+                        qr_payload: format!("RUTA1:{}", state.id),
+                        instructions: spec.instructions.clone(),
+                        date: state
+                            .created_at
+                            .map(|h| date(h.wall_ms))
+                            .unwrap_or_default(),
+                    };
+                    if per_parcel {
+                        labels.extend(documents::per_parcel(&label));
+                    } else {
+                        labels.push(label);
+                    }
+                }
+                let pdf = documents::labels_pdf(&labels).map_err(doc_error)?;
+                let name = if order_ids.len() == 1 {
+                    format!("label-{}.pdf", labels[0].reference)
+                } else {
+                    format!("labels-{}.pdf", order_ids.len())
+                };
+                Ok(file(name, "application/pdf", pdf))
+            }
+            DocumentRequest::Receipt { order_id } => {
+                let state = self.delivered_state(&order_id)?;
+                let spec = state.spec.as_ref().expect("checked");
+                let data = ReceiptData {
+                    branding: settings.branding.clone(),
+                    reference: spec.reference.clone(),
+                    delivered_at: delivered_ms(&state).map(stamp).unwrap_or_default(),
+                    recipient_name: spec.customer_name.clone(),
+                    delivered_to: Party::from_stop(&spec.dropoff).address_lines,
+                    courier_name: state
+                        .assignee
+                        .as_ref()
+                        .map(|u| u.to_string())
+                        .unwrap_or_default(),
+                    items: spec
+                        .packages
+                        .iter()
+                        .map(|p| ReceiptItem {
+                            description: if p.reference.is_empty() {
+                                "Parcel".into()
+                            } else {
+                                format!("Parcel {}", p.reference)
+                            },
+                            quantity: p.count,
+                        })
+                        .collect(),
+                    cod_collected_cents: state.cod_collected,
+                    signature_png: None,
+                    photo: None,
+                    proof_id: state
+                        .delivery
+                        .as_ref()
+                        .and_then(|(_, pods)| pods.first().map(|p| p.to_string())),
+                };
+                let pdf = documents::receipt_pdf(&data).map_err(doc_error)?;
+                Ok(file(
+                    format!("receipt-{}.pdf", spec.reference),
+                    "application/pdf",
+                    pdf,
+                ))
+            }
+            DocumentRequest::Invoice { order_id } => {
+                let state = self.delivered_state(&order_id)?;
+                let spec = state.spec.as_ref().expect("checked");
+                let (final_number, tariff) =
+                    (self.invoice_number(&state.id)?, self.lock().tariff.clone());
+                let distance = match (spec.pickup.address.point, spec.dropoff.address.point) {
+                    (Some(a), Some(b)) => a.distance_m(b) * DETOUR_FACTOR,
+                    _ => 0.0,
+                };
+                let price = tariff.price(spec, distance);
+                let delivered = delivered_ms(&state);
+                let data = InvoiceData {
+                    branding: settings.branding.clone(),
+                    provisional: final_number.is_none(),
+                    number: final_number.unwrap_or_else(|| format!("P-{}", spec.reference)),
+                    issue_date: delivered.map(date).unwrap_or_default(),
+                    due_date: delivered.map(|d| date(d + 14 * 86_400_000)),
+                    customer: Party {
+                        name: spec.customer_name.clone(),
+                        ..Party::from_stop(&spec.dropoff)
+                    },
+                    customer_vat_id: None,
+                    order: Some(InvoiceOrder {
+                        reference: spec.reference.clone(),
+                        pickup: spec.pickup.address.one_line(),
+                        dropoff: spec.dropoff.address.one_line(),
+                        distance_m: (distance > 0.0).then_some(distance.round() as u32),
+                        delivered_at: delivered.map(stamp),
+                    }),
+                    lines: price
+                        .lines
+                        .iter()
+                        .map(|l| InvoiceLine {
+                            description: l.label.clone(),
+                            quantity: 1,
+                            unit_price_cents: l.cents,
+                            vat_rate_bp: tariff.vat_bp,
+                        })
+                        .collect(),
+                    prices_include_vat: true,
+                    cod_collected_cents: state.cod_collected,
+                    signature_png: None,
+                    notes: settings.invoice_notes.clone(),
+                };
+                let pdf = documents::invoice_pdf(&data).map_err(doc_error)?;
+                Ok(file(
+                    format!("invoice-{}.pdf", data.number),
+                    "application/pdf",
+                    pdf,
+                ))
+            }
+            DocumentRequest::Statement {
+                customer_name,
+                from_ms,
+                to_ms,
+                csv,
+            } => {
+                if to_ms <= from_ms {
+                    return Err(ApiError::Invalid {
+                        field: "to_ms".into(),
+                        message: "the period ends before it starts".into(),
+                    });
+                }
+                let mut rows: Vec<(i64, StatementRow)> = self
+                    .all_orders(OrderQuery::default())?
+                    .into_iter()
+                    .filter(|o| {
+                        o.customer_name == customer_name
+                            && (from_ms..to_ms).contains(&o.created_at_ms)
+                    })
+                    .map(|o| {
+                        (
+                            o.created_at_ms,
+                            StatementRow {
+                                date: date(o.created_at_ms),
+                                reference: o.reference,
+                                dropoff: o.dropoff_address,
+                                status: status_label(o.status).into(),
+                                amount_cents: if o.status == DeliveryStatus::Cancelled {
+                                    0
+                                } else {
+                                    o.price_cents
+                                },
+                            },
+                        )
+                    })
+                    .collect();
+                rows.sort_by(|a, b| (a.0, &a.1.reference).cmp(&(b.0, &b.1.reference)));
+                let data = StatementData {
+                    branding: settings.branding.clone(),
+                    client: Party {
+                        name: customer_name.clone(),
+                        ..Party::default()
+                    },
+                    period_from: date(from_ms),
+                    period_to: date(to_ms - 1),
+                    issue_date: date(self.clock.now_ms()),
+                    rows: rows.into_iter().map(|(_, r)| r).collect(),
+                };
+                let slug: String = customer_name
+                    .chars()
+                    .map(|c| if c.is_alphanumeric() { c } else { '-' })
+                    .take(40)
+                    .collect();
+                if csv {
+                    let text = documents::statement_csv(&data);
+                    Ok(file(
+                        format!("statement-{slug}.csv"),
+                        "text/csv",
+                        text.into_bytes(),
+                    ))
+                } else {
+                    let pdf = documents::statement_pdf(&data).map_err(doc_error)?;
+                    Ok(file(
+                        format!("statement-{slug}.pdf"),
+                        "application/pdf",
+                        pdf,
+                    ))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,231 @@
+//! Documents through `Core::execute`: read back with Poppler's `pdftotext`.
+
+use std::sync::Arc;
+
+use app_api::{Action, DocumentRequest, NewOrder, Point, Request, Response, Role};
+use base64::Engine as _;
+
+use crate::Core;
+use crate::clock::ManualClock;
+use crate::domain::OrderId;
+
+const NOW: i64 = 1_780_000_000_000;
+
+fn core() -> (tempfile::TempDir, Core) {
+    let dir = tempfile::tempdir().unwrap();
+    let core = Core::open_with_clock(dir.path(), Arc::new(ManualClock::new(NOW))).unwrap();
+    (dir, core)
+}
+
+fn create(core: &Core, name: &str) -> (String, String) {
+    let mut new = NewOrder::simple(name, "Kaivokatu 1", "Fredrikinkatu 32");
+    new.pickup_point = Some(Point {
+        lat: 60.1710,
+        lon: 24.9414,
+    });
+    new.dropoff_point = Some(Point {
+        lat: 60.1654,
+        lon: 24.9353,
+    });
+    new.parcels = Some(2);
+    match core.execute(Request::CreateOrder(new)).unwrap() {
+        Response::Order(o) => (o.id, o.reference),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn act(core: &Core, id: &str, action: Action) {
+    core.execute(Request::Act {
+        order_id: id.into(),
+        action,
+    })
+    .unwrap();
+}
+
+fn session(core: &Core, user: &str, role: Role) {
+    core.execute(Request::SetSession {
+        user: user.into(),
+        role,
+    })
+    .unwrap();
+}
+
+fn document(core: &Core, req: DocumentRequest) -> Result<app_api::DocumentFile, app_api::ApiError> {
+    core.execute(Request::Document(req)).map(|r| match r {
+        Response::Document(f) => f,
+        other => panic!("{other:?}"),
+    })
+}
+
+/// The text Poppler extracts from a document file.
+fn text_of(f: &app_api::DocumentFile) -> String {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&f.data_base64)
+        .unwrap();
+    assert_eq!(bytes.len() as u64, f.bytes);
+    assert!(bytes.starts_with(b"%PDF-"), "{}", f.filename);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is missing: run `bash scripts/setup.sh`");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn invoices_and_receipts_exist_for_delivered_orders_with_provisional_then_final_numbers() {
+    let (_d, core) = core();
+    let (id, reference) = create(&core, "Björn Öhman");
+    let e = document(
+        &core,
+        DocumentRequest::Invoice {
+            order_id: id.clone(),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, app_api::ApiError::Refused { code, .. } if code == "not_delivered"),
+        "{e:?}"
+    );
+
+    act(
+        &core,
+        &id,
+        Action::Assign {
+            courier: "aki".into(),
+        },
+    );
+    session(&core, "aki", Role::Courier);
+    act(&core, &id, Action::PickUp);
+    act(&core, &id, Action::Deliver { pods: vec![] });
+
+    let invoice = document(
+        &core,
+        DocumentRequest::Invoice {
+            order_id: id.clone(),
+        },
+    )
+    .unwrap();
+    let text = text_of(&invoice);
+    assert!(text.contains(&format!("P-{reference}")), "{text}");
+    assert!(text.contains("PROVISIONAL"));
+    assert!(text.contains("Björn Öhman"));
+    assert!(text.contains("Fredrikinkatu 32"));
+    // The order's price appears as the invoice total.
+    let Response::OrderDetail(detail) = core
+        .execute(Request::GetOrder {
+            order_id: id.clone(),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    let summary = detail.summary;
+    let total = crate::documents::format_money(summary.price_cents, "EUR");
+    assert!(text.contains(&total), "{total} not in {text}");
+
+    core.set_invoice_number(&OrderId::new(&id), "2026-000001")
+        .unwrap();
+    let text = text_of(
+        &document(
+            &core,
+            DocumentRequest::Invoice {
+                order_id: id.clone(),
+            },
+        )
+        .unwrap(),
+    );
+    assert!(text.contains("2026-000001"));
+    assert!(!text.contains("PROVISIONAL"));
+
+    let receipt = text_of(
+        &document(
+            &core,
+            DocumentRequest::Receipt {
+                order_id: id.clone(),
+            },
+        )
+        .unwrap(),
+    );
+    assert!(
+        receipt.contains(&reference) && receipt.contains("aki"),
+        "{receipt}"
+    );
+}
+
+#[test]
+fn labels_for_many_orders_and_statements_as_pdf_and_csv() {
+    let (_d, core) = core();
+    let a = create(&core, "Łukasz Żółć");
+    let b = create(&core, "Łukasz Żółć");
+    let c = create(&core, "Someone Else");
+    let labels = document(
+        &core,
+        DocumentRequest::Labels {
+            order_ids: vec![a.0.clone(), b.0.clone()],
+            per_parcel: true,
+        },
+    )
+    .unwrap();
+    let text = text_of(&labels);
+    // Two orders of two parcels each: four pages (form feeds separate pages).
+    assert_eq!(text.matches('\u{c}').count(), 4, "{text}");
+    assert!(text.contains(&a.1) && text.contains(&b.1) && !text.contains(&c.1));
+    assert!(text.contains("Łukasz Żółć"));
+
+    let period = DocumentRequest::Statement {
+        customer_name: "Łukasz Żółć".into(),
+        from_ms: NOW - 1,
+        to_ms: NOW + 1,
+        csv: false,
+    };
+    let pdf = text_of(&document(&core, period).unwrap());
+    assert!(
+        pdf.contains(&a.1) && pdf.contains(&b.1) && !pdf.contains(&c.1),
+        "{pdf}"
+    );
+    let csv = document(
+        &core,
+        DocumentRequest::Statement {
+            customer_name: "Łukasz Żółć".into(),
+            from_ms: NOW - 1,
+            to_ms: NOW + 1,
+            csv: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(csv.mime, "text/csv");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&csv.data_base64)
+        .unwrap();
+    let mut r = ::csv::Reader::from_reader(bytes.as_slice());
+    assert_eq!(r.records().count(), 2);
+
+    let empty = text_of(
+        &document(
+            &core,
+            DocumentRequest::Statement {
+                customer_name: "Nobody".into(),
+                from_ms: NOW - 1,
+                to_ms: NOW + 1,
+                csv: false,
+            },
+        )
+        .unwrap(),
+    );
+    assert!(empty.contains("No deliveries in this period"));
+    let e = document(
+        &core,
+        DocumentRequest::Labels {
+            order_ids: vec![],
+            per_parcel: false,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(e, app_api::ApiError::Invalid { .. }));
+}
