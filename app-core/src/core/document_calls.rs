@@ -68,19 +68,6 @@ fn file(filename: String, mime: &str, bytes: Vec<u8>) -> DocumentFile {
     }
 }
 
-fn status_label(s: DeliveryStatus) -> &'static str {
-    match s {
-        DeliveryStatus::Pending => "Pending",
-        DeliveryStatus::Assigned => "Assigned",
-        DeliveryStatus::PickedUp => "Picked up",
-        DeliveryStatus::InTransit => "In transit",
-        DeliveryStatus::AttemptFailed => "Attempt failed",
-        DeliveryStatus::Delivered => "Delivered",
-        DeliveryStatus::Cancelled => "Cancelled",
-        DeliveryStatus::Returned => "Returned",
-    }
-}
-
 /// When the counting delivery event happened.
 fn delivered_ms(state: &OrderState) -> Option<i64> {
     let (event_id, _) = state.delivery.as_ref()?;
@@ -160,7 +147,7 @@ impl Core {
                         .spec
                         .as_ref()
                         .map_or(order_id, |s| s.reference.as_str()),
-                    status_label(state.status).to_lowercase()
+                    state.status.label().to_lowercase()
                 ),
             });
         }
@@ -351,7 +338,7 @@ impl Core {
                                 date: date(o.created_at_ms),
                                 reference: o.reference,
                                 dropoff: o.dropoff_address,
-                                status: status_label(o.status).into(),
+                                status: o.status.label().into(),
                                 amount_cents: if o.status == DeliveryStatus::Cancelled {
                                     0
                                 } else {

@@ -217,17 +217,8 @@ const COL_VAT: f32 = M + 425.0;
 pub fn invoice_pdf(data: &InvoiceData) -> Result<Vec<u8>, DocError> {
     let fonts = layout::fonts()?;
     let totals = invoice_totals(data)?;
-    let logo = data
-        .branding
-        .logo_png
-        .as_deref()
-        .map(|b| layout::load_image(b, "branding.logo_png", 800))
-        .transpose()?;
-    let signature = data
-        .signature_png
-        .as_deref()
-        .map(|b| layout::load_image(b, "signature_png", 1200))
-        .transpose()?;
+    let logo = layout::optional_image(data.branding.logo_png.as_deref(), "branding.logo_png", 800)?;
+    let signature = layout::optional_image(data.signature_png.as_deref(), "signature_png", 1200)?;
 
     let clean = layout::clean;
     let b = &data.branding;

@@ -493,6 +493,15 @@ pub(crate) fn on_colour(bg: [u8; 3]) -> [u8; 3] {
 // Images, QR, Code 128
 // ---------------------------------------------------------------------------
 
+/// [`load_image`] for an optional field (logo, signature, photo).
+pub(crate) fn optional_image(
+    bytes: Option<&[u8]>,
+    field: &str,
+    max_px: u32,
+) -> Result<Option<Image>, DocError> {
+    bytes.map(|b| load_image(b, field, max_px)).transpose()
+}
+
 /// Checks that `bytes` is a PNG or JPEG that decodes, and returns it for krilla;
 /// images larger than `max_px` on a side are scaled down first (JPEG, or PNG when
 /// the image has transparency), so a camera photo doesn't bloat a receipt.

@@ -58,22 +58,9 @@ pub struct ReceiptData {
 /// Fails only on an unreadable logo, signature or photo (the error names the field).
 pub fn receipt_pdf(data: &ReceiptData) -> Result<Vec<u8>, DocError> {
     let fonts = layout::fonts()?;
-    let logo = data
-        .branding
-        .logo_png
-        .as_deref()
-        .map(|b| layout::load_image(b, "branding.logo_png", 800))
-        .transpose()?;
-    let signature = data
-        .signature_png
-        .as_deref()
-        .map(|b| layout::load_image(b, "signature_png", 1200))
-        .transpose()?;
-    let photo = data
-        .photo
-        .as_deref()
-        .map(|b| layout::load_image(b, "photo", 600))
-        .transpose()?;
+    let logo = layout::optional_image(data.branding.logo_png.as_deref(), "branding.logo_png", 800)?;
+    let signature = layout::optional_image(data.signature_png.as_deref(), "signature_png", 1200)?;
+    let photo = layout::optional_image(data.photo.as_deref(), "photo", 600)?;
 
     let clean = layout::clean;
     let b = &data.branding;

@@ -80,12 +80,7 @@ pub fn statement_total(rows: &[StatementRow]) -> Result<i64, DocError> {
 pub fn statement_pdf(data: &StatementData) -> Result<Vec<u8>, DocError> {
     let fonts = layout::fonts()?;
     let total = statement_total(&data.rows)?;
-    let logo = data
-        .branding
-        .logo_png
-        .as_deref()
-        .map(|b| layout::load_image(b, "branding.logo_png", 800))
-        .transpose()?;
+    let logo = layout::optional_image(data.branding.logo_png.as_deref(), "branding.logo_png", 800)?;
 
     let clean = layout::clean;
     let b = &data.branding;
