@@ -261,6 +261,18 @@ impl LocalStore {
             .optional()?)
     }
 
+    /// Delivered orders with no final invoice number recorded (meta key
+    /// `invoice_number:<id>`), in one indexed query.
+    pub fn unnumbered_delivered(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.id FROM orders o
+             WHERE o.status = ?1
+               AND NOT EXISTS (SELECT 1 FROM meta m WHERE m.key = 'invoice_number:' || o.id)",
+        )?;
+        let rows = stmt.query_map([status_str(DeliveryStatus::Delivered)], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn order_count(&self) -> Result<u64, StoreError> {
         Ok(self
             .conn

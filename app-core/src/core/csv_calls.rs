@@ -23,6 +23,7 @@ use crate::csv_io::{self, RowError, write_csv};
 use crate::domain::OrderId;
 use crate::lifecycle::{self, EventBody};
 use crate::order_doc::OrderDoc;
+use crate::store::enum_str as name;
 
 /// Orders written per transaction during an import.
 pub const IMPORT_CHUNK: usize = 2_000;
@@ -334,14 +335,6 @@ impl Core {
             text: write_csv(&header, rows),
         })
     }
-}
-
-/// The snake_case wire name of an API enum value.
-fn name(v: &impl serde::Serialize) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -103,18 +103,8 @@ impl Core {
 
     /// Delivered orders whose final invoice number this device does not know yet.
     pub fn unnumbered_invoices(&self) -> Result<Vec<OrderId>, ApiError> {
-        let delivered = self.all_orders(OrderQuery {
-            statuses: vec![DeliveryStatus::Delivered],
-            ..Default::default()
-        })?;
-        let mut out = Vec::new();
-        for o in delivered {
-            let id = OrderId::new(o.id);
-            if self.invoice_number(&id)?.is_none() {
-                out.push(id);
-            }
-        }
-        Ok(out)
+        let ids = self.lock().store.unnumbered_delivered().map_err(storage)?;
+        Ok(ids.into_iter().map(OrderId::new).collect())
     }
 
     /// The final invoice number this device knows for an order.

@@ -136,13 +136,7 @@ impl Core {
     fn travel(&self) -> (Travel, String) {
         match self.roads.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             Some(g) => {
-                let model = format!(
-                    "roads:{}",
-                    serde_json::to_value(g.profile())
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                );
+                let model = format!("roads:{}", crate::store::enum_str(&g.profile()));
                 (Travel::Roads(g), model)
             }
             None => (
