@@ -16,9 +16,11 @@ use serde::{Deserialize, Serialize};
 
 mod csv;
 mod documents;
+mod pod;
 mod routing;
 pub use csv::*;
 pub use documents::*;
+pub use pod::*;
 pub use routing::*;
 
 /// Name of the single Tauri command that carries a [`Request`].
@@ -65,6 +67,12 @@ pub enum Request {
     ExportCsv(ExportRequest),
     /// A label, receipt, invoice or statement as a file (works offline).
     Document(DocumentRequest),
+    /// Processes and records a proof of delivery captured at the door (works offline).
+    CapturePod(CapturePodRequest),
+    /// A photo or signature of a proof, when this device holds it.
+    PodBlob { sha256: String },
+    /// Verifies every courier's chain of POD records known to this device.
+    PodChains,
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -92,6 +100,11 @@ pub enum Response {
     ImportProgress(ImportProgress),
     Csv(CsvFile),
     Document(DocumentFile),
+    PodCaptured(PodCaptured),
+    PodBlob(PodBlob),
+    PodChains {
+        chains: Vec<PodChainStatus>,
+    },
 }
 
 /// A person's role; it decides what they may do and which workspace they see.
@@ -185,7 +198,7 @@ pub struct PodNeeds {
 }
 
 /// A proof captured at the door (the blobs travel separately, by hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct PodInput {
     pub id: String,
     #[serde(default)]
@@ -198,6 +211,25 @@ pub struct PodInput {
     pub pin_verified: bool,
     #[serde(default)]
     pub age_confirmed: bool,
+    /// Filled in on answers: when and by whom it was captured, and its link in
+    /// the courier's chain (ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured: Option<PodProvenance>,
+}
+
+/// Where a recorded proof came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodProvenance {
+    pub at_ms: i64,
+    pub by: String,
+    pub device: String,
+    #[serde(default)]
+    pub gps: Option<GpsInput>,
+    /// The courier's device clock at capture.
+    #[serde(default)]
+    pub device_clock_ms: Option<i64>,
+    #[serde(default)]
+    pub chain_seq: Option<u64>,
 }
 
 /// What someone does to an order.
@@ -340,6 +372,10 @@ pub struct NewOrder {
     pub instructions: String,
     #[serde(default)]
     pub pod: PodNeeds,
+    /// The recipient's minimum age, checked on their ID at the door (alcohol,
+    /// medicines); the courier records the check as part of the proof.
+    #[serde(default)]
+    pub age_check: Option<u8>,
     /// Set when a client creates the order for themselves.
     #[serde(default)]
     pub client: Option<String>,
@@ -363,6 +399,7 @@ impl NewOrder {
             cod_cents: 0,
             notes: String::new(),
             instructions: String::new(),
+            age_check: None,
             pod: PodNeeds::default(),
             client: None,
         }
@@ -423,7 +460,7 @@ pub struct ConflictItem {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderDetail {
     pub summary: OrderSummary,
     pub timeline: Vec<TimelineItem>,

@@ -30,6 +30,7 @@ use crate::store::{COMPACT_AFTER, LocalStore, StoreError};
 
 mod csv_calls;
 mod document_calls;
+mod pod_calls;
 pub use document_calls::DocumentSettings;
 mod route_calls;
 
@@ -56,6 +57,8 @@ pub struct Core {
     import: Arc<Mutex<app_api::ImportProgress>>,
     /// Branding and local time for documents.
     documents: Arc<Mutex<DocumentSettings>>,
+    /// POD photos and signatures (`<data>/blobs`).
+    blobs: crate::blobs::BlobStore,
 }
 
 /// (state, server, last contact ms).
@@ -119,6 +122,7 @@ impl Core {
             roads: Arc::default(),
             import: Arc::default(),
             documents: Arc::default(),
+            blobs: crate::blobs::BlobStore::in_data_dir(dir),
         };
         core.import_skeleton_orders()?;
         Ok(core)
@@ -172,6 +176,11 @@ impl Core {
             Request::ImportProgress => Ok(Response::ImportProgress(self.import_progress())),
             Request::ExportCsv(req) => self.export_csv(req).map(Response::Csv),
             Request::Document(req) => self.document(req).map(Response::Document),
+            Request::CapturePod(req) => self.capture_pod(req).map(Response::PodCaptured),
+            Request::PodBlob { sha256 } => self.pod_blob(&sha256).map(Response::PodBlob),
+            Request::PodChains => self
+                .pod_chains()
+                .map(|chains| Response::PodChains { chains }),
         }
     }
 
@@ -250,7 +259,7 @@ impl Core {
         }
         let state = lifecycle::derive(id.clone(), doc.events().0);
         let blobs_done = state.pods.iter().all(|p| {
-            [&p.photo_sha256, &p.signature_sha256]
+            [&p.record.photo_sha256, &p.record.signature_sha256]
                 .into_iter()
                 .flatten()
                 .all(|h| blob_confirmed(h))
@@ -526,16 +535,35 @@ impl Core {
             .order_detail(id)
             .map_err(storage)?
             .ok_or_else(|| not_found(&OrderId::new(id)))?;
-        let pods: Vec<PodRecord> = serde_json::from_str(&pods).unwrap_or_default();
+        let pods: Vec<lifecycle::CapturedPod> = serde_json::from_str(&pods).unwrap_or_default();
         let pods = pods
             .into_iter()
-            .map(|p| PodInput {
-                id: p.id.to_string(),
-                photo_sha256: p.photo_sha256,
-                signature_sha256: p.signature_sha256,
-                qr_verified: p.qr_verified,
-                pin_verified: p.pin_verified,
-                age_confirmed: p.age_confirmed,
+            .map(|c| {
+                let link = c.record.chain.as_ref();
+                let captured =
+                    c.at.zip(c.by.as_ref())
+                        .map(|(at, by)| app_api::PodProvenance {
+                            at_ms: at.wall_ms,
+                            by: by.user.to_string(),
+                            device: by.device.to_string(),
+                            gps: link.and_then(|l| l.gps).map(|g| app_api::GpsInput {
+                                lat: g.lat(),
+                                lon: g.lon(),
+                                accuracy_m: f64::from(g.accuracy_cm) / 100.0,
+                            }),
+                            device_clock_ms: link.map(|l| l.device_clock_ms),
+                            chain_seq: link.map(|l| l.seq),
+                        });
+                let p = c.record;
+                PodInput {
+                    id: p.id.to_string(),
+                    photo_sha256: p.photo_sha256,
+                    signature_sha256: p.signature_sha256,
+                    qr_verified: p.qr_verified,
+                    pin_verified: p.pin_verified,
+                    age_confirmed: p.age_confirmed,
+                    captured,
+                }
             })
             .collect();
         Ok(OrderDetail {
@@ -665,7 +693,10 @@ fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refusal> {
         }],
         notes: new.notes.clone(),
         instructions: new.instructions.clone(),
-        options: Default::default(),
+        options: crate::domain::order::ServiceOptions {
+            age_check: new.age_check,
+            ..Default::default()
+        },
         priority: new.priority,
         pod: PodRequirements {
             photo: new.pod.photo,
@@ -698,6 +729,7 @@ fn action_body(state: &OrderState, action: Action) -> Result<EventBody, Refusal>
                 qr_verified: p.qr_verified,
                 pin_verified: p.pin_verified,
                 age_confirmed: p.age_confirmed,
+                chain: None,
             },
         },
         Action::Deliver { pods } => EventBody::Delivered {

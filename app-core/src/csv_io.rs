@@ -419,6 +419,7 @@ fn parse_row(
             qr: flag("pod_qr")?,
             pin: flag("pod_pin")?,
         },
+        age_check: None,
         client: Some(text("client")?).filter(|c| !c.is_empty()),
     })
 }

@@ -18,6 +18,7 @@
 //! starts no threads or runtimes of its own. Effects (disk, clock) sit behind the
 //! small adapters in [`clock`] and [`store`].
 
+pub mod blobs;
 pub mod clock;
 pub mod core;
 pub mod csv_io;

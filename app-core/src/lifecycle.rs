@@ -69,6 +69,43 @@ pub struct PodRecord {
     pub pin_verified: bool,
     #[serde(default)]
     pub age_confirmed: bool,
+    /// The record's link in its courier's tamper-evident chain; absent on proofs
+    /// recorded without one (older clients, operators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<PodChainLink>,
+}
+
+/// A proof's link in its courier's chain of POD records: with the event's
+/// `at` and actor it is the [`crate::pod::chain::ChainedRecord`] the chain
+/// verifier checks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodChainLink {
+    pub seq: u64,
+    pub prev_hash: String,
+    pub record_hash: String,
+    /// The capturing device's own wall clock, Unix ms.
+    pub device_clock_ms: i64,
+    #[serde(default)]
+    pub gps: Option<crate::pod::chain::GpsFix>,
+    pub verification: crate::pod::chain::VerificationMethod,
+    /// The minimum age checked on the recipient's ID, when asked for.
+    #[serde(default)]
+    pub age: Option<u8>,
+}
+
+/// A proof as the order's state holds it: the record and who captured it, when
+/// and where (from its `PodCaptured` event).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapturedPod {
+    #[serde(flatten)]
+    pub record: PodRecord,
+    /// Absent only in projections written before these were kept.
+    #[serde(default)]
+    pub at: Option<Hlc>,
+    #[serde(default)]
+    pub by: Option<Actor>,
+    #[serde(default)]
+    pub location: Option<GeoPoint>,
 }
 
 /// A change to one part of an order's spec.
@@ -403,7 +440,7 @@ pub struct OrderState {
     pub picked_up_at: Option<Hlc>,
     /// The delivery event that counts, and the proofs it used.
     pub delivery: Option<(String, Vec<PodId>)>,
-    pub pods: Vec<PodRecord>,
+    pub pods: Vec<CapturedPod>,
     pub cod_collected: Option<i64>,
     pub created_at: Option<Hlc>,
     pub updated_at: Option<Hlc>,
@@ -633,7 +670,7 @@ pub fn check(s: &OrderState, actor: &Actor, body: &EventBody, seen: &Seen) -> Ve
         EventBody::Delivered { pods, for_carrier } => {
             check_delivered(s, spec, actor, pods, *for_carrier)
         }
-        EventBody::PodCaptured { pod } if s.pods.iter().any(|p| p.id == pod.id) => {
+        EventBody::PodCaptured { pod } if s.pods.iter().any(|p| p.record.id == pod.id) => {
             reject(Refusal::Invalid {
                 field: "pod.id".into(),
                 message: format!("proof {} is already recorded", pod.id),
@@ -825,9 +862,15 @@ fn check_delivered(
         qr_verified: false,
         pin_verified: false,
         age_confirmed: false,
+        chain: None,
     };
     for id in pods {
-        let Some(p) = s.pods.iter().find(|p| &p.id == id) else {
+        let Some(p) = s
+            .pods
+            .iter()
+            .find(|p| &p.record.id == id)
+            .map(|p| &p.record)
+        else {
             return Verdict::Rejected {
                 refusal: Refusal::Invalid {
                     field: "pods".into(),
@@ -962,7 +1005,12 @@ fn apply(s: &mut OrderState, event: Event, verdict: Verdict) {
             EventBody::Accepted => s.accepted = true,
             EventBody::PickedUp => s.picked_up_at = Some(event.at),
             EventBody::Delivered { pods, .. } => s.delivery = Some((id.clone(), pods.clone())),
-            EventBody::PodCaptured { pod } => s.pods.push(pod.clone()),
+            EventBody::PodCaptured { pod } => s.pods.push(CapturedPod {
+                record: pod.clone(),
+                at: Some(event.at),
+                by: Some(event.actor.clone()),
+                location: event.location,
+            }),
             EventBody::CodCollected { cents } => s.cod_collected = Some(*cents),
             EventBody::ConflictResolved { conflict, note } => {
                 if let Some(c) = s

@@ -261,6 +261,15 @@ impl LocalStore {
             .optional()?)
     }
 
+    /// Orders whose projection lists at least one proof of delivery.
+    pub fn orders_with_pods(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM orders WHERE pods <> '[]' ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Delivered orders with no final invoice number recorded (meta key
     /// `invoice_number:<id>`), in one indexed query.
     pub fn unnumbered_delivered(&self) -> Result<Vec<String>, StoreError> {

@@ -194,8 +194,8 @@ impl World {
                     let pods: Vec<String> = state?
                         .pods
                         .iter()
-                        .filter(|p| p.id.as_str().starts_with(&mine))
-                        .map(|p| p.id.to_string())
+                        .filter(|p| p.record.id.as_str().starts_with(&mine))
+                        .map(|p| p.record.id.to_string())
                         .collect();
                     Action::Deliver { pods }
                 }
@@ -224,8 +224,8 @@ impl World {
         let my_pods: Vec<String> = s
             .pods
             .iter()
-            .filter(|p| p.id.as_str().starts_with(&format!("pod-{me}-")))
-            .map(|p| p.id.to_string())
+            .filter(|p| p.record.id.as_str().starts_with(&format!("pod-{me}-")))
+            .map(|p| p.record.id.to_string())
             .collect();
         Some(match s.status {
             Pending => Action::Claim,
@@ -327,11 +327,13 @@ fn check_invariants(s: &OrderState) -> Result<(), String> {
             qr_verified: false,
             pin_verified: false,
             age_confirmed: false,
+            chain: None,
         };
         for id in used {
             let p = s
                 .pods
                 .iter()
+                .map(|p| &p.record)
                 .find(|p| &p.id == id)
                 .ok_or(format!("delivery uses unknown proof {id}"))?;
             have.photo_sha256 = have.photo_sha256.clone().or(p.photo_sha256.clone());

@@ -72,6 +72,9 @@ pub struct Me {
     pub peer_id: String,
     pub index_url: Option<String>,
     pub courier_url: Option<String>,
+    /// The tenant's POD verification key (hex); absent for clients.
+    #[serde(default)]
+    pub pod_secret: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +189,10 @@ impl SyncClient {
             role: me.role,
         })
         .map_err(|e| SyncError::Local(e.to_string()))?;
+        if let Some(secret) = me.pod_secret.as_deref().and_then(app_core::sync::unhex) {
+            core.set_pod_secret(&secret)
+                .map_err(|e| SyncError::Local(e.to_string()))?;
+        }
         let storage: Arc<dyn Storage> = Arc::new(
             SqliteStorage::open(&data_dir.join(REPO_FILE))
                 .map_err(|e| SyncError::Local(e.to_string()))?,
@@ -292,16 +299,11 @@ impl SyncClient {
     /// Stores a blob locally and queues its upload; returns its SHA-256 (hex),
     /// the name the order's history refers to it by.
     pub fn put_blob(&self, bytes: &[u8]) -> Result<String, SyncError> {
-        let hash = sha256_hex(bytes);
-        let done = self.shared.blobs.join(&hash);
-        if !done.exists() {
-            let pending = self.shared.blobs.join("pending").join(&hash);
-            let tmp = pending.with_extension("tmp");
-            std::fs::write(&tmp, bytes)
-                .and_then(|()| std::fs::rename(&tmp, &pending))
-                .map_err(|e| SyncError::Blob(e.to_string()))?;
-        }
-        Ok(hash)
+        self.shared
+            .core
+            .blobs()
+            .put(bytes)
+            .map_err(|e| SyncError::Blob(e.to_string()))
     }
 
     /// Whether the server has confirmed this blob.
@@ -724,8 +726,51 @@ async fn pull(
     let core = shared.core.clone();
     let o = order.clone();
     match blocking(move || core.merge_remote(&o, &bytes)).await {
-        Ok(_) => *seen = heads,
+        Ok(_) => {
+            *seen = heads;
+            if shared.me.role.is_operator() {
+                shared.spawn(fetch_proof_blobs(shared.clone(), order.clone()));
+            }
+        }
         Err(e) => tracing::warn!(order = %order, error = %e, "remote document not merged"),
+    }
+}
+
+/// Downloads the photos and signatures an order's proofs refer to that this
+/// device lacks (dispatchers review them; they work offline once here).
+async fn fetch_proof_blobs(shared: Arc<Shared>, order: OrderId) {
+    let core = shared.core.clone();
+    let o = order.clone();
+    let Ok(state) = blocking(move || core.order_state(&o)).await else {
+        return;
+    };
+    let wanted = state
+        .pods
+        .iter()
+        .flat_map(|p| [&p.record.photo_sha256, &p.record.signature_sha256])
+        .flatten()
+        .filter(|h| !shared.core.blobs().has(h))
+        .cloned()
+        .collect::<Vec<_>>();
+    for hash in wanted {
+        for attempt in 0..20u64 {
+            let client = SyncClient {
+                shared: shared.clone(),
+            };
+            match client.fetch_blob(&hash).await {
+                Ok(bytes) => {
+                    if let Err(e) = shared.core.blobs().put_confirmed(&hash, &bytes) {
+                        tracing::warn!(%hash, error = %e, "proof file not stored");
+                    }
+                    break;
+                }
+                // The courier may not have uploaded it yet: try again later.
+                Err(e) => {
+                    tracing::debug!(%order, %hash, error = %e, "proof file not fetched yet");
+                    tokio::time::sleep(Duration::from_millis(500 * (attempt + 1))).await;
+                }
+            }
+        }
     }
 }
 

@@ -169,6 +169,9 @@ impl Directory {
              ) STRICT;
              -- Final invoice numbers: this server is the tenant's only allocator, so
              -- numbers are gapless (see ARCHITECTURE.md, \"Invoice numbers\").
+             CREATE TABLE IF NOT EXISTS settings (
+                 key TEXT PRIMARY KEY, value TEXT NOT NULL
+             ) STRICT;
              CREATE TABLE IF NOT EXISTS invoice_numbers (
                  order_id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, assigned_ms INTEGER NOT NULL
              ) STRICT;",
@@ -464,6 +467,25 @@ impl Directory {
             params![hash, size as i64, uploader.as_str(), now_ms],
         )?;
         Ok(())
+    }
+
+    /// The tenant's POD verification secret (32 random bytes, hex), made on
+    /// first use. Devices that verify deliveries derive each order's QR/PIN
+    /// code from it offline (`app_core::pod::verify`).
+    pub fn pod_secret(&self) -> Result<String, DirectoryError> {
+        let conn = self.conn();
+        let mut secret = [0u8; 32];
+        rand::fill(&mut secret);
+        let fresh = app_core::sync::hex(&secret);
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES ('pod_secret', ?1) ON CONFLICT (key) DO NOTHING",
+            params![fresh],
+        )?;
+        Ok(conn.query_row(
+            "SELECT value FROM settings WHERE key = 'pod_secret'",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn blob_uploader(&self, hash: &str) -> Result<Option<String>, DirectoryError> {

@@ -158,7 +158,13 @@ async fn me(auth: Authed) -> Result<Json<Value>, ApiErr> {
         .await
         .map_err(internal)?;
     let url = |d: &Option<String>| d.as_ref().map(|d| format!("automerge:{d}"));
+    // Only devices that verify deliveries get the key codes are derived from.
+    let pod_secret = match auth.who.principal.role {
+        app_core::domain::Role::Client => None,
+        _ => Some(auth.tenant.dir.pod_secret().map_err(internal)?),
+    };
     Ok(Json(json!({
+        "pod_secret": pod_secret,
         "tenant": auth.tenant.name,
         "user": user.id,
         "name": user.name,

@@ -213,6 +213,7 @@ impl Core {
             DocumentRequest::Receipt { order_id } => {
                 let state = self.delivered_state(&order_id)?;
                 let spec = state.spec.as_ref().expect("checked");
+                let (signature_png, photo) = self.delivery_images(&state);
                 let data = ReceiptData {
                     branding: settings.branding.clone(),
                     reference: spec.reference.clone(),
@@ -237,8 +238,8 @@ impl Core {
                         })
                         .collect(),
                     cod_collected_cents: state.cod_collected,
-                    signature_png: None,
-                    photo: None,
+                    signature_png,
+                    photo,
                     proof_id: state
                         .delivery
                         .as_ref()
@@ -262,6 +263,7 @@ impl Core {
                 };
                 let price = tariff.price(spec, distance);
                 let delivered = delivered_ms(&state);
+                let (signature_png, _) = self.delivery_images(&state);
                 let data = InvoiceData {
                     branding: settings.branding.clone(),
                     provisional: final_number.is_none(),
@@ -292,7 +294,7 @@ impl Core {
                         .collect(),
                     prices_include_vat: true,
                     cod_collected_cents: state.cod_collected,
-                    signature_png: None,
+                    signature_png,
                     notes: settings.invoice_notes.clone(),
                 };
                 let pdf = documents::invoice_pdf(&data).map_err(doc_error)?;

@@ -51,6 +51,7 @@ fn pod(id: &str) -> PodRecord {
         qr_verified: true,
         pin_verified: true,
         age_confirmed: true,
+        chain: None,
     }
 }
 
@@ -555,7 +556,12 @@ fn state_in(status: DeliveryStatus, carrier: CarrierType) -> OrderState {
         PickedUp | InTransit | AttemptFailed | Delivered | Returned
     ) {
         s.picked_up_at = Some(at(1, &courier_a()));
-        s.pods.push(pod("p-existing"));
+        s.pods.push(CapturedPod {
+            record: pod("p-existing"),
+            at: None,
+            by: None,
+            location: None,
+        });
     }
     s.conflicts.push(Conflict {
         id: "c1".into(),

@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use app_api::{Action, DeliveryStatus, LinkState, NewOrder, PodInput, Request, Response};
+use app_api::{Action, CapturePodRequest, DeliveryStatus, LinkState, NewOrder, Request, Response};
 use app_core::Core;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use ruta_e2e::{Link, SyncServer, eventually, provision_tenant};
 use sync_client::{SyncClient, SyncConfig};
 
@@ -131,24 +133,34 @@ async fn couriers_get_only_their_orders_and_an_offline_shift_merges_back() {
     assert!(eventually(T, async || !c1.client.is_connected()).await);
     act(&c1.core, &o1, Action::PickUp);
     act(&c1.core, &o1, Action::StartTransit);
-    let photo = ruta_e2e_photo();
-    let hash = c1.client.put_blob(&photo).unwrap();
-    act(
-        &c1.core,
-        &o1,
-        Action::CapturePod(PodInput {
-            id: "pod-1".into(),
-            photo_sha256: Some(hash.clone()),
+    // Proof at the door, offline: a photo and the recipient's PIN, checked
+    // against the code derived from the tenant key that came with /v1/me.
+    let pin = c1
+        .core
+        .verification_code(&o1)
+        .expect("the courier's device holds the tenant key")
+        .pin();
+    assert_eq!(
+        disp.core.verification_code(&o1).map(|c| c.pin()),
+        Some(pin.clone()),
+        "every verifying device derives the same code"
+    );
+    let Response::PodCaptured(pod) = c1
+        .core
+        .execute(Request::CapturePod(CapturePodRequest {
+            order_id: o1.clone(),
+            photo_base64: Some(B64.encode(ruta_e2e_photo())),
+            pin: Some(pin),
+            deliver: true,
             ..Default::default()
-        }),
-    );
-    act(
-        &c1.core,
-        &o1,
-        Action::Deliver {
-            pods: vec!["pod-1".into()],
-        },
-    );
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(pod.delivered && pod.pin_verified, "{pod:?}");
+    let hash = pod.photo_sha256.clone().expect("photo stored");
+    let photo = c1.core.blobs().get(&hash).unwrap().expect("on the device");
     let Response::SyncStatus(st) = c1.core.execute(Request::SyncStatus).unwrap() else {
         panic!()
     };
@@ -197,6 +209,23 @@ async fn couriers_get_only_their_orders_and_an_offline_shift_merges_back() {
         .await
         .expect("dispatcher downloads the photo");
     assert_eq!(fetched, photo);
+    // The dispatcher's device fetched it by itself, for POD review offline.
+    assert!(
+        eventually(T, async || disp
+            .core
+            .execute(Request::PodBlob {
+                sha256: hash.clone()
+            })
+            .is_ok())
+        .await,
+        "the photo is on the dispatcher's device"
+    );
+    let Response::PodChains { chains } = disp.core.execute(Request::PodChains).unwrap() else {
+        panic!()
+    };
+    assert_eq!(chains.len(), 1);
+    assert_eq!((chains[0].courier.as_str(), chains[0].records), ("c1", 1));
+    assert!(chains[0].findings.is_empty(), "{chains:?}");
     let Response::SyncStatus(st) = c1.core.execute(Request::SyncStatus).unwrap() else {
         panic!()
     };

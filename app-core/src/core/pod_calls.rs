@@ -1,0 +1,596 @@
+//! Proof of delivery through the core: [`Request::CapturePod`],
+//! [`Request::PodBlob`] and [`Request::PodChains`]. All of it works offline.
+//!
+//! A capture is processed before the store is touched (photo decoding and
+//! resizing, signature checks, QR decoding, PIN and code checks), so bad input
+//! is refused with the field named and nothing written. Then, in one
+//! transaction, the proof is linked into the courier's chain (the head is kept
+//! in the store's meta under `pod_chain_head:<courier>`) and recorded as a
+//! `PodCaptured` event. Blobs go to the [`BlobStore`] as pending uploads; the
+//! order stays "pending sync" until the server confirmed them.
+//!
+//! [`Request::CapturePod`]: app_api::Request::CapturePod
+//! [`Request::PodBlob`]: app_api::Request::PodBlob
+//! [`Request::PodChains`]: app_api::Request::PodChains
+
+use std::collections::BTreeMap;
+
+use app_api::{
+    ApiError, CapturePodRequest, PodBlob, PodCaptured, PodChainFinding, PodChainStatus,
+    SignatureInput,
+};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use super::{Core, refused, storage};
+use crate::blobs::{BlobStore, is_blob_name};
+use crate::domain::{GeoPoint, OrderId, PodId, Role, UserId};
+use crate::lifecycle::{self, EventBody, OrderState, PodChainLink, PodRecord};
+use crate::pod::chain::{
+    ChainBuilder, ChainHead, ChainedRecord, GpsFix, PodCapture, VerificationMethod,
+};
+use crate::pod::photo::{self, PhotoPolicy};
+use crate::pod::signature::{Point, Signature};
+use crate::pod::verify::{self, VerificationCode};
+use crate::sync::{hex, unhex};
+
+/// Wrong PINs accepted per order before the PIN is locked for [`PIN_LOCK_MS`].
+pub const PIN_ATTEMPTS: u32 = 5;
+/// How long a PIN stays locked after [`PIN_ATTEMPTS`] wrong tries.
+pub const PIN_LOCK_MS: i64 = 15 * 60 * 1000;
+/// Width of the PNG a signature is rendered to for display and documents.
+pub const SIGNATURE_PNG_WIDTH: u32 = 600;
+
+const META_SECRET: &str = "pod_secret";
+const META_PHOTO_POLICY: &str = "photo_policy";
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn decode_b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    B64.decode(text.trim())
+        .map_err(|e| invalid(field, format!("not valid base64: {e}")))
+}
+
+fn signature_from(input: &SignatureInput) -> Signature {
+    Signature {
+        width: input.width,
+        height: input.height,
+        strokes: input
+            .strokes
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|p| Point {
+                        x: p.x,
+                        y: p.y,
+                        t_ms: p.t_ms,
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+/// What a capture brings, checked and processed, before anything is written.
+struct Checked {
+    photo: Option<photo::PodPhoto>,
+    signature: Option<(String, Vec<u8>)>,
+    qr: bool,
+    pin: bool,
+    age: Option<u8>,
+}
+
+impl Core {
+    /// The device's POD blob store (`<data>/blobs`).
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// Sets the tenant's verification secret (from the sync server's `/v1/me`);
+    /// kept in the store so verification works offline after a restart.
+    pub fn set_pod_secret(&self, secret: &[u8]) -> Result<(), ApiError> {
+        if secret.len() < verify::MIN_SECRET_LEN {
+            return Err(invalid(
+                "pod_secret",
+                format!("at least {} bytes", verify::MIN_SECRET_LEN),
+            ));
+        }
+        self.set_meta(META_SECRET, &hex(secret))
+    }
+
+    /// Sets the tenant's photo policy (maximum edge, quality, limits).
+    pub fn set_photo_policy(&self, policy: &PhotoPolicy) -> Result<(), ApiError> {
+        policy
+            .validate()
+            .map_err(|e| invalid("photo_policy", e.to_string()))?;
+        let json =
+            serde_json::to_string(policy).map_err(|e| invalid("photo_policy", e.to_string()))?;
+        self.set_meta(META_PHOTO_POLICY, &json)
+    }
+
+    /// The photo policy in force (the default until a tenant sets one).
+    pub fn photo_policy(&self) -> PhotoPolicy {
+        self.meta(META_PHOTO_POLICY)
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default()
+    }
+
+    /// The order's verification code, when this device holds the tenant secret.
+    pub fn verification_code(&self, order_id: &str) -> Option<VerificationCode> {
+        let secret = self.meta(META_SECRET).and_then(|h| unhex(&h))?;
+        Some(verify::code_for(&secret, order_id))
+    }
+
+    fn meta(&self, key: &str) -> Option<String> {
+        self.lock().store.meta(key).ok().flatten()
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), ApiError> {
+        let mut inner = self.lock();
+        let tx = inner.store.write().map_err(storage)?;
+        tx.set_meta(key, value).map_err(storage)?;
+        tx.commit().map_err(storage)
+    }
+
+    /// Processes and records one capture; see the module docs.
+    pub(super) fn capture_pod(&self, req: CapturePodRequest) -> Result<PodCaptured, ApiError> {
+        let id = OrderId::new(req.order_id.trim());
+        if id.as_str().is_empty() {
+            return Err(invalid("order_id", "required"));
+        }
+        let state = self.order_state(&id)?;
+        let actor = self.lock().session.clone();
+        if actor.role != Role::Courier && actor.role != Role::Admin {
+            return Err(invalid(
+                "session",
+                "proofs of delivery are captured by couriers",
+            ));
+        }
+        let checked = self.check_capture(&req, &state)?;
+        if checked.photo.is_none()
+            && checked.signature.is_none()
+            && !checked.qr
+            && !checked.pin
+            && checked.age.is_none()
+        {
+            return Err(invalid(
+                "capture",
+                "nothing captured: give a photo, a signature, a QR code, a PIN or an age check",
+            ));
+        }
+        // Blobs first: a crash after this leaves only an unreferenced blob.
+        let put = |bytes: &[u8]| {
+            self.blobs.put(bytes).map_err(|e| ApiError::Storage {
+                message: format!("cannot store the proof's file: {e}"),
+            })
+        };
+        let photo_sha256 = match &checked.photo {
+            Some(p) => Some(put(&p.jpeg)?),
+            None => None,
+        };
+        let signature_sha256 = match &checked.signature {
+            Some((_, json)) => Some(put(json)?),
+            None => None,
+        };
+        let gps_deg = req.gps.map(|g| (g.lat, g.lon, g.accuracy_m)).or_else(|| {
+            checked
+                .photo
+                .as_ref()
+                .and_then(|p| p.gps)
+                .map(|(la, lo)| (la, lo, 0.0))
+        });
+        let gps = match gps_deg {
+            Some((lat, lon, acc)) => Some(
+                GpsFix::from_degrees(lat, lon, acc.max(0.0))
+                    .map_err(|e| invalid("gps", e.to_string()))?,
+            ),
+            None => None,
+        };
+        let location = gps.and_then(|g| GeoPoint::new(g.lat(), g.lon()).ok());
+        let device_clock_ms = req.device_clock_ms.unwrap_or_else(|| self.clock.now_ms());
+        let verification = match (checked.qr, checked.pin) {
+            (true, true) => VerificationMethod::QrAndPin,
+            (true, false) => VerificationMethod::Qr,
+            (false, true) => VerificationMethod::Pin,
+            (false, false) => VerificationMethod::None,
+        };
+        let pod_id = PodId::new(uuid::Uuid::new_v4().to_string());
+        let required_age = state.spec.as_ref().and_then(|s| s.options.age_check);
+        let age_confirmed = match (checked.age, required_age) {
+            (Some(a), Some(min)) => a >= min,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let head_key = format!("pod_chain_head:{}", actor.user);
+        let mut seq = 0;
+        let state = self.write_event(&id, |tx, state, at| {
+            let head: ChainHead = tx
+                .meta(&head_key)
+                .map_err(storage)?
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_else(ChainHead::genesis);
+            let mut chain = ChainBuilder::resume_from(actor.user.clone(), head);
+            let record = chain
+                .append(PodCapture {
+                    record_id: pod_id.clone(),
+                    order_id: id.clone(),
+                    courier: actor.user.clone(),
+                    device: actor.device.clone(),
+                    captured_at: at,
+                    device_clock_ms,
+                    gps,
+                    photo_sha256: photo_sha256.clone(),
+                    signature_sha256: signature_sha256.clone(),
+                    verification,
+                    age_confirmed: checked.age,
+                })
+                .map_err(|e| invalid("pod", e.to_string()))?;
+            seq = record.seq;
+            let head = serde_json::to_string(chain.head()).unwrap_or_default();
+            tx.set_meta(&head_key, &head).map_err(storage)?;
+            let pod = PodRecord {
+                id: pod_id.clone(),
+                photo_sha256: photo_sha256.clone(),
+                signature_sha256: signature_sha256.clone(),
+                qr_verified: checked.qr,
+                pin_verified: checked.pin,
+                age_confirmed,
+                chain: Some(PodChainLink {
+                    seq: record.seq,
+                    prev_hash: record.prev_hash,
+                    record_hash: record.record_hash,
+                    device_clock_ms,
+                    gps,
+                    verification,
+                    age: checked.age,
+                }),
+            };
+            lifecycle::decide(state, &actor, EventBody::PodCaptured { pod }, at, location)
+                .map_err(|r| refused(&id, r))
+        })?;
+
+        let (missing, mut chosen) = proofs_for_delivery(&state);
+        if !chosen.contains(&pod_id) {
+            chosen.push(pod_id.clone());
+        }
+        let mut delivered = false;
+        if req.deliver && missing.is_empty() && state.status != lifecycle::DeliveryStatus::Delivered
+        {
+            self.act(
+                &id,
+                app_api::Action::Deliver {
+                    pods: chosen.iter().map(|p| p.to_string()).collect(),
+                },
+            )
+            .map_err(|e| match e {
+                ApiError::Refused { code, message } => ApiError::Refused {
+                    code,
+                    message: format!("{message} (the proof itself was recorded as {pod_id})"),
+                },
+                other => other,
+            })?;
+            delivered = true;
+        }
+        Ok(PodCaptured {
+            order_id: id.to_string(),
+            pod_id: pod_id.to_string(),
+            photo_sha256,
+            signature_sha256,
+            qr_verified: checked.qr,
+            pin_verified: checked.pin,
+            age_confirmed,
+            chain_seq: seq,
+            missing,
+            delivered: delivered || state.status == lifecycle::DeliveryStatus::Delivered,
+        })
+    }
+
+    fn check_capture(
+        &self,
+        req: &CapturePodRequest,
+        state: &OrderState,
+    ) -> Result<Checked, ApiError> {
+        let photo = match &req.photo_base64 {
+            Some(b64) => {
+                let bytes = decode_b64("photo_base64", b64)?;
+                let p = photo::process(&bytes, &self.photo_policy())
+                    .map_err(|e| invalid("photo", e.to_string()))?;
+                Some(p)
+            }
+            None => None,
+        };
+        let signature = match &req.signature {
+            Some(input) => {
+                let sig = signature_from(input);
+                sig.validate()
+                    .map_err(|e| invalid("signature", e.to_string()))?;
+                let json =
+                    serde_json::to_vec(&sig).map_err(|e| invalid("signature", e.to_string()))?;
+                Some((sig.sha256(), json))
+            }
+            None => None,
+        };
+        let order = state.id.as_str();
+        let code = || {
+            self.verification_code(order).ok_or_else(|| {
+                invalid(
+                    "verification",
+                    "this device has no verification key yet: connect once so the tenant's key arrives",
+                )
+            })
+        };
+        let mut qr = false;
+        if let Some(text) = &req.qr_text {
+            verify::check_scan(&code()?, order, text).map_err(|e| invalid("qr", e.to_string()))?;
+            qr = true;
+        }
+        if let Some(frame) = &req.qr_frame_base64 {
+            let bytes = decode_b64("qr_frame_base64", frame)?;
+            let found = verify::scan(&bytes).map_err(|e| invalid("qr_frame", e.to_string()))?;
+            if found.is_empty() {
+                return Err(invalid(
+                    "qr_frame",
+                    "no QR code found in the image: hold the code flat and closer",
+                ));
+            }
+            let expected = code()?;
+            let mut first_error = None;
+            for text in &found {
+                match verify::check_scan(&expected, order, text) {
+                    Ok(()) => {
+                        qr = true;
+                        break;
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            if !qr {
+                let e = first_error.map(|e| e.to_string()).unwrap_or_default();
+                return Err(invalid("qr_frame", e));
+            }
+        }
+        let mut pin = false;
+        if let Some(typed) = &req.pin {
+            self.check_pin_attempt(order, &code()?, typed)?;
+            pin = true;
+        }
+        let age = match req.age_confirmed {
+            Some(a) => {
+                let min = state.spec.as_ref().and_then(|s| s.options.age_check);
+                if let Some(min) = min
+                    && a < min
+                {
+                    return Err(invalid(
+                        "age_confirmed",
+                        format!("this order needs the recipient to be at least {min}, not {a}"),
+                    ));
+                }
+                Some(a)
+            }
+            None => None,
+        };
+        Ok(Checked {
+            photo,
+            signature,
+            qr,
+            pin,
+            age,
+        })
+    }
+
+    /// Checks a typed PIN, counting wrong tries per order (kept in the store, so
+    /// restarting the app does not reset them).
+    fn check_pin_attempt(
+        &self,
+        order: &str,
+        code: &VerificationCode,
+        typed: &str,
+    ) -> Result<(), ApiError> {
+        let key = format!("pin_failures:{order}");
+        let now = self.clock.now_ms();
+        let (count, since) = self
+            .meta(&key)
+            .and_then(|v| {
+                let (c, s) = v.split_once(',')?;
+                Some((c.parse::<u32>().ok()?, s.parse::<i64>().ok()?))
+            })
+            .filter(|&(_, since)| now - since < PIN_LOCK_MS)
+            .unwrap_or((0, now));
+        if count >= PIN_ATTEMPTS {
+            let minutes = (PIN_LOCK_MS - (now - since)).div_euclid(60_000) + 1;
+            return Err(invalid(
+                "pin",
+                format!(
+                    "{PIN_ATTEMPTS} wrong PINs for this order: try again in {minutes} min, or scan the QR code"
+                ),
+            ));
+        }
+        match verify::check_pin(code, typed) {
+            Ok(()) => {
+                if count > 0 {
+                    self.set_meta(&key, "0,0")?;
+                }
+                Ok(())
+            }
+            Err(e @ verify::VerifyError::WrongCode) => {
+                self.set_meta(&key, &format!("{},{since}", count + 1))?;
+                let left = PIN_ATTEMPTS - count - 1;
+                Err(invalid("pin", format!("{e} ({left} tries left)")))
+            }
+            Err(e) => Err(invalid("pin", e.to_string())),
+        }
+    }
+
+    /// A proof's photo (JPEG) or signature (rendered PNG) from this device's blobs.
+    pub(super) fn pod_blob(&self, sha256: &str) -> Result<PodBlob, ApiError> {
+        if !is_blob_name(sha256) {
+            return Err(invalid("sha256", "64 lowercase hex digits"));
+        }
+        let bytes = self
+            .blobs
+            .get(sha256)
+            .map_err(|e| ApiError::Storage {
+                message: format!("cannot read blob {sha256}: {e}"),
+            })?
+            .ok_or_else(|| ApiError::NotFound {
+                what: format!("file {sha256} (not on this device yet)"),
+            })?;
+        let (media_type, bytes) = if bytes.starts_with(&[0xFF, 0xD8]) {
+            ("image/jpeg", bytes)
+        } else if let Ok(sig) = serde_json::from_slice::<Signature>(&bytes) {
+            let png = sig
+                .to_png(SIGNATURE_PNG_WIDTH)
+                .map_err(|e| invalid("signature", e.to_string()))?;
+            ("image/png", png)
+        } else {
+            ("application/octet-stream", bytes)
+        };
+        Ok(PodBlob {
+            sha256: sha256.to_owned(),
+            media_type: media_type.into(),
+            base64: B64.encode(bytes),
+        })
+    }
+
+    /// The signature (rendered PNG) and photo (JPEG) of the proofs the order's
+    /// delivery cited, for receipts and invoices; each `None` when the delivery
+    /// had none or this device does not hold the file yet.
+    pub(super) fn delivery_images(&self, state: &OrderState) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        let cited: Vec<&PodRecord> = match &state.delivery {
+            Some((_, ids)) => state
+                .pods
+                .iter()
+                .map(|p| &p.record)
+                .filter(|p| ids.contains(&p.id))
+                .collect(),
+            None => vec![],
+        };
+        let blob = |h: Option<&String>| self.blobs.get(h?).ok().flatten();
+        let signature = blob(cited.iter().find_map(|p| p.signature_sha256.as_ref()))
+            .and_then(|b| serde_json::from_slice::<Signature>(&b).ok())
+            .and_then(|sig| sig.to_png(SIGNATURE_PNG_WIDTH).ok());
+        let photo = blob(cited.iter().find_map(|p| p.photo_sha256.as_ref()));
+        (signature, photo)
+    }
+
+    /// Verifies every courier's chain from the proofs in this device's orders.
+    pub(super) fn pod_chains(&self) -> Result<Vec<PodChainStatus>, ApiError> {
+        let ids = self.lock().store.orders_with_pods().map_err(storage)?;
+        let mut records: Vec<ChainedRecord> = Vec::new();
+        for id in ids {
+            let state = self.order_state(&OrderId::new(id))?;
+            for p in &state.pods {
+                if let Some(r) = chained_record(&state, p) {
+                    records.push(r);
+                }
+            }
+        }
+        records.sort_by_key(|r| (r.seq, r.capture.captured_at));
+        let order_of: Vec<(String, String)> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.capture.order_id.to_string(),
+                    r.capture.record_id.to_string(),
+                )
+            })
+            .collect();
+        let reports = crate::pod::chain::verify_all(&records);
+        let mut counts: BTreeMap<&UserId, u64> = BTreeMap::new();
+        for r in &records {
+            *counts.entry(&r.capture.courier).or_default() += 1;
+        }
+        Ok(reports
+            .into_iter()
+            .map(|(courier, report)| PodChainStatus {
+                records: counts.get(&courier).copied().unwrap_or_default(),
+                courier: courier.to_string(),
+                head_seq: report.head.as_ref().map(|h| h.seq).unwrap_or_default(),
+                findings: report
+                    .findings
+                    .iter()
+                    .map(|f| PodChainFinding {
+                        order_id: order_of[f.index].0.clone(),
+                        pod_id: order_of[f.index].1.clone(),
+                        seq: f.seq,
+                        message: f.to_string(),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+/// The chain record a captured proof stands for (`None` without a chain link).
+pub fn chained_record(state: &OrderState, p: &lifecycle::CapturedPod) -> Option<ChainedRecord> {
+    let link = p.record.chain.as_ref()?;
+    let by = p.by.as_ref()?;
+    Some(ChainedRecord {
+        seq: link.seq,
+        prev_hash: link.prev_hash.clone(),
+        capture: PodCapture {
+            record_id: p.record.id.clone(),
+            order_id: state.id.clone(),
+            courier: by.user.clone(),
+            device: by.device.clone(),
+            captured_at: p.at?,
+            device_clock_ms: link.device_clock_ms,
+            gps: link.gps,
+            photo_sha256: p.record.photo_sha256.clone(),
+            signature_sha256: p.record.signature_sha256.clone(),
+            verification: link.verification,
+            age_confirmed: link.age,
+        },
+        record_hash: link.record_hash.clone(),
+    })
+}
+
+/// What the order still needs, over every proof captured for it, and the proofs
+/// a delivery should cite: for each requirement the latest proof that meets it.
+pub fn proofs_for_delivery(state: &OrderState) -> (Vec<String>, Vec<PodId>) {
+    let Some(spec) = state.spec.as_ref() else {
+        return (vec!["order".into()], vec![]);
+    };
+    let latest = |f: &dyn Fn(&PodRecord) -> bool| {
+        state
+            .pods
+            .iter()
+            .rev()
+            .find(|p| f(&p.record))
+            .map(|p| p.record.clone())
+    };
+    let parts = [
+        latest(&|p| p.photo_sha256.is_some()),
+        latest(&|p| p.signature_sha256.is_some()),
+        latest(&|p| p.qr_verified),
+        latest(&|p| p.pin_verified),
+        latest(&|p| p.age_confirmed),
+    ];
+    let have = PodRecord {
+        id: PodId::new(""),
+        photo_sha256: parts[0].as_ref().and_then(|p| p.photo_sha256.clone()),
+        signature_sha256: parts[1].as_ref().and_then(|p| p.signature_sha256.clone()),
+        qr_verified: parts[2].is_some(),
+        pin_verified: parts[3].is_some(),
+        age_confirmed: parts[4].is_some(),
+        chain: None,
+    };
+    let missing = lifecycle::missing_proofs(spec, &have);
+    let mut chosen: Vec<PodId> = Vec::new();
+    for p in parts.into_iter().flatten() {
+        if !chosen.contains(&p.id) {
+            chosen.push(p.id);
+        }
+    }
+    (missing, chosen)
+}
+
+#[cfg(test)]
+mod tests;
