@@ -6,7 +6,9 @@
 #   - Debian packages: Tauri's system libraries, Chromium, Xvfb, WebKitWebDriver, ImageMagick
 #   - the wasm32-unknown-unknown target (fallback: Debian's rustc-web + build-std, see below)
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
-#   - npm tools from package-lock.json: the Tauri CLI, playwright-core, binaryen's wasm-opt
+#   - npm tools from package-lock.json: the Tauri CLI, playwright-core, binaryen's wasm-opt,
+#     MapLibre GL JS
+#   - the Helsinki OSM extract and the vector tiles made from it (scripts/make-tiles.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,6 +85,7 @@ fi
 # npm tools, pinned by package-lock.json where the registry allows. Never `playwright install`: Chromium comes from Debian.
 if [ ! -x node_modules/.bin/tauri ] || [ ! -x node_modules/.bin/wasm-opt ] \
    || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@automerge/automerge-repo-network-websocket ] \
+   || [ ! -d node_modules/maplibre-gl ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm tools (tauri cli, playwright-core, binaryen)"
   # `npm install`, not `npm ci`: the registry mirror's lockfiles omit the optional
@@ -92,5 +95,8 @@ fi
 
 # The OpenStreetMap extract for the road graph (checked by sha256; a no-op when present).
 bash scripts/fetch-osm.sh
+
+# The offline basemap for the map view, generated from that extract (a no-op when up to date).
+bash scripts/make-tiles.sh
 
 log "ready"
