@@ -335,6 +335,15 @@ pub struct DeviceStatus {
     pub schema_version: u32,
     /// Number of orders held locally.
     pub order_count: u64,
+    /// Who is signed in on this device, and as what (decides the workspace).
+    #[serde(default)]
+    pub user: String,
+    #[serde(default = "default_role")]
+    pub role: Role,
+}
+
+fn default_role() -> Role {
+    Role::Dispatcher
 }
 
 /// Input for [`Request::CreateOrder`]. Only the customer and addresses are
@@ -376,6 +385,11 @@ pub struct NewOrder {
     /// medicines); the courier records the check as part of the proof.
     #[serde(default)]
     pub age_check: Option<u8>,
+    /// Who to call at the drop-off.
+    #[serde(default)]
+    pub dropoff_contact_name: String,
+    #[serde(default)]
+    pub dropoff_phone: String,
     /// Set when a client creates the order for themselves.
     #[serde(default)]
     pub client: Option<String>,
@@ -400,6 +414,8 @@ impl NewOrder {
             notes: String::new(),
             instructions: String::new(),
             age_check: None,
+            dropoff_contact_name: String::new(),
+            dropoff_phone: String::new(),
             pod: PodNeeds::default(),
             client: None,
         }
@@ -468,6 +484,40 @@ pub struct OrderDetail {
     pub pods: Vec<PodInput>,
     pub notes: String,
     pub instructions: String,
+    #[serde(default)]
+    pub pickup: Option<StopView>,
+    #[serde(default)]
+    pub dropoff: Option<StopView>,
+    #[serde(default)]
+    pub pod_needs: PodNeeds,
+    #[serde(default)]
+    pub age_check: Option<u8>,
+    #[serde(default)]
+    pub parcels: u32,
+    #[serde(default)]
+    pub weight_g: u32,
+    /// Proofs still missing before the order can be delivered.
+    #[serde(default)]
+    pub missing_proofs: Vec<String>,
+    /// What the signed-in user may do now (the lifecycle decides): `assign`,
+    /// `unassign`, `claim`, `accept`, `decline`, `pick_up`, `start_transit`,
+    /// `deliver`, `record_carrier_delivery`, `fail_attempt`, `return`, `cancel`, `reopen`.
+    #[serde(default)]
+    pub actions: Vec<String>,
+}
+
+/// A pickup or drop-off as a screen shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct StopView {
+    pub address: String,
+    #[serde(default)]
+    pub point: Option<Point>,
+    #[serde(default)]
+    pub contact_name: String,
+    #[serde(default)]
+    pub contact_phone: String,
+    #[serde(default)]
+    pub window: Option<(i64, i64)>,
 }
 
 /// Delivery status of an order, as the lifecycle defines it.

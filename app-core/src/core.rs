@@ -499,6 +499,8 @@ impl Core {
             core_version: env!("CARGO_PKG_VERSION").to_owned(),
             schema_version: inner.store.schema_version().map_err(storage)?,
             order_count: inner.store.order_count().map_err(storage)?,
+            user: inner.session.user.to_string(),
+            role: inner.session.role,
         })
     }
 
@@ -566,14 +568,59 @@ impl Core {
                 }
             })
             .collect();
-        Ok(OrderDetail {
+        drop(inner);
+        let mut detail = OrderDetail {
             summary,
             timeline,
             conflicts,
             pods,
             notes,
             instructions,
-        })
+            pickup: None,
+            dropoff: None,
+            pod_needs: Default::default(),
+            age_check: None,
+            parcels: 0,
+            weight_g: 0,
+            missing_proofs: vec![],
+            actions: vec![],
+        };
+        // What the projection does not hold comes from the document itself.
+        let state = self.order_state(&OrderId::new(id))?;
+        if let Some(spec) = &state.spec {
+            let view = |s: &Stop| app_api::StopView {
+                address: s.address.one_line(),
+                point: s.address.point.map(|p| app_api::Point {
+                    lat: p.lat,
+                    lon: p.lon,
+                }),
+                contact_name: s.contact.name.clone(),
+                contact_phone: s.contact.phone.clone(),
+                window: s.window.map(|w| (w.start_ms, w.end_ms)),
+            };
+            detail.pickup = Some(view(&spec.pickup));
+            detail.dropoff = Some(view(&spec.dropoff));
+            detail.pod_needs = app_api::PodNeeds {
+                photo: spec.pod.photo,
+                signature: spec.pod.signature || spec.options.signature_required,
+                qr: spec.pod.qr,
+                pin: spec.pod.pin,
+            };
+            detail.age_check = spec.options.age_check;
+            detail.parcels = spec.packages.iter().map(|p| p.count).sum();
+            detail.weight_g = spec
+                .packages
+                .iter()
+                .map(|p| p.weight_g.saturating_mul(p.count))
+                .sum();
+            detail.missing_proofs = pod_calls::proofs_for_delivery(&state).0;
+            let actor = self.lock().session.clone();
+            detail.actions = lifecycle::allowed_actions(&state, &actor)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+        }
+        Ok(detail)
     }
 
     /// Orders created by the walking skeleton (schema 1) become documents.
@@ -671,6 +718,8 @@ fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refusal> {
     dropoff.window = new
         .dropoff_window
         .map(|(start_ms, end_ms)| TimeWindow { start_ms, end_ms });
+    dropoff.contact.name = new.dropoff_contact_name.trim().to_owned();
+    dropoff.contact.phone = new.dropoff_phone.trim().to_owned();
     let client = match (actor.role, &new.client) {
         (Role::Client, _) => Some(actor.user.clone()),
         (_, Some(c)) => Some(UserId::new(c.clone())),

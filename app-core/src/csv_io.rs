@@ -420,6 +420,8 @@ fn parse_row(
             pin: flag("pod_pin")?,
         },
         age_check: None,
+        dropoff_contact_name: String::new(),
+        dropoff_phone: String::new(),
         client: Some(text("client")?).filter(|c| !c.is_empty()),
     })
 }

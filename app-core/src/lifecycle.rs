@@ -894,6 +894,80 @@ fn check_delivered(
     }
 }
 
+/// The status changes `actor` may make to the order now, as action names
+/// (`assign`, `unassign`, `claim`, `accept`, `decline`, `pick_up`,
+/// `start_transit`, `deliver`, `record_carrier_delivery`, `fail_attempt`,
+/// `return`, `cancel`, `reopen`), decided by [`check`] itself so a screen
+/// never offers what the lifecycle would refuse. `deliver` is offered when
+/// only proofs are missing: the POD screen lists them.
+pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<&'static str> {
+    if s.spec.is_none() {
+        return vec![];
+    }
+    let seen = s.seen();
+    let someone = UserId::new(format!("{}~other", actor.user));
+    let candidates: [(&'static str, EventBody); 13] = [
+        ("assign", EventBody::Assigned { courier: someone }),
+        ("unassign", EventBody::Unassigned),
+        ("claim", EventBody::Claimed),
+        ("accept", EventBody::Accepted),
+        (
+            "decline",
+            EventBody::Declined {
+                reason: String::new(),
+            },
+        ),
+        ("pick_up", EventBody::PickedUp),
+        ("start_transit", EventBody::InTransit),
+        (
+            "deliver",
+            EventBody::Delivered {
+                pods: vec![],
+                for_carrier: false,
+            },
+        ),
+        (
+            "record_carrier_delivery",
+            EventBody::Delivered {
+                pods: vec![],
+                for_carrier: true,
+            },
+        ),
+        (
+            "fail_attempt",
+            EventBody::AttemptFailed {
+                reason: String::new(),
+            },
+        ),
+        (
+            "return",
+            EventBody::Returned {
+                reason: String::new(),
+            },
+        ),
+        (
+            "cancel",
+            EventBody::Cancelled {
+                reason: String::new(),
+            },
+        ),
+        ("reopen", EventBody::Reopened),
+    ];
+    candidates
+        .into_iter()
+        // A courier's delivery is never "for a carrier" (check treats it as their own).
+        .filter(|(name, _)| *name != "record_carrier_delivery" || actor.role.is_operator())
+        .filter(|(_, body)| match check(s, actor, body, &seen) {
+            Verdict::Applied | Verdict::Flagged { .. } => true,
+            Verdict::Rejected {
+                refusal: Refusal::PodMissing { .. },
+            } => true,
+            _ => false,
+        })
+        .map(|(name, _)| name)
+        .collect()
+}
+
 /// The proofs `spec` requires that `have` does not provide.
 pub fn missing_proofs(spec: &OrderSpec, have: &PodRecord) -> Vec<String> {
     let req = spec.pod;

@@ -86,7 +86,7 @@ async fn serve(
     if let Some(cfg) = sync_client::config_from_env()? {
         tokio::spawn(sync_client::run_forever(core.clone(), data.clone(), cfg));
     }
-    let app = device_host::router(core, ui);
+    let app = device_host::router(core, ui, device_host::tiles_from_env());
     let listener = host_runtime::bind_and_announce("ruta-device", listen).await?;
     axum::serve(listener, app)
         .with_graceful_shutdown(host_runtime::shutdown_signal())

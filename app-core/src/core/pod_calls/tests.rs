@@ -536,3 +536,83 @@ fn the_chain_verifies_and_shows_a_missing_record_and_a_backdated_clock() {
         "{msgs:?}"
     );
 }
+
+#[test]
+fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
+    let (_dir, core, _) = core();
+    let needs = PodNeeds {
+        photo: true,
+        pin: true,
+        ..Default::default()
+    };
+    let id = picked_up(&core, needs, Some(18));
+    // The courier, after pickup: transit, delivery (proofs listed), failure; no
+    // assigning, cancelling or picking up again.
+    let d = detail(&core, &id);
+    for yes in ["start_transit", "deliver", "fail_attempt"] {
+        assert!(
+            d.actions.iter().any(|a| a == yes),
+            "{yes} in {:?}",
+            d.actions
+        );
+    }
+    for no in [
+        "assign",
+        "cancel",
+        "pick_up",
+        "reopen",
+        "record_carrier_delivery",
+    ] {
+        assert!(
+            !d.actions.iter().any(|a| a == no),
+            "{no} in {:?}",
+            d.actions
+        );
+    }
+    assert_eq!(d.missing_proofs, vec!["photo", "pin", "age_check"]);
+    assert_eq!(d.age_check, Some(18));
+    assert!(d.pod_needs.photo && d.pod_needs.pin && !d.pod_needs.qr);
+    assert_eq!(d.dropoff.as_ref().unwrap().address, "Fredrikinkatu 32");
+
+    // A dispatcher sees the operator's actions and not the courier's.
+    // Once picked up, it can only come back (return), not be cancelled.
+    session(&core, "dana", Role::Dispatcher);
+    let d = detail(&core, &id);
+    assert_eq!(d.actions, vec!["return"]);
+    let Response::Order(o) = core
+        .execute(Request::CreateOrder(NewOrder::simple(
+            "B",
+            "Kaivokatu 1",
+            "Bulevardi 1",
+        )))
+        .unwrap()
+    else {
+        panic!()
+    };
+    let id = o.id;
+    let d = detail(&core, &id);
+    for yes in ["assign", "cancel"] {
+        assert!(
+            d.actions.iter().any(|a| a == yes),
+            "{yes} in {:?}",
+            d.actions
+        );
+    }
+    assert!(
+        !d.actions
+            .iter()
+            .any(|a| a == "start_transit" || a == "deliver")
+    );
+    // Every offered action really is accepted: cancel it.
+    act(
+        &core,
+        &id,
+        Action::Cancel {
+            reason: "client called".into(),
+        },
+    );
+    let d = detail(&core, &id);
+    assert_eq!(d.summary.status, DeliveryStatus::Cancelled);
+    assert!(d.actions.iter().any(|a| a == "reopen"), "{:?}", d.actions);
+    assert!(!d.actions.iter().any(|a| a == "cancel"));
+}
