@@ -957,12 +957,15 @@ pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<&'static str> {
         .into_iter()
         // A courier's delivery is never "for a carrier" (check treats it as their own).
         .filter(|(name, _)| *name != "record_carrier_delivery" || actor.role.is_operator())
-        .filter(|(_, body)| match check(s, actor, body, &seen) {
-            Verdict::Applied | Verdict::Flagged { .. } => true,
-            Verdict::Rejected {
-                refusal: Refusal::PodMissing { .. },
-            } => true,
-            _ => false,
+        .filter(|(_, body)| {
+            matches!(
+                check(s, actor, body, &seen),
+                Verdict::Applied
+                    | Verdict::Flagged { .. }
+                    | Verdict::Rejected {
+                        refusal: Refusal::PodMissing { .. },
+                    }
+            )
         })
         .map(|(name, _)| name)
         .collect()
