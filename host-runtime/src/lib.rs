@@ -5,11 +5,15 @@
 //! The announce line is a contract with the end-to-end harness and the demo
 //! runner: `<name> listening on http://<addr>` is the first line on stdout, so a
 //! process started with port 0 tells its parent where it is.
+//!
+//! [`tiles`] reads the offline basemap (an MBTiles file) for both shells' map view.
 
 use std::io::Write;
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
+
+pub mod tiles;
 
 /// Sets up `tracing` on stderr. `RUST_LOG` overrides `default_filter`;
 /// `RUTA_LOG_FORMAT=json` switches to one JSON object per line.

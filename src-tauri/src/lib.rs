@@ -7,21 +7,96 @@
 //!
 //! The data directory is the platform's app-data dir, or `RUTA_DATA_DIR` when
 //! set (tests and the demo runner use that to give each instance its own store).
+//!
+//! The map's offline basemap is served on the `rutatiles` URI scheme
+//! (`rutatiles://localhost/{z}/{x}/{y}.pbf` on Linux and macOS,
+//! `http://rutatiles.localhost/...` on Windows and Android) from the MBTiles file
+//! `RUTA_TILES` names (default: the workspace's `data/tiles/helsinki.mbtiles`).
 
 mod commands;
 
+use std::sync::Arc;
+
 use app_core::Core;
+use host_runtime::tiles::MbTiles;
 use tauri::Manager;
+use tauri::http::{Response, StatusCode, header};
+
+/// The URI scheme the map's tiles are served on (see `app-ui/map.js`).
+pub const TILES_SCHEME: &str = "rutatiles";
 
 /// Registers Ruta's commands on a builder (the real one or the mock runtime's).
 pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![commands::ruta_call])
 }
 
+/// Serves the basemap's tiles on [`TILES_SCHEME`] from `tiles` (none: every tile is 404).
+/// Tiles are read and decompressed off the webview's thread; a missing tile is 204.
+pub fn with_tiles<R: tauri::Runtime>(
+    builder: tauri::Builder<R>,
+    tiles: Option<MbTiles>,
+) -> tauri::Builder<R> {
+    let tiles = tiles.map(Arc::new);
+    builder.register_asynchronous_uri_scheme_protocol(
+        TILES_SCHEME,
+        move |_ctx, request, responder| {
+            let tiles = tiles.clone();
+            let path = request.uri().path().to_owned();
+            tauri::async_runtime::spawn_blocking(move || {
+                responder.respond(tile_response(tiles.as_deref(), &path));
+            });
+        },
+    )
+}
+
+fn tile_response(tiles: Option<&MbTiles>, path: &str) -> Response<Vec<u8>> {
+    let status = |code: StatusCode| {
+        let mut response = Response::new(Vec::new());
+        *response.status_mut() = code;
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderValue::from_static("*"),
+        );
+        response
+    };
+    let (Some(tiles), Some((z, x, y))) = (tiles, host_runtime::tiles::parse_tile_path(path)) else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    // The webview does not decode Content-Encoding on custom schemes: serve tiles plain.
+    let plain = tiles
+        .tile(z, x, y)
+        .and_then(|tile| tile.map(|t| t.into_plain()).transpose());
+    match plain {
+        Ok(None) => status(StatusCode::NO_CONTENT),
+        Ok(Some(data)) => {
+            let mut response = status(StatusCode::OK);
+            *response.body_mut() = data;
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/x-protobuf"),
+            );
+            response
+        }
+        Err(e) => {
+            eprintln!("ruta-app: tile {path}: {e}");
+            status(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+/// The basemap named by `RUTA_TILES` or the workspace default, if it opens.
+fn tiles_from_env() -> Option<MbTiles> {
+    let path = host_runtime::tiles::path_from_env()?;
+    MbTiles::open(&path)
+        .inspect_err(|e| eprintln!("ruta-app: basemap tiles not served: {e}"))
+        .ok()
+}
+
 /// Starts the app: desktop `main` and the mobile entry point both land here.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    let result = with_commands(tauri::Builder::default())
+    let builder = with_tiles(tauri::Builder::default(), tiles_from_env());
+    let result = with_commands(builder)
         .setup(|app| {
             let dir = match std::env::var_os("RUTA_DATA_DIR") {
                 Some(dir) => std::path::PathBuf::from(dir),
@@ -133,6 +208,32 @@ mod tests {
             panic!()
         };
         assert_eq!(orders, vec![order]);
+    }
+
+    #[test]
+    fn the_tiles_scheme_answers_404_without_a_basemap_or_for_a_foreign_path() {
+        let none = super::tile_response(None, "/14/9326/4741.pbf");
+        assert_eq!(none.status(), 404);
+        let cors = none.headers().get("access-control-allow-origin");
+        assert_eq!(cors.map(|v| v.to_str().unwrap()), Some("*"));
+        if let Some(path) = host_runtime::tiles::path_from_env() {
+            let tiles = host_runtime::tiles::MbTiles::open(&path).unwrap();
+            assert_eq!(
+                super::tile_response(Some(&tiles), "/index.html").status(),
+                404
+            );
+            // Outside Helsinki: no tile, an empty answer.
+            assert_eq!(
+                super::tile_response(Some(&tiles), "/14/0/0.pbf").status(),
+                204
+            );
+            let tile = super::tile_response(Some(&tiles), "/14/9326/4741.pbf");
+            assert_eq!(tile.status(), 200);
+            assert!(
+                !tile.body().starts_with(&[0x1f, 0x8b]),
+                "served decompressed"
+            );
+        }
     }
 
     #[test]
