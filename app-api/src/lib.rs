@@ -536,6 +536,17 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 8] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Assigned,
+        DeliveryStatus::PickedUp,
+        DeliveryStatus::InTransit,
+        DeliveryStatus::AttemptFailed,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Cancelled,
+        DeliveryStatus::Returned,
+    ];
+
     /// The label shown to people.
     pub fn label(self) -> &'static str {
         match self {

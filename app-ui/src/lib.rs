@@ -2,173 +2,170 @@
 //!
 //! Architecture invariant: this crate never depends on rusqlite, tokio or
 //! app-core. It talks to a core only through [`api::call`] with the DTOs of
-//! `app-api`; all IO lives in [`api`].
+//! `app-api`; all IO lives in [`api`] and [`util`].
 //!
-//! Today it is the walking skeleton: the device panel, a create-order form and
-//! the local order list. The courier, dispatcher and client workspaces grow here.
+//! The signed-in user's role picks the workspace: couriers get their queue and
+//! proof capture ([`courier`]), dispatchers and admins the console
+//! ([`dispatcher`]), clients the portal ([`client`]). The header always shows the
+//! link (online / offline / local only) and how many records wait to sync;
+//! nothing waits on the network.
 
 pub mod api;
+pub mod client;
+pub mod courier;
+pub mod detail;
+pub mod dispatcher;
+pub mod signature;
+pub mod util;
 
-use app_api::{ApiError, DeviceStatus, NewOrder, OrderQuery, OrderSummary, Request, Response};
+use app_api::{DeviceStatus, LinkState, Request, Response, Role, SyncStatus};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
+
+/// What every workspace can read: who is signed in and the sync state.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub status: RwSignal<Option<DeviceStatus>>,
+    pub sync: RwSignal<Option<SyncStatus>>,
+    /// Bumped after every local write so lists reload.
+    pub changed: RwSignal<u64>,
+}
+
+impl Ctx {
+    pub fn user(&self) -> String {
+        self.status
+            .with_untracked(|s| s.as_ref().map(|s| s.user.clone()))
+            .unwrap_or_default()
+    }
+
+    pub fn bump(&self) {
+        self.changed.update(|n| *n += 1);
+        self.refresh();
+    }
+
+    pub fn refresh(&self) {
+        let (status, sync) = (self.status, self.sync);
+        util::run(Request::DeviceStatus, move |r| {
+            if let Ok(Response::DeviceStatus(s)) = r {
+                status.set(Some(s));
+            }
+        });
+        util::run(Request::SyncStatus, move |r| {
+            if let Ok(Response::SyncStatus(s)) = r {
+                sync.set(Some(s));
+            }
+        });
+    }
+
+    /// When the order's latest change still waits for the server, since when.
+    pub fn pending_since(&self, order_id: &str) -> Option<i64> {
+        self.sync.with(|s| {
+            s.as_ref().and_then(|s| {
+                s.pending
+                    .iter()
+                    .find(|p| p.order_id == order_id)
+                    .map(|p| p.pending_since_ms)
+            })
+        })
+    }
+}
+
+pub fn ctx() -> Ctx {
+    expect_context::<Ctx>()
+}
+
+/// A record's sync badge: "synced" or "pending since HH:MM".
+#[component]
+pub fn SyncBadge(order_id: String) -> impl IntoView {
+    let c = ctx();
+    move || {
+        let linked = c.sync.with(|s| {
+            s.as_ref()
+                .map(|s| s.link != LinkState::NotConfigured)
+                .unwrap_or(false)
+        });
+        match c.pending_since(&order_id).filter(|_| linked) {
+            Some(since) => view! {
+                <span class="sync pending" title="Saved on this device; waiting for the server">
+                    {format!("pending since {}", util::hhmm(since))}
+                </span>
+            }
+            .into_any(),
+            None if linked => view! { <span class="sync synced">"synced"</span> }.into_any(),
+            None => view! { <span class="sync local">"on this device"</span> }.into_any(),
+        }
+    }
+}
 
 /// The root component.
 #[component]
 pub fn App() -> impl IntoView {
     let transport = api::Transport::detect();
-    let (status, set_status) = signal(None::<DeviceStatus>);
-    let (orders, set_orders) = signal(Vec::<OrderSummary>::new());
-    let (error, set_error) = signal(None::<String>);
-    let (busy, set_busy) = signal(false);
-    let (customer, set_customer) = signal(String::new());
-    let (pickup, set_pickup) = signal(String::new());
-    let (dropoff, set_dropoff) = signal(String::new());
-
-    let refresh = move || {
-        spawn_local(async move {
-            match api::call(&Request::DeviceStatus).await {
-                Ok(Response::DeviceStatus(s)) => set_status.set(Some(s)),
-                Ok(other) => set_error.set(Some(unexpected(&other))),
-                Err(e) => set_error.set(Some(e.to_string())),
-            }
-            match api::call(&Request::ListOrders(OrderQuery {
-                descending: true,
-                ..Default::default()
-            }))
-            .await
-            {
-                Ok(Response::Orders { orders, .. }) => set_orders.set(orders),
-                Ok(other) => set_error.set(Some(unexpected(&other))),
-                Err(e) => set_error.set(Some(e.to_string())),
-            }
-        });
+    let c = Ctx {
+        status: RwSignal::new(None),
+        sync: RwSignal::new(None),
+        changed: RwSignal::new(0),
     };
-    refresh();
-
-    let create = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let request = Request::CreateOrder(NewOrder::simple(
-            &customer.get_untracked(),
-            &pickup.get_untracked(),
-            &dropoff.get_untracked(),
-        ));
-        set_busy.set(true);
-        spawn_local(async move {
-            match api::call(&request).await {
-                Ok(Response::Order(_)) => {
-                    set_error.set(None);
-                    set_customer.set(String::new());
-                    set_pickup.set(String::new());
-                    set_dropoff.set(String::new());
-                    refresh();
+    provide_context(c);
+    c.refresh();
+    // The link and pending records change without this page doing anything.
+    let _ = set_interval_with_handle(
+        move || {
+            let sync = c.sync;
+            util::run(Request::SyncStatus, move |r| {
+                if let Ok(Response::SyncStatus(s)) = r {
+                    sync.set(Some(s));
                 }
-                Ok(other) => set_error.set(Some(unexpected(&other))),
-                Err(e) => set_error.set(Some(describe(&e))),
-            }
-            set_busy.set(false);
-        });
+            });
+        },
+        std::time::Duration::from_millis(2000),
+    );
+
+    let link = move || {
+        c.sync.with(|s| match s.as_ref().map(|s| s.link) {
+            Some(LinkState::Online) => ("link online", "Online"),
+            Some(LinkState::Offline) => ("link offline", "Offline — working locally"),
+            _ => ("link local", "Local only"),
+        })
     };
+    let pending = move || c.sync.with(|s| s.as_ref().map_or(0, |s| s.pending.len()));
 
     view! {
         <header class="bar">
             <h1>"Ruta"</h1>
+            <span class="who">
+                {move || c.status.with(|s| s.as_ref().map(|s| format!("{} · {}", s.user, role_label(s.role))))}
+            </span>
+            <span class="spacer"></span>
+            <span id="link" class=move || link().0>{move || link().1}</span>
+            <span id="pending-count" class="badge" title="Changes saved here, not yet confirmed by the server">
+                {move || match pending() { 0 => "all synced".to_owned(), n => format!("{n} pending") }}
+            </span>
+            <span class="badge" title="Orders stored on this device">
+                <span id="order-count">{move || c.status.with(|s| s.as_ref().map(|s| s.order_count))}</span>
+                " orders"
+            </span>
             <span id="transport" class="badge">{transport.label()}</span>
         </header>
-        <main>
-            <section class="card" id="device">
-                <h2>"This device"</h2>
-                {move || match status.get() {
-                    None => view! { <p class="muted">"Opening the local store…"</p> }.into_any(),
-                    Some(s) => view! {
-                        <dl>
-                            <dt>"Device"</dt>
-                            <dd id="device-id">{s.device_id.clone()}</dd>
-                            <dt>"Orders stored locally"</dt>
-                            <dd id="order-count">{s.order_count}</dd>
-                            <dt>"Core"</dt>
-                            <dd>{format!("app-core {} · schema {}", s.core_version, s.schema_version)}</dd>
-                        </dl>
-                    }.into_any(),
-                }}
-            </section>
-            <section class="card">
-                <h2>"New order"</h2>
-                <form id="new-order" on:submit=create>
-                    <label>"Customer"
-                        <input id="customer-name" autocomplete="off" prop:value=customer
-                            on:input=move |ev| set_customer.set(event_target_value(&ev)) />
-                    </label>
-                    <label>"Pickup address"
-                        <input id="pickup-address" autocomplete="off" prop:value=pickup
-                            on:input=move |ev| set_pickup.set(event_target_value(&ev)) />
-                    </label>
-                    <label>"Drop-off address"
-                        <input id="dropoff-address" autocomplete="off" prop:value=dropoff
-                            on:input=move |ev| set_dropoff.set(event_target_value(&ev)) />
-                    </label>
-                    <button id="create-order" type="submit" disabled=busy>"Create order"</button>
-                </form>
-                <Show when=move || error.get().is_some()>
-                    <p id="error" class="error" role="alert">{move || error.get()}</p>
-                </Show>
-            </section>
-            <section class="card">
-                <h2>"Orders on this device"</h2>
-                <Show
-                    when=move || !orders.get().is_empty()
-                    fallback=|| view! {
-                        <p id="orders-empty" class="muted">
-                            "No orders on this device yet. Create one above: it is stored locally and needs no connection."
-                        </p>
-                    }
-                >
-                    <ul id="orders">
-                        <For each=move || orders.get() key=|o| o.id.clone() children=order_row />
-                    </ul>
-                </Show>
-            </section>
-        </main>
+        {move || match c.status.with(|s| s.as_ref().map(|s| s.role)) {
+            None => view! { <main><p class="muted">"Opening the local store…"</p></main> }.into_any(),
+            Some(Role::Courier) => view! { <courier::Workspace/> }.into_any(),
+            Some(Role::Client) => view! { <client::Portal/> }.into_any(),
+            Some(Role::Dispatcher | Role::Admin) => view! { <dispatcher::Console/> }.into_any(),
+        }}
+        <footer class="foot muted">
+            "Device "
+            <span id="device-id">{move || c.status.with(|s| s.as_ref().map(|s| s.device_id.clone()))}</span>
+            {move || c.status.with(|s| s.as_ref().map(|s| format!(" · app-core {} · schema {}", s.core_version, s.schema_version)))}
+            " · Map data © OpenStreetMap contributors"
+        </footer>
     }
 }
 
-fn order_row(order: OrderSummary) -> impl IntoView {
-    let route = match (
-        order.pickup_address.is_empty(),
-        order.dropoff_address.is_empty(),
-    ) {
-        (true, true) => String::new(),
-        _ => format!("{} → {}", order.pickup_address, order.dropoff_address),
-    };
-    let data_reference = order.reference.clone();
-    view! {
-        <li class="order" data-reference=data_reference>
-            <span class="ref">{order.reference}</span>
-            <span class="name">{order.customer_name}</span>
-            <span class="route">{route}</span>
-            <span class="status">{order.status.label()}</span>
-        </li>
+pub fn role_label(r: Role) -> &'static str {
+    match r {
+        Role::Client => "client",
+        Role::Dispatcher => "dispatcher",
+        Role::Courier => "courier",
+        Role::Admin => "admin",
     }
-}
-
-fn describe(e: &ApiError) -> String {
-    match e {
-        ApiError::Invalid { field, message } => {
-            format!("{} {message}.", field_label(field))
-        }
-        other => other.to_string(),
-    }
-}
-
-fn field_label(field: &str) -> &str {
-    match field {
-        "customer_name" => "Customer",
-        "pickup.address.line1" => "Pickup address",
-        "dropoff.address.line1" => "Drop-off address",
-        other => other,
-    }
-}
-
-fn unexpected(r: &Response) -> String {
-    format!("unexpected answer from the core: {r:?}")
 }

@@ -1,0 +1,426 @@
+//! The courier's workspace: today's queue (self-managed order, or the
+//! system-optimised sequence with ETAs), the stop in full with the actions the
+//! lifecycle allows, and proof capture at the door. Everything works offline:
+//! the core on this device answers, the server learns later.
+
+use app_api::{
+    Action, CapturePodRequest, DeliveryStatus, OrderDetail, OrderQuery, OrderSummary,
+    PlanRouteRequest, Point, Request, Response, RoutePlan, StopKind, StopRef, StrokePoint,
+};
+use leptos::html::Input;
+use leptos::prelude::*;
+
+use crate::signature::{self, SignaturePad};
+use crate::util::{self, run};
+use crate::{SyncBadge, ctx};
+
+/// Where plans start when the device has no position yet (Helsinki centre).
+const FALLBACK: Point = Point {
+    lat: 60.1699,
+    lon: 24.9384,
+};
+
+fn open_statuses() -> Vec<DeliveryStatus> {
+    vec![
+        DeliveryStatus::Assigned,
+        DeliveryStatus::PickedUp,
+        DeliveryStatus::InTransit,
+        DeliveryStatus::AttemptFailed,
+    ]
+}
+
+/// The next stop of an order: its pickup until picked up, then its drop-off.
+fn next_kind(s: DeliveryStatus) -> StopKind {
+    match s {
+        DeliveryStatus::Assigned | DeliveryStatus::Pending => StopKind::Pickup,
+        _ => StopKind::Dropoff,
+    }
+}
+
+#[component]
+pub fn Workspace() -> impl IntoView {
+    let c = ctx();
+    let orders = RwSignal::new(Vec::<OrderSummary>::new());
+    let loaded = RwSignal::new(false);
+    let optimised = RwSignal::new(util::load_pref("queue-mode").as_deref() == Some("optimised"));
+    let my_order = RwSignal::new(
+        util::load_pref("queue-order")
+            .and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok())
+            .unwrap_or_default(),
+    );
+    let plan = RwSignal::new(None::<RoutePlan>);
+    let open = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let dragging = RwSignal::new(None::<usize>);
+
+    Effect::new(move |_| {
+        c.changed.track();
+        c.status.track();
+        let me = c.user();
+        if me.is_empty() {
+            return;
+        }
+        run(
+            Request::ListOrders(OrderQuery {
+                statuses: open_statuses(),
+                assignee: Some(me),
+                sort: app_api::SortKey::WindowEnd,
+                limit: 1000,
+                ..Default::default()
+            }),
+            move |r| {
+                loaded.set(true);
+                match r {
+                    Ok(Response::Orders { orders: o, .. }) => {
+                        orders.set(o);
+                        util::mark("ruta:queue-ready");
+                    }
+                    Ok(other) => error.set(Some(util::unexpected(&other))),
+                    Err(e) => error.set(Some(e)),
+                }
+            },
+        );
+    });
+    Effect::new(move |_| util::save_pref("queue-mode", if optimised.get() { "optimised" } else { "mine" }));
+    Effect::new(move |_| util::save_pref("queue-order", &serde_json::to_string(&my_order.get()).unwrap_or_default()));
+
+    // The queue in the courier's own order: their saved order first, new orders after.
+    let queue = move || {
+        let list = orders.get();
+        let saved = my_order.get();
+        let mut out: Vec<OrderSummary> = saved
+            .iter()
+            .filter_map(|id| list.iter().find(|o| &o.id == id).cloned())
+            .collect();
+        out.extend(list.into_iter().filter(|o| !saved.contains(&o.id)));
+        out
+    };
+    let fix_order = move |ids: Vec<String>| my_order.set(ids);
+    let move_item = move |from: usize, to: usize| {
+        let mut ids: Vec<String> = queue().into_iter().map(|o| o.id).collect();
+        if from < ids.len() && to < ids.len() {
+            let id = ids.remove(from);
+            ids.insert(to, id);
+            fix_order(ids);
+            plan.set(None);
+        }
+    };
+    let replan = move |optimise: bool| {
+        let current: Vec<StopRef> = queue()
+            .iter()
+            .map(|o| StopRef {
+                order_id: o.id.clone(),
+                kind: next_kind(o.status),
+            })
+            .collect();
+        run(
+            Request::PlanRoute(PlanRouteRequest {
+                courier: c.user(),
+                position: FALLBACK,
+                capacity_items: 0,
+                started: None,
+                current,
+                optimise,
+            }),
+            move |r| match r {
+                Ok(Response::RoutePlan(p)) => {
+                    if optimise {
+                        let mut ids: Vec<String> = Vec::new();
+                        for s in &p.stops {
+                            if !ids.contains(&s.order_id) {
+                                ids.push(s.order_id.clone());
+                            }
+                        }
+                        my_order.set(ids);
+                    }
+                    plan.set(Some(p));
+                }
+                Ok(other) => error.set(Some(util::unexpected(&other))),
+                Err(e) => error.set(Some(e)),
+            },
+        );
+    };
+    Effect::new(move |prev: Option<usize>| {
+        let n = orders.with(|o| o.len());
+        if optimised.get() && n > 0 && prev != Some(n) {
+            replan(true);
+        }
+        n
+    });
+    let eta = move |id: &str| {
+        plan.with(|p| {
+            p.as_ref()
+                .and_then(|p| p.stops.iter().find(|s| s.order_id == id).map(|s| (s.eta_ms, s.late_s)))
+        })
+    };
+
+    view! {
+        <main class="courier">
+            <Show when=move || open.get().is_none()
+                fallback=move || view! { <StopView order_id=open.get().unwrap_or_default() on_back=Callback::new(move |_| open.set(None))/> }>
+                <section class="queue-head">
+                    <h2>"Today's stops"</h2>
+                    <div class="seg" role="group">
+                        <button id="mode-mine" class:active=move || !optimised.get() on:click=move |_| { optimised.set(false); plan.set(None); }>"My order"</button>
+                        <button id="mode-optimised" class:active=move || optimised.get() on:click=move |_| { optimised.set(true); replan(true); }>"Optimised"</button>
+                    </div>
+                    <Show when=move || optimised.get()>
+                        <button class="ghost" id="reoptimise" on:click=move |_| replan(true)>"Re-optimise"</button>
+                    </Show>
+                    <Show when=move || !optimised.get()>
+                        <button class="ghost" id="suggest" title="Times my order and shows what the optimised order would save" on:click=move |_| replan(false)>"ETAs"</button>
+                    </Show>
+                </section>
+                {move || plan.get().map(|p| view! {
+                    <p class="muted small" id="plan-summary">
+                        {format!("{} stops · {:.1} km · {} min driving · done by {} ({})", p.stops.len(), p.distance_m as f64 / 1000.0, p.travel_s / 60, util::hhmm(p.finish_ms), p.travel_model)}
+                        {p.gain_s.filter(|g| *g > 60).map(|g| format!(" · optimising would save {} min", g / 60))}
+                    </p>
+                })}
+                <Show when=move || error.get().is_some()><p class="error" role="alert">{move || error.get()}</p></Show>
+                <Show when=move || loaded.get() && orders.with(|o| o.is_empty())>
+                    <p id="queue-empty" class="empty muted">"No stops assigned to you right now. New assignments appear here, even before you are back online."</p>
+                </Show>
+                <ol id="queue" class="queue">
+                    {move || queue().into_iter().enumerate().map(|(i, o)| {
+                        let id = o.id.clone();
+                        let kind = next_kind(o.status);
+                        let (address, kind_label) = match kind {
+                            StopKind::Pickup => (o.pickup_address.clone(), "Pickup"),
+                            StopKind::Dropoff => (o.dropoff_address.clone(), "Drop-off"),
+                        };
+                        let e = eta(&o.id);
+                        view! {
+                            <li class="stop" data-reference=o.reference.clone() data-id=o.id.clone()
+                                draggable=move || (!optimised.get()).to_string()
+                                on:dragstart=move |_| dragging.set(Some(i))
+                                on:dragover=move |ev| ev.prevent_default()
+                                on:drop=move |ev| { ev.prevent_default(); if let Some(from) = dragging.get_untracked() { move_item(from, i); } dragging.set(None); }>
+                                <button class="stop-main" on:click={ let id = id.clone(); move |_| open.set(Some(id.clone())) }>
+                                    <span class="seq">{i + 1}</span>
+                                    <span class="kind">{kind_label}</span>
+                                    <span class="addr">{address}</span>
+                                    <span class="meta">
+                                        <span class="ref">{o.reference.clone()}</span>" · "{o.customer_name.clone()}
+                                        {o.window_end_ms.map(|w| format!(" · by {}", util::hhmm(w)))}
+                                        {(o.cod_cents > 0).then(|| format!(" · COD {}", util::euros(o.cod_cents)))}
+                                        {e.map(|(eta, late)| format!(" · ETA {}{}", util::hhmm(eta), if late > 0 { " (late)" } else { "" }))}
+                                    </span>
+                                    <span class=util::status_class(o.status)>{o.status.label()}</span>
+                                    <SyncBadge order_id=o.id.clone()/>
+                                </button>
+                                <Show when=move || !optimised.get()>
+                                    <span class="reorder">
+                                        <button class="ghost up" title="Earlier" on:click=move |_| { if i > 0 { move_item(i, i - 1) } }>"↑"</button>
+                                        <button class="ghost down" title="Later" on:click=move |_| move_item(i, i + 1)>"↓"</button>
+                                    </span>
+                                </Show>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            </Show>
+        </main>
+    }
+}
+
+/// One stop in full, its actions, and proof capture.
+#[component]
+fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
+    let c = ctx();
+    let detail = RwSignal::new(None::<OrderDetail>);
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(None::<String>);
+    let id = StoredValue::new(order_id);
+    Effect::new(move |_| {
+        c.changed.track();
+        run(Request::GetOrder { order_id: id.get_value() }, move |r| match r {
+            Ok(Response::OrderDetail(d)) => detail.set(Some(d)),
+            Ok(other) => error.set(Some(util::unexpected(&other))),
+            Err(e) => error.set(Some(e)),
+        });
+    });
+    let act = move |action: Action| {
+        run(Request::Act { order_id: id.get_value(), action }, move |r| match r {
+            Ok(_) => {
+                error.set(None);
+                c.bump();
+            }
+            Err(e) => error.set(Some(e)),
+        });
+    };
+    let reason = RwSignal::new(String::new());
+    let capture = RwSignal::new(false);
+
+    view! {
+        <section class="stopview" id="stop-view">
+            <button class="ghost" id="back" on:click=move |_| on_back.run(())>"← Queue"</button>
+            <Show when=move || error.get().is_some()><p class="error" role="alert" id="stop-error">{move || error.get()}</p></Show>
+            <Show when=move || done.get().is_some()><p class="info" id="stop-done">{move || done.get()}</p></Show>
+            {move || detail.get().map(|d| {
+                let s = d.summary.clone();
+                let has = { let a = d.actions.clone(); move |x: &str| a.iter().any(|y| y == x) };
+                let nav = d.dropoff.as_ref().and_then(|p| p.point).map(|p| (
+                    format!("geo:{},{}?q={},{}", p.lat, p.lon, p.lat, p.lon),
+                    format!("https://www.openstreetmap.org/directions?to={},{}", p.lat, p.lon),
+                ));
+                let stop = |label: &'static str, v: Option<app_api::StopView>| v.map(|p| {
+                    let tel = format!("tel:{}", p.contact_phone.replace(' ', ""));
+                    let has_phone = !p.contact_phone.is_empty();
+                    view! {
+                        <div class="stopcard">
+                            <h3>{label}</h3>
+                            <p class="addr">{p.address.clone()}</p>
+                            {(!p.contact_name.is_empty()).then(|| view! { <p>{p.contact_name.clone()}</p> })}
+                            {has_phone.then(|| view! { <a class="call" href=tel>{format!("Call {}", p.contact_phone)}</a> })}
+                            {p.window.map(|(a, b)| view! { <p class="muted">{format!("Window {}–{}", util::hhmm(a), util::hhmm(b))}</p> })}
+                        </div>
+                    }
+                });
+                let actions: Vec<(&'static str, Action)> = [
+                    ("accept", Action::Accept),
+                    ("pick_up", Action::PickUp),
+                    ("start_transit", Action::StartTransit),
+                ].into_iter().filter(|(a, _)| has(a)).collect();
+                let can_deliver = has("deliver");
+                let can_fail = has("fail_attempt");
+                let can_decline = has("decline");
+                let can_return = has("return");
+                view! {
+                    <h2><span class="ref">{s.reference.clone()}</span>" · "{s.customer_name.clone()}</h2>
+                    <p><span id="stop-status" class=util::status_class(s.status)>{s.status.label()}</span>" "<SyncBadge order_id=s.id.clone()/></p>
+                    {stop("Pickup", d.pickup.clone())}
+                    {stop("Drop-off", d.dropoff.clone())}
+                    {nav.map(|(geo, web)| view! { <p class="nav"><a href=geo id="nav-geo">"Navigate"</a>" · "<a href=web target="_blank" rel="noopener">"Map link"</a></p> })}
+                    {(!d.instructions.is_empty()).then(|| view! { <p class="instructions"><b>"Instructions: "</b>{d.instructions.clone()}</p> })}
+                    <p class="muted">{format!("{} parcel(s) · {:.1} kg", d.parcels, f64::from(d.weight_g) / 1000.0)}
+                        {(s.cod_cents > 0).then(|| format!(" · collect {}", util::euros(s.cod_cents)))}</p>
+                    <div class="actions" id="stop-actions">
+                        {actions.into_iter().map(|(name, action)| view! {
+                            <button id=format!("act-{name}") on:click=move |_| act(action.clone())>{util::action_label(name)}</button>
+                        }).collect_view()}
+                        {can_deliver.then(|| view! { <button id="act-deliver" on:click=move |_| capture.set(true)>"Deliver…"</button> })}
+                        {(can_fail || can_decline || can_return).then(|| view! {
+                            <span class="inline">
+                                <select id="fail-reason" on:change=move |ev| reason.set(event_target_value(&ev))>
+                                    <option value="">"Reason…"</option>
+                                    <option>"Recipient not home"</option><option>"Address not found"</option>
+                                    <option>"Refused by recipient"</option><option>"Damaged parcel"</option><option>"No access to building"</option>
+                                </select>
+                                {can_fail.then(|| view! { <button class="danger" id="act-fail_attempt" on:click=move |_| { let r = reason.get_untracked(); if r.is_empty() { error.set(Some("Choose a reason.".into())) } else { act(Action::FailAttempt { reason: r }) } }>"Could not deliver"</button> })}
+                                {can_return.then(|| view! { <button class="ghost" id="act-return" on:click=move |_| { let r = reason.get_untracked(); if r.is_empty() { error.set(Some("Choose a reason.".into())) } else { act(Action::Return { reason: r }) } }>"Return to sender"</button> })}
+                                {can_decline.then(|| view! { <button class="ghost" id="act-decline" on:click=move |_| { let r = reason.get_untracked(); act(Action::Decline { reason: if r.is_empty() { "declined".into() } else { r } }) }>"Decline"</button> })}
+                            </span>
+                        })}
+                    </div>
+                    <Show when=move || capture.get() && can_deliver>
+                        <PodCapture detail=d.clone() done=done error=error/>
+                    </Show>
+                }
+            })}
+        </section>
+    }
+}
+
+/// Proof capture at the door: the requirement list shows what is still missing.
+#[component]
+fn PodCapture(detail: OrderDetail, done: RwSignal<Option<String>>, error: RwSignal<Option<String>>) -> impl IntoView {
+    let c = ctx();
+    let photo_in = NodeRef::<Input>::new();
+    let qr_in = NodeRef::<Input>::new();
+    let photo_preview = RwSignal::new(None::<String>);
+    let qr_chosen = RwSignal::new(false);
+    let strokes = RwSignal::new(Vec::<Vec<StrokePoint>>::new());
+    let pin = RwSignal::new(String::new());
+    let age_ok = RwSignal::new(false);
+    let cod_ok = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let missing = RwSignal::new(detail.missing_proofs.clone());
+    let needs = detail.pod_needs;
+    let age = detail.age_check;
+    let cod = detail.summary.cod_cents;
+    let order_id = StoredValue::new(detail.summary.id.clone());
+
+    let on_photo = move |_| {
+        let Some(input) = photo_in.get() else { return };
+        leptos::task::spawn_local(async move {
+            if let Some(Ok(b64)) = util::input_file_base64(&input).await {
+                photo_preview.set(Some(b64));
+            }
+        });
+    };
+    let submit = move |_| {
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let photo = match photo_in.get_untracked() {
+                Some(i) => util::input_file_base64(&i).await.transpose().unwrap_or(None),
+                None => None,
+            };
+            let qr = match qr_in.get_untracked() {
+                Some(i) => util::input_file_base64(&i).await.transpose().unwrap_or(None),
+                None => None,
+            };
+            if cod > 0 && cod_ok.get_untracked() {
+                let r = crate::api::call(&Request::Act { order_id: order_id.get_value(), action: Action::CollectCod { cents: cod } }).await;
+                if let Err(e) = r {
+                    error.set(Some(util::describe(&e)));
+                    busy.set(false);
+                    return;
+                }
+            }
+            let p = pin.get_untracked().trim().to_owned();
+            let req = CapturePodRequest {
+                order_id: order_id.get_value(),
+                photo_base64: photo,
+                signature: strokes.with_untracked(|s| signature::input(s)),
+                qr_frame_base64: qr,
+                pin: (!p.is_empty()).then_some(p),
+                age_confirmed: if age_ok.get_untracked() { age } else { None },
+                device_clock_ms: Some(util::now_ms()),
+                deliver: true,
+                ..Default::default()
+            };
+            let r = crate::api::call(&Request::CapturePod(req)).await;
+            busy.set(false);
+            match r {
+                Ok(Response::PodCaptured(p)) => {
+                    missing.set(p.missing.clone());
+                    if p.delivered {
+                        done.set(Some(format!("Delivered. Proof saved on this device (chain #{}); it syncs when online.", p.chain_seq)));
+                    } else {
+                        done.set(Some(format!("Proof saved. Still needed: {}", p.missing.join(", "))));
+                    }
+                    c.bump();
+                }
+                Ok(other) => error.set(Some(util::unexpected(&other))),
+                Err(e) => error.set(Some(util::describe(&e))),
+            }
+        });
+    };
+    let item = move |key: &'static str, label: &'static str| {
+        view! { <li data-need=key class:missing=move || missing.with(|m| m.iter().any(|x| x == key))>{label}</li> }
+    };
+    view! {
+        <section class="pod-capture" id="pod-capture">
+            <h3>"Proof of delivery"</h3>
+            <ul class="needs" id="pod-needs">
+                {needs.photo.then(|| item("photo", "Photo"))}
+                {needs.signature.then(|| item("signature", "Signature"))}
+                {needs.qr.then(|| item("qr", "Scan the recipient's QR code"))}
+                {needs.pin.then(|| item("pin", "Recipient's PIN"))}
+                {age.map(|a| view! { <li data-need="age_check" class:missing=move || missing.with(|m| m.iter().any(|x| x == "age_check"))>{format!("ID check: {a}+")}</li> })}
+                {(!needs.photo && !needs.signature && !needs.qr && !needs.pin && age.is_none()).then(|| view! { <li class="muted">"Nothing required; a photo or signature is still welcome."</li> })}
+            </ul>
+            <label>"Photo"<input type="file" id="pod-photo" accept="image/*" capture="environment" node_ref=photo_in on:change=on_photo/></label>
+            {move || photo_preview.get().map(|b| view! { <img class="preview" src=util::data_url("image/jpeg", &b) alt="photo preview"/> })}
+            <label>"Signature"</label>
+            <SignaturePad strokes=strokes/>
+            <label>"QR code (photo of the recipient's code)"<input type="file" id="pod-qr" accept="image/*" capture="environment" node_ref=qr_in on:change=move |_| qr_chosen.set(true)/></label>
+            <label>"PIN"<input id="pod-pin" inputmode="numeric" autocomplete="one-time-code" maxlength="12" prop:value=pin on:input=move |ev| pin.set(event_target_value(&ev))/></label>
+            {age.map(|a| view! { <label class="check"><input type="checkbox" id="pod-age" on:change=move |ev| age_ok.set(event_target_checked(&ev))/>{format!("I checked the recipient's ID: {a} or older")}</label> })}
+            {(cod > 0).then(|| view! { <label class="check"><input type="checkbox" id="pod-cod" on:change=move |ev| cod_ok.set(event_target_checked(&ev))/>{format!("Collected {} in cash", util::euros(cod))}</label> })}
+            <button id="pod-submit" on:click=submit disabled=busy>{move || if busy.get() { "Saving…" } else { "Complete delivery" }}</button>
+        </section>
+    }
+}

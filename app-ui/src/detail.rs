@@ -1,0 +1,296 @@
+//! One order in full: stops, what may be done now, conflicts, proofs of
+//! delivery with their photos, signatures and chain status, the timeline with
+//! capture times and devices, and its documents.
+
+use app_api::{
+    Action, DeliveryStatus, DocumentRequest, OrderDetail, PodChainStatus, PodInput, Request,
+    Response, Role,
+};
+use leptos::prelude::*;
+
+use crate::util::{self, run};
+use crate::{SyncBadge, ctx};
+
+/// Loads and shows one order. `on_close` hides the panel.
+#[component]
+pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
+    let c = ctx();
+    let detail = RwSignal::new(None::<OrderDetail>);
+    let error = RwSignal::new(None::<String>);
+    let chains = RwSignal::new(Vec::<PodChainStatus>::new());
+    let id = StoredValue::new(order_id.clone());
+    let load = move || {
+        run(
+            Request::GetOrder {
+                order_id: id.get_value(),
+            },
+            move |r| match r {
+                Ok(Response::OrderDetail(d)) => {
+                    let has_pods = !d.pods.is_empty();
+                    detail.set(Some(d));
+                    if has_pods {
+                        run(Request::PodChains, move |r| {
+                            if let Ok(Response::PodChains { chains: c }) = r {
+                                chains.set(c);
+                            }
+                        });
+                    }
+                }
+                Ok(other) => error.set(Some(util::unexpected(&other))),
+                Err(e) => error.set(Some(e)),
+            },
+        );
+    };
+    Effect::new(move |_| {
+        c.changed.track();
+        load();
+    });
+
+    let act = move |action: Action| {
+        run(
+            Request::Act {
+                order_id: id.get_value(),
+                action,
+            },
+            move |r| match r {
+                Ok(_) => {
+                    error.set(None);
+                    c.bump();
+                }
+                Err(e) => error.set(Some(e)),
+            },
+        );
+    };
+    let courier = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let note = RwSignal::new(String::new());
+
+    let doc = move |req: DocumentRequest| {
+        run(Request::Document(req), move |r| match r {
+            Ok(Response::Document(f)) => {
+                if let Err(e) = util::download(&f.filename, &f.mime, &f.data_base64) {
+                    error.set(Some(e));
+                }
+            }
+            Ok(other) => error.set(Some(util::unexpected(&other))),
+            Err(e) => error.set(Some(e)),
+        });
+    };
+
+    view! {
+        <aside class="panel" id="order-panel" data-order=order_id.clone()>
+            <div class="panel-head">
+                <h2>{move || detail.with(|d| d.as_ref().map(|d| format!("{} · {}", d.summary.reference, d.summary.customer_name)))}</h2>
+                <button class="ghost" id="panel-close" title="Close (Esc)" on:click=move |_| on_close.run(())>"×"</button>
+            </div>
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert" id="panel-error">{move || error.get()}</p>
+            </Show>
+            {move || detail.get().map(|d| {
+                let s = d.summary.clone();
+                let role = c.status.with_untracked(|s| s.as_ref().map(|s| s.role));
+                let operator = matches!(role, Some(Role::Dispatcher | Role::Admin));
+                let actions = d.actions.clone();
+                let has = |a: &str| actions.iter().any(|x| x == a);
+                let (can_assign, can_unassign, can_cancel, can_return, can_reopen, can_carrier) = (
+                    has("assign"), has("unassign"), has("cancel"), has("return"), has("reopen"),
+                    has("record_carrier_delivery"),
+                );
+                let delivered = s.status == DeliveryStatus::Delivered;
+                view! {
+                    <div class="panel-body">
+                        <p>
+                            <span id="panel-status" class=util::status_class(s.status)>{s.status.label()}</span>
+                            " " <SyncBadge order_id=s.id.clone()/>
+                            {s.assignee.clone().map(|a| view! { <span class="muted">" · courier "<b id="panel-courier">{a}</b></span> })}
+                            {(s.open_conflicts > 0).then(|| view! { <span class="conflict-flag">{format!(" · {} conflict(s)", s.open_conflicts)}</span> })}
+                        </p>
+                        <dl class="stops">
+                            {d.pickup.clone().map(|p| view! { <dt>"Pickup"</dt><dd>{p.address}{contact(&p.contact_name, &p.contact_phone)}</dd> })}
+                            {d.dropoff.clone().map(|p| view! {
+                                <dt>"Drop-off"</dt>
+                                <dd>{p.address}{contact(&p.contact_name, &p.contact_phone)}
+                                    {p.window.map(|(a, b)| format!(" · {}–{}", util::hhmm(a), util::hhmm(b)))}</dd>
+                            })}
+                            <dt>"Parcels"</dt><dd>{format!("{} · {:.1} kg", d.parcels, f64::from(d.weight_g) / 1000.0)}</dd>
+                            <dt>"Price"</dt><dd>{util::euros(s.price_cents)}{(s.cod_cents > 0).then(|| format!(" · COD {}", util::euros(s.cod_cents)))}</dd>
+                            {(!d.instructions.is_empty()).then(|| view! { <dt>"Instructions"</dt><dd>{d.instructions.clone()}</dd> })}
+                            {(!d.notes.is_empty()).then(|| view! { <dt>"Notes"</dt><dd class="notes">{d.notes.clone()}</dd> })}
+                        </dl>
+                        <Show when=move || operator>
+                            <div class="actions" id="panel-actions">
+                                {can_assign.then(|| view! {
+                                    <form class="inline" on:submit=move |ev| {
+                                        ev.prevent_default();
+                                        let who = courier.get_untracked().trim().to_owned();
+                                        if !who.is_empty() { act(Action::Assign { courier: who }); }
+                                    }>
+                                        <input id="assign-courier" placeholder="courier id" prop:value=courier
+                                            on:input=move |ev| courier.set(event_target_value(&ev))/>
+                                        <button id="assign" type="submit">{if s.assignee.is_some() { "Reassign" } else { "Assign" }}</button>
+                                    </form>
+                                })}
+                                {can_unassign.then(|| view! { <button class="ghost" id="unassign" on:click=move |_| act(Action::Unassign)>"Unassign"</button> })}
+                                {can_carrier.then(|| view! { <button class="ghost" on:click=move |_| act(Action::RecordCarrierDelivery)>"Record carrier delivery"</button> })}
+                                {can_reopen.then(|| view! { <button class="ghost" id="reopen" on:click=move |_| act(Action::Reopen)>"Reopen"</button> })}
+                                {(can_cancel || can_return).then(|| view! {
+                                    <form class="inline" on:submit=move |ev| {
+                                        ev.prevent_default();
+                                        let r = reason.get_untracked().trim().to_owned();
+                                        if r.is_empty() { error.set(Some("Give a reason first.".into())); return; }
+                                        if can_cancel { act(Action::Cancel { reason: r }) } else { act(Action::Return { reason: r }) }
+                                        reason.set(String::new());
+                                    }>
+                                        <input id="reason" placeholder="reason" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev))/>
+                                        <button class="danger" id="cancel" type="submit">{if can_cancel { "Cancel order" } else { "Return to sender" }}</button>
+                                    </form>
+                                })}
+                            </div>
+                        </Show>
+                        {(!d.conflicts.is_empty()).then(|| view! {
+                            <h3>"Conflicts"</h3>
+                            <ul class="conflicts" id="conflicts">
+                                {d.conflicts.iter().map(|cf| {
+                                    let cid = cf.id.clone();
+                                    let open = cf.resolved_by.is_none();
+                                    view! {
+                                        <li class:open=open>
+                                            <b>{cf.kind.clone()}</b>
+                                            {format!(" · {}", util::stamp(cf.opened_at_ms))}
+                                            {cf.resolved_by.clone().map(|b| format!(" · resolved by {b}: {}", cf.note.clone().unwrap_or_default()))}
+                                            {open.then(|| view! {
+                                                <form class="inline" on:submit=move |ev| {
+                                                    ev.prevent_default();
+                                                    act(Action::ResolveConflict { conflict: cid.clone(), note: note.get_untracked() });
+                                                    note.set(String::new());
+                                                }>
+                                                    <input placeholder="decision" prop:value=note on:input=move |ev| note.set(event_target_value(&ev))/>
+                                                    <button type="submit">"Resolve"</button>
+                                                </form>
+                                            })}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        })}
+                        {(!d.pods.is_empty()).then(|| view! {
+                            <h3>"Proof of delivery"</h3>
+                            <div id="pods">
+                                {d.pods.iter().cloned().map(|p| view! { <PodView pod=p order_id=s.id.clone() chains=chains/> }).collect_view()}
+                            </div>
+                        })}
+                        <div class="docs">
+                            <button class="ghost" id="doc-label" on:click={ let i = s.id.clone(); move |_| doc(DocumentRequest::Labels { order_ids: vec![i.clone()], per_parcel: false }) }>"Label PDF"</button>
+                            {delivered.then(|| { let i = s.id.clone(); let j = s.id.clone(); view! {
+                                <button class="ghost" id="doc-receipt" on:click=move |_| doc(DocumentRequest::Receipt { order_id: i.clone() })>"Receipt PDF"</button>
+                                <button class="ghost" id="doc-invoice" on:click=move |_| doc(DocumentRequest::Invoice { order_id: j.clone() })>"Invoice PDF"</button>
+                            }})}
+                        </div>
+                        <h3>"Timeline"</h3>
+                        <ol class="timeline" id="timeline">
+                            {d.timeline.iter().rev().map(|t| view! {
+                                <li class=format!("tl tl-{}", t.verdict)>
+                                    <span class="tl-time">{util::stamp(t.at_ms)}</span>
+                                    <span class="tl-kind">{t.kind.replace('_', " ")}</span>
+                                    <span class="muted">{format!("{} ({:?}) on {}", t.user, t.role, short(&t.device))}</span>
+                                    {(t.verdict != "applied").then(|| view! { <span class="tl-verdict">{format!("{}{}", t.verdict, t.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default())}</span> })}
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    </div>
+                }
+            })}
+        </aside>
+    }
+}
+
+fn contact(name: &str, phone: &str) -> Option<impl IntoView + use<>> {
+    if name.is_empty() && phone.is_empty() {
+        return None;
+    }
+    let tel = format!("tel:{}", phone.replace(' ', ""));
+    let (name, phone) = (name.to_owned(), phone.to_owned());
+    Some(view! { <br/><span class="muted">{name}" "</span><a href=tel>{phone}</a> })
+}
+
+pub fn short(device: &str) -> String {
+    device.chars().take(8).collect()
+}
+
+/// One proof: its photo and signature (fetched from this device's blobs), how
+/// the recipient was verified, where and when, and its chain status.
+#[component]
+fn PodView(pod: PodInput, order_id: String, chains: RwSignal<Vec<PodChainStatus>>) -> impl IntoView {
+    let photo = RwSignal::new(None::<Result<String, String>>);
+    let sig = RwSignal::new(None::<Result<String, String>>);
+    for (hash, target) in [(pod.photo_sha256.clone(), photo), (pod.signature_sha256.clone(), sig)] {
+        if let Some(h) = hash {
+            run(Request::PodBlob { sha256: h }, move |r| {
+                target.set(Some(match r {
+                    Ok(Response::PodBlob(b)) => Ok(util::data_url(&b.media_type, &b.base64)),
+                    Ok(other) => Err(util::unexpected(&other)),
+                    Err(e) => Err(e),
+                }))
+            });
+        }
+    }
+    let pid = pod.id.clone();
+    let courier_of = pod.captured.as_ref().map(|p| p.by.clone());
+    let chain = move || {
+        chains.with(|all| {
+            let who = courier_of.as_ref()?;
+            let c = all.iter().find(|c| &c.courier == who)?;
+            let mine: Vec<String> = c
+                .findings
+                .iter()
+                .filter(|f| f.pod_id == pid)
+                .map(|f| f.message.clone())
+                .collect();
+            Some(if c.findings.is_empty() {
+                format!("chain of {who}: intact ({} records)", c.records)
+            } else if mine.is_empty() {
+                format!("chain of {who}: this record intact; other links broken")
+            } else {
+                format!("chain of {who}: BROKEN — {}", mine.join("; "))
+            })
+        })
+    };
+    let _ = order_id;
+    let prov = pod.captured.clone();
+    let verified = [
+        (pod.qr_verified, "QR verified"),
+        (pod.pin_verified, "PIN verified"),
+        (pod.age_confirmed, "ID/age checked"),
+    ]
+    .into_iter()
+    .filter(|(b, _)| *b)
+    .map(|(_, l)| l)
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let img = |s: RwSignal<Option<Result<String, String>>>, class: &'static str, alt: &'static str| {
+        move || match s.get() {
+            None => None,
+            Some(Ok(url)) => Some(view! { <img class=class src=url alt=alt/> }.into_any()),
+            Some(Err(e)) => Some(view! { <span class="muted">{format!("{alt}: {e}")}</span> }.into_any()),
+        }
+    };
+    view! {
+        <div class="pod" data-pod=pod.id.clone()>
+            <div class="pod-images">
+                {img(photo, "pod-photo", "Photo")}
+                {img(sig, "pod-signature", "Signature")}
+            </div>
+            <p class="pod-meta">
+                {(!verified.is_empty()).then(|| view! { <span class="ok">{verified.clone()}</span><br/> })}
+                {prov.map(|p| format!(
+                    "captured {} by {} on {}{}{}",
+                    util::stamp(p.at_ms), p.by, short(&p.device),
+                    p.gps.map(|g| format!(" at {:.5}, {:.5} (±{:.0} m)", g.lat, g.lon, g.accuracy_m)).unwrap_or_default(),
+                    p.chain_seq.map(|n| format!(" · chain #{n}")).unwrap_or_default(),
+                ))}
+                <br/>
+                <span class="chain">{chain}</span>
+            </p>
+        </div>
+    }
+}

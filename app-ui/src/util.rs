@@ -1,0 +1,189 @@
+//! Small browser helpers shared by the workspaces: calling the core from a
+//! signal-driven view, formatting, files in and out, local preferences.
+
+use app_api::{ApiError, DeliveryStatus, Request, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+
+use crate::api;
+
+/// Calls the core and hands the answer (or a readable error) to `done`.
+pub fn run(request: Request, done: impl FnOnce(Result<Response, String>) + 'static) {
+    spawn_local(async move {
+        done(api::call(&request).await.map_err(|e| describe(&e)));
+    });
+}
+
+/// An error as a person reads it.
+pub fn describe(e: &ApiError) -> String {
+    match e {
+        ApiError::Invalid { field, message } => format!("{}: {message}", field_label(field)),
+        other => other.to_string(),
+    }
+}
+
+pub fn field_label(field: &str) -> &str {
+    match field {
+        "customer_name" => "Customer",
+        "pickup.address.line1" => "Pickup address",
+        "dropoff.address.line1" => "Drop-off address",
+        "photo" | "photo_base64" => "Photo",
+        "signature" => "Signature",
+        "qr" | "qr_frame" | "qr_frame_base64" => "QR code",
+        "pin" => "PIN",
+        "age_confirmed" => "Age check",
+        "capture" => "Proof",
+        other => other,
+    }
+}
+
+pub fn unexpected(r: &Response) -> String {
+    format!("unexpected answer from the core: {r:?}")
+}
+
+/// `HH:MM` in the browser's local time.
+pub fn hhmm(ms: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+/// `YYYY-MM-DD HH:MM` in the browser's local time.
+pub fn stamp(ms: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+pub fn euros(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.abs();
+    format!("{sign}€{}.{:02}", c / 100, c % 100)
+}
+
+/// The CSS class of a status chip.
+pub fn status_class(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Pending => "st st-pending",
+        DeliveryStatus::Assigned => "st st-assigned",
+        DeliveryStatus::PickedUp => "st st-picked",
+        DeliveryStatus::InTransit => "st st-transit",
+        DeliveryStatus::AttemptFailed => "st st-failed",
+        DeliveryStatus::Delivered => "st st-delivered",
+        DeliveryStatus::Cancelled => "st st-cancelled",
+        DeliveryStatus::Returned => "st st-returned",
+    }
+}
+
+/// The label of an action name from `OrderDetail::actions`.
+pub fn action_label(a: &str) -> &str {
+    match a {
+        "assign" => "Assign",
+        "unassign" => "Unassign",
+        "claim" => "Claim",
+        "accept" => "Accept",
+        "decline" => "Decline",
+        "pick_up" => "Picked up",
+        "start_transit" => "On my way",
+        "deliver" => "Deliver…",
+        "record_carrier_delivery" => "Record carrier delivery",
+        "fail_attempt" => "Could not deliver",
+        "return" => "Return",
+        "cancel" => "Cancel order",
+        "reopen" => "Reopen",
+        other => other,
+    }
+}
+
+/// Saves a file the core produced (base64) through the browser's download.
+pub fn download(filename: &str, mime: &str, data_base64: &str) -> Result<(), String> {
+    let bytes = B64.decode(data_base64).map_err(|e| e.to_string())?;
+    let array = js_sys::Uint8Array::from(bytes.as_slice());
+    let parts = js_sys::Array::of1(&array);
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
+        .map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let doc = document();
+    let a: web_sys::HtmlAnchorElement = doc
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .unchecked_into();
+    a.set_href(&url);
+    a.set_download(filename);
+    a.set_attribute("data-download", filename).ok();
+    let body = doc.body().ok_or("no body")?;
+    body.append_child(&a).ok();
+    a.click();
+    body.remove_child(&a).ok();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// A data URL for base64 bytes, for `<img src>`.
+pub fn data_url(mime: &str, data_base64: &str) -> String {
+    format!("data:{mime};base64,{data_base64}")
+}
+
+/// The first file chosen in a file input, as base64.
+pub async fn input_file_base64(input: &web_sys::HtmlInputElement) -> Option<Result<String, String>> {
+    let file = input.files()?.get(0)?;
+    Some(file_bytes(&file).await.map(|b| B64.encode(b)))
+}
+
+/// The first file chosen in a file input, as text (UTF-8).
+pub async fn input_file_text(input: &web_sys::HtmlInputElement) -> Option<Result<String, String>> {
+    let file = input.files()?.get(0)?;
+    Some(
+        file_bytes(&file)
+            .await
+            .and_then(|b| String::from_utf8(b).map_err(|_| "the file is not UTF-8 text".into())),
+    )
+}
+
+async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buf = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| format!("cannot read the file: {e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+/// A preference kept in the browser's local storage.
+pub fn load_pref(key: &str) -> Option<String> {
+    storage()?.get_item(&format!("ruta.{key}")).ok().flatten()
+}
+
+pub fn save_pref(key: &str, value: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(&format!("ruta.{key}"), value);
+    }
+}
+
+/// Milliseconds since page load (for performance marks in benchmarks).
+pub fn perf_now() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Sets a performance mark benchmarks read (`performance.getEntriesByName`).
+pub fn mark(name: &str) {
+    if let Some(p) = window().performance() {
+        let _ = p.mark(name);
+    }
+}
