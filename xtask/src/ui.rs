@@ -54,9 +54,34 @@ pub fn build() -> Result {
         .arg(&bg)
         .arg("-o")
         .arg(&bg))?;
-    for file in ["index.html", "boot.js", "style.css"] {
+    for file in [
+        "index.html",
+        "boot.js",
+        "style.css",
+        "map.js",
+        "map-check.html",
+    ] {
         std::fs::copy(root().join("app-ui").join(file), staging.join(file))?;
     }
+    // MapLibre GL JS (npm `maplibre-gl`, BSD-3-Clause) for map.js, with its licence notice.
+    let maplibre = root().join("node_modules/maplibre-gl");
+    for file in [
+        "maplibre-gl.mjs",
+        "maplibre-gl-worker.mjs",
+        "maplibre-gl.css",
+    ] {
+        let from = maplibre.join("dist").join(file);
+        std::fs::copy(&from, staging.join(file)).map_err(|e| {
+            format!(
+                "{}: {e} (run scripts/setup.sh to install the npm tools)",
+                from.display()
+            )
+        })?;
+    }
+    std::fs::copy(
+        maplibre.join("LICENSE.txt"),
+        staging.join("maplibre-gl-LICENSE.txt"),
+    )?;
     // Swap in atomically enough that a running device host never serves half a build.
     let _ = std::fs::remove_dir_all(&dist);
     std::fs::rename(&staging, &dist)?;
