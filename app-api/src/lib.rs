@@ -73,6 +73,9 @@ pub enum Request {
     PodBlob { sha256: String },
     /// Verifies every courier's chain of POD records known to this device.
     PodChains,
+    /// An order's verification code (PIN and QR) for the recipient's notice;
+    /// dispatchers and admins only.
+    VerificationCode { order_id: String },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -105,6 +108,7 @@ pub enum Response {
     PodChains {
         chains: Vec<PodChainStatus>,
     },
+    VerificationCode(VerificationCodeView),
 }
 
 /// A person's role; it decides what they may do and which workspace they see.
@@ -670,4 +674,8 @@ pub struct SyncStatus {
     /// Last time the server answered (device clock, ms).
     pub last_contact_ms: Option<i64>,
     pub pending: Vec<RecordSync>,
+    /// Moves whenever an order changed on this device, by a local write or a
+    /// merge from the server: screens reload when it does.
+    #[serde(default)]
+    pub revision: u64,
 }

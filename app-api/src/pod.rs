@@ -83,6 +83,17 @@ pub struct PodBlob {
     pub base64: String,
 }
 
+/// An order's verification code as the recipient receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationCodeView {
+    pub order_id: String,
+    pub pin: String,
+    /// The text of the QR code.
+    pub qr_payload: String,
+    /// The QR code as a PNG (8 px per module), base64.
+    pub qr_png_base64: String,
+}
+
 /// One courier's chain of POD records, as verified on this device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodChainStatus {

@@ -59,6 +59,8 @@ pub struct Core {
     documents: Arc<Mutex<DocumentSettings>>,
     /// POD photos and signatures (`<data>/blobs`).
     blobs: crate::blobs::BlobStore,
+    /// Counts committed changes to orders, local or merged (screens reload when it moves).
+    revision: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// (state, server, last contact ms).
@@ -123,6 +125,7 @@ impl Core {
             import: Arc::default(),
             documents: Arc::default(),
             blobs: crate::blobs::BlobStore::in_data_dir(dir),
+            revision: Arc::default(),
         };
         core.import_skeleton_orders()?;
         Ok(core)
@@ -178,6 +181,9 @@ impl Core {
             Request::Document(req) => self.document(req).map(Response::Document),
             Request::CapturePod(req) => self.capture_pod(req).map(Response::PodCaptured),
             Request::PodBlob { sha256 } => self.pod_blob(&sha256).map(Response::PodBlob),
+            Request::VerificationCode { order_id } => self
+                .verification_code_view(&order_id)
+                .map(Response::VerificationCode),
             Request::PodChains => self
                 .pod_chains()
                 .map(|chains| Response::PodChains { chains }),
@@ -295,6 +301,7 @@ impl Core {
             server,
             last_contact_ms,
             pending,
+            revision: self.revision.load(std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -375,6 +382,8 @@ impl Core {
         }
         let state = lifecycle::derive(id.clone(), events);
         project_and_commit(tx, zones, &state, &clock)?;
+        self.revision
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Merged {
             changed: true,
             status: state.status,
@@ -448,6 +457,8 @@ impl Core {
         let state = lifecycle::derive(id.clone(), events);
         project_and_commit(tx, zones, &state, &clock)?;
         drop(inner);
+        self.revision
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for hook in self.hooks.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             hook(id);
         }

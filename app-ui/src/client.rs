@@ -37,7 +37,11 @@ pub fn Portal() -> impl IntoView {
     });
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut new = NewOrder::simple(&customer.get_untracked(), &pickup.get_untracked(), &dropoff.get_untracked());
+        let mut new = NewOrder::simple(
+            &customer.get_untracked(),
+            &pickup.get_untracked(),
+            &dropoff.get_untracked(),
+        );
         new.dropoff_phone = phone.get_untracked();
         run(Request::CreateOrder(new), move |r| match r {
             Ok(Response::Order(o)) => {
@@ -53,12 +57,21 @@ pub fn Portal() -> impl IntoView {
         });
     };
     let statement = move |_| {
-        let name = orders.with_untracked(|o| o.first().map(|o| o.customer_name.clone())).unwrap_or_default();
+        let name = orders
+            .with_untracked(|o| o.first().map(|o| o.customer_name.clone()))
+            .unwrap_or_default();
         let to = util::now_ms() + 86_400_000;
         run(
-            Request::Document(DocumentRequest::Statement { customer_name: name, from_ms: to - 31 * 86_400_000, to_ms: to, csv: false }),
+            Request::Document(DocumentRequest::Statement {
+                customer_name: name,
+                from_ms: to - 31 * 86_400_000,
+                to_ms: to,
+                csv: false,
+            }),
             move |r| match r {
-                Ok(Response::Document(f)) => { let _ = util::download(&f.filename, &f.mime, &f.data_base64); }
+                Ok(Response::Document(f)) => {
+                    let _ = util::download(&f.filename, &f.mime, &f.data_base64);
+                }
                 Ok(other) => error.set(Some(util::unexpected(&other))),
                 Err(e) => error.set(Some(e)),
             },
@@ -103,7 +116,7 @@ pub fn Portal() -> impl IntoView {
                     </Show>
                 </section>
             </main>
-            {move || open.get().map(|id| view! { <OrderPanel order_id=id on_close=Callback::new(move |_| open.set(None))/> })}
+            {move || open.get().map(|id| view! { <OrderPanel order_id=id on_close=Callback::new(move |_| util::later(move || open.set(None)))/> })}
         </div>
     }
 }

@@ -81,8 +81,18 @@ pub fn Workspace() -> impl IntoView {
             },
         );
     });
-    Effect::new(move |_| util::save_pref("queue-mode", if optimised.get() { "optimised" } else { "mine" }));
-    Effect::new(move |_| util::save_pref("queue-order", &serde_json::to_string(&my_order.get()).unwrap_or_default()));
+    Effect::new(move |_| {
+        util::save_pref(
+            "queue-mode",
+            if optimised.get() { "optimised" } else { "mine" },
+        )
+    });
+    Effect::new(move |_| {
+        util::save_pref(
+            "queue-order",
+            &serde_json::to_string(&my_order.get()).unwrap_or_default(),
+        )
+    });
 
     // The queue in the courier's own order: their saved order first, new orders after.
     let queue = move || {
@@ -149,15 +159,19 @@ pub fn Workspace() -> impl IntoView {
     });
     let eta = move |id: &str| {
         plan.with(|p| {
-            p.as_ref()
-                .and_then(|p| p.stops.iter().find(|s| s.order_id == id).map(|s| (s.eta_ms, s.late_s)))
+            p.as_ref().and_then(|p| {
+                p.stops
+                    .iter()
+                    .find(|s| s.order_id == id)
+                    .map(|s| (s.eta_ms, s.late_s))
+            })
         })
     };
 
     view! {
         <main class="courier">
             <Show when=move || open.get().is_none()
-                fallback=move || view! { <StopView order_id=open.get().unwrap_or_default() on_back=Callback::new(move |_| open.set(None))/> }>
+                fallback=move || view! { <StopView order_id=open.get().unwrap_or_default() on_back=Callback::new(move |_| util::later(move || open.set(None)))/> }>
                 <section class="queue-head">
                     <h2>"Today's stops"</h2>
                     <div class="seg" role="group">
@@ -234,20 +248,31 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
     let id = StoredValue::new(order_id);
     Effect::new(move |_| {
         c.changed.track();
-        run(Request::GetOrder { order_id: id.get_value() }, move |r| match r {
-            Ok(Response::OrderDetail(d)) => detail.set(Some(d)),
-            Ok(other) => error.set(Some(util::unexpected(&other))),
-            Err(e) => error.set(Some(e)),
-        });
+        run(
+            Request::GetOrder {
+                order_id: id.get_value(),
+            },
+            move |r| match r {
+                Ok(Response::OrderDetail(d)) => detail.set(Some(d)),
+                Ok(other) => error.set(Some(util::unexpected(&other))),
+                Err(e) => error.set(Some(e)),
+            },
+        );
     });
     let act = move |action: Action| {
-        run(Request::Act { order_id: id.get_value(), action }, move |r| match r {
-            Ok(_) => {
-                error.set(None);
-                c.bump();
-            }
-            Err(e) => error.set(Some(e)),
-        });
+        run(
+            Request::Act {
+                order_id: id.get_value(),
+                action,
+            },
+            move |r| match r {
+                Ok(_) => {
+                    error.set(None);
+                    c.bump();
+                }
+                Err(e) => error.set(Some(e)),
+            },
+        );
     };
     let reason = RwSignal::new(String::new());
     let capture = RwSignal::new(false);
@@ -324,7 +349,11 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
 
 /// Proof capture at the door: the requirement list shows what is still missing.
 #[component]
-fn PodCapture(detail: OrderDetail, done: RwSignal<Option<String>>, error: RwSignal<Option<String>>) -> impl IntoView {
+fn PodCapture(
+    detail: OrderDetail,
+    done: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     let c = ctx();
     let photo_in = NodeRef::<Input>::new();
     let qr_in = NodeRef::<Input>::new();
@@ -354,15 +383,25 @@ fn PodCapture(detail: OrderDetail, done: RwSignal<Option<String>>, error: RwSign
         error.set(None);
         leptos::task::spawn_local(async move {
             let photo = match photo_in.get_untracked() {
-                Some(i) => util::input_file_base64(&i).await.transpose().unwrap_or(None),
+                Some(i) => util::input_file_base64(&i)
+                    .await
+                    .transpose()
+                    .unwrap_or(None),
                 None => None,
             };
             let qr = match qr_in.get_untracked() {
-                Some(i) => util::input_file_base64(&i).await.transpose().unwrap_or(None),
+                Some(i) => util::input_file_base64(&i)
+                    .await
+                    .transpose()
+                    .unwrap_or(None),
                 None => None,
             };
             if cod > 0 && cod_ok.get_untracked() {
-                let r = crate::api::call(&Request::Act { order_id: order_id.get_value(), action: Action::CollectCod { cents: cod } }).await;
+                let r = crate::api::call(&Request::Act {
+                    order_id: order_id.get_value(),
+                    action: Action::CollectCod { cents: cod },
+                })
+                .await;
                 if let Err(e) = r {
                     error.set(Some(util::describe(&e)));
                     busy.set(false);
@@ -389,7 +428,10 @@ fn PodCapture(detail: OrderDetail, done: RwSignal<Option<String>>, error: RwSign
                     if p.delivered {
                         done.set(Some(format!("Delivered. Proof saved on this device (chain #{}); it syncs when online.", p.chain_seq)));
                     } else {
-                        done.set(Some(format!("Proof saved. Still needed: {}", p.missing.join(", "))));
+                        done.set(Some(format!(
+                            "Proof saved. Still needed: {}",
+                            p.missing.join(", ")
+                        )));
                     }
                     c.bump();
                 }

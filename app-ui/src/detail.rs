@@ -61,6 +61,19 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
             },
         );
     };
+    let code = RwSignal::new(None::<app_api::VerificationCodeView>);
+    let show_code = move |_| {
+        run(
+            Request::VerificationCode {
+                order_id: id.get_value(),
+            },
+            move |r| match r {
+                Ok(Response::VerificationCode(v)) => code.set(Some(v)),
+                Ok(other) => error.set(Some(util::unexpected(&other))),
+                Err(e) => error.set(Some(e)),
+            },
+        );
+    };
     let courier = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
@@ -180,12 +193,19 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                             </div>
                         })}
                         <div class="docs">
+                            {operator.then(|| view! { <button class="ghost" id="show-code" title="For the recipient's notice: the courier asks for it at the door" on:click=show_code>"Recipient code"</button> })}
                             <button class="ghost" id="doc-label" on:click={ let i = s.id.clone(); move |_| doc(DocumentRequest::Labels { order_ids: vec![i.clone()], per_parcel: false }) }>"Label PDF"</button>
                             {delivered.then(|| { let i = s.id.clone(); let j = s.id.clone(); view! {
                                 <button class="ghost" id="doc-receipt" on:click=move |_| doc(DocumentRequest::Receipt { order_id: i.clone() })>"Receipt PDF"</button>
                                 <button class="ghost" id="doc-invoice" on:click=move |_| doc(DocumentRequest::Invoice { order_id: j.clone() })>"Invoice PDF"</button>
                             }})}
                         </div>
+                        {move || code.get().map(|v| view! {
+                            <div class="code" id="recipient-code">
+                                <img src=util::data_url("image/png", &v.qr_png_base64) alt="verification QR code" width="148"/>
+                                <p>"PIN "<b id="recipient-pin">{v.pin.clone()}</b><br/><span class="muted small">"Send to the recipient by SMS or e-mail, not on the parcel."</span></p>
+                            </div>
+                        })}
                         <h3>"Timeline"</h3>
                         <ol class="timeline" id="timeline">
                             {d.timeline.iter().rev().map(|t| view! {
@@ -220,10 +240,17 @@ pub fn short(device: &str) -> String {
 /// One proof: its photo and signature (fetched from this device's blobs), how
 /// the recipient was verified, where and when, and its chain status.
 #[component]
-fn PodView(pod: PodInput, order_id: String, chains: RwSignal<Vec<PodChainStatus>>) -> impl IntoView {
+fn PodView(
+    pod: PodInput,
+    order_id: String,
+    chains: RwSignal<Vec<PodChainStatus>>,
+) -> impl IntoView {
     let photo = RwSignal::new(None::<Result<String, String>>);
     let sig = RwSignal::new(None::<Result<String, String>>);
-    for (hash, target) in [(pod.photo_sha256.clone(), photo), (pod.signature_sha256.clone(), sig)] {
+    for (hash, target) in [
+        (pod.photo_sha256.clone(), photo),
+        (pod.signature_sha256.clone(), sig),
+    ] {
         if let Some(h) = hash {
             run(Request::PodBlob { sha256: h }, move |r| {
                 target.set(Some(match r {
@@ -267,13 +294,16 @@ fn PodView(pod: PodInput, order_id: String, chains: RwSignal<Vec<PodChainStatus>
     .map(|(_, l)| l)
     .collect::<Vec<_>>()
     .join(" · ");
-    let img = |s: RwSignal<Option<Result<String, String>>>, class: &'static str, alt: &'static str| {
-        move || match s.get() {
-            None => None,
-            Some(Ok(url)) => Some(view! { <img class=class src=url alt=alt/> }.into_any()),
-            Some(Err(e)) => Some(view! { <span class="muted">{format!("{alt}: {e}")}</span> }.into_any()),
-        }
-    };
+    let img =
+        |s: RwSignal<Option<Result<String, String>>>, class: &'static str, alt: &'static str| {
+            move || match s.get() {
+                None => None,
+                Some(Ok(url)) => Some(view! { <img class=class src=url alt=alt/> }.into_any()),
+                Some(Err(e)) => {
+                    Some(view! { <span class="muted">{format!("{alt}: {e}")}</span> }.into_any())
+                }
+            }
+        };
     view! {
         <div class="pod" data-pod=pod.id.clone()>
             <div class="pod-images">

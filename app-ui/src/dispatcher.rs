@@ -23,6 +23,9 @@ const PAGE: u64 = 200;
 /// Rows rendered beyond the visible ones, above and below.
 const OVERSCAN: usize = 12;
 
+/// Makes the action a bulk operation applies to one order (`None`: skip it).
+type MakeAction = std::rc::Rc<dyn Fn(&OrderSummary) -> Option<Action>>;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
     Orders,
@@ -52,11 +55,11 @@ pub fn Console() -> impl IntoView {
                 {move || match tab.get() {
                     Tab::Orders => view! { <OrderTable open=open/> }.into_any(),
                     Tab::Map => view! { <crate::dispatcher::MapView open=open/> }.into_any(),
-                    Tab::New => view! { <NewOrderForm on_created=Callback::new(move |id: String| { open.set(Some(id)); tab.set(Tab::Orders); })/> }.into_any(),
+                    Tab::New => view! { <NewOrderForm on_created=Callback::new(move |id: String| util::later(move || { open.set(Some(id)); tab.set(Tab::Orders); }))/> }.into_any(),
                     Tab::Import => view! { <Import/> }.into_any(),
                 }}
             </main>
-            {move || open.get().map(|id| view! { <OrderPanel order_id=id on_close=Callback::new(move |_| open.set(None))/> })}
+            {move || open.get().map(|id| view! { <OrderPanel order_id=id on_close=Callback::new(move |_| util::later(move || open.set(None)))/> })}
         </div>
     }
 }
@@ -70,21 +73,83 @@ struct Col {
 }
 
 const COLS: &[Col] = &[
-    Col { key: "ref", label: "Reference", sort: Some(SortKey::Reference), width: "8.5rem" },
-    Col { key: "customer", label: "Customer", sort: None, width: "11rem" },
-    Col { key: "pickup", label: "Pickup", sort: None, width: "1fr" },
-    Col { key: "dropoff", label: "Drop-off", sort: None, width: "1fr" },
-    Col { key: "status", label: "Status", sort: Some(SortKey::Status), width: "7.5rem" },
-    Col { key: "courier", label: "Courier", sort: None, width: "6rem" },
-    Col { key: "zone", label: "Zone", sort: None, width: "5rem" },
-    Col { key: "priority", label: "Priority", sort: Some(SortKey::Priority), width: "5rem" },
-    Col { key: "window", label: "Due", sort: Some(SortKey::WindowEnd), width: "4.5rem" },
-    Col { key: "price", label: "Price", sort: None, width: "5rem" },
-    Col { key: "created", label: "Created", sort: Some(SortKey::Created), width: "8.5rem" },
-    Col { key: "sync", label: "Sync", sort: None, width: "9.5rem" },
+    Col {
+        key: "ref",
+        label: "Reference",
+        sort: Some(SortKey::Reference),
+        width: "8.5rem",
+    },
+    Col {
+        key: "customer",
+        label: "Customer",
+        sort: None,
+        width: "11rem",
+    },
+    Col {
+        key: "pickup",
+        label: "Pickup",
+        sort: None,
+        width: "1fr",
+    },
+    Col {
+        key: "dropoff",
+        label: "Drop-off",
+        sort: None,
+        width: "1fr",
+    },
+    Col {
+        key: "status",
+        label: "Status",
+        sort: Some(SortKey::Status),
+        width: "7.5rem",
+    },
+    Col {
+        key: "courier",
+        label: "Courier",
+        sort: None,
+        width: "6rem",
+    },
+    Col {
+        key: "zone",
+        label: "Zone",
+        sort: None,
+        width: "5rem",
+    },
+    Col {
+        key: "priority",
+        label: "Priority",
+        sort: Some(SortKey::Priority),
+        width: "5rem",
+    },
+    Col {
+        key: "window",
+        label: "Due",
+        sort: Some(SortKey::WindowEnd),
+        width: "4.5rem",
+    },
+    Col {
+        key: "price",
+        label: "Price",
+        sort: None,
+        width: "5rem",
+    },
+    Col {
+        key: "created",
+        label: "Created",
+        sort: Some(SortKey::Created),
+        width: "8.5rem",
+    },
+    Col {
+        key: "sync",
+        label: "Sync",
+        sort: None,
+        width: "9.5rem",
+    },
 ];
 
-const DEFAULT_COLS: &[&str] = &["ref", "customer", "pickup", "dropoff", "status", "courier", "window", "sync"];
+const DEFAULT_COLS: &[&str] = &[
+    "ref", "customer", "pickup", "dropoff", "status", "courier", "window", "sync",
+];
 
 fn cell(key: &str, o: &OrderSummary) -> AnyView {
     match key {
@@ -133,7 +198,9 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
     );
     let views = RwSignal::new(
         util::load_pref("views")
-            .and_then(|v| serde_json::from_str::<BTreeMap<String, (OrderQuery, Vec<String>)>>(&v).ok())
+            .and_then(|v| {
+                serde_json::from_str::<BTreeMap<String, (OrderQuery, Vec<String>)>>(&v).ok()
+            })
             .unwrap_or_default(),
     );
     let total = RwSignal::new(0u64);
@@ -152,7 +219,9 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
     let search_box = NodeRef::<Input>::new();
 
     let fetch = move |page: u64| {
-        if loading.with_untracked(|l| l.contains(&page)) || pages.with_untracked(|p| p.contains_key(&page)) {
+        if loading.with_untracked(|l| l.contains(&page))
+            || pages.with_untracked(|p| p.contains_key(&page))
+        {
             return;
         }
         loading.update(|l| {
@@ -165,7 +234,8 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
             ..query.get_untracked()
         };
         run(Request::ListOrders(q), move |r| {
-            if generation.get_untracked() != generation_at {
+            // A newer query, or the table is gone (tab switched) meanwhile.
+            if generation.try_get_untracked() != Some(generation_at) {
                 return;
             }
             loading.update(|l| {
@@ -206,15 +276,24 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
         reload();
     });
     Effect::new(move |_| {
-        util::save_pref("query", &serde_json::to_string(&query.get()).unwrap_or_default());
+        util::save_pref(
+            "query",
+            &serde_json::to_string(&query.get()).unwrap_or_default(),
+        );
     });
     Effect::new(move |_| {
-        util::save_pref("columns", &serde_json::to_string(&columns.get()).unwrap_or_default());
+        util::save_pref(
+            "columns",
+            &serde_json::to_string(&columns.get()).unwrap_or_default(),
+        );
     });
 
     let row_at = move |i: usize| -> Option<OrderSummary> {
         let page = i as u64 / PAGE;
-        let got = pages.with(|p| p.get(&page).and_then(|rows| rows.get(i % PAGE as usize).cloned()));
+        let got = pages.with(|p| {
+            p.get(&page)
+                .and_then(|rows| rows.get(i % PAGE as usize).cloned())
+        });
         if got.is_none() && (i as u64) < total.get_untracked() {
             fetch(page);
         }
@@ -230,7 +309,11 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
     let grid = move || {
         columns.with(|cols| {
             let mut w = vec!["2rem".to_owned()];
-            w.extend(COLS.iter().filter(|c| cols.iter().any(|k| k == c.key)).map(|c| c.width.to_owned()));
+            w.extend(
+                COLS.iter()
+                    .filter(|c| cols.iter().any(|k| k == c.key))
+                    .map(|c| c.width.to_owned()),
+            );
             w.join(" ")
         })
     };
@@ -295,7 +378,7 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
             scroll_to(i);
         }
     };
-    let _slash = window_event_listener(leptos::ev::keydown, move |ev| {
+    let slash = window_event_listener(leptos::ev::keydown, move |ev| {
         let typing = ev
             .target()
             .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok())
@@ -308,6 +391,7 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
         }
     });
 
+    on_cleanup(move || slash.remove());
     let set_q = move |f: &dyn Fn(&mut OrderQuery)| {
         query.update(|q| f(q));
         cursor.set(0);
@@ -321,41 +405,62 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
                 q.descending = !q.descending;
             } else {
                 q.sort = key;
-                q.descending = matches!(key, SortKey::Created | SortKey::Updated | SortKey::Priority);
+                q.descending =
+                    matches!(key, SortKey::Created | SortKey::Updated | SortKey::Priority);
             }
         })
     };
 
     // Bulk actions over the selection, one core call per order, with a count of
     // what was refused and why.
-    let bulk = move |make: std::rc::Rc<dyn Fn(&OrderSummary) -> Option<Action>>, what: &'static str| {
+    let bulk = move |make: MakeAction, what: &'static str| {
         let ids: Vec<String> = selected.get_untracked().into_iter().collect();
         let known: BTreeMap<String, OrderSummary> = pages.with_untracked(|p| {
-            p.values().flatten().filter(|o| ids.contains(&o.id)).map(|o| (o.id.clone(), o.clone())).collect()
+            p.values()
+                .flatten()
+                .filter(|o| ids.contains(&o.id))
+                .map(|o| (o.id.clone(), o.clone()))
+                .collect()
         });
         let done = RwSignal::new((0usize, Vec::<String>::new()));
         let n = ids.len();
         for id in ids {
             let Some(o) = known.get(&id) else { continue };
             let Some(action) = make(o) else {
-                done.update(|d| { d.0 += 1; d.1.push(format!("{}: nothing to do", o.reference)); });
+                done.update(|d| {
+                    d.0 += 1;
+                    d.1.push(format!("{}: nothing to do", o.reference));
+                });
                 continue;
             };
             let reference = o.reference.clone();
-            run(Request::Act { order_id: id, action }, move |r| {
-                done.update(|d| {
-                    d.0 += 1;
-                    if let Err(e) = r {
-                        d.1.push(format!("{reference}: {e}"));
+            run(
+                Request::Act {
+                    order_id: id,
+                    action,
+                },
+                move |r| {
+                    done.update(|d| {
+                        d.0 += 1;
+                        if let Err(e) = r {
+                            d.1.push(format!("{reference}: {e}"));
+                        }
+                    });
+                    let (count, failed) = done.get_untracked();
+                    if count == n {
+                        info.set(Some(format!(
+                            "{what}: {} of {n} done{}",
+                            n - failed.len(),
+                            if failed.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" — refused: {}", failed.join("; "))
+                            }
+                        )));
+                        c.bump();
                     }
-                });
-                let (count, failed) = done.get_untracked();
-                if count == n {
-                    info.set(Some(format!("{what}: {} of {n} done{}", n - failed.len(),
-                        if failed.is_empty() { String::new() } else { format!(" — refused: {}", failed.join("; ")) })));
-                    c.bump();
-                }
-            });
+                },
+            );
         }
     };
     let bulk_courier = RwSignal::new(String::new());
@@ -368,20 +473,39 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
         }
         let before: Vec<(String, Option<String>)> = pages.with_untracked(|p| {
             let sel = selected.get_untracked();
-            p.values().flatten().filter(|o| sel.contains(&o.id)).map(|o| (o.id.clone(), o.assignee.clone())).collect()
+            p.values()
+                .flatten()
+                .filter(|o| sel.contains(&o.id))
+                .map(|o| (o.id.clone(), o.assignee.clone()))
+                .collect()
         });
         undo.set(Some(before));
-        bulk(std::rc::Rc::new(move |_| Some(Action::Assign { courier: who.clone() })), "Assign");
+        bulk(
+            std::rc::Rc::new(move |_| {
+                Some(Action::Assign {
+                    courier: who.clone(),
+                })
+            }),
+            "Assign",
+        );
     };
     let undo_assign = move |_| {
-        let Some(before) = undo.get_untracked() else { return };
+        let Some(before) = undo.get_untracked() else {
+            return;
+        };
         undo.set(None);
         for (id, was) in before {
             let action = match was {
                 Some(courier) => Action::Assign { courier },
                 None => Action::Unassign,
             };
-            run(Request::Act { order_id: id, action }, move |_| c.bump());
+            run(
+                Request::Act {
+                    order_id: id,
+                    action,
+                },
+                move |_| c.bump(),
+            );
         }
         info.set(Some("Assignment undone.".into()));
     };
@@ -396,13 +520,23 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
             .confirm_with_message(&format!("Cancel {n} orders? Couriers see it at once."))
             .unwrap_or(false);
         if ok {
-            bulk(std::rc::Rc::new(move |_| Some(Action::Cancel { reason: reason.clone() })), "Cancel");
+            bulk(
+                std::rc::Rc::new(move |_| {
+                    Some(Action::Cancel {
+                        reason: reason.clone(),
+                    })
+                }),
+                "Cancel",
+            );
         }
     };
     let labels_selected = move |_| {
         let ids: Vec<String> = selected.get_untracked().into_iter().collect();
         run(
-            Request::Document(DocumentRequest::Labels { order_ids: ids, per_parcel: false }),
+            Request::Document(DocumentRequest::Labels {
+                order_ids: ids,
+                per_parcel: false,
+            }),
             move |r| match r {
                 Ok(Response::Document(f)) => {
                     let _ = util::download(&f.filename, &f.mime, &f.data_base64);
@@ -415,13 +549,16 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
     };
     let receipts_selected = move |_| {
         for id in selected.get_untracked() {
-            run(Request::Document(DocumentRequest::Receipt { order_id: id }), move |r| match r {
-                Ok(Response::Document(f)) => {
-                    let _ = util::download(&f.filename, &f.mime, &f.data_base64);
-                }
-                Ok(_) => {}
-                Err(e) => error.set(Some(e)),
-            });
+            run(
+                Request::Document(DocumentRequest::Receipt { order_id: id }),
+                move |r| match r {
+                    Ok(Response::Document(f)) => {
+                        let _ = util::download(&f.filename, &f.mime, &f.data_base64);
+                    }
+                    Ok(_) => {}
+                    Err(e) => error.set(Some(e)),
+                },
+            );
         }
     };
     let view_name = RwSignal::new(String::new());
@@ -433,7 +570,10 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
         views.update(|v| {
             v.insert(name, (query.get_untracked(), columns.get_untracked()));
         });
-        util::save_pref("views", &serde_json::to_string(&views.get_untracked()).unwrap_or_default());
+        util::save_pref(
+            "views",
+            &serde_json::to_string(&views.get_untracked()).unwrap_or_default(),
+        );
         view_name.set(String::new());
     };
 
@@ -571,15 +711,29 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
 fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
     let c = ctx();
     let f = |s: &str| RwSignal::new(s.to_owned());
-    let (customer, pickup, dropoff, contact, phone, instructions, parcels, weight, cod, age) =
-        (f(""), f(""), f(""), f(""), f(""), f(""), f("1"), f(""), f(""), f(""));
+    let (customer, pickup, dropoff, contact, phone, instructions, parcels, weight, cod, age) = (
+        f(""),
+        f(""),
+        f(""),
+        f(""),
+        f(""),
+        f(""),
+        f("1"),
+        f(""),
+        f(""),
+        f(""),
+    );
     let priority = RwSignal::new(Priority::Normal);
     let needs = RwSignal::new(PodNeeds::default());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut new = NewOrder::simple(&customer.get_untracked(), &pickup.get_untracked(), &dropoff.get_untracked());
+        let mut new = NewOrder::simple(
+            &customer.get_untracked(),
+            &pickup.get_untracked(),
+            &dropoff.get_untracked(),
+        );
         new.dropoff_contact_name = contact.get_untracked();
         new.dropoff_phone = phone.get_untracked();
         new.instructions = instructions.get_untracked();
@@ -587,8 +741,12 @@ fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
         new.pod = needs.get_untracked();
         let num = |s: RwSignal<String>, what: &str| -> Result<Option<f64>, String> {
             let v = s.get_untracked().trim().replace(',', ".");
-            if v.is_empty() { return Ok(None); }
-            v.parse::<f64>().map(Some).map_err(|_| format!("{what}: not a number ({v})"))
+            if v.is_empty() {
+                return Ok(None);
+            }
+            v.parse::<f64>()
+                .map(Some)
+                .map_err(|_| format!("{what}: not a number ({v})"))
         };
         let parsed = (|| -> Result<(), String> {
             new.parcels = num(parcels, "Parcels")?.map(|p| p as u32);
@@ -607,7 +765,17 @@ fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
             match r {
                 Ok(Response::Order(o)) => {
                     error.set(None);
-                    for s in [customer, pickup, dropoff, contact, phone, instructions, weight, cod, age] {
+                    for s in [
+                        customer,
+                        pickup,
+                        dropoff,
+                        contact,
+                        phone,
+                        instructions,
+                        weight,
+                        cod,
+                        age,
+                    ] {
                         s.set(String::new());
                     }
                     c.bump();
@@ -701,7 +869,11 @@ fn Import() -> impl IntoView {
                 std::time::Duration::from_millis(250),
             )
             .ok();
-            let r = crate::api::call(&Request::ImportOrdersCsv { csv: text, partial: partial.get_untracked() }).await;
+            let r = crate::api::call(&Request::ImportOrdersCsv {
+                csv: text,
+                partial: partial.get_untracked(),
+            })
+            .await;
             if let Some(h) = poll {
                 h.clear();
             }

@@ -113,7 +113,14 @@ pub fn App() -> impl IntoView {
             let sync = c.sync;
             util::run(Request::SyncStatus, move |r| {
                 if let Ok(Response::SyncStatus(s)) = r {
+                    let before = sync.with_untracked(|x| x.as_ref().map(|x| x.revision));
+                    let moved = before.is_some_and(|b| b != s.revision);
                     sync.set(Some(s));
+                    // Changes merged from the server: lists and panels reload.
+                    if moved {
+                        c.changed.update(|n| *n += 1);
+                        c.refresh();
+                    }
                 }
             });
         },
@@ -128,6 +135,8 @@ pub fn App() -> impl IntoView {
         })
     };
     let pending = move || c.sync.with(|s| s.as_ref().map_or(0, |s| s.pending.len()));
+    // The workspace is rebuilt only when the role changes, not on every status refresh.
+    let role = Memo::new(move |_| c.status.with(|s| s.as_ref().map(|s| s.role)));
 
     view! {
         <header class="bar">
@@ -146,16 +155,17 @@ pub fn App() -> impl IntoView {
             </span>
             <span id="transport" class="badge">{transport.label()}</span>
         </header>
-        {move || match c.status.with(|s| s.as_ref().map(|s| s.role)) {
+        {move || match role.get() {
             None => view! { <main><p class="muted">"Opening the local store…"</p></main> }.into_any(),
             Some(Role::Courier) => view! { <courier::Workspace/> }.into_any(),
             Some(Role::Client) => view! { <client::Portal/> }.into_any(),
             Some(Role::Dispatcher | Role::Admin) => view! { <dispatcher::Console/> }.into_any(),
         }}
         <footer class="foot muted">
-            "Device "
-            <span id="device-id">{move || c.status.with(|s| s.as_ref().map(|s| s.device_id.clone()))}</span>
-            {move || c.status.with(|s| s.as_ref().map(|s| format!(" · app-core {} · schema {}", s.core_version, s.schema_version)))}
+            {move || c.status.with(|s| s.as_ref().map(|s| view! {
+                "Device " <span id="device-id">{s.device_id.clone()}</span>
+                {format!(" · app-core {} · schema {}", s.core_version, s.schema_version)}
+            }))}
             " · Map data © OpenStreetMap contributors"
         </footer>
     }

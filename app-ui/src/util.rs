@@ -17,6 +17,13 @@ pub fn run(request: Request, done: impl FnOnce(Result<Response, String>) + 'stat
     });
 }
 
+/// Runs `f` after the current event handler returns. A callback that closes
+/// or replaces the view it belongs to must not do so while it runs (the view's
+/// owner, and the callback with it, would be disposed under its feet).
+pub fn later(f: impl FnOnce() + 'static) {
+    spawn_local(async move { f() });
+}
+
 /// An error as a person reads it.
 pub fn describe(e: &ApiError) -> String {
     match e {
@@ -139,7 +146,9 @@ pub fn data_url(mime: &str, data_base64: &str) -> String {
 }
 
 /// The first file chosen in a file input, as base64.
-pub async fn input_file_base64(input: &web_sys::HtmlInputElement) -> Option<Result<String, String>> {
+pub async fn input_file_base64(
+    input: &web_sys::HtmlInputElement,
+) -> Option<Result<String, String>> {
     let file = input.files()?.get(0)?;
     Some(file_bytes(&file).await.map(|b| B64.encode(b)))
 }

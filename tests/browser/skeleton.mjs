@@ -34,13 +34,14 @@ try {
   check((await page.textContent('#transport')).trim() === 'HTTP device host', 'transport badge');
   await page.waitForSelector('#orders-empty');
   check((await page.textContent('#order-count')).trim() === '0', 'starts empty');
+  await page.click('#tab-new');
 
   // The core refuses an order without a customer; the page says so and stores nothing.
   // Chromium logs the HTTP 400 of that refusal as a console error: expected exactly once here.
   const before = problems.length;
   await page.click('#create-order');
   const error = (await page.textContent('#error')).trim();
-  check(error.includes('Customer must not be empty'), `validation message: ${error}`);
+  check(error.includes('Customer') && error.includes('must not be empty'), `validation message: ${error}`);
   const refusal = problems.splice(before);
   check(refusal.length === 1 && refusal[0].includes('status of 400'),
     `one expected 400 for the refused order, got: ${refusal.join('; ')}`);
@@ -49,18 +50,21 @@ try {
   await page.fill('#pickup-address', 'Aleksanterinkatu 52');
   await page.fill('#dropoff-address', 'Fredrikinkatu 34');
   await page.click('#create-order');
-  const row = page.locator('li.order', { hasText: customer });
+  const row = page.locator('.vt-row.order', { hasText: customer });
   await row.waitFor();
   await page.waitForFunction(() => document.querySelector('#order-count')?.textContent.trim() === '1');
   check(await page.locator('#error').count() === 0, 'error cleared after success');
   const reference = (await row.locator('.ref').textContent()).trim();
-  const status = (await row.locator('.status').textContent()).trim();
+  const status = (await row.locator('.c-status').textContent()).trim();
   check(status === 'Pending', `new order is Pending, got ${status}`);
+  await page.waitForSelector('#order-panel');
+  await page.click('#tab-new');
   check((await page.inputValue('#customer-name')) === '', 'form cleared');
+  await page.click('#tab-orders');
 
   // A reload reads everything back from the device's store.
   await page.reload();
-  await page.locator('li.order', { hasText: customer }).waitFor();
+  await page.locator('.vt-row.order', { hasText: customer }).waitFor();
 
   await page.screenshot({ path: screenshot, fullPage: true });
   check(problems.length === 0, `no page or console errors: ${problems.join('; ')}`);

@@ -126,6 +126,36 @@ impl Core {
         Some(verify::code_for(&secret, order_id))
     }
 
+    /// The code for the recipient's notice (operators only: couriers must learn
+    /// it from the recipient, clients' devices never hold the key).
+    pub(super) fn verification_code_view(
+        &self,
+        order_id: &str,
+    ) -> Result<app_api::VerificationCodeView, ApiError> {
+        let role = self.lock().session.role;
+        if !role.is_operator() {
+            return Err(ApiError::Refused {
+                code: "forbidden".into(),
+                message: "only dispatchers print verification codes".into(),
+            });
+        }
+        self.order_state(&OrderId::new(order_id))?;
+        let code = self.verification_code(order_id).ok_or_else(|| {
+            invalid(
+                "verification",
+                "this device has no verification key yet: connect once so the tenant's key arrives",
+            )
+        })?;
+        let png =
+            verify::qr_png(&code.qr_payload(), 8).map_err(|e| invalid("qr", e.to_string()))?;
+        Ok(app_api::VerificationCodeView {
+            order_id: order_id.to_owned(),
+            pin: code.pin(),
+            qr_payload: code.qr_payload(),
+            qr_png_base64: B64.encode(png),
+        })
+    }
+
     fn meta(&self, key: &str) -> Option<String> {
         self.lock().store.meta(key).ok().flatten()
     }

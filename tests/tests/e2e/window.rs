@@ -87,6 +87,14 @@ async fn drive(client: &fantoccini::Client) -> Result<(String, String), String> 
             "expected the Tauri IPC transport, page says {transport:?}"
         ));
     }
+    // The dispatcher console: the form is under "New order".
+    client
+        .find(Locator::Css("#tab-new"))
+        .await
+        .map_err(err("new-order tab"))?
+        .click()
+        .await
+        .map_err(err("click tab"))?;
     let name = client
         .find(Locator::Css("#customer-name"))
         .await
@@ -115,7 +123,7 @@ async fn drive(client: &fantoccini::Client) -> Result<(String, String), String> 
         .wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::XPath(
-            "//li[contains(@class,'order')][contains(., 'Åsa Window-Test')]",
+            "//div[contains(@class,'order')][contains(., 'Åsa Window-Test')]",
         ))
         .await
         .map_err(err("order row"))?;
