@@ -150,6 +150,31 @@ const MIGRATIONS: &[&str] = &[
          synced_at_ms INTEGER
      ) STRICT, WITHOUT ROWID;
      CREATE INDEX sync_pending ON sync_state (pending_since_ms) WHERE pending_since_ms IS NOT NULL;",
+    // 4: bulk writes (CSV import, BENCHMARKS.md).
+    // - The full-text entry of a new order is written by the store's insert itself
+    //   (`Tx::insert_order`), not by a trigger: an insert that fires a trigger needs
+    //   a statement journal, which spilled every page an order touches to a
+    //   temporary file (45 writes per order). Updates and deletes keep their triggers.
+    // - The timeline becomes a rowid table (same columns and key): as WITHOUT ROWID
+    //   its rows (~1.2 KB, the event as JSON) overflowed the key-sized cells of an
+    //   index b-tree, one 4 KiB overflow page per event, 70 % of the file.
+    "DROP TRIGGER orders_ai;
+     CREATE TABLE timeline_v4 (
+         order_id TEXT NOT NULL,
+         event_id TEXT NOT NULL,
+         at_ms INTEGER NOT NULL,
+         kind TEXT NOT NULL,
+         user TEXT NOT NULL,
+         role TEXT NOT NULL,
+         device TEXT NOT NULL,
+         verdict TEXT NOT NULL,
+         note TEXT,
+         details TEXT NOT NULL,
+         PRIMARY KEY (order_id, event_id)
+     ) STRICT;
+     INSERT INTO timeline_v4 SELECT * FROM timeline;
+     DROP TABLE timeline;
+     ALTER TABLE timeline_v4 RENAME TO timeline;",
 ];
 
 /// `window_end_ms` of an order without a drop-off window: sorts after every real window.
@@ -559,12 +584,13 @@ impl Tx<'_> {
     /// Marks a local write of `order` not yet confirmed by the server (keeps
     /// the earliest time if already pending).
     pub fn mark_pending(&self, order: &str, now_ms: i64) -> Result<(), StoreError> {
-        self.tx.execute(
-            "INSERT INTO sync_state (order_id, pending_since_ms) VALUES (?1, ?2)
-             ON CONFLICT (order_id) DO UPDATE
-             SET pending_since_ms = coalesce(pending_since_ms, excluded.pending_since_ms)",
-            rusqlite::params![order, now_ms],
-        )?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sync_state (order_id, pending_since_ms) VALUES (?1, ?2)
+                 ON CONFLICT (order_id) DO UPDATE
+                 SET pending_since_ms = coalesce(pending_since_ms, excluded.pending_since_ms)",
+            )?
+            .execute(rusqlite::params![order, now_ms])?;
         Ok(())
     }
 
@@ -594,12 +620,17 @@ impl Tx<'_> {
 
     /// Allocates the next per-device order reference, e.g. `R-3F2A-0007`.
     pub fn next_order_reference(&self) -> Result<String, StoreError> {
-        let next = self
+        let mut refs = self.next_order_references(1)?;
+        Ok(refs.remove(0))
+    }
+
+    /// Allocates the next `n` per-device order references at once (a bulk import).
+    pub fn next_order_references(&self, n: usize) -> Result<Vec<String>, StoreError> {
+        let last = self
             .meta("order_seq")?
             .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-            + 1;
-        self.set_meta("order_seq", &next.to_string())?;
+            .unwrap_or(0);
+        self.set_meta("order_seq", &(last + n as u64).to_string())?;
         let short: String = self
             .device
             .as_str()
@@ -607,7 +638,9 @@ impl Tx<'_> {
             .take(4)
             .collect::<String>()
             .to_uppercase();
-        Ok(format!("R-{short}-{next:04}"))
+        Ok((last + 1..=last + n as u64)
+            .map(|next| format!("R-{short}-{next:04}"))
+            .collect())
     }
 
     pub fn load_doc(&self, id: &str) -> Result<Option<SavedDoc>, StoreError> {
@@ -623,6 +656,16 @@ impl Tx<'_> {
         )?;
         self.tx
             .execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Saves the first snapshot of a new document (fails if `id` is already stored).
+    pub fn put_new_snapshot(&self, id: &str, kind: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO docs (id, kind, snapshot, changes) VALUES (?1, ?2, ?3, 0)",
+            )?
+            .execute(params![id, kind, bytes])?;
         Ok(())
     }
 
@@ -656,147 +699,250 @@ impl Tx<'_> {
 
     /// Writes an order's derived state into the query tables.
     pub fn project(&self, state: &OrderState, zone: Option<&str>) -> Result<(), StoreError> {
-        let id = state.id.as_str();
-        let Some(spec) = &state.spec else {
+        self.write_projection(&Projection::of(state, zone))
+    }
+
+    /// Writes a projection built with [`Projection::of`].
+    pub fn write_projection(&self, p: &Projection) -> Result<(), StoreError> {
+        let id = p.id.as_str();
+        let Some(row) = &p.order else {
             // Events without a creation (a hostile or partial peer): nothing to list.
-            self.tx.execute("DELETE FROM orders WHERE id = ?1", [id])?;
+            self.tx
+                .prepare_cached("DELETE FROM orders WHERE id = ?1")?
+                .execute([id])?;
             return Ok(());
         };
-        let created = state.created_at.unwrap_or(Hlc::ZERO);
-        let updated = state.updated_at.unwrap_or(created);
-        let created_on = state
-            .timeline
-            .iter()
-            .find(|t| t.event.at == created)
-            .map(|t| t.event.actor.device.to_string())
-            .unwrap_or_default();
-        let pods = serde_json::to_string(&state.pods).unwrap_or_else(|_| "[]".into());
-        use rusqlite::types::Value as V;
-        let text = |t: &str| V::Text(t.to_owned());
-        let opt = |t: Option<&str>| t.map_or(V::Null, text);
-        let row: [(&str, V); 22] = [
-            ("reference", text(&spec.reference)),
-            ("order_type", V::Text(enum_str(&spec.order_type))),
-            ("carrier", V::Text(enum_str(&spec.carrier))),
-            (
-                "priority",
-                V::Integer(i64::from(priority_num(spec.priority))),
-            ),
-            ("status", V::Text(status_str(state.status))),
-            ("assignee", opt(state.assignee.as_ref().map(|u| u.as_str()))),
-            ("zone", opt(zone)),
-            ("customer_name", text(&spec.customer_name)),
-            ("client", opt(spec.client.as_ref().map(|u| u.as_str()))),
-            ("pickup_text", V::Text(spec.pickup.address.one_line())),
-            ("dropoff_text", V::Text(spec.dropoff.address.one_line())),
-            (
-                "window_end_ms",
-                V::Integer(spec.dropoff.window.map_or(NO_WINDOW, |w| w.end_ms)),
-            ),
-            ("price_cents", V::Integer(spec.price_cents)),
-            ("cod_cents", V::Integer(spec.cod_cents)),
-            (
-                "open_conflicts",
-                V::Integer(state.open_conflicts().count() as i64),
-            ),
-            ("created_ms", V::Integer(created.wall_ms)),
-            ("created_hlc", V::Text(created.to_string())),
-            ("updated_ms", V::Integer(updated.wall_ms)),
-            ("created_on", V::Text(created_on)),
-            ("notes", text(&spec.notes)),
-            ("instructions", text(&spec.instructions)),
-            ("pods", V::Text(pods)),
-        ];
-        let names: Vec<&str> = row.iter().map(|(n, _)| *n).collect();
         let existing: Option<Vec<V>> = self
             .tx
-            .prepare_cached(&format!(
-                "SELECT {} FROM orders WHERE id = ?1",
-                names.join(", ")
-            ))?
+            .prepare_cached(&SELECT_ORDER_SQL)?
             .query_row([id], |r| {
-                (0..names.len()).map(|i| r.get::<_, V>(i)).collect()
+                (0..ORDER_COLUMNS.len()).map(|i| r.get::<_, V>(i)).collect()
             })
             .optional()?;
         match existing {
-            None => {
-                let marks = vec!["?"; names.len() + 1].join(", ");
-                let sql = format!(
-                    "INSERT INTO orders (id, {}) VALUES ({marks})",
-                    names.join(", ")
-                );
-                let values = std::iter::once(text(id)).chain(row.iter().map(|(_, v)| v.clone()));
-                self.tx
-                    .prepare_cached(&sql)?
-                    .execute(params_from_iter(values))?;
-            }
+            None => self.insert_order(id, row)?,
             Some(old) => {
                 // Only changed columns are written: untouched indexes and the
                 // full-text index (its trigger watches the text columns) stay as they are.
-                let changed: Vec<&(&str, V)> = row
+                let changed: Vec<(&str, &V)> = ORDER_COLUMNS
                     .iter()
+                    .zip(row)
                     .zip(&old)
-                    .filter(|((_, new), old)| new != *old)
-                    .map(|(c, _)| c)
+                    .filter(|((_, new), old)| new != old)
+                    .map(|((n, v), _)| (*n, v))
                     .collect();
                 if !changed.is_empty() {
                     let sets: Vec<String> =
                         changed.iter().map(|(n, _)| format!("{n} = ?")).collect();
                     let sql = format!("UPDATE orders SET {} WHERE id = ?", sets.join(", "));
-                    let values = changed
-                        .iter()
-                        .map(|(_, v)| v.clone())
-                        .chain(std::iter::once(text(id)));
+                    let key = V::Text(id.to_owned());
+                    let values = changed.iter().map(|(_, v)| *v).chain(std::iter::once(&key));
                     self.tx.execute(&sql, params_from_iter(values))?;
                 }
             }
         }
         self.tx
-            .execute("DELETE FROM timeline WHERE order_id = ?1", [id])?;
+            .prepare_cached("DELETE FROM timeline WHERE order_id = ?1")?
+            .execute([id])?;
+        self.tx
+            .prepare_cached("DELETE FROM conflicts WHERE order_id = ?1")?
+            .execute([id])?;
+        self.insert_history(p)
+    }
+
+    /// Writes the projection of an order that has none yet (a new order): inserts
+    /// only, on cached statements, without first looking for rows to replace.
+    /// Fails (a unique constraint) if the order is already projected.
+    pub fn insert_projection(&self, p: &Projection) -> Result<(), StoreError> {
+        if let Some(row) = &p.order {
+            self.insert_order(&p.id, row)?;
+        }
+        self.insert_history(p)
+    }
+
+    /// Inserts an order's row and its full-text entry (see migration 4).
+    fn insert_order(&self, id: &str, row: &[V; ORDER_COLUMNS.len()]) -> Result<(), StoreError> {
+        let id = V::Text(id.to_owned());
+        self.tx
+            .prepare_cached(&INSERT_ORDER_SQL)?
+            .execute(params_from_iter(std::iter::once(&id).chain(row)))?;
+        let column = |name: &str| &row[ORDER_COLUMNS.iter().position(|c| *c == name).unwrap_or(0)];
+        self.tx
+            .prepare_cached(
+                "INSERT INTO orders_fts (rowid, reference, customer_name, pickup_text, dropoff_text)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                self.tx.last_insert_rowid(),
+                column("reference"),
+                column("customer_name"),
+                column("pickup_text"),
+                column("dropoff_text"),
+            ])?;
+        Ok(())
+    }
+
+    fn insert_history(&self, p: &Projection) -> Result<(), StoreError> {
         let mut ins = self.tx.prepare_cached(
             "INSERT OR REPLACE INTO timeline
                  (order_id, event_id, at_ms, kind, user, role, device, verdict, note, details)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
-        for entry in &state.timeline {
-            let e = &entry.event;
-            let (verdict, note) = match &entry.verdict {
-                Verdict::Applied => ("applied", None),
-                Verdict::Flagged { conflict } => ("flagged", Some(enum_str(conflict))),
-                Verdict::Held { conflict } => ("held", Some(enum_str(conflict))),
-                Verdict::Rejected { refusal } => ("rejected", Some(refusal.to_string())),
-            };
-            ins.execute(params![
-                id,
-                e.id(),
-                e.at.wall_ms,
-                enum_str(&e.body.kind()),
-                e.actor.user.as_str(),
-                enum_str(&e.actor.role),
-                e.actor.device.as_str(),
-                verdict,
-                note,
-                serde_json::to_string(&e.body).unwrap_or_default(),
-            ])?;
+        for row in &p.timeline {
+            ins.execute(params_from_iter(row))?;
         }
-        self.tx
-            .execute("DELETE FROM conflicts WHERE order_id = ?1", [id])?;
         let mut ins = self.tx.prepare_cached(
             "INSERT OR REPLACE INTO conflicts (order_id, id, kind, against, opened_ms, resolved_by, note)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        for c in &state.conflicts {
-            ins.execute(params![
-                id,
-                c.id,
-                enum_str(&c.kind),
-                c.against,
-                c.opened_at.wall_ms,
-                c.resolved.as_ref().map(|r| r.by.as_str()),
-                c.resolved.as_ref().map(|r| r.note.as_str()),
-            ])?;
+        for row in &p.conflicts {
+            ins.execute(params_from_iter(row))?;
         }
         Ok(())
+    }
+}
+
+use rusqlite::types::Value as V;
+
+/// The projected columns of `orders` (besides `id`), in the order of [`Projection`]'s row.
+const ORDER_COLUMNS: [&str; 22] = [
+    "reference",
+    "order_type",
+    "carrier",
+    "priority",
+    "status",
+    "assignee",
+    "zone",
+    "customer_name",
+    "client",
+    "pickup_text",
+    "dropoff_text",
+    "window_end_ms",
+    "price_cents",
+    "cod_cents",
+    "open_conflicts",
+    "created_ms",
+    "created_hlc",
+    "updated_ms",
+    "created_on",
+    "notes",
+    "instructions",
+    "pods",
+];
+
+static SELECT_ORDER_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM orders WHERE id = ?1",
+        ORDER_COLUMNS.join(", ")
+    )
+});
+
+static INSERT_ORDER_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO orders (id, {}) VALUES ({})",
+        ORDER_COLUMNS.join(", "),
+        vec!["?"; ORDER_COLUMNS.len() + 1].join(", ")
+    )
+});
+
+/// An order's derived state as rows of the query tables (`orders`, `timeline`,
+/// `conflicts`). Built without the store, so a bulk import can build them on
+/// one thread while another writes.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    id: String,
+    /// `None` for events without a creation: nothing to list.
+    order: Option<[V; ORDER_COLUMNS.len()]>,
+    timeline: Vec<[V; 10]>,
+    conflicts: Vec<[V; 7]>,
+}
+
+impl Projection {
+    pub fn of(state: &OrderState, zone: Option<&str>) -> Self {
+        let id = state.id.as_str();
+        let text = |t: &str| V::Text(t.to_owned());
+        let opt = |t: Option<&str>| t.map_or(V::Null, text);
+        let order = state.spec.as_ref().map(|spec| {
+            let created = state.created_at.unwrap_or(Hlc::ZERO);
+            let updated = state.updated_at.unwrap_or(created);
+            let created_on = state
+                .timeline
+                .iter()
+                .find(|t| t.event.at == created)
+                .map(|t| t.event.actor.device.to_string())
+                .unwrap_or_default();
+            let pods = serde_json::to_string(&state.pods).unwrap_or_else(|_| "[]".into());
+            [
+                text(&spec.reference),
+                V::Text(enum_str(&spec.order_type)),
+                V::Text(enum_str(&spec.carrier)),
+                V::Integer(i64::from(priority_num(spec.priority))),
+                V::Text(status_str(state.status)),
+                opt(state.assignee.as_ref().map(|u| u.as_str())),
+                opt(zone),
+                text(&spec.customer_name),
+                opt(spec.client.as_ref().map(|u| u.as_str())),
+                V::Text(spec.pickup.address.one_line()),
+                V::Text(spec.dropoff.address.one_line()),
+                V::Integer(spec.dropoff.window.map_or(NO_WINDOW, |w| w.end_ms)),
+                V::Integer(spec.price_cents),
+                V::Integer(spec.cod_cents),
+                V::Integer(state.open_conflicts().count() as i64),
+                V::Integer(created.wall_ms),
+                V::Text(created.to_string()),
+                V::Integer(updated.wall_ms),
+                V::Text(created_on),
+                text(&spec.notes),
+                text(&spec.instructions),
+                V::Text(pods),
+            ]
+        });
+        let timeline = state
+            .timeline
+            .iter()
+            .map(|entry| {
+                let e = &entry.event;
+                let (verdict, note) = match &entry.verdict {
+                    Verdict::Applied => ("applied", None),
+                    Verdict::Flagged { conflict } => ("flagged", Some(enum_str(conflict))),
+                    Verdict::Held { conflict } => ("held", Some(enum_str(conflict))),
+                    Verdict::Rejected { refusal } => ("rejected", Some(refusal.to_string())),
+                };
+                [
+                    text(id),
+                    V::Text(e.id()),
+                    V::Integer(e.at.wall_ms),
+                    V::Text(enum_str(&e.body.kind())),
+                    text(e.actor.user.as_str()),
+                    V::Text(enum_str(&e.actor.role)),
+                    text(e.actor.device.as_str()),
+                    text(verdict),
+                    note.map_or(V::Null, V::Text),
+                    V::Text(serde_json::to_string(&e.body).unwrap_or_default()),
+                ]
+            })
+            .collect();
+        let conflicts = state
+            .conflicts
+            .iter()
+            .map(|c| {
+                [
+                    text(id),
+                    text(&c.id),
+                    V::Text(enum_str(&c.kind)),
+                    opt(c.against.as_deref()),
+                    V::Integer(c.opened_at.wall_ms),
+                    opt(c.resolved.as_ref().map(|r| r.by.as_str())),
+                    opt(c.resolved.as_ref().map(|r| r.note.as_str())),
+                ]
+            })
+            .collect();
+        Self {
+            id: id.to_owned(),
+            order,
+            timeline,
+            conflicts,
+        }
     }
 }
 
@@ -1115,6 +1261,40 @@ mod tests {
         let err = LocalStore::open(&path).unwrap_err();
         assert!(matches!(err, StoreError::NotADatabase(_)), "{err}");
         assert!(err.to_string().contains("not a Ruta store"), "{err}");
+    }
+
+    #[test]
+    fn a_version_3_store_keeps_its_timeline_and_search_after_migrating() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STORE_FILE);
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 3;
+                 INSERT INTO orders VALUES ('o1', 'R-AAAA-0001', 'on_demand', 'internal', 1,
+                     'pending', NULL, NULL, 'Kalle Öhman', NULL, 'Kaivokatu 1', 'Bulevardi 2',
+                     9223372036854775807, 100, 0, 0, 1, '1', 1, 'd', '', '', '[]');
+                 INSERT INTO timeline VALUES ('o1', 'e1', 1, 'created', 'u', 'dispatcher', 'd',
+                     'applied', NULL, '{}');",
+            )
+            .unwrap();
+        }
+        let store = LocalStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let (_, timeline, ..) = store.order_detail("o1").unwrap().unwrap();
+        assert_eq!(timeline.len(), 1);
+        let q = |search: &str| OrderQuery {
+            search: Some(search.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            store.query_orders(&q("öhman")).unwrap().1,
+            1,
+            "indexed by the old trigger"
+        );
     }
 
     #[test]

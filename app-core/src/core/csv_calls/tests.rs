@@ -138,3 +138,119 @@ fn exports_round_trip_through_a_csv_reader() {
     assert_eq!(p.rows, 0);
     assert!(p.text.starts_with("order_id,reference,pod_id"));
 }
+
+fn list(core: &Core, query: OrderQuery) -> (Vec<app_api::OrderSummary>, u64) {
+    match core.execute(Request::ListOrders(query)).unwrap() {
+        Response::Orders { orders, total } => (orders, total),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn seq(reference: &str) -> u64 {
+    reference.rsplit('-').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_second_import_appends_and_imported_orders_behave_like_created_ones() {
+    use app_api::{Action, DeliveryStatus, OrderType, Priority, SortKey};
+    let (_d, core) = core();
+    let first = import(&core, &file(30, None), false);
+    let second = import(&core, &file(20, None).replace("Łukasz", "Bertta"), false);
+    assert!(first.committed && second.committed);
+    assert_eq!(count(&core), 50);
+    let (a, b) = (
+        seq(first.last_reference.as_deref().unwrap()),
+        seq(second.first_reference.as_deref().unwrap()),
+    );
+    assert_eq!(b, a + 1, "references continue");
+    assert_eq!(core.pending().unwrap().len(), 50);
+
+    // Listable by every filter and sort, found by text and by reference.
+    for sort in [
+        SortKey::Created,
+        SortKey::Updated,
+        SortKey::Priority,
+        SortKey::WindowEnd,
+        SortKey::Reference,
+        SortKey::Status,
+    ] {
+        for query in [
+            OrderQuery::default(),
+            OrderQuery {
+                statuses: vec![DeliveryStatus::Pending],
+                ..Default::default()
+            },
+            OrderQuery {
+                order_types: vec![OrderType::default()],
+                assignee: Some("-".into()),
+                min_priority: Some(Priority::Low),
+                ..Default::default()
+            },
+        ] {
+            let (orders, total) = list(&core, OrderQuery { sort, ..query });
+            assert_eq!((orders.len(), total), (50, 50), "{sort:?}");
+        }
+    }
+    let (orders, total) = list(
+        &core,
+        OrderQuery {
+            search: Some("bertta 17".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(total, 1, "{orders:?}");
+    let bertta = orders[0].clone();
+    assert_eq!(bertta.customer_name, "Bertta Żółć 17");
+    let (orders, _) = list(
+        &core,
+        OrderQuery {
+            search: first.first_reference.clone(),
+            ..Default::default()
+        },
+    );
+    assert_eq!(orders[0].reference, first.first_reference.clone().unwrap());
+
+    // The document loads, takes the next event and is still found.
+    let detail = |id: &str| match core
+        .execute(Request::GetOrder {
+            order_id: id.into(),
+        })
+        .unwrap()
+    {
+        Response::OrderDetail(d) => d,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(detail(&bertta.id).timeline.len(), 1);
+    assert_eq!(detail(&bertta.id).timeline[0].kind, "created");
+    core.execute(Request::Act {
+        order_id: bertta.id.clone(),
+        action: Action::Assign {
+            courier: "courier-1".into(),
+        },
+    })
+    .unwrap();
+    assert_eq!(detail(&bertta.id).timeline.len(), 2);
+    let (orders, _) = list(
+        &core,
+        OrderQuery {
+            search: Some("bertta 17".into()),
+            assignee: Some("courier-1".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(orders.len(), 1);
+
+    // The projection rebuilt from the documents alone is the same, search included.
+    assert_eq!(core.rebuild_projection().unwrap(), 50);
+    let (orders, total) = list(
+        &core,
+        OrderQuery {
+            search: Some("Łukasz 29".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        (total, orders[0].customer_name.as_str()),
+        (1, "Łukasz Żółć 29")
+    );
+}
