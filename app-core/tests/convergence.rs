@@ -392,7 +392,15 @@ proptest! {
             let details: Vec<_> = world
                 .cores
                 .iter()
-                .map(|c| c.execute(Request::GetOrder { order_id: id.clone() }).unwrap())
+                .map(|c| match c.execute(Request::GetOrder { order_id: id.clone() }).unwrap() {
+                    // What the viewer may do depends on who is signed in there; the
+                    // rest of the detail must be identical.
+                    app_core::api::Response::OrderDetail(mut d) => {
+                        d.actions.clear();
+                        app_core::api::Response::OrderDetail(d)
+                    }
+                    other => other,
+                })
                 .collect();
             for d in &details[1..] {
                 prop_assert_eq!(d, &details[0]);
