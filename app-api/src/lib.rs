@@ -427,7 +427,7 @@ impl NewOrder {
 }
 
 /// An order as lists show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderSummary {
     pub id: String,
     /// Human-facing reference, unique per tenant (e.g. `R-3F2A-0001`).
@@ -450,6 +450,9 @@ pub struct OrderSummary {
     pub updated_at_ms: i64,
     /// The device that created the order.
     pub created_on: String,
+    /// Where the drop-off is, when the order has a position (the map's marker).
+    #[serde(default)]
+    pub dropoff_point: Option<Point>,
 }
 
 /// One entry of an order's timeline.

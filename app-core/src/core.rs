@@ -128,6 +128,21 @@ impl Core {
             revision: Arc::default(),
         };
         core.import_skeleton_orders()?;
+        // A migration added projected columns: fill them from the documents.
+        if core
+            .lock()
+            .store
+            .meta("reproject")
+            .map_err(storage)?
+            .as_deref()
+            == Some("1")
+        {
+            core.rebuild_projection()?;
+            let mut inner = core.lock();
+            let tx = inner.store.write().map_err(storage)?;
+            tx.set_meta("reproject", "0").map_err(storage)?;
+            tx.commit().map_err(storage)?;
+        }
         Ok(core)
     }
 

@@ -175,6 +175,12 @@ const MIGRATIONS: &[&str] = &[
      INSERT INTO timeline_v4 SELECT * FROM timeline;
      DROP TABLE timeline;
      ALTER TABLE timeline_v4 RENAME TO timeline;",
+    // 5: the drop-off's position in the list, for the map (5,000 markers from one
+    // query). Existing rows get it when the core re-projects after opening
+    // (meta `reproject` = 1, see `Core::open`).
+    "ALTER TABLE orders ADD COLUMN dropoff_lat REAL;
+     ALTER TABLE orders ADD COLUMN dropoff_lon REAL;
+     INSERT OR REPLACE INTO meta (key, value) VALUES ('reproject', '1');",
 ];
 
 /// `window_end_ms` of an order without a drop-off window: sorts after every real window.
@@ -805,7 +811,7 @@ impl Tx<'_> {
 use rusqlite::types::Value as V;
 
 /// The projected columns of `orders` (besides `id`), in the order of [`Projection`]'s row.
-const ORDER_COLUMNS: [&str; 22] = [
+const ORDER_COLUMNS: [&str; 24] = [
     "reference",
     "order_type",
     "carrier",
@@ -828,6 +834,8 @@ const ORDER_COLUMNS: [&str; 22] = [
     "notes",
     "instructions",
     "pods",
+    "dropoff_lat",
+    "dropoff_lon",
 ];
 
 static SELECT_ORDER_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -895,6 +903,14 @@ impl Projection {
                 text(&spec.notes),
                 text(&spec.instructions),
                 V::Text(pods),
+                spec.dropoff
+                    .address
+                    .point
+                    .map_or(V::Null, |p| V::Real(p.lat)),
+                spec.dropoff
+                    .address
+                    .point
+                    .map_or(V::Null, |p| V::Real(p.lon)),
             ]
         });
         let timeline = state
@@ -948,7 +964,8 @@ impl Projection {
 
 const SUMMARY_COLUMNS: &str = "o.id, o.reference, o.order_type, o.carrier, o.priority, o.status, \
      o.assignee, o.zone, o.customer_name, o.pickup_text, o.dropoff_text, o.window_end_ms, \
-     o.price_cents, o.cod_cents, o.open_conflicts, o.created_ms, o.updated_ms, o.created_on";
+     o.price_cents, o.cod_cents, o.open_conflicts, o.created_ms, o.updated_ms, o.created_on, \
+     o.dropoff_lat, o.dropoff_lon";
 
 /// A summary row with its enum columns still as text (parsed in `finish`, so an
 /// unknown value is an error, never a silent default).
@@ -1002,6 +1019,10 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawSummary> {
             created_at_ms: r.get(15)?,
             updated_at_ms: r.get(16)?,
             created_on: r.get(17)?,
+            dropoff_point: match (r.get::<_, Option<f64>>(18)?, r.get::<_, Option<f64>>(19)?) {
+                (Some(lat), Some(lon)) => Some(app_api::Point { lat, lon }),
+                _ => None,
+            },
         },
         order_type: r.get(2)?,
         carrier: r.get(3)?,

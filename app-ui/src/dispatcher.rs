@@ -918,14 +918,115 @@ fn Import() -> impl IntoView {
     }
 }
 
-/// The map view; see [`crate::dispatcher::map`].
+mod js {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = create, catch)]
+        pub fn create(element_id: &str, opts: &JsValue) -> Result<js_sys::Promise, JsValue>;
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = setOrders, catch)]
+        pub fn set_orders(fc: &JsValue) -> Result<(), JsValue>;
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = onSelect, catch)]
+        pub fn on_select(cb: &Closure<dyn FnMut(String, String)>) -> Result<(), JsValue>;
+    }
+}
+
+fn to_js(v: &serde_json::Value) -> wasm_bindgen::JsValue {
+    js_sys::JSON::parse(&v.to_string()).unwrap_or(wasm_bindgen::JsValue::NULL)
+}
+
+/// Orders drawn on the map at most (newest first).
+const MAP_ORDERS: u64 = 5_000;
+
+/// The map: the offline basemap (MapLibre, `app-ui/map.js`), orders coloured by
+/// status at their drop-off; a click opens the order.
 #[component]
 pub fn MapView(open: RwSignal<Option<String>>) -> impl IntoView {
-    let _ = open;
+    use wasm_bindgen::prelude::*;
+    let c = ctx();
+    let error = RwSignal::new(None::<String>);
+    let shown = RwSignal::new((0usize, 0usize));
+    let status = RwSignal::new(None::<DeliveryStatus>);
+    let started = RwSignal::new(false);
+    Effect::new(move |_| {
+        if started.get_untracked() {
+            return;
+        }
+        started.set(true);
+        let opts = to_js(&serde_json::json!({ "center": [24.9384, 60.1699], "zoom": 13.5 }));
+        if let Err(e) = js::create("map", &opts) {
+            error.set(Some(format!("The map could not start: {e:?}")));
+            return;
+        }
+        // One click handler per map view; `open.set` is a no-op once the view is gone.
+        let cb = Closure::<dyn FnMut(String, String)>::new(move |kind: String, id: String| {
+            if kind == "order" {
+                open.set(Some(id));
+            }
+        });
+        let _ = js::on_select(&cb);
+        cb.forget();
+    });
+    Effect::new(move |_| {
+        c.changed.track();
+        let only = status.get();
+        util::mark("ruta:map-orders-start");
+        leptos::task::spawn_local(async move {
+            let mut features = Vec::new();
+            let mut without = 0usize;
+            let mut offset = 0;
+            while offset < MAP_ORDERS {
+                let q = OrderQuery {
+                    statuses: only.into_iter().collect(),
+                    descending: true,
+                    offset,
+                    limit: 1000,
+                    ..Default::default()
+                };
+                let Ok(Response::Orders { orders, .. }) =
+                    crate::api::call(&Request::ListOrders(q)).await
+                else {
+                    break;
+                };
+                let n = orders.len() as u64;
+                for o in orders {
+                    match o.dropoff_point {
+                        Some(p) => features.push(serde_json::json!({
+                            "type": "Feature",
+                            "geometry": { "type": "Point", "coordinates": [p.lon, p.lat] },
+                            "properties": { "id": o.id, "status": name_of(&o.status), "reference": o.reference, "zone": o.zone },
+                        })),
+                        None => without += 1,
+                    }
+                }
+                if n < 1000 {
+                    break;
+                }
+                offset += n;
+            }
+            shown.set((features.len(), without));
+            let fc = serde_json::json!({ "type": "FeatureCollection", "features": features });
+            if let Err(e) = js::set_orders(&to_js(&fc)) {
+                error.set(Some(format!("The map could not draw the orders: {e:?}")));
+            }
+            util::mark("ruta:map-orders-set");
+        });
+    });
     view! {
-        <section class="card" id="map-card">
+        <section class="mapwrap" id="map-card">
+            <div class="filters">
+                <select id="map-status" on:change=move |ev| status.set(status_from(&event_target_value(&ev)))>
+                    <option value="">"All statuses"</option>
+                    {DeliveryStatus::ALL.iter().map(|s| view! { <option value=name_of(s)>{s.label()}</option> }).collect_view()}
+                </select>
+                <span class="muted small" id="map-count">{move || {
+                    let (n, without) = shown.get();
+                    if without > 0 { format!("{n} orders on the map · {without} without a position (geocode their addresses)") } else { format!("{n} orders on the map") }
+                }}</span>
+            </div>
+            <Show when=move || error.get().is_some()><p class="error" role="alert">{move || error.get()}</p></Show>
             <div id="map" class="map"></div>
-            <p class="muted small">"© OpenStreetMap contributors"</p>
         </section>
     }
 }
