@@ -509,7 +509,7 @@ impl LocalStore {
             .query_row(
                 &format!("SELECT {SUMMARY_COLUMNS}, o.notes, o.instructions, o.pods FROM orders o WHERE o.id = ?1"),
                 [id],
-                |r| Ok((summary_row(r)?, r.get::<_, String>(18)?, r.get::<_, String>(19)?, r.get::<_, String>(20)?)),
+                |r| Ok((summary_row(r)?, r.get::<_, String>(20)?, r.get::<_, String>(21)?, r.get::<_, String>(22)?)),
             )
             .optional()?;
         let Some((summary, notes, instructions, pods)) = row else {

@@ -15,6 +15,9 @@ use ruta_e2e::{Proc, Xvfb, artifacts_dir, binary, free_port, wait_http_ok};
 async fn tauri_window_creates_an_order_through_ipc() {
     let app = binary("ruta-app");
     let data = tempfile::tempdir().unwrap();
+    // The dispatcher's device already holds the demo orders (real Helsinki addresses).
+    let seeded = app_core::demo::seed(&app_core::Core::open(data.path()).unwrap()).unwrap();
+    assert!(seeded > 0);
     let xvfb = Xvfb::start();
     let port = free_port();
     let driver = Proc::spawn_group(
@@ -43,7 +46,7 @@ async fn tauri_window_creates_an_order_through_ipc() {
         .await
         .expect("WebDriver session with the Ruta app");
 
-    let result = drive(&client).await;
+    let result = drive(&client, seeded).await;
     let screenshot = client.screenshot().await;
     let _ = client.close().await;
     drop(driver); // stops WebKitWebDriver and the app it started (one process group)
@@ -59,14 +62,19 @@ async fn tauri_window_creates_an_order_through_ipc() {
     else {
         panic!()
     };
+    assert_eq!(orders.len(), seeded + 1);
+    let orders: Vec<_> = orders
+        .into_iter()
+        .filter(|o| o.customer_name == "Åsa Window-Test")
+        .collect();
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].reference, reference);
     assert_eq!(orders[0].customer_name, "Åsa Window-Test");
     assert_eq!(orders[0].created_on, device_id);
 }
 
-/// Clicks through the skeleton; returns the created order's reference and the device id shown.
-async fn drive(client: &fantoccini::Client) -> Result<(String, String), String> {
+/// Creates an order in the console, checks the table and the map; returns the created order's reference and the device id shown.
+async fn drive(client: &fantoccini::Client, seeded: usize) -> Result<(String, String), String> {
     let err = |what: &str| {
         let what = what.to_owned();
         move |e: fantoccini::error::CmdError| format!("{what}: {e}")
@@ -141,9 +149,70 @@ async fn drive(client: &fantoccini::Client) -> Result<(String, String), String> 
         .text()
         .await
         .map_err(err("count text"))?;
-    if count != "1" {
-        return Err(format!("order count shows {count:?}, expected 1"));
+    if count.parse::<usize>().ok() != Some(seeded + 1) {
+        return Err(format!(
+            "order count shows {count:?}, expected {}",
+            seeded + 1
+        ));
     }
+    let rows = client
+        .find_all(Locator::Css(".vt-row.order"))
+        .await
+        .map_err(err("table rows"))?;
+    if rows.len() != seeded + 1 {
+        return Err(format!(
+            "the table shows {} rows, expected {}",
+            rows.len(),
+            seeded + 1
+        ));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let table = client.screenshot().await.map_err(err("table screenshot"))?;
+    std::fs::write(artifacts_dir().join("window-table.png"), &table).unwrap();
+
+    // The map: the offline basemap through the rutatiles scheme, with the orders.
+    client
+        .find(Locator::Css("#tab-map"))
+        .await
+        .map_err(err("map tab"))?
+        .click()
+        .await
+        .map_err(err("click map tab"))?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#map canvas.maplibregl-canvas"))
+        .await
+        .map_err(err("map canvas"))?;
+    let mut on_map = String::new();
+    for _ in 0..40 {
+        on_map = client
+            .find(Locator::Css("#map-count"))
+            .await
+            .map_err(err("map count"))?
+            .text()
+            .await
+            .map_err(err("map count text"))?;
+        if on_map.starts_with(&format!("{seeded} orders on the map")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    if !on_map.starts_with(&format!("{seeded} orders on the map")) {
+        return Err(format!(
+            "map says {on_map:?}, expected the {seeded} seeded orders"
+        ));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let map = client.screenshot().await.map_err(err("map screenshot"))?;
+    std::fs::write(artifacts_dir().join("window-map.png"), &map).unwrap();
+    client
+        .find(Locator::Css("#tab-orders"))
+        .await
+        .map_err(err("orders tab"))?
+        .click()
+        .await
+        .map_err(err("click orders tab"))?;
     // A screenshot right after a DOM change can show the previous frame.
     tokio::time::sleep(Duration::from_millis(500)).await;
     Ok((reference, device_id))

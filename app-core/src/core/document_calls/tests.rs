@@ -229,3 +229,30 @@ fn labels_for_many_orders_and_statements_as_pdf_and_csv() {
     .unwrap_err();
     assert!(matches!(e, app_api::ApiError::Invalid { .. }));
 }
+
+#[test]
+fn order_lists_carry_the_dropoff_position_for_the_map() {
+    let (_dir, core) = core();
+    let (id, _) = create(&core, "Map Marker");
+    let plain = NewOrder::simple("No Position", "Kaivokatu 1", "Bulevardi 1");
+    core.execute(Request::CreateOrder(plain)).unwrap();
+    let Response::Orders { orders, .. } = core
+        .execute(Request::ListOrders(Default::default()))
+        .unwrap()
+    else {
+        panic!()
+    };
+    let marker = orders.iter().find(|o| o.id == id).unwrap();
+    let p = marker.dropoff_point.expect("position projected");
+    assert!((p.lat - 60.1654).abs() < 1e-9 && (p.lon - 24.9353).abs() < 1e-9);
+    let other = orders
+        .iter()
+        .find(|o| o.customer_name == "No Position")
+        .unwrap();
+    assert_eq!(other.dropoff_point, None);
+    // The detail reads the columns after the summary's correctly too.
+    let Response::OrderDetail(d) = core.execute(Request::GetOrder { order_id: id }).unwrap() else {
+        panic!()
+    };
+    assert_eq!(d.summary, *marker);
+}
