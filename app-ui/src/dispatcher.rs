@@ -77,37 +77,37 @@ const COLS: &[Col] = &[
         key: "ref",
         label: "Reference",
         sort: Some(SortKey::Reference),
-        width: "8.5rem",
+        width: "7.5rem",
     },
     Col {
         key: "customer",
         label: "Customer",
         sort: None,
-        width: "11rem",
+        width: "minmax(7rem, 1fr)",
     },
     Col {
         key: "pickup",
         label: "Pickup",
         sort: None,
-        width: "1fr",
+        width: "minmax(6rem, 1.2fr)",
     },
     Col {
         key: "dropoff",
         label: "Drop-off",
         sort: None,
-        width: "1fr",
+        width: "minmax(6rem, 1.2fr)",
     },
     Col {
         key: "status",
         label: "Status",
         sort: Some(SortKey::Status),
-        width: "7.5rem",
+        width: "6.5rem",
     },
     Col {
         key: "courier",
         label: "Courier",
         sort: None,
-        width: "6rem",
+        width: "5rem",
     },
     Col {
         key: "zone",
@@ -125,7 +125,7 @@ const COLS: &[Col] = &[
         key: "window",
         label: "Due",
         sort: Some(SortKey::WindowEnd),
-        width: "4.5rem",
+        width: "3.5rem",
     },
     Col {
         key: "price",
@@ -143,7 +143,7 @@ const COLS: &[Col] = &[
         key: "sync",
         label: "Sync",
         sort: None,
-        width: "9.5rem",
+        width: "6.5rem",
     },
 ];
 

@@ -86,7 +86,7 @@ pub fn SyncBadge(order_id: String) -> impl IntoView {
         match c.pending_since(&order_id).filter(|_| linked) {
             Some(since) => view! {
                 <span class="sync pending" title="Saved on this device; waiting for the server">
-                    {format!("pending since {}", util::hhmm(since))}
+                    {format!("pending {}", util::hhmm(since))}
                 </span>
             }
             .into_any(),
