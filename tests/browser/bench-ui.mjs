@@ -284,9 +284,16 @@ async function measureDispatcher(context, url, mode, { fillTimeout, giveUpAfter 
         loadingLeft: el.querySelectorAll('.vt-row.loading').length,
         inFlight: { ...window.__bench.inFlight } };
     };
-    const out = { steps: [], jumps: [], gaveUp: null };
+    const out = { steps: [], jumps: [], gaveUp: null, idleTwoFrames: [] };
     el.scrollTop = 0;
     await frame();
+    // Baseline: two animation frames with nothing changed (what the machine's load alone costs).
+    for (let i = 0; i < 30; i++) {
+      const start = performance.now();
+      await frame();
+      await frame();
+      out.idleTwoFrames.push(performance.now() - start);
+    }
     for (let i = 1; i <= steps; i++) {
       out.steps.push(await step(el.scrollTop + stepPx, `step ${i}`));
       if (i % 25 === 0) await window.__benchProgress?.(`${i} steps`);
@@ -322,6 +329,7 @@ async function measureDispatcher(context, url, mode, { fillTimeout, giveUpAfter 
     stepPx: opts['step-px'],
     steps: scroll.steps.length,
     gaveUp: scroll.gaveUp,
+    idleTwoFramesMs: stats(scroll.idleTwoFrames),
     stepToTwoFramesMs: stats(scroll.steps.map((x) => x.twoFrames)),
     stepToRowsFilledMs: filledSteps.length ? stats(filledSteps.map((x) => x.fill)) : null,
     unfilledSteps: unfilled.length,
@@ -371,7 +379,8 @@ try {
   const disp = await startHost('dispatcher', opts['keep-data']);
   const cour = await startHost('courier');
 
-  setPhase(`importing ${opts.orders} orders into the dispatcher device (chunks of ${opts.chunk})`);
+  setPhase(`dispatcher device: ${opts['keep-data'] ? `store in ${opts['keep-data']}, ` : ''}` +
+    `${opts.orders} orders (imported in chunks of ${opts.chunk} unless already there)`);
   // With --keep-data DIR the dispatcher's store is kept there and reused by later runs.
   const had = (await call(disp.url, { op: 'device_status' })).order_count;
   if (had !== 0 && had !== opts.orders) throw new Error(`${opts['keep-data']} holds ${had} orders, not ${opts.orders}`);
@@ -477,6 +486,7 @@ try {
     console.log(`-- dispatcher, ${d.mode}`);
     row('navigation → first order rows rendered', mm(d.navigationToFirstRowsMs), `${opts.loads} loads`);
     row('navigation → first ruta:table-page mark', mm(d.navigationToFirstTablePageMarkMs));
+    row('baseline: two idle animation frames (nothing changed)', mm(sc.idleTwoFramesMs), '30 samples');
     row(`scroll step (${sc.stepPx} px) → 2nd frame`, mm(sc.stepToTwoFramesMs), `${sc.steps} steps, max ${sc.stepToTwoFramesMs.max}`);
     row(`scroll step (${sc.stepPx} px) → visible rows filled`, mm(sc.stepToRowsFilledMs),
       `max ${sc.stepToRowsFilledMs?.max}; ${sc.unfilledSteps} not filled${sc.gaveUp ? `; ended ${sc.gaveUp}` : ''}`);
