@@ -669,6 +669,9 @@ pub struct RecordSync {
     pub last_device: Option<String>,
 }
 
+/// At most this many pending records are listed in a [`SyncStatus`].
+pub const SYNC_STATUS_MAX_PENDING: u64 = 1_000;
+
 /// Sync state for the UI: the link, and every record still pending (all others are synced).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SyncStatus {
@@ -676,7 +679,11 @@ pub struct SyncStatus {
     pub server: Option<String>,
     /// Last time the server answered (device clock, ms).
     pub last_contact_ms: Option<i64>,
+    /// The oldest pending records, at most [`SYNC_STATUS_MAX_PENDING`].
     pub pending: Vec<RecordSync>,
+    /// How many records are pending in all.
+    #[serde(default)]
+    pub pending_count: u64,
     /// Moves whenever an order changed on this device, by a local write or a
     /// merge from the server: screens reload when it does.
     #[serde(default)]

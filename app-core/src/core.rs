@@ -296,26 +296,29 @@ impl Core {
     fn sync_status(&self) -> Result<app_api::SyncStatus, ApiError> {
         let (link, server, last_contact_ms) =
             self.link.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut pending = Vec::new();
-        for (id, since) in self.pending()? {
-            let last_device = self.load_doc(&id).ok().and_then(|d| {
-                let (events, _) = d.events();
-                events
-                    .into_iter()
-                    .max_by_key(|e| e.at)
-                    .map(|e| e.actor.device.to_string())
-            });
-            pending.push(app_api::RecordSync {
-                order_id: id.to_string(),
-                pending_since_ms: since,
-                last_device,
-            });
-        }
+        // One query, whatever the number of pending records (after a 100k import
+        // all are): the UI polls this every 2 s.
+        let (rows, pending_count) = self
+            .lock()
+            .store
+            .pending_summary(app_api::SYNC_STATUS_MAX_PENDING)
+            .map_err(storage)?;
+        let pending = rows
+            .into_iter()
+            .map(
+                |(order_id, pending_since_ms, last_device)| app_api::RecordSync {
+                    order_id,
+                    pending_since_ms,
+                    last_device,
+                },
+            )
+            .collect();
         Ok(app_api::SyncStatus {
             link,
             server,
             last_contact_ms,
             pending,
+            pending_count,
             revision: self.revision.load(std::sync::atomic::Ordering::Relaxed),
         })
     }

@@ -329,6 +329,32 @@ impl LocalStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The `limit` oldest pending records with the device of each one's latest
+    /// event (from the projected timeline, not the documents), and how many are
+    /// pending in all.
+    #[allow(clippy::type_complexity)]
+    pub fn pending_summary(
+        &self,
+        limit: u64,
+    ) -> Result<(Vec<(String, i64, Option<String>)>, u64), StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.order_id, s.pending_since_ms,
+                    (SELECT t.device FROM timeline t WHERE t.order_id = s.order_id
+                     ORDER BY t.event_id DESC LIMIT 1)
+             FROM sync_state s
+             WHERE s.pending_since_ms IS NOT NULL ORDER BY s.pending_since_ms LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let total: i64 = self.conn.query_row(
+            "SELECT count(*) FROM sync_state WHERE pending_since_ms IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok((rows, total as u64))
+    }
+
     /// (pending since, last confirmed) of one order, if it ever synced or waits to.
     pub fn sync_state(&self, order: &str) -> Result<(Option<i64>, Option<i64>), StoreError> {
         Ok(self

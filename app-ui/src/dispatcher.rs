@@ -204,6 +204,8 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
             .unwrap_or_default(),
     );
     let total = RwSignal::new(0u64);
+    // The count stopped at the cap: the true total is larger and found by paging.
+    let capped = RwSignal::new(false);
     let pages = RwSignal::new(BTreeMap::<u64, Vec<OrderSummary>>::new());
     let loading = RwSignal::new(BTreeSet::<u64>::new());
     let generation = RwSignal::new(0u64);
@@ -246,12 +248,13 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
                     let got = orders.len() as u64;
                     if page == 0 {
                         total.set(t);
+                        capped.set(t >= 10_000);
                     }
                     // The count stops at 10,000: past it, the list grows as full
                     // pages keep coming, and a short page gives the exact end.
                     if got < PAGE {
                         total.set(page * PAGE + got);
-                    } else if (page + 1) * PAGE >= total.get_untracked() {
+                    } else if capped.get_untracked() && (page + 1) * PAGE >= total.get_untracked() {
                         total.set((page + 2) * PAGE);
                     }
                     pages.update(|p| {
@@ -703,7 +706,7 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
                 </For>
             </div>
         </div>
-        <p class="muted small" id="table-foot">{move || format!("{} orders · ↑↓ move · Space select · Enter open · Esc close · / search", total.get())}</p>
+        <p class="muted small" id="table-foot">{move || format!("{}{} orders · ↑↓ move · Space select · Enter open · Esc close · / search", total.get(), if capped.get() { "+" } else { "" })}</p>
     }
 }
 

@@ -83,6 +83,11 @@ pub fn SyncBadge(order_id: String) -> impl IntoView {
                 .map(|s| s.link != LinkState::NotConfigured)
                 .unwrap_or(false)
         });
+        // The status lists the oldest pending records only; past them, say nothing.
+        let listed_all = c.sync.with(|s| {
+            s.as_ref()
+                .is_none_or(|s| s.pending_count <= s.pending.len() as u64)
+        });
         match c.pending_since(&order_id).filter(|_| linked) {
             Some(since) => view! {
                 <span class="sync pending" title="Saved on this device; waiting for the server">
@@ -90,7 +95,10 @@ pub fn SyncBadge(order_id: String) -> impl IntoView {
                 </span>
             }
             .into_any(),
-            None if linked => view! { <span class="sync synced">"synced"</span> }.into_any(),
+            None if linked && listed_all => {
+                view! { <span class="sync synced">"synced"</span> }.into_any()
+            }
+            None if linked => ().into_any(),
             None => view! { <span class="sync local">"on this device"</span> }.into_any(),
         }
     }
@@ -108,10 +116,17 @@ pub fn App() -> impl IntoView {
     provide_context(c);
     c.refresh();
     // The link and pending records change without this page doing anything.
+    // One poll at a time: a slow device must not pile requests up.
+    let polling = RwSignal::new(false);
     let _ = set_interval_with_handle(
         move || {
+            if polling.get_untracked() {
+                return;
+            }
+            polling.set(true);
             let sync = c.sync;
             util::run(Request::SyncStatus, move |r| {
+                polling.set(false);
                 if let Ok(Response::SyncStatus(s)) = r {
                     let before = sync.with_untracked(|x| x.as_ref().map(|x| x.revision));
                     let moved = before.is_some_and(|b| b != s.revision);
@@ -134,7 +149,12 @@ pub fn App() -> impl IntoView {
             _ => ("link local", "Local only"),
         })
     };
-    let pending = move || c.sync.with(|s| s.as_ref().map_or(0, |s| s.pending.len()));
+    let pending = move || {
+        c.sync.with(|s| {
+            s.as_ref()
+                .map_or(0, |s| s.pending_count.max(s.pending.len() as u64))
+        })
+    };
     // The workspace is rebuilt only when the role changes, not on every status refresh.
     let role = Memo::new(move |_| c.status.with(|s| s.as_ref().map(|s| s.role)));
 
