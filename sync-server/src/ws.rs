@@ -120,12 +120,28 @@ impl Guard {
     async fn base(&self, doc: &str) -> Automerge {
         let storage = self.tenant.storage.clone();
         let id = doc.to_owned();
-        tokio::task::spawn_blocking(move || {
+        let mut base = tokio::task::spawn_blocking(move || {
             let bytes = load_doc_bytes(storage.as_ref(), &id).unwrap_or_default();
             Automerge::load(&bytes).unwrap_or_else(|_| Automerge::new())
         })
         .await
-        .unwrap_or_else(|_| Automerge::new())
+        .unwrap_or_else(|_| Automerge::new());
+        // Plus what the engine holds in memory: it may have applied changes it
+        // has not stored yet (or a store was lost when a connection dropped), and
+        // its sync messages tell peers it has them, so peers will never send them
+        // again. Judging against storage alone refused every later change of such
+        // a document forever ("changes depend on history this server does not
+        // have", a livelock seen under load).
+        if let Ok(doc_id) = doc.parse::<DocumentId>() {
+            let found =
+                tokio::time::timeout(Duration::from_millis(300), self.tenant.repo.find(doc_id))
+                    .await;
+            if let Ok(Ok(Some(handle))) = found {
+                let live = handle.with_document(|d| d.clone());
+                let _ = base.merge(&mut live.clone());
+            }
+        }
+        base
     }
 
     /// Judges one inbound message; Ok means forward it to the sync engine.
