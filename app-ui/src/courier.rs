@@ -259,21 +259,7 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
             },
         );
     });
-    let act = move |action: Action| {
-        run(
-            Request::Act {
-                order_id: id.get_value(),
-                action,
-            },
-            move |r| match r {
-                Ok(_) => {
-                    error.set(None);
-                    c.bump();
-                }
-                Err(e) => error.set(Some(e)),
-            },
-        );
-    };
+    let act = move |action: Action| c.act(id.get_value(), action, error);
     let reason = RwSignal::new(String::new());
     let capture = RwSignal::new(false);
 

@@ -46,21 +46,7 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
         load();
     });
 
-    let act = move |action: Action| {
-        run(
-            Request::Act {
-                order_id: id.get_value(),
-                action,
-            },
-            move |r| match r {
-                Ok(_) => {
-                    error.set(None);
-                    c.bump();
-                }
-                Err(e) => error.set(Some(e)),
-            },
-        );
-    };
+    let act = move |action: Action| c.act(id.get_value(), action, error);
     let code = RwSignal::new(None::<app_api::VerificationCodeView>);
     let show_code = move |_| {
         run(

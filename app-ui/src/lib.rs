@@ -56,6 +56,19 @@ impl Ctx {
         });
     }
 
+    /// Applies one action to an order; a refusal goes to `error`, success
+    /// clears it and reloads what shows orders.
+    pub fn act(&self, order_id: String, action: app_api::Action, error: RwSignal<Option<String>>) {
+        let c = *self;
+        util::run(Request::Act { order_id, action }, move |r| match r {
+            Ok(_) => {
+                error.set(None);
+                c.bump();
+            }
+            Err(e) => error.set(Some(e)),
+        });
+    }
+
     /// When the order's latest change still waits for the server, since when.
     pub fn pending_since(&self, order_id: &str) -> Option<i64> {
         self.sync.with(|s| {
