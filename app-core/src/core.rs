@@ -642,7 +642,7 @@ impl Core {
                 .iter()
                 .map(|p| p.weight_g.saturating_mul(p.count))
                 .sum();
-            detail.missing_proofs = pod_calls::proofs_for_delivery(&state).0;
+            detail.missing_proofs = lifecycle::proofs_for_delivery(&state).0;
             let actor = self.lock().session.clone();
             detail.actions = lifecycle::allowed_actions(&state, &actor)
                 .into_iter()

@@ -855,15 +855,7 @@ fn check_delivered(
             }
         };
     }
-    let mut have = PodRecord {
-        id: PodId::new(""),
-        photo_sha256: None,
-        signature_sha256: None,
-        qr_verified: false,
-        pin_verified: false,
-        age_confirmed: false,
-        chain: None,
-    };
+    let mut cited = Vec::with_capacity(pods.len());
     for id in pods {
         let Some(p) = s
             .pods
@@ -878,13 +870,9 @@ fn check_delivered(
                 },
             };
         };
-        have.photo_sha256 = have.photo_sha256.or(p.photo_sha256.clone());
-        have.signature_sha256 = have.signature_sha256.or(p.signature_sha256.clone());
-        have.qr_verified |= p.qr_verified;
-        have.pin_verified |= p.pin_verified;
-        have.age_confirmed |= p.age_confirmed;
+        cited.push(p);
     }
-    let missing = missing_proofs(spec, &have);
+    let missing = missing_proofs(spec, &combined(cited));
     if missing.is_empty() {
         Verdict::Applied
     } else {
@@ -969,6 +957,53 @@ pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<&'static str> {
         })
         .map(|(name, _)| name)
         .collect()
+}
+
+/// What several proofs provide together (the first photo and signature found).
+fn combined<'a>(pods: impl IntoIterator<Item = &'a PodRecord>) -> PodRecord {
+    let mut have = PodRecord {
+        id: PodId::new(""),
+        photo_sha256: None,
+        signature_sha256: None,
+        qr_verified: false,
+        pin_verified: false,
+        age_confirmed: false,
+        chain: None,
+    };
+    for p in pods {
+        have.photo_sha256 = have.photo_sha256.or(p.photo_sha256.clone());
+        have.signature_sha256 = have.signature_sha256.or(p.signature_sha256.clone());
+        have.qr_verified |= p.qr_verified;
+        have.pin_verified |= p.pin_verified;
+        have.age_confirmed |= p.age_confirmed;
+    }
+    have
+}
+
+/// What the order still needs over every proof captured for it, and the proofs a
+/// delivery should cite: for each requirement the latest proof that meets it
+/// (so a retaken photo wins, and separate proofs are cited, never merged).
+pub fn proofs_for_delivery(state: &OrderState) -> (Vec<String>, Vec<PodId>) {
+    let Some(spec) = state.spec.as_ref() else {
+        return (vec!["order".into()], vec![]);
+    };
+    let latest =
+        |f: fn(&PodRecord) -> bool| state.pods.iter().rev().map(|p| &p.record).find(|p| f(p));
+    let parts = [
+        latest(|p| p.photo_sha256.is_some()),
+        latest(|p| p.signature_sha256.is_some()),
+        latest(|p| p.qr_verified),
+        latest(|p| p.pin_verified),
+        latest(|p| p.age_confirmed),
+    ];
+    let missing = missing_proofs(spec, &combined(parts.iter().flatten().copied()));
+    let mut chosen: Vec<PodId> = Vec::new();
+    for p in parts.into_iter().flatten() {
+        if !chosen.contains(&p.id) {
+            chosen.push(p.id.clone());
+        }
+    }
+    (missing, chosen)
 }
 
 /// The proofs `spec` requires that `have` does not provide.

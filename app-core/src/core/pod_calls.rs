@@ -284,7 +284,7 @@ impl Core {
                 .map_err(|r| refused(&id, r))
         })?;
 
-        let (missing, mut chosen) = proofs_for_delivery(&state);
+        let (missing, mut chosen) = lifecycle::proofs_for_delivery(&state);
         if !chosen.contains(&pod_id) {
             chosen.push(pod_id.clone());
         }
@@ -580,46 +580,6 @@ pub fn chained_record(state: &OrderState, p: &lifecycle::CapturedPod) -> Option<
         },
         record_hash: link.record_hash.clone(),
     })
-}
-
-/// What the order still needs, over every proof captured for it, and the proofs
-/// a delivery should cite: for each requirement the latest proof that meets it.
-pub fn proofs_for_delivery(state: &OrderState) -> (Vec<String>, Vec<PodId>) {
-    let Some(spec) = state.spec.as_ref() else {
-        return (vec!["order".into()], vec![]);
-    };
-    let latest = |f: &dyn Fn(&PodRecord) -> bool| {
-        state
-            .pods
-            .iter()
-            .rev()
-            .find(|p| f(&p.record))
-            .map(|p| p.record.clone())
-    };
-    let parts = [
-        latest(&|p| p.photo_sha256.is_some()),
-        latest(&|p| p.signature_sha256.is_some()),
-        latest(&|p| p.qr_verified),
-        latest(&|p| p.pin_verified),
-        latest(&|p| p.age_confirmed),
-    ];
-    let have = PodRecord {
-        id: PodId::new(""),
-        photo_sha256: parts[0].as_ref().and_then(|p| p.photo_sha256.clone()),
-        signature_sha256: parts[1].as_ref().and_then(|p| p.signature_sha256.clone()),
-        qr_verified: parts[2].is_some(),
-        pin_verified: parts[3].is_some(),
-        age_confirmed: parts[4].is_some(),
-        chain: None,
-    };
-    let missing = lifecycle::missing_proofs(spec, &have);
-    let mut chosen: Vec<PodId> = Vec::new();
-    for p in parts.into_iter().flatten() {
-        if !chosen.contains(&p.id) {
-            chosen.push(p.id);
-        }
-    }
-    (missing, chosen)
 }
 
 #[cfg(test)]
