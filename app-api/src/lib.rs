@@ -16,10 +16,12 @@ use serde::{Deserialize, Serialize};
 
 mod csv;
 mod documents;
+mod fleet;
 mod pod;
 mod routing;
 pub use csv::*;
 pub use documents::*;
+pub use fleet::*;
 pub use pod::*;
 pub use routing::*;
 
@@ -76,6 +78,16 @@ pub enum Request {
     /// An order's verification code (PIN and QR) for the recipient's notice;
     /// dispatchers and admins only.
     VerificationCode { order_id: String },
+    /// The driver monitor: couriers with availability, work mode, position and
+    /// workload (dispatchers and admins).
+    Fleet,
+    /// This courier's device reports its position and how the courier works;
+    /// sent on to dispatchers when a connection exists, dropped otherwise.
+    ReportBeacon(Beacon),
+    /// The tenant's zones (for the map and the zone filter).
+    Zones,
+    /// What an order would cost (the tariff, offline); nothing is created.
+    QuotePrice(NewOrder),
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -109,6 +121,12 @@ pub enum Response {
         chains: Vec<PodChainStatus>,
     },
     VerificationCode(VerificationCodeView),
+    Fleet(FleetBoard),
+    BeaconNoted,
+    Zones {
+        zones: Vec<ZoneView>,
+    },
+    Quote(PriceQuote),
 }
 
 /// A person's role; it decides what they may do and which workspace they see.

@@ -19,7 +19,7 @@ use app_api::{
 };
 
 use crate::clock::{Clock, SystemClock};
-use crate::domain::geo::{Zone, ZoneIndex};
+use crate::domain::geo::ZoneIndex;
 use crate::domain::order::{Address, OrderSpec, Package, PodRequirements, Stop, TimeWindow};
 use crate::domain::pricing::Tariff;
 use crate::domain::{Actor, GeoPoint, OrderId, PodId, Role, UserId};
@@ -30,6 +30,7 @@ use crate::store::{COMPACT_AFTER, LocalStore, StoreError};
 
 mod csv_calls;
 mod document_calls;
+mod fleet_calls;
 mod pod_calls;
 pub use document_calls::DocumentSettings;
 mod route_calls;
@@ -61,6 +62,8 @@ pub struct Core {
     blobs: crate::blobs::BlobStore,
     /// Counts committed changes to orders, local or merged (screens reload when it moves).
     revision: Arc<std::sync::atomic::AtomicU64>,
+    /// Couriers' live beacons (memory only) and who listens to this device's own.
+    live: Arc<Mutex<fleet_calls::Live>>,
 }
 
 /// (state, server, last contact ms).
@@ -126,7 +129,15 @@ impl Core {
             documents: Arc::default(),
             blobs: crate::blobs::BlobStore::in_data_dir(dir),
             revision: Arc::default(),
+            live: Arc::default(),
         };
+        let zones = core.stored_zones();
+        if !zones.is_empty() {
+            core.lock().zones = ZoneIndex::new(&zones).map_err(|e| ApiError::Invalid {
+                field: e.field,
+                message: e.message,
+            })?;
+        }
         core.import_skeleton_orders()?;
         // A migration added projected columns: fill them from the documents.
         if core
@@ -154,16 +165,6 @@ impl Core {
     /// Number of orders in the local store.
     pub fn order_count(&self) -> Result<u64, ApiError> {
         self.lock().store.order_count().map_err(storage)
-    }
-
-    /// The tenant's zones, used to file orders by their drop-off point.
-    pub fn set_zones(&self, zones: &[Zone]) -> Result<(), ApiError> {
-        let index = ZoneIndex::new(zones).map_err(|e| ApiError::Invalid {
-            field: e.field,
-            message: e.message,
-        })?;
-        self.lock().zones = index;
-        Ok(())
     }
 
     /// Executes one request.
@@ -202,6 +203,14 @@ impl Core {
             Request::PodChains => self
                 .pod_chains()
                 .map(|chains| Response::PodChains { chains }),
+            Request::Fleet => self.fleet().map(Response::Fleet),
+            Request::ReportBeacon(beacon) => {
+                self.report_beacon(beacon).map(|()| Response::BeaconNoted)
+            }
+            Request::Zones => Ok(Response::Zones {
+                zones: self.zone_views(),
+            }),
+            Request::QuotePrice(new) => self.quote(&new).map(Response::Quote),
         }
     }
 

@@ -7,6 +7,8 @@
 use app_api::{ApiError, NewOrder, Point, Request};
 
 use crate::Core;
+use crate::domain::ZoneId;
+use crate::domain::geo::Zone;
 
 /// (customer, pickup, its position, drop-off, its position). Positions are the
 /// address nodes of the OSM extract (`ruta osm addresses --search ...`), so the
@@ -64,11 +66,28 @@ const DEMO_ORDERS: &[DemoOrder] = &[
     ),
 ];
 
-/// Seeds the demo orders if the store holds none. Returns how many were created.
+/// Three delivery zones over central Helsinki for the demo: rough rectangles
+/// split along Mannerheimintie and Bulevardi, not official district borders.
+pub fn zones() -> Vec<Zone> {
+    let rect = |id: &str, name: &str, w: f64, s: f64, e: f64, n: f64| Zone {
+        id: ZoneId::new(id),
+        name: name.into(),
+        ring: vec![[w, s], [e, s], [e, n], [w, n]],
+    };
+    vec![
+        rect("kamppi", "Kamppi", 24.920, 60.1655, 24.9385, 60.1730),
+        rect("keskusta", "Keskusta", 24.9385, 60.1655, 24.9600, 60.1730),
+        rect("punavuori", "Punavuori", 24.920, 60.1570, 24.9600, 60.1655),
+    ]
+}
+
+/// Seeds the demo zones and orders if the store holds no orders. Returns how
+/// many orders were created.
 pub fn seed(core: &Core) -> Result<usize, ApiError> {
     if core.order_count()? > 0 {
         return Ok(0);
     }
+    core.set_zones(&zones())?;
     for (customer, pickup, (plat, plon), dropoff, (dlat, dlon)) in DEMO_ORDERS {
         let mut new = NewOrder::simple(customer, pickup, dropoff);
         new.pickup_point = Some(Point {

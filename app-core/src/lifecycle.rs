@@ -882,6 +882,45 @@ fn check_delivered(
     }
 }
 
+/// Where an order stands in its courier's work: the one place that says which
+/// statuses are a courier's open work and when the parcel is on board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// Nobody's work yet (pending).
+    Unassigned,
+    /// Assigned, not picked up: the courier still has to collect it.
+    ToCollect,
+    /// Picked up or in transit: the parcel is on board.
+    OnBoard,
+    /// Done: delivered.
+    Done,
+    /// An attempt failed or the parcel went back.
+    Failed,
+    /// Cancelled: nobody's work.
+    Dropped,
+}
+
+impl Work {
+    pub fn of(status: DeliveryStatus) -> Work {
+        match status {
+            DeliveryStatus::Pending => Work::Unassigned,
+            DeliveryStatus::Assigned => Work::ToCollect,
+            DeliveryStatus::PickedUp | DeliveryStatus::InTransit => Work::OnBoard,
+            DeliveryStatus::Delivered => Work::Done,
+            DeliveryStatus::AttemptFailed | DeliveryStatus::Returned => Work::Failed,
+            DeliveryStatus::Cancelled => Work::Dropped,
+        }
+    }
+
+    /// Statuses that are a courier's open work (their queue).
+    pub fn open_statuses() -> Vec<DeliveryStatus> {
+        DeliveryStatus::ALL
+            .into_iter()
+            .filter(|s| matches!(Work::of(*s), Work::ToCollect | Work::OnBoard))
+            .collect()
+    }
+}
+
 /// The status changes `actor` may make to the order now, as action names
 /// (`assign`, `unassign`, `claim`, `accept`, `decline`, `pick_up`,
 /// `start_transit`, `deliver`, `record_carrier_delivery`, `fail_attempt`,

@@ -313,6 +313,40 @@ impl LocalStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Per courier and status: (courier, status, orders, of them updated at or
+    /// after `since_ms`); plus pending orders with no courier. One pass over the
+    /// assignee index.
+    pub fn workload(
+        &self,
+        since_ms: i64,
+    ) -> Result<(Vec<(String, DeliveryStatus, u32, u32)>, u64), StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT assignee, status, COUNT(*), SUM(updated_ms >= ?1) FROM orders
+             WHERE assignee IS NOT NULL GROUP BY assignee, status",
+        )?;
+        let rows = stmt.query_map([since_ms], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, Option<u32>>(3)?.unwrap_or(0),
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (courier, status, n, recent) = row?;
+            if let Ok(status) = serde_json::from_value(serde_json::Value::String(status)) {
+                out.push((courier, status, n, recent));
+            }
+        }
+        let unassigned = self.conn.query_row(
+            "SELECT COUNT(*) FROM orders WHERE status = ?1 AND assignee IS NULL",
+            [status_str(DeliveryStatus::Pending)],
+            |r| r.get::<_, u64>(0),
+        )?;
+        Ok((out, unassigned))
+    }
+
     pub fn order_count(&self) -> Result<u64, StoreError> {
         Ok(self
             .conn

@@ -34,12 +34,6 @@ const ASSIGN_BUDGET: Budget = Budget {
     max_iterations: 20_000,
 };
 
-const OPEN_STATUSES: [DeliveryStatus; 3] = [
-    DeliveryStatus::Assigned,
-    DeliveryStatus::PickedUp,
-    DeliveryStatus::InTransit,
-];
-
 fn gp(p: Point) -> GeoPoint {
     GeoPoint {
         lat: p.lat,
@@ -180,10 +174,8 @@ impl Core {
                 });
                 continue;
             };
-            let picked_up = matches!(
-                state.status,
-                DeliveryStatus::PickedUp | DeliveryStatus::InTransit
-            );
+            let picked_up =
+                crate::lifecycle::Work::of(state.status) == crate::lifecycle::Work::OnBoard;
             match OrderLoad::from_spec(id, spec, picked_up, Some(&zones)) {
                 Ok(load) => out.push(Loaded {
                     load,
@@ -215,7 +207,7 @@ impl Core {
             });
         }
         let orders = self.all_orders(OrderQuery {
-            statuses: OPEN_STATUSES.to_vec(),
+            statuses: crate::lifecycle::Work::open_statuses(),
             assignee: Some(req.courier.clone()),
             ..Default::default()
         })?;
@@ -376,7 +368,7 @@ impl Core {
         let mut kept = Vec::new();
         for c in &req.couriers {
             let theirs = self.all_orders(OrderQuery {
-                statuses: OPEN_STATUSES.to_vec(),
+                statuses: crate::lifecycle::Work::open_statuses(),
                 assignee: Some(c.user.clone()),
                 ..Default::default()
             })?;
