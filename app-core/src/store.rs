@@ -319,7 +319,7 @@ impl LocalStore {
     pub fn workload(
         &self,
         since_ms: i64,
-    ) -> Result<(Vec<(String, DeliveryStatus, u32, u32)>, u64), StoreError> {
+    ) -> Result<(Vec<WorkloadRow>, u64), StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT assignee, status, COUNT(*), SUM(updated_ms >= ?1) FROM orders
              WHERE assignee IS NOT NULL GROUP BY assignee, status",
@@ -1191,6 +1191,9 @@ fn parse_enum<T: serde::de::DeserializeOwned>(
         }
     })
 }
+
+/// (courier, status, orders, of them updated recently).
+pub type WorkloadRow = (String, DeliveryStatus, u32, u32);
 
 fn status_str(status: DeliveryStatus) -> String {
     enum_str(&status)
