@@ -30,7 +30,8 @@ use app_core::Core;
 use app_core::domain::OrderId;
 use app_core::sync::storage::{RepoStorage, SqliteStorage, Storage, StorageKey};
 use app_core::sync::{
-    DocumentId, decode_position, doc_id_of, encode_position, order_of, parse_url, sha256_hex,
+    DocumentId, decode_beacon, doc_id_of, encode_beacon, encode_position, order_of, parse_url,
+    sha256_hex,
 };
 use automerge::ReadDoc;
 use futures::StreamExt;
@@ -254,6 +255,16 @@ impl SyncClient {
         shared.spawn(run(shared.clone(), local_rx));
         shared.spawn(upload_loop(shared.clone()));
         shared.spawn(invoice_loop(shared.clone()));
+        if shared.me.role.is_operator() {
+            shared.spawn(directory_loop(shared.clone()));
+        }
+        if shared.me.courier_url.is_some() {
+            let (beacon_tx, beacon_rx) = mpsc::unbounded_channel();
+            shared.core.on_beacon(move |b| {
+                let _ = beacon_tx.send(b.clone());
+            });
+            shared.spawn(beacon_loop(client.clone(), beacon_rx));
+        }
         Ok(client)
     }
 
@@ -278,6 +289,12 @@ impl SyncClient {
     /// Sends this courier's position to dispatchers (ephemeral; the server
     /// keeps a downsampled breadcrumb). Silently dropped when offline.
     pub async fn send_location(&self, lat: f64, lon: f64, at_ms: i64) -> Result<(), SyncError> {
+        self.send_ephemeral(encode_position(lat, lon, at_ms)).await
+    }
+
+    /// Sends a position message (see `app_core::sync::encode_beacon`) on this
+    /// courier's document.
+    async fn send_ephemeral(&self, message: Vec<u8>) -> Result<(), SyncError> {
         let Some(url) = &self.shared.me.courier_url else {
             return Err(SyncError::Local("only couriers send locations".into()));
         };
@@ -292,7 +309,7 @@ impl SyncClient {
                     .ok_or_else(|| SyncError::Local("courier document not available yet".into()))
             })
             .await?;
-        handle.broadcast(encode_position(lat, lon, at_ms));
+        handle.broadcast(message);
         Ok(())
     }
 
@@ -851,13 +868,80 @@ async fn follow_courier(shared: Arc<Shared>, doc: DocumentId) {
     let Some(owner) = owner else { return };
     let mut ephemera = handle.ephemera().boxed();
     while let Some(data) = ephemera.next().await {
-        if let Some((at_ms, lat, lon)) = decode_position(&data) {
+        if let Some(beacon) = decode_beacon(&data)
+            && let Some(p) = beacon.point
+        {
             let _ = shared.positions.send(Position {
                 courier: owner.clone(),
-                at_ms,
-                lat,
-                lon,
+                at_ms: beacon.at_ms,
+                lat: p.lat,
+                lon: p.lon,
             });
+            shared.core.record_beacon(&owner, beacon);
+        }
+    }
+}
+
+/// Couriers: sends each beacon the courier's device reports (the newest
+/// only, when several queued up); dropped while offline.
+async fn beacon_loop(client: SyncClient, mut rx: mpsc::UnboundedReceiver<app_api::Beacon>) {
+    while let Some(mut beacon) = rx.recv().await {
+        while let Ok(newer) = rx.try_recv() {
+            beacon = newer;
+        }
+        if !client.is_connected() {
+            continue;
+        }
+        if let Some(message) = encode_beacon(&beacon)
+            && let Err(e) = client.send_ephemeral(message).await
+        {
+            tracing::debug!(error = %e, "beacon not sent");
+        }
+    }
+}
+
+/// Operators: the tenant's couriers, for the driver monitor (every 30 s while
+/// connected; kept by the core for offline use).
+async fn directory_loop(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut fetched = false;
+    loop {
+        if fetched {
+            tick.tick().await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if !shared.dialer.is_connected() {
+            continue;
+        }
+        let Ok(url) = shared.cfg.server.join("v1/couriers") else {
+            return;
+        };
+        let Ok(resp) = shared
+            .http
+            .get(url)
+            .bearer_auth(&shared.cfg.token)
+            .send()
+            .await
+        else {
+            continue;
+        };
+        if !resp.status().is_success() {
+            continue;
+        }
+        #[derive(Deserialize)]
+        struct Couriers {
+            couriers: Vec<app_api::CourierInfo>,
+        }
+        let Ok(body) = resp.json::<Couriers>().await else {
+            continue;
+        };
+        let core = shared.core.clone();
+        if let Ok(Ok(())) =
+            tokio::task::spawn_blocking(move || core.set_courier_directory(&body.couriers)).await
+        {
+            fetched = true;
         }
     }
 }

@@ -109,6 +109,7 @@ pub fn router(server: Arc<Server>) -> Router {
             get(blob_get).head(blob_head).patch(blob_patch),
         )
         .route("/v1/breadcrumbs/{courier}", get(breadcrumbs))
+        .route("/v1/couriers", get(couriers))
         .route("/v1/invoices/{order_id}", get(invoice_number))
         .layer(axum::extract::DefaultBodyLimit::max(
             blobs::MAX_BLOB_BYTES as usize + 1024,
@@ -229,6 +230,26 @@ async fn invoice_number(auth: Authed, Path(order_id): Path<String>) -> Result<Js
             "not numbered yet: the server has not seen this order delivered",
         )),
     }
+}
+
+/// The tenant's couriers (operators): the driver monitor lists them even
+/// before they first sign in.
+async fn couriers(auth: Authed) -> Result<Json<Value>, ApiErr> {
+    if !auth.who.principal.role.is_operator() {
+        return Err(ApiErr::new(StatusCode::FORBIDDEN, "operators only"));
+    }
+    let dir = auth.tenant.dir.clone();
+    let users = tokio::task::spawn_blocking(move || dir.users())
+        .await
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(json!({
+        "couriers": users
+            .iter()
+            .filter(|u| u.role == app_core::domain::Role::Courier)
+            .map(|u| json!({"user": u.id, "name": u.name}))
+            .collect::<Vec<_>>()
+    })))
 }
 
 /// A courier's persisted breadcrumb (operators, and the courier themself).

@@ -78,6 +78,54 @@ pub fn encode_position(lat: f64, lon: f64, at_ms: i64) -> Vec<u8> {
     out
 }
 
+/// A courier's beacon as a position message with two optional keys, `avail`
+/// and `mode` (their serde names), which [`decode_position`] ignores. None
+/// without a position fix.
+pub fn encode_beacon(b: &app_api::Beacon) -> Option<Vec<u8>> {
+    use ciborium::Value;
+    let p = b.point?;
+    let mut map = vec![
+        (Value::Text("lat".into()), Value::Float(p.lat)),
+        (Value::Text("lon".into()), Value::Float(p.lon)),
+        (Value::Text("at".into()), Value::Integer(b.at_ms.into())),
+    ];
+    if let Some(a) = &b.availability {
+        map.push((
+            Value::Text("avail".into()),
+            Value::Text(crate::store::enum_str(a)),
+        ));
+    }
+    if let Some(m) = &b.work_mode {
+        map.push((
+            Value::Text("mode".into()),
+            Value::Text(crate::store::enum_str(m)),
+        ));
+    }
+    let mut out = Vec::new();
+    ciborium::into_writer(&Value::Map(map), &mut out).expect("cbor to vec");
+    Some(out)
+}
+
+/// A beacon from [`encode_beacon`]'s (or [`encode_position`]'s) format; None
+/// if the position is malformed. Unknown `avail`/`mode` values are dropped.
+pub fn decode_beacon(data: &[u8]) -> Option<app_api::Beacon> {
+    let (at_ms, lat, lon) = decode_position(data)?;
+    let v: ciborium::Value = ciborium::from_reader(data).ok()?;
+    let text = |k: &str| -> Option<String> {
+        let map = v.as_map()?;
+        let (_, v) = map.iter().find(|(key, _)| key.as_text() == Some(k))?;
+        v.as_text().map(str::to_owned)
+    };
+    let parse = |k: &str| text(k).map(serde_json::Value::String);
+    Some(app_api::Beacon {
+        point: Some(app_api::Point { lat, lon }),
+        at_ms,
+        accuracy_m: None,
+        availability: parse("avail").and_then(|v| serde_json::from_value(v).ok()),
+        work_mode: parse("mode").and_then(|v| serde_json::from_value(v).ok()),
+    })
+}
+
 /// `(at_ms, lat, lon)` from [`encode_position`]'s format; None if malformed
 /// or off the globe.
 pub fn decode_position(data: &[u8]) -> Option<(i64, f64, f64)> {
@@ -127,5 +175,30 @@ mod tests {
         );
         assert_eq!(decode_position(&encode_position(91.0, 0.0, 0)), None);
         assert_eq!(decode_position(b"not cbor"), None);
+    }
+
+    #[test]
+    fn beacons_carry_availability_and_mode_and_stay_positions() {
+        let b = app_api::Beacon {
+            point: Some(app_api::Point {
+                lat: 60.17,
+                lon: 24.94,
+            }),
+            at_ms: 5,
+            accuracy_m: None,
+            availability: Some(app_api::Availability::OnBreak),
+            work_mode: Some(app_api::WorkMode::SystemOptimised),
+        };
+        let bytes = encode_beacon(&b).unwrap();
+        assert_eq!(decode_beacon(&bytes), Some(b.clone()));
+        assert_eq!(
+            decode_position(&bytes),
+            Some((5, 60.17, 24.94)),
+            "old readers still work"
+        );
+        let plain = decode_beacon(&encode_position(60.17, 24.94, 5)).unwrap();
+        assert_eq!((plain.availability, plain.work_mode), (None, None));
+        let no_fix = app_api::Beacon { point: None, ..b };
+        assert_eq!(encode_beacon(&no_fix), None);
     }
 }

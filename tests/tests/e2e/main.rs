@@ -7,6 +7,7 @@ mod architecture;
 mod browser;
 mod crash_safety;
 mod device_hosts;
+mod fleet;
 mod interop;
 mod invoices;
 mod map;

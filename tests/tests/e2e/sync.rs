@@ -94,7 +94,7 @@ pub fn tenant(users: &[(&str, &str)]) -> (tempfile::TempDir, HashMap<String, Str
     (data, tokens)
 }
 
-const T: Duration = Duration::from_secs(20);
+pub const T: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn couriers_get_only_their_orders_and_an_offline_shift_merges_back() {
