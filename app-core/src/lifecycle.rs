@@ -890,11 +890,12 @@ pub enum Work {
     Unassigned,
     /// Assigned, not picked up: the courier still has to collect it.
     ToCollect,
-    /// Picked up or in transit: the parcel is on board.
+    /// Picked up, in transit, or an attempt failed (the courier still holds
+    /// the parcel: re-attempt or return it).
     OnBoard,
     /// Done: delivered.
     Done,
-    /// An attempt failed or the parcel went back.
+    /// The parcel went back to the sender.
     Failed,
     /// Cancelled: nobody's work.
     Dropped,
@@ -905,9 +906,11 @@ impl Work {
         match status {
             DeliveryStatus::Pending => Work::Unassigned,
             DeliveryStatus::Assigned => Work::ToCollect,
-            DeliveryStatus::PickedUp | DeliveryStatus::InTransit => Work::OnBoard,
+            DeliveryStatus::PickedUp
+            | DeliveryStatus::InTransit
+            | DeliveryStatus::AttemptFailed => Work::OnBoard,
             DeliveryStatus::Delivered => Work::Done,
-            DeliveryStatus::AttemptFailed | DeliveryStatus::Returned => Work::Failed,
+            DeliveryStatus::Returned => Work::Failed,
             DeliveryStatus::Cancelled => Work::Dropped,
         }
     }

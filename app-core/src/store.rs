@@ -316,10 +316,7 @@ impl LocalStore {
     /// Per courier and status: (courier, status, orders, of them updated at or
     /// after `since_ms`); plus pending orders with no courier. One pass over the
     /// assignee index.
-    pub fn workload(
-        &self,
-        since_ms: i64,
-    ) -> Result<(Vec<WorkloadRow>, u64), StoreError> {
+    pub fn workload(&self, since_ms: i64) -> Result<(Vec<WorkloadRow>, u64), StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT assignee, status, COUNT(*), SUM(updated_ms >= ?1) FROM orders
              WHERE assignee IS NOT NULL GROUP BY assignee, status",

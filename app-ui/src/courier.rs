@@ -4,8 +4,9 @@
 //! the core on this device answers, the server learns later.
 
 use app_api::{
-    Action, CapturePodRequest, DeliveryStatus, OrderDetail, OrderQuery, OrderSummary,
-    PlanRouteRequest, Point, Request, Response, RoutePlan, StopKind, StopRef, StrokePoint,
+    Action, Availability, Beacon, CapturePodRequest, DeliveryStatus, OrderDetail, OrderQuery,
+    OrderSummary, PlanRouteRequest, Point, Request, Response, RoutePlan, StopKind, StopRef,
+    StrokePoint, WorkMode,
 };
 use leptos::html::Input;
 use leptos::prelude::*;
@@ -20,13 +21,23 @@ const FALLBACK: Point = Point {
     lon: 24.9384,
 };
 
-fn open_statuses() -> Vec<DeliveryStatus> {
+/// A courier's open work (the lifecycle's `Work::ToCollect | OnBoard`).
+pub fn open_statuses() -> Vec<DeliveryStatus> {
     vec![
         DeliveryStatus::Assigned,
         DeliveryStatus::PickedUp,
         DeliveryStatus::InTransit,
         DeliveryStatus::AttemptFailed,
     ]
+}
+
+/// Metres between two positions (great circle).
+fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6_371_000.0 * a.sqrt().asin()
 }
 
 /// The next stop of an order: its pickup until picked up, then its drop-off.
@@ -52,6 +63,64 @@ pub fn Workspace() -> impl IntoView {
     let open = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let dragging = RwSignal::new(None::<usize>);
+    let availability = RwSignal::new(
+        util::load_pref("availability")
+            .and_then(|a| serde_json::from_value(serde_json::Value::String(a)).ok())
+            .unwrap_or(Availability::Available),
+    );
+    let location = RwSignal::new(None::<String>);
+
+    // The beacon: availability and queue mode now and whenever they change,
+    // positions as the device reports them (every 5 s or 25 m at most).
+    Effect::new(move |_| {
+        let a = availability.get();
+        let mode = if optimised.get() {
+            WorkMode::SystemOptimised
+        } else {
+            WorkMode::SelfManaged
+        };
+        util::save_pref("availability", &crate::dispatcher::name_of(&a));
+        run(
+            Request::ReportBeacon(Beacon {
+                availability: Some(a),
+                work_mode: Some(mode),
+                ..Default::default()
+            }),
+            |_| {},
+        );
+    });
+    let last_sent = StoredValue::new((0i64, 0.0f64, 0.0f64));
+    let watch = util::watch_position(
+        move |lat, lon, accuracy, at| {
+            let (t, la, lo) = last_sent.try_get_value().unwrap_or_default();
+            let moved = haversine_m(la, lo, lat, lon);
+            if at - t < 5_000 && moved < 25.0 {
+                return;
+            }
+            last_sent.try_set_value((at, lat, lon));
+            let _ = location.try_set(Some(format!("Location shared · ±{accuracy:.0} m")));
+            run(
+                Request::ReportBeacon(Beacon {
+                    point: Some(Point { lat, lon }),
+                    at_ms: at,
+                    accuracy_m: Some(accuracy),
+                    ..Default::default()
+                }),
+                |_| {},
+            );
+        },
+        move |e| {
+            let _ = location.try_set(Some(format!("Location not shared: {e}")));
+        },
+    );
+    if watch.is_none() {
+        location.set(Some("Location not available on this device".into()));
+    }
+    on_cleanup(move || {
+        if let Some(id) = watch {
+            util::clear_watch(id);
+        }
+    });
 
     Effect::new(move |_| {
         c.changed.track();
@@ -172,6 +241,14 @@ pub fn Workspace() -> impl IntoView {
         <main class="courier">
             <Show when=move || open.get().is_none()
                 fallback=move || view! { <StopView order_id=open.get().unwrap_or_default() on_back=Callback::new(move |_| util::later(move || open.set(None)))/> }>
+                <section class="shift-bar">
+                    <select id="availability" aria-label="Availability" on:change=move |ev| {
+                        if let Ok(a) = serde_json::from_value(serde_json::Value::String(event_target_value(&ev))) { availability.set(a) }
+                    }>
+                        {Availability::ALL.iter().map(|a| { let a = *a; view! { <option value=crate::dispatcher::name_of(&a) selected=move || availability.get() == a>{a.label()}</option> } }).collect_view()}
+                    </select>
+                    <span class="muted small" id="location-state">{move || location.get()}</span>
+                </section>
                 <section class="queue-head">
                     <h2>"Today's stops"</h2>
                     <div class="seg" role="group">

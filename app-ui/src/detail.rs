@@ -116,6 +116,9 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                             {(!d.instructions.is_empty()).then(|| view! { <dt>"Instructions"</dt><dd>{d.instructions.clone()}</dd> })}
                             {(!d.notes.is_empty()).then(|| view! { <dt>"Notes"</dt><dd class="notes">{d.notes.clone()}</dd> })}
                         </dl>
+                        {(operator && !matches!(s.status, DeliveryStatus::Delivered | DeliveryStatus::Cancelled | DeliveryStatus::Returned)).then(|| view! {
+                            <EditOrder detail=d.clone() error=error/>
+                        })}
                         <Show when=move || operator>
                             <div class="actions" id="panel-actions">
                                 {can_assign.then(|| view! {
@@ -124,7 +127,7 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                                         let who = courier.get_untracked().trim().to_owned();
                                         if !who.is_empty() { act(Action::Assign { courier: who }); }
                                     }>
-                                        <input id="assign-courier" placeholder="courier id" prop:value=courier
+                                        <input id="assign-courier" list="courier-list" placeholder="courier id" prop:value=courier
                                             on:input=move |ev| courier.set(event_target_value(&ev))/>
                                         <button id="assign" type="submit">{if s.assignee.is_some() { "Reassign" } else { "Assign" }}</button>
                                     </form>
@@ -308,5 +311,121 @@ fn PodView(
                 <span class="chain">{chain}</span>
             </p>
         </div>
+    }
+}
+
+/// Changes an order's editable fields; each changed field is one action the
+/// lifecycle checks (so a courier's device never gets this far, and a
+/// refused change names itself).
+#[component]
+fn EditOrder(detail: app_api::OrderDetail, error: RwSignal<Option<String>>) -> impl IntoView {
+    let c = ctx();
+    let s = detail.summary.clone();
+    let dropoff_now = detail
+        .dropoff
+        .as_ref()
+        .map(|p| p.address.clone())
+        .unwrap_or_default();
+    let euros = |cents: i64| format!("{:.2}", cents as f64 / 100.0);
+    let dropoff = RwSignal::new(dropoff_now.clone());
+    let instructions = RwSignal::new(detail.instructions.clone());
+    let notes = RwSignal::new(detail.notes.clone());
+    let price = RwSignal::new(euros(s.price_cents));
+    let cod = RwSignal::new(euros(s.cod_cents));
+    let busy = RwSignal::new(false);
+    let saved = RwSignal::new(None::<String>);
+    let (order_id, old_instr, old_notes, old_price, old_cod) = (
+        s.id.clone(),
+        detail.instructions.clone(),
+        detail.notes.clone(),
+        s.price_cents,
+        s.cod_cents,
+    );
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let cents = |v: String, what: &str| -> Result<i64, String> {
+            let t = v.trim().replace(',', ".");
+            t.parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n >= 0.0)
+                .map(|n| (n * 100.0).round() as i64)
+                .ok_or_else(|| format!("{what}: not an amount in euros ({t})"))
+        };
+        let mut actions = Vec::new();
+        let d = dropoff.get_untracked();
+        if d.trim() != dropoff_now.trim() {
+            actions.push(Action::EditDropoffAddress { address: d });
+        }
+        let i = instructions.get_untracked();
+        if i != old_instr {
+            actions.push(Action::EditInstructions { text: i });
+        }
+        let n = notes.get_untracked();
+        if n != old_notes {
+            actions.push(Action::EditNotes { text: n });
+        }
+        match (
+            cents(price.get_untracked(), "Price"),
+            cents(cod.get_untracked(), "COD"),
+        ) {
+            (Ok(p), Ok(k)) => {
+                if p != old_price {
+                    actions.push(Action::SetPrice { cents: p });
+                }
+                if k != old_cod {
+                    actions.push(Action::SetCod { cents: k });
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                error.set(Some(e));
+                return;
+            }
+        }
+        if actions.is_empty() {
+            saved.set(Some("Nothing changed.".into()));
+            return;
+        }
+        busy.set(true);
+        let order_id = order_id.clone();
+        leptos::task::spawn_local(async move {
+            let total = actions.len();
+            let mut done = 0;
+            let mut problem = None;
+            for action in actions {
+                match crate::api::call(&Request::Act {
+                    order_id: order_id.clone(),
+                    action,
+                })
+                .await
+                {
+                    Ok(_) => done += 1,
+                    Err(e) => {
+                        problem = Some(util::describe(&e));
+                        break;
+                    }
+                }
+            }
+            let _ = busy.try_set(false);
+            let _ = error.try_set(problem);
+            let _ = saved.try_set(Some(format!("Saved {done} of {total} changes.")));
+            c.bump();
+        });
+    };
+    let field = move |id: &'static str, label: &'static str, v: RwSignal<String>| {
+        view! { <label>{label}<input id=id autocomplete="off" prop:value=v on:input=move |ev| v.set(event_target_value(&ev))/></label> }
+    };
+    view! {
+        <details class="edit-order" id="edit-order">
+            <summary>"Edit order"</summary>
+            <form class="grid" id="edit-order-form" on:submit=save>
+                {field("edit-dropoff", "Drop-off address", dropoff)}
+                {field("edit-instructions", "Instructions for the courier", instructions)}
+                <label>"Notes"<textarea id="edit-notes" rows="2" prop:value=notes on:input=move |ev| notes.set(event_target_value(&ev))></textarea></label>
+                {field("edit-price", "Price (€)", price)}
+                {field("edit-cod", "Cash on delivery (€)", cod)}
+                <button type="submit" id="edit-save" prop:disabled=busy>"Save changes"</button>
+            </form>
+            {move || saved.get().map(|m| view! { <p class="muted small" id="edit-saved" role="status">{m}</p> })}
+        </details>
     }
 }

@@ -30,6 +30,7 @@ type MakeAction = std::rc::Rc<dyn Fn(&OrderSummary) -> Option<Action>>;
 enum Tab {
     Orders,
     Map,
+    Drivers,
     New,
     Import,
 }
@@ -38,6 +39,15 @@ enum Tab {
 pub fn Console() -> impl IntoView {
     let tab = RwSignal::new(Tab::Orders);
     let open = RwSignal::new(None::<String>);
+    // The courier picked on the driver monitor or the map: their run is drawn.
+    let courier = RwSignal::new(None::<String>);
+    // Courier ids for the assign fields' suggestions (once: typing stays free).
+    let known = RwSignal::new(Vec::<(String, String)>::new());
+    run(Request::Fleet, move |r| {
+        if let Ok(Response::Fleet(b)) = r {
+            let _ = known.try_set(b.couriers.into_iter().map(|c| (c.user, c.name)).collect());
+        }
+    });
     let tab_button = move |t: Tab, id: &'static str, label: &'static str| {
         view! {
             <button id=id class="tab" class:active=move || tab.get() == t on:click=move |_| tab.set(t)>{label}</button>
@@ -47,14 +57,19 @@ pub fn Console() -> impl IntoView {
         <nav class="tabs">
             {tab_button(Tab::Orders, "tab-orders", "Orders")}
             {tab_button(Tab::Map, "tab-map", "Map")}
+            {tab_button(Tab::Drivers, "tab-drivers", "Drivers")}
             {tab_button(Tab::New, "tab-new", "New order")}
             {tab_button(Tab::Import, "tab-import", "Import CSV")}
         </nav>
+        <datalist id="courier-list">
+            {move || known.get().into_iter().map(|(user, name)| view! { <option value=user>{name}</option> }).collect_view()}
+        </datalist>
         <div class="console" class:with-panel=move || open.get().is_some()>
             <main class="work">
                 {move || match tab.get() {
                     Tab::Orders => view! { <OrderTable open=open/> }.into_any(),
-                    Tab::Map => view! { <crate::dispatcher::MapView open=open/> }.into_any(),
+                    Tab::Map => view! { <crate::dispatcher::MapView open=open courier=courier/> }.into_any(),
+                    Tab::Drivers => view! { <crate::fleet::Drivers selected=courier on_map=Callback::new(move |_| util::later(move || tab.set(Tab::Map)))/> }.into_any(),
                     Tab::New => view! { <NewOrderForm on_created=Callback::new(move |id: String| util::later(move || { open.set(Some(id)); tab.set(Tab::Orders); }))/> }.into_any(),
                     Tab::Import => view! { <Import/> }.into_any(),
                 }}
@@ -173,7 +188,7 @@ fn status_from(s: &str) -> Option<DeliveryStatus> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
 
-fn name_of<T: serde::Serialize>(v: &T) -> String {
+pub fn name_of<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -598,7 +613,7 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
                 {OrderType::ALL.iter().map(|t| view! { <option value=name_of(t)>{format!("{t:?}")}</option> }).collect_view()}
             </select>
             <input id="filter-zone" placeholder="Zone" size="6" on:change=move |ev| { let v = event_target_value(&ev); set_q(&|q| q.zone = Some(v.clone()).filter(|s| !s.is_empty())) }/>
-            <input id="filter-courier" placeholder="Courier (- = none)" size="10" on:change=move |ev| { let v = event_target_value(&ev); set_q(&|q| q.assignee = Some(v.clone()).filter(|s| !s.is_empty())) }/>
+            <input id="filter-courier" list="courier-list" placeholder="Courier (- = none)" size="10" on:change=move |ev| { let v = event_target_value(&ev); set_q(&|q| q.assignee = Some(v.clone()).filter(|s| !s.is_empty())) }/>
             <select id="filter-priority" on:change=move |ev| { let v = event_target_value(&ev); set_q(&|q| q.min_priority = serde_json::from_value::<Priority>(serde_json::Value::String(v.clone())).ok()) }>
                 <option value="">"Any priority"</option>
                 <option value="normal">"Normal+"</option>
@@ -639,7 +654,7 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
         <Show when=move || !selected.with(|s| s.is_empty())>
             <div class="bulkbar" id="bulk-bar">
                 <b id="selected-count">{move || format!("{} selected", selected.with(|s| s.len()))}</b>
-                <input id="bulk-courier" placeholder="courier id" size="10" prop:value=bulk_courier on:input=move |ev| bulk_courier.set(event_target_value(&ev))/>
+                <input id="bulk-courier" list="courier-list" placeholder="courier id" size="10" prop:value=bulk_courier on:input=move |ev| bulk_courier.set(event_target_value(&ev))/>
                 <button id="bulk-assign" on:click=assign_selected>"Assign"</button>
                 <input id="bulk-reason" placeholder="reason" size="12" prop:value=bulk_reason on:input=move |ev| bulk_reason.set(event_target_value(&ev))/>
                 <button class="danger" id="bulk-cancel" on:click=cancel_selected>"Cancel orders"</button>
@@ -730,38 +745,68 @@ fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
     let needs = RwSignal::new(PodNeeds::default());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let mut new = NewOrder::simple(
-            &customer.get_untracked(),
-            &pickup.get_untracked(),
-            &dropoff.get_untracked(),
-        );
-        new.dropoff_contact_name = contact.get_untracked();
-        new.dropoff_phone = phone.get_untracked();
-        new.instructions = instructions.get_untracked();
-        new.priority = priority.get_untracked();
-        new.pod = needs.get_untracked();
+    // The order as typed so far (read with `get`, so a caller inside an effect
+    // tracks every field), or what is wrong with a number.
+    let build = move || -> Result<NewOrder, String> {
+        let mut new = NewOrder::simple(&customer.get(), &pickup.get(), &dropoff.get());
+        new.dropoff_contact_name = contact.get();
+        new.dropoff_phone = phone.get();
+        new.instructions = instructions.get();
+        new.priority = priority.get();
+        new.pod = needs.get();
         let num = |s: RwSignal<String>, what: &str| -> Result<Option<f64>, String> {
-            let v = s.get_untracked().trim().replace(',', ".");
+            let v = s.get().trim().replace(',', ".");
             if v.is_empty() {
                 return Ok(None);
             }
             v.parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n >= 0.0)
                 .map(Some)
-                .map_err(|_| format!("{what}: not a number ({v})"))
+                .ok_or_else(|| format!("{what}: not a number ({v})"))
         };
-        let parsed = (|| -> Result<(), String> {
-            new.parcels = num(parcels, "Parcels")?.map(|p| p as u32);
-            new.weight_g = num(weight, "Weight")?.map_or(0, |kg| (kg * 1000.0).round() as u32);
-            new.cod_cents = num(cod, "COD")?.map_or(0, |e| (e * 100.0).round() as i64);
-            new.age_check = num(age, "Age check")?.map(|a| a as u8);
-            Ok(())
-        })();
-        if let Err(e) = parsed {
-            error.set(Some(e));
-            return;
+        new.parcels = num(parcels, "Parcels")?.map(|p| p as u32);
+        new.weight_g = num(weight, "Weight")?.map_or(0, |kg| (kg * 1000.0).round() as u32);
+        new.cod_cents = num(cod, "COD")?.map_or(0, |e| (e * 100.0).round() as i64);
+        new.age_check = num(age, "Age check")?.map(|a| a as u8);
+        Ok(new)
+    };
+    // Price preview: the tariff on this device, as the order would be priced.
+    let quote = RwSignal::new(None::<Result<app_api::PriceQuote, String>>);
+    Effect::new(move |_| {
+        let mut new = match build() {
+            Ok(new) => new,
+            Err(e) => {
+                quote.set(Some(Err(e)));
+                return;
+            }
+        };
+        // Price what can be priced while the names are still being typed.
+        if new.customer_name.trim().is_empty() {
+            new.customer_name = "-".into();
         }
+        for a in [&mut new.pickup_address, &mut new.dropoff_address] {
+            if a.trim().is_empty() {
+                *a = "-".into();
+            }
+        }
+        run(Request::QuotePrice(new), move |r| {
+            let _ = quote.try_set(Some(match r {
+                Ok(Response::Quote(q)) => Ok(q),
+                Ok(other) => Err(util::unexpected(&other)),
+                Err(e) => Err(e),
+            }));
+        });
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let new = match untrack(build) {
+            Ok(new) => new,
+            Err(e) => {
+                error.set(Some(e));
+                return;
+            }
+        };
         busy.set(true);
         run(Request::CreateOrder(new), move |r| {
             busy.set(false);
@@ -823,7 +868,19 @@ fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
                 </fieldset>
                 <button id="create-order" type="submit" disabled=busy>"Create order"</button>
             </form>
-            <p class="muted small">"The price is computed from the tenant's tariff when the order is saved, and shown in the order panel."</p>
+            <div class="quote" id="price-preview" aria-live="polite">
+                {move || match quote.get() {
+                    None => view! { <p class="muted small">"The price appears as you type."</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="muted small">{format!("No price yet: {e}")}</p> }.into_any(),
+                    Some(Ok(q)) => view! {
+                        <table class="quote-lines">
+                            {q.lines.iter().map(|l| view! { <tr><td>{l.label.clone()}</td><td class="num">{util::euros(l.cents)}</td></tr> }).collect_view()}
+                            <tr class="total"><td>"Total (VAT incl.)"</td><td class="num" id="price-total">{util::euros(q.total_cents)}</td></tr>
+                        </table>
+                        <p class="muted small">{if q.distance_m > 0 { format!("{:.1} km priced; VAT {}", q.distance_m as f64 / 1000.0, util::euros(q.vat_cents)) } else { format!("Distance not priced: the addresses have no map position. VAT {}", util::euros(q.vat_cents)) }}</p>
+                    }.into_any(),
+                }}
+            </div>
             <Show when=move || error.get().is_some()>
                 <p id="error" class="error" role="alert">{move || error.get()}</p>
             </Show>
@@ -930,6 +987,14 @@ mod js {
         pub fn create(element_id: &str, opts: &JsValue) -> Result<js_sys::Promise, JsValue>;
         #[wasm_bindgen(js_namespace = rutaMap, js_name = setOrders, catch)]
         pub fn set_orders(fc: &JsValue) -> Result<(), JsValue>;
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = setCouriers, catch)]
+        pub fn set_couriers(fc: &JsValue) -> Result<(), JsValue>;
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = setZones, catch)]
+        pub fn set_zones(fc: &JsValue) -> Result<(), JsValue>;
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = filterZone, catch)]
+        pub fn filter_zone(zone: &JsValue) -> Result<(), JsValue>;
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = setPath, catch)]
+        pub fn set_path(feature: &JsValue) -> Result<(), JsValue>;
         #[wasm_bindgen(js_namespace = rutaMap, js_name = onSelect, catch)]
         pub fn on_select(cb: &Closure<dyn FnMut(String, String)>) -> Result<(), JsValue>;
     }
@@ -945,9 +1010,14 @@ const MAP_ORDERS: u64 = 5_000;
 /// The map: the offline basemap (MapLibre, `app-ui/map.js`), orders coloured by
 /// status at their drop-off; a click opens the order.
 #[component]
-pub fn MapView(open: RwSignal<Option<String>>) -> impl IntoView {
+pub fn MapView(open: RwSignal<Option<String>>, courier: RwSignal<Option<String>>) -> impl IntoView {
     use wasm_bindgen::prelude::*;
     let c = ctx();
+    let (fleet, _) = crate::fleet::fleet_signal();
+    let zones = RwSignal::new(Vec::<app_api::ZoneView>::new());
+    let zone = RwSignal::new(None::<String>);
+    let run_note = RwSignal::new(None::<String>);
+    let run_gen = StoredValue::new(0u64);
     let error = RwSignal::new(None::<String>);
     let shown = RwSignal::new((0usize, 0usize));
     let status = RwSignal::new(None::<DeliveryStatus>);
@@ -964,8 +1034,10 @@ pub fn MapView(open: RwSignal<Option<String>>) -> impl IntoView {
         }
         // One click handler per map view; `open.set` is a no-op once the view is gone.
         let cb = Closure::<dyn FnMut(String, String)>::new(move |kind: String, id: String| {
-            if kind == "order" {
-                open.set(Some(id));
+            match kind.as_str() {
+                "order" => open.set(Some(id)),
+                "courier" => courier.set(Some(id)),
+                _ => {}
             }
         });
         let _ = js::on_select(&cb);
@@ -1016,6 +1088,124 @@ pub fn MapView(open: RwSignal<Option<String>>) -> impl IntoView {
             util::mark("ruta:map-orders-set");
         });
     });
+    // Zones: drawn once, and the zone filter.
+    run(Request::Zones, move |r| {
+        if let Ok(Response::Zones { zones: z }) = r {
+            let fc = serde_json::json!({ "type": "FeatureCollection", "features": z.iter().map(|z| {
+                let mut ring: Vec<[f64; 2]> = z.ring.iter().map(|p| [p.lon, p.lat]).collect();
+                if let Some(first) = ring.first().copied() { ring.push(first); }
+                serde_json::json!({ "type": "Feature", "geometry": { "type": "Polygon", "coordinates": [ring] }, "properties": { "id": z.id, "name": z.name } })
+            }).collect::<Vec<_>>() });
+            let _ = js::set_zones(&to_js(&fc));
+            let _ = zones.try_set(z);
+        }
+    });
+    Effect::new(move |_| {
+        let z = zone.get();
+        let _ = js::filter_zone(
+            &z.map(|z| wasm_bindgen::JsValue::from_str(&z))
+                .unwrap_or(wasm_bindgen::JsValue::NULL),
+        );
+    });
+    // Live couriers: every courier with a position, the selected one marked.
+    Effect::new(move |_| {
+        let sel = courier.get();
+        let Some(board) = fleet.get() else { return };
+        let features: Vec<serde_json::Value> = board.couriers.iter().filter_map(|c| {
+            let p = c.position?;
+            Some(serde_json::json!({
+                "type": "Feature",
+                "geometry": { "type": "Point", "coordinates": [p.lon, p.lat] },
+                "properties": { "id": c.user, "name": c.name, "live": c.live, "selected": sel.as_deref() == Some(c.user.as_str()) },
+            }))
+        }).collect();
+        let _ = js::set_couriers(&to_js(
+            &serde_json::json!({ "type": "FeatureCollection", "features": features }),
+        ));
+    });
+    // The selected courier's position, moving only when they do (~10 m).
+    let start = Memo::new(move |_| {
+        let user = courier.get()?;
+        fleet.with(|b| {
+            let p = b
+                .as_ref()?
+                .couriers
+                .iter()
+                .find(|c| c.user == user)?
+                .position?;
+            Some(((p.lat * 1e4).round() as i64, (p.lon * 1e4).round() as i64))
+        })
+    });
+    // The selected courier's run: their sequence from where they are, on the streets.
+    Effect::new(move |_| {
+        c.changed.track();
+        let Some(user) = courier.get() else {
+            let _ = js::set_path(&wasm_bindgen::JsValue::NULL);
+            run_note.set(None);
+            return;
+        };
+        // `get`, not `track`: a memo never read has no sources and never changes.
+        let _moved = start.get();
+        let start = fleet.with_untracked(|b| {
+            b.as_ref()?
+                .couriers
+                .iter()
+                .find(|c| c.user == user)?
+                .position
+        });
+        // Only the newest request draws (an older answer may arrive last).
+        run_gen.update_value(|g| *g += 1);
+        let this_run = run_gen.get_value();
+        let current = move || run_gen.try_get_value() == Some(this_run);
+        leptos::task::spawn_local(async move {
+            let position = start.unwrap_or(crate::fleet::DEPOT);
+            let plan = crate::api::call(&Request::PlanRoute(app_api::PlanRouteRequest {
+                courier: user.clone(),
+                position,
+                capacity_items: 0,
+                started: None,
+                current: Vec::new(),
+                optimise: true,
+            }))
+            .await;
+            if !current() {
+                return;
+            }
+            let Ok(Response::RoutePlan(plan)) = plan else {
+                let _ = run_note.try_set(Some(format!("No run for {user}.")));
+                return;
+            };
+            let mut points = vec![position];
+            points.extend(plan.stops.iter().map(|s| s.point));
+            if points.len() < 2 {
+                let _ = js::set_path(&wasm_bindgen::JsValue::NULL);
+                let _ = run_note.try_set(Some(format!("{user} has no open stops.")));
+                return;
+            }
+            let Ok(Response::RoutePath(path)) =
+                crate::api::call(&Request::RoutePath { points }).await
+            else {
+                return;
+            };
+            if !current() {
+                return;
+            }
+            let line: Vec<[f64; 2]> = path.points.iter().map(|p| [p.lon, p.lat]).collect();
+            let feature = serde_json::json!({ "type": "Feature", "geometry": { "type": "LineString", "coordinates": line }, "properties": { "courier": user } });
+            let _ = js::set_path(&to_js(&feature));
+            let _ = run_note.try_set(Some(format!(
+                "{user}: {} stops, {:.1} km, done by {}{}",
+                plan.stops.len(),
+                path.distance_m as f64 / 1000.0,
+                util::hhmm(plan.finish_ms),
+                if start.is_none() {
+                    " (no position yet: from the depot)"
+                } else {
+                    ""
+                }
+            )));
+        });
+    });
     view! {
         <section class="mapwrap" id="map-card">
             <div class="filters">
@@ -1023,6 +1213,15 @@ pub fn MapView(open: RwSignal<Option<String>>) -> impl IntoView {
                     <option value="">"All statuses"</option>
                     {DeliveryStatus::ALL.iter().map(|s| view! { <option value=name_of(s)>{s.label()}</option> }).collect_view()}
                 </select>
+                <select id="map-zone" on:change=move |ev| { let v = event_target_value(&ev); zone.set(Some(v).filter(|v| !v.is_empty())) }>
+                    <option value="">"All zones"</option>
+                    {move || zones.get().into_iter().map(|z| view! { <option value=z.id.clone()>{z.name.clone()}</option> }).collect_view()}
+                </select>
+                <select id="map-courier" on:change=move |ev| { let v = event_target_value(&ev); courier.set(Some(v).filter(|v| !v.is_empty())) }>
+                    <option value="">"No courier's run"</option>
+                    {move || fleet.get().map(|b| b.couriers.into_iter().map(|c| { let u = c.user.clone(); let sel = move || courier.get().as_deref() == Some(u.as_str()); view! { <option value=c.user.clone() selected=sel>{c.name.clone()}</option> } }).collect_view())}
+                </select>
+                <span class="muted small" id="map-run">{move || run_note.get()}</span>
                 <span class="muted small" id="map-count">{move || {
                     let (n, without) = shown.get();
                     if without > 0 { format!("{n} orders on the map · {without} without a position (geocode their addresses)") } else { format!("{n} orders on the map") }

@@ -15,6 +15,7 @@ pub mod client;
 pub mod courier;
 pub mod detail;
 pub mod dispatcher;
+pub mod fleet;
 pub mod signature;
 pub mod util;
 

@@ -196,3 +196,59 @@ pub fn mark(name: &str) {
         let _ = p.mark(name);
     }
 }
+
+/// Watches the device's position (the webview's geolocation: GPS on phones).
+/// `on_fix(lat, lon, accuracy_m, at_ms)` runs for every fix, `on_error` with a
+/// readable reason (denied, unavailable). Returns the watch id, or None when
+/// the platform has no geolocation.
+pub fn watch_position(
+    on_fix: impl Fn(f64, f64, f64, i64) + 'static,
+    on_error: impl Fn(String) + 'static,
+) -> Option<i32> {
+    use wasm_bindgen::closure::Closure;
+    let geo = web_sys::window()?.navigator().geolocation().ok()?;
+    // web-sys marks the position types unstable: read the plain JS objects.
+    let get = |o: &wasm_bindgen::JsValue, k: &str| {
+        js_sys::Reflect::get(o, &k.into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+    };
+    let fix = Closure::<dyn Fn(wasm_bindgen::JsValue)>::new(move |p: wasm_bindgen::JsValue| {
+        let c = get(&p, "coords");
+        let num = |k: &str| get(&c, k).as_f64();
+        if let (Some(lat), Some(lon)) = (num("latitude"), num("longitude")) {
+            let at = get(&p, "timestamp")
+                .as_f64()
+                .unwrap_or_else(js_sys::Date::now);
+            on_fix(lat, lon, num("accuracy").unwrap_or(0.0), at as i64);
+        }
+    });
+    let err = Closure::<dyn Fn(wasm_bindgen::JsValue)>::new(move |e: wasm_bindgen::JsValue| {
+        on_error(match get(&e, "code").as_f64() {
+            Some(1.0) => "location permission denied".into(),
+            Some(2.0) => "position unavailable".into(),
+            _ => format!(
+                "location error: {}",
+                get(&e, "message").as_string().unwrap_or_default()
+            ),
+        })
+    });
+    let opts = web_sys::PositionOptions::new();
+    opts.set_enable_high_accuracy(true);
+    opts.set_maximum_age(5_000);
+    let id = geo
+        .watch_position_with_error_callback_and_options(
+            fix.as_ref().unchecked_ref(),
+            Some(err.as_ref().unchecked_ref()),
+            &opts,
+        )
+        .ok()?;
+    // The watch lives until cleared; its callbacks with it.
+    fix.forget();
+    err.forget();
+    Some(id)
+}
+
+pub fn clear_watch(id: i32) {
+    if let Some(geo) = web_sys::window().and_then(|w| w.navigator().geolocation().ok()) {
+        geo.clear_watch(id);
+    }
+}

@@ -183,12 +183,20 @@ impl Core {
             failed_today: 0,
         };
         for c in self.courier_directory() {
-            rows.insert(c.user.clone(), blank(&c.user, &c.name, true));
+            let name = if c.name.trim().is_empty() {
+                &c.user
+            } else {
+                &c.name
+            };
+            rows.insert(c.user.clone(), blank(&c.user, name, true));
         }
         for (courier, status, n, today) in counts {
             let row = rows
                 .entry(courier.clone())
                 .or_insert_with(|| blank(&courier, &courier, false));
+            if status == app_api::DeliveryStatus::AttemptFailed {
+                row.failed_today += today;
+            }
             match Work::of(status) {
                 Work::ToCollect => row.assigned += n,
                 Work::OnBoard => row.on_board += n,

@@ -76,3 +76,135 @@ async fn the_monitor_lists_the_directory_and_live_beacons() {
         .status();
     assert_eq!(status, 403);
 }
+
+mod ui {
+    //! The same in a real browser: see `tests/browser/fleet.mjs`.
+
+    use std::process::Command;
+
+    use app_api::{DeliveryStatus, Response};
+    use ruta_e2e::{
+        DeviceHost, SyncServer, artifacts_dir, eventually, provision_tenant, workspace_root,
+    };
+    use serde_json::json;
+
+    use crate::sync::T;
+
+    fn phase(name: &str, url: &str, args: serde_json::Value) -> serde_json::Value {
+        let out = Command::new("node")
+            .arg(workspace_root().join("tests/browser/fleet.mjs"))
+            .arg(name)
+            .arg(url)
+            .arg(artifacts_dir())
+            .arg(args.to_string())
+            .current_dir(workspace_root())
+            .output()
+            .expect("node runs (installed by scripts/setup.sh)");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "browser phase {name} failed\nstdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON result line")
+    }
+
+    async fn orders(host: &DeviceHost) -> Vec<app_api::OrderSummary> {
+        match host.call(&json!({ "op": "list_orders" })).await {
+            (200, body) => match serde_json::from_value(body) {
+                Ok(Response::Orders { orders, .. }) => orders,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    fn device(name: &str, data: tempfile::TempDir, server: &str, token: &str) -> DeviceHost {
+        let tiles = workspace_root().join("data/tiles/helsinki.mbtiles");
+        DeviceHost::start_with_env(
+            name,
+            data,
+            &[
+                ("RUTA_SYNC_URL", server.as_ref()),
+                ("RUTA_SYNC_TOKEN", token.as_ref()),
+                ("RUTA_TILES", tiles.as_os_str()),
+            ],
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dispatcher_monitors_couriers_approves_a_proposal_and_edits_an_order() {
+        let data = tempfile::tempdir().unwrap();
+        let tokens = provision_tenant(
+            data.path(),
+            "acme",
+            &[("d1", "dispatcher"), ("c1", "courier"), ("c2", "courier")],
+        );
+        let server = SyncServer::start_in("sync-fleet-ui", data);
+        // The dispatcher's device starts with the demo zones and orders, as d1.
+        let disp_dir = tempfile::tempdir().unwrap();
+        let seeded = {
+            let core = app_core::Core::open(disp_dir.path()).unwrap();
+            core.execute(app_api::Request::SetSession {
+                user: "d1".into(),
+                role: app_api::Role::Dispatcher,
+            })
+            .unwrap();
+            app_core::demo::seed(&core).unwrap()
+        };
+        let disp = device(
+            "device-fleet-dispatcher",
+            disp_dir,
+            &server.url,
+            &tokens["d1"],
+        );
+        let courier = device(
+            "device-fleet-courier",
+            tempfile::tempdir().unwrap(),
+            &server.url,
+            &tokens["c1"],
+        );
+
+        // Price preview and editing an order.
+        let first = orders(&disp)
+            .await
+            .into_iter()
+            .next()
+            .expect("seeded orders");
+        phase("edit", &disp.url, json!({ "reference": first.reference }));
+        let edited = orders(&disp)
+            .await
+            .into_iter()
+            .find(|o| o.id == first.id)
+            .unwrap();
+        assert_eq!(edited.price_cents, 1990, "the edited price is stored");
+        assert_eq!(edited.status, DeliveryStatus::Pending);
+
+        // The courier shares a position from the browser's geolocation.
+        let geo = json!({ "latitude": 60.1688, "longitude": 24.9322 });
+        let shared = phase("courier", &courier.url, json!({ "geo": geo }));
+        assert!(shared["location"].as_str().unwrap().contains("shared"));
+
+        // The monitor, the proposal with undo, the run on the map.
+        let monitored = phase(
+            "monitor",
+            &disp.url,
+            json!({ "courier": "c1", "orders": seeded }),
+        );
+        assert_eq!(monitored["proposed"].as_u64(), Some(seeded as u64));
+        let all = orders(&disp).await;
+        assert!(
+            all.iter().all(|o| o.assignee.is_some()),
+            "every order assigned after approval"
+        );
+        // What c1 got reaches c1's device.
+        let mine = all
+            .iter()
+            .filter(|o| o.assignee.as_deref() == Some("c1"))
+            .count();
+        assert!(
+            eventually(T, async || orders(&courier).await.len() == mine).await,
+            "c1's device receives its {mine} assignments"
+        );
+    }
+}
