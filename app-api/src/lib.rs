@@ -100,8 +100,8 @@ pub enum Response {
         role: Role,
     },
     Order(OrderSummary),
-    /// A page of orders and how many match in all, counted up to 10,000
-    /// (show "10,000+" at the cap).
+    /// A page of orders and how many match in all: exact without filters,
+    /// counted up to 10,000 with them (show "10,000+" at the cap).
     Orders {
         orders: Vec<OrderSummary>,
         total: u64,

@@ -263,7 +263,7 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
                     let got = orders.len() as u64;
                     if page == 0 {
                         total.set(t);
-                        capped.set(t >= 10_000);
+                        capped.set(t == 10_000);
                     }
                     // The count stops at 10,000: past it, the list grows as full
                     // pages keep coming, and a short page gives the exact end.
