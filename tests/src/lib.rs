@@ -12,9 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The workspace root.
+/// The workspace root. The test runner sets `CARGO_MANIFEST_DIR` at run time;
+/// it wins over the compile-time one, which may name another clone that shares
+/// the target dir.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
         .parent()
         .expect("tests/ has a parent")
         .to_path_buf()

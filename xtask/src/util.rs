@@ -5,11 +5,20 @@ use std::process::Command;
 
 pub type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
-/// The workspace root (xtask lives one level below it).
+/// The workspace root (xtask lives one level below it). `cargo run` sets
+/// `CARGO_MANIFEST_DIR` at run time too; that one wins, because a target dir
+/// shared by several clones may hold a binary compiled in another clone.
 pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask has a parent directory")
+    static ROOT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+        manifest
+            .parent()
+            .expect("xtask has a parent directory")
+            .to_path_buf()
+    })
 }
 
 /// `cargo` as the one running us (respects rustup overrides), in the workspace root.
