@@ -31,8 +31,10 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import * as A from '@automerge/automerge';
 import { Repo, ImmutableString, cbor, decodeHeads } from '@automerge/automerge-repo';
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket';
+import WebSocket from 'ws';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -218,6 +220,70 @@ async function close(client) {
   await within(10000, client.repo.shutdown(), 'client shutdown').catch(() => {});
 }
 
+/**
+ * A lean client of the same protocol (automerge-repo network protocol v1 over WebSocket, CBOR
+ * messages, automerge sync messages from @automerge/automerge): join, then per document a
+ * `request`, answering each `sync` until the document has arrived. None of the Repo's machinery
+ * (handles, state machines, storage and share subsystems), so a client core serves far more
+ * documents per second and the server, not the client, is what is measured.
+ */
+async function connectRaw(target, base, name) {
+  const c = await target.client(base, name);
+  const ws = new WebSocket(c.url);
+  const docs = new Map(); // documentId -> { doc, state, resolve, reject, done }
+  const errors = [];
+  let serverId = null;
+  const send = (m) => ws.send(cbor.encode({ senderId: c.peerId, targetId: serverId, ...m }));
+  const joined = new Promise((resolve, reject) => {
+    ws.on('error', reject);
+    ws.on('close', (code, reason) => {
+      const e = new Error(`socket closed: ${code} ${reason}`);
+      reject(e);
+      for (const d of docs.values()) if (!d.done) d.reject(e);
+    });
+    ws.on('message', (bytes) => {
+      const m = cbor.decode(new Uint8Array(bytes));
+      if (m.type === 'peer') {
+        serverId = m.senderId;
+        resolve();
+      } else if (m.type === 'error') {
+        errors.push(String(m.message));
+      } else if (m.type === 'doc-unavailable') {
+        docs.get(m.documentId)?.reject(new Error(`${m.documentId} unavailable`));
+      } else if (m.type === 'sync' && docs.has(m.documentId)) {
+        const d = docs.get(m.documentId);
+        [d.doc, d.state] = A.receiveSyncMessage(d.doc, d.state, m.data);
+        const [state, reply] = A.generateSyncMessage(d.doc, d.state);
+        d.state = state;
+        if (reply) send({ type: 'sync', documentId: m.documentId, data: reply });
+        if (!d.done && d.doc.schema !== undefined) {
+          d.done = true;
+          d.resolve(d.doc);
+        }
+      }
+    });
+  });
+  ws.on('open', () => ws.send(cbor.encode({
+    type: 'join', senderId: c.peerId, supportedProtocolVersions: ['1'],
+    peerMetadata: { isEphemeral: true },
+  })));
+  await within(STEP_MS, joined, `${name} joins`);
+  return {
+    adapter: { errors },
+    find(url) {
+      const documentId = url.replace(/^automerge:/, '');
+      return new Promise((resolve, reject) => {
+        const d = { doc: A.init(), state: A.initSyncState(), resolve, reject, done: false };
+        docs.set(documentId, d);
+        const [state, msg] = A.generateSyncMessage(d.doc, d.state);
+        d.state = state;
+        send({ type: 'request', documentId, data: msg });
+      });
+    },
+    close: () => new Promise((resolve) => { ws.once('close', resolve); ws.close(); setTimeout(resolve, 2000); }),
+  };
+}
+
 function uuidOf(bytes) {
   const h = Buffer.from(bytes).toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
@@ -308,28 +374,35 @@ async function seed(target, base) {
   return { urls, ms };
 }
 
-async function fetchPhase(target, base, urls, label) {
+async function fetchPhase(target, base, urls, label, kind, m = M) {
   const clients = [];
-  for (let k = 0; k < K; k++) clients.push(await connect(target, base, `${label}-${k}`));
+  for (let k = 0; k < K; k++) {
+    const name = `${label}-${kind}-${k}`;
+    if (kind === 'raw') clients.push(await connectRaw(target, base, name));
+    else {
+      const c = await connect(target, base, name);
+      clients.push({ ...c, find: (url) => c.repo.find(url).then((h) => h.doc()), close: () => close(c) });
+    }
+  }
   const latencies = [];
   let bad = 0;
   const t0 = performance.now();
   await within(STEP_MS * 5, Promise.all(clients.map((c, k) => {
     // Client k reads M documents starting at its own offset, so clients overlap only partly.
-    const mine = Array.from({ length: M }, (_, j) => urls[(k * Math.floor(N / K) + j) % N]);
+    const n = urls.length;
+    const mine = Array.from({ length: m }, (_, j) => urls[(k * Math.floor(n / K) + j) % n]);
     return pool(mine, IN_FLIGHT, async (url) => {
       const s = performance.now();
-      const handle = await within(STEP_MS, c.repo.find(url), `find ${url}`);
+      const doc = await within(STEP_MS, c.find(url), `find ${url}`);
       latencies.push(performance.now() - s);
-      const doc = handle.doc();
       if (doc?.schema !== 1 || Object.keys(doc.events ?? {}).length < 1) bad++;
     });
   })), label);
   const ms = performance.now() - t0;
   for (const c of clients) checkErrors(c, label);
-  await Promise.all(clients.map(close));
+  await Promise.all(clients.map((c) => c.close()));
   if (bad) throw new Error(`${label}: ${bad} documents arrived without their content`);
-  return { docs: K * M, ms, perSecond: (K * M * 1000) / ms, find: stats(latencies) };
+  return { docs: K * m, ms, perSecond: (K * m * 1000) / ms, find: stats(latencies) };
 }
 
 async function latencyPhase(target, base, urls) {
@@ -398,12 +471,22 @@ async function runTarget(makeTarget, key) {
       const s = await seed(target, proc.url);
       return { urls: s.urls, docs: N, ms: s.ms, perSecond: (N * 1000) / s.ms };
     });
-    await phase('fetch_warm', () => fetchPhase(target, proc.url, urls, 'warm'));
+    // Not measured: brings node's JIT and wasm up to speed for the client code (the first server
+    // in a run would otherwise pay for it) and lets the server settle after seeding.
+    const few = urls.slice(0, Math.min(urls.length, 4 * K));
+    await fetchPhase(target, proc.url, few, 'warmup', 'repo', few.length / K);
+    await fetchPhase(target, proc.url, few, 'warmup', 'raw', few.length / K);
+    await phase('fetch_warm', () => fetchPhase(target, proc.url, urls, 'warm', 'repo'));
+    await phase('fetch_warm_raw', () => fetchPhase(target, proc.url, urls, 'warm', 'raw'));
     result.peak_rss_mib_warm = procPeakRssMiB(proc.pid);
     await stopProcess(proc);
     proc = await target.start();
     await sleep(500);
-    await phase('fetch_cold', () => fetchPhase(target, proc.url, urls, 'cold'));
+    await phase('fetch_cold_raw', () => fetchPhase(target, proc.url, urls, 'cold', 'raw'));
+    await stopProcess(proc);
+    proc = await target.start();
+    await sleep(500);
+    await phase('fetch_cold', () => fetchPhase(target, proc.url, urls, 'cold', 'repo'));
     await phase('latency', () => latencyPhase(target, proc.url, urls));
     result.peak_rss_mib = procPeakRssMiB(proc.pid);
     delete result.seed.urls;
@@ -431,35 +514,41 @@ if (opt.only !== 'stock') results.ruta = await runTarget(rutaTarget, 'ruta');
 if (opt.only !== 'ruta') results.stock = await runTarget(stockTarget, 'stock');
 
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
+// [label, value of a result, higher is better?]
+const fetchRows = (key, label) => [
+  [`${label}: documents synced / s`, (r) => r[key]?.perSecond, true, 0],
+  [`${label}: p99 per find (ms)`, (r) => r[key]?.find.p99, false, 1],
+  [`${label}: p50 per find (ms)`, (r) => r[key]?.find.p50, false, 1],
+  [`${label}: server CPU ms per document`, (r) => r[key]?.server_cpu_ms / r[key]?.docs, false, 2],
+  [`${label}: client CPU ms per document`, (r) => r[key]?.client_cpu_ms / r[key]?.docs, false, 2],
+];
 const rows = [
-  ['seed: documents written / s', (r) => f(r.seed?.perSecond)],
-  ['fetch, warm: documents synced / s', (r) => f(r.fetch_warm?.perSecond)],
-  ['fetch, warm: p50 / p99 per find (ms)', (r) => `${f(r.fetch_warm?.find.p50, 1)} / ${f(r.fetch_warm?.find.p99, 1)}`],
-  ['fetch, warm: server CPU ms per document', (r) => f(r.fetch_warm?.server_cpu_ms / r.fetch_warm?.docs, 2)],
-  ['fetch, cold (restarted): documents synced / s', (r) => f(r.fetch_cold?.perSecond)],
-  ['fetch, cold: p50 / p99 per find (ms)', (r) => `${f(r.fetch_cold?.find.p50, 1)} / ${f(r.fetch_cold?.find.p99, 1)}`],
-  ['fetch, cold: server CPU ms per document', (r) => f(r.fetch_cold?.server_cpu_ms / r.fetch_cold?.docs, 2)],
-  ['edit → other client: p50 / p99 / max (ms)', (r) => `${f(r.latency?.latency.p50, 1)} / ${f(r.latency?.latency.p99, 1)} / ${f(r.latency?.latency.max, 1)}`],
-  ['server peak RSS (MiB)', (r) => f(Math.max(r.peak_rss_mib_warm ?? 0, r.peak_rss_mib ?? 0))],
-  ['load average before → after', (r) => `${r.load_before} → ${r.load_after}`],
+  ['seed (Repo client): documents written / s', (r) => r.seed?.perSecond, true, 0],
+  ['seed: server CPU ms per document', (r) => r.seed?.server_cpu_ms / r.seed?.docs, false, 2],
+  ...fetchRows('fetch_warm', 'fetch, warm, Repo clients'),
+  ...fetchRows('fetch_warm_raw', 'fetch, warm, lean clients'),
+  ...fetchRows('fetch_cold', 'fetch, cold (restarted), Repo clients'),
+  ...fetchRows('fetch_cold_raw', 'fetch, cold (restarted), lean clients'),
+  ['edit → other client (Repo clients): p50 (ms)', (r) => r.latency?.latency.p50, false, 1],
+  ['edit → other client: p99 (ms)', (r) => r.latency?.latency.p99, false, 1],
+  ['edit → other client: max (ms)', (r) => r.latency?.latency.max, false, 1],
+  ['server peak RSS (MiB)', (r) => Math.max(r.peak_rss_mib_warm ?? 0, r.peak_rss_mib ?? 0), false, 0],
 ];
 const names = Object.keys(results);
-let md = `| measure | ${names.map((n) => results[n].server).join(' | ')} |${names.length === 2 ? ' ratio (ruta vs stock) |' : ''}\n`;
-md += `|---|${names.map(() => '---:').join('|')}|${names.length === 2 ? '---:|' : ''}\n`;
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '—');
-const ratios = {
-  0: () => ratio(results.ruta.seed?.perSecond, results.stock.seed?.perSecond),
-  1: () => ratio(results.ruta.fetch_warm?.perSecond, results.stock.fetch_warm?.perSecond),
-  2: () => `p99 ${ratio(results.stock.fetch_warm?.find.p99, results.ruta.fetch_warm?.find.p99)} faster`,
-  4: () => ratio(results.ruta.fetch_cold?.perSecond, results.stock.fetch_cold?.perSecond),
-  5: () => `p99 ${ratio(results.stock.fetch_cold?.find.p99, results.ruta.fetch_cold?.find.p99)} faster`,
-  7: () => `p99 ${ratio(results.stock.latency?.latency.p99, results.ruta.latency?.latency.p99)} faster`,
-};
-rows.forEach(([label, get], i) => {
-  md += `| ${label} | ${names.map((n) => get(results[n])).join(' | ')} |`;
-  if (names.length === 2) md += ` ${ratios[i]?.() ?? ''} |`;
+const both = names.length === 2;
+let md = `| measure | ${names.map((n) => results[n].server).join(' | ')} |${both ? ' Ruta vs stock |' : ''}\n`;
+md += `|---|${names.map(() => '---:').join('|')}|${both ? '---:|' : ''}\n`;
+for (const [label, get, higher, digits] of rows) {
+  const v = names.map((n) => get(results[n]));
+  md += `| ${label} | ${v.map((x) => f(x, digits)).join(' | ')} |`;
+  if (both) {
+    const [r, st] = v;
+    const x = higher ? r / st : st / r;
+    md += Number.isFinite(x) && x > 0 ? ` ${x.toFixed(2)}× ${x >= 1 ? 'better' : 'worse'} |` : ' — |';
+  }
   md += '\n';
-});
+}
+md += `| load average before → after | ${names.map((n) => `${results[n].load_before} → ${results[n].load_after}`).join(' | ')} |${both ? ' |' : ''}\n`;
 const header = `${N} orders; ${K} clients × ${M} finds (${IN_FLIGHT} in flight each); ${E} edits over ${EDIT_DOCS} documents; node ${process.version}; ${os.cpus().length} cores\n\n`;
 fs.writeFileSync(path.join(opt.out, 'report.json'), JSON.stringify(results, null, 2));
 fs.writeFileSync(path.join(opt.out, 'report.md'), header + md);
