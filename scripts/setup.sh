@@ -85,7 +85,7 @@ fi
 # npm tools, pinned by package-lock.json where the registry allows. Never `playwright install`: Chromium comes from Debian.
 if [ ! -x node_modules/.bin/tauri ] || [ ! -x node_modules/.bin/wasm-opt ] \
    || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@automerge/automerge-repo-network-websocket ] \
-   || [ ! -d node_modules/maplibre-gl ] \
+   || [ ! -d node_modules/maplibre-gl ] || [ ! -d node_modules/@automerge/automerge-repo-storage-nodefs ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm tools (tauri cli, playwright-core, binaryen)"
   # `npm install`, not `npm ci`: the registry mirror's lockfiles omit the optional
