@@ -38,6 +38,15 @@ mod route_calls;
 /// Road distance is straight-line distance times this until routing provides real ones.
 const DETOUR_FACTOR: f64 = 1.3;
 
+/// The distance an order is priced for: pickup to drop-off, straight line
+/// times [`DETOUR_FACTOR`]; 0 when either end has no map position.
+fn priced_distance_m(spec: &OrderSpec) -> f64 {
+    match (spec.pickup.address.point, spec.dropoff.address.point) {
+        (Some(a), Some(b)) => a.distance_m(b) * DETOUR_FACTOR,
+        _ => 0.0,
+    }
+}
+
 /// A device's core: its local store, its clock and who is working on it.
 ///
 /// `Core` is `Send + Sync` and cheap to clone; calls are serialised on the store
@@ -519,10 +528,7 @@ impl Core {
                 }
                 None => tx.next_order_reference().map_err(storage)?,
             };
-            let distance = match (spec.pickup.address.point, spec.dropoff.address.point) {
-                (Some(a), Some(b)) => a.distance_m(b) * DETOUR_FACTOR,
-                _ => 0.0,
-            };
+            let distance = priced_distance_m(&spec);
             spec.price_cents = tariff.price(&spec, distance).total_cents;
             lifecycle::decide(state, &actor, EventBody::Created { spec }, at, None)
                 .map_err(|r| refused(id, r))

@@ -18,7 +18,7 @@ use app_api::{
     NewOrder, OrderQuery,
 };
 
-use super::{Core, DETOUR_FACTOR, doc_error, refused, spec_from, storage};
+use super::{Core, doc_error, priced_distance_m, refused, spec_from, storage};
 use crate::csv_io::{self, RowError, write_csv};
 use crate::domain::OrderId;
 use crate::hlc::Hlc;
@@ -203,10 +203,7 @@ impl Core {
             let id = OrderId::new(uuid::Uuid::new_v4().to_string());
             let mut spec = spec_from(new, actor).map_err(|r| refused(&id, r))?;
             spec.reference = reference.to_owned();
-            let distance = match (spec.pickup.address.point, spec.dropoff.address.point) {
-                (Some(a), Some(b)) => a.distance_m(b) * DETOUR_FACTOR,
-                _ => 0.0,
-            };
+            let distance = priced_distance_m(&spec);
             spec.price_cents = tariff.price(&spec, distance).total_cents;
             let empty = lifecycle::OrderState::empty(id.clone());
             let event = lifecycle::decide(&empty, actor, EventBody::Created { spec }, at, None)

@@ -13,7 +13,7 @@
 use app_api::{ApiError, DeliveryStatus, DocumentFile, DocumentRequest, OrderQuery};
 use base64::Engine as _;
 
-use super::{Core, DETOUR_FACTOR, not_found, storage};
+use super::{Core, not_found, priced_distance_m, storage};
 use crate::documents::{
     self, Branding, DocError, InvoiceData, InvoiceLine, InvoiceOrder, LabelData, Party,
     ReceiptData, ReceiptItem, StatementData, StatementRow,
@@ -257,10 +257,7 @@ impl Core {
                 let spec = state.spec.as_ref().expect("checked");
                 let (final_number, tariff) =
                     (self.invoice_number(&state.id)?, self.lock().tariff.clone());
-                let distance = match (spec.pickup.address.point, spec.dropoff.address.point) {
-                    (Some(a), Some(b)) => a.distance_m(b) * DETOUR_FACTOR,
-                    _ => 0.0,
-                };
+                let distance = priced_distance_m(spec);
                 let price = tariff.price(spec, distance);
                 let delivered = delivered_ms(&state);
                 let (signature_png, _) = self.delivery_images(&state);

@@ -14,7 +14,7 @@ use app_api::{
     PriceQuote, QuoteLine, ZoneView,
 };
 
-use super::{Core, DETOUR_FACTOR, refused, spec_from, storage};
+use super::{Core, priced_distance_m, refused, spec_from, storage};
 use crate::domain::OrderId;
 use crate::domain::geo::Zone;
 use crate::lifecycle::Work;
@@ -302,10 +302,7 @@ impl Core {
         {
             return Err(refused(&OrderId::new("quote"), refusal));
         }
-        let distance = match (spec.pickup.address.point, spec.dropoff.address.point) {
-            (Some(a), Some(b)) => a.distance_m(b) * DETOUR_FACTOR,
-            _ => 0.0,
-        };
+        let distance = priced_distance_m(&spec);
         let price = tariff.price(&spec, distance);
         Ok(PriceQuote {
             currency: price.currency,
