@@ -915,6 +915,15 @@ impl Work {
         }
     }
 
+    /// Whether the status records a failure: an attempt that failed (still
+    /// on board) or a parcel sent back.
+    pub fn is_failure(status: DeliveryStatus) -> bool {
+        matches!(
+            status,
+            DeliveryStatus::AttemptFailed | DeliveryStatus::Returned
+        )
+    }
+
     /// Statuses that are a courier's open work (their queue).
     pub fn open_statuses() -> Vec<DeliveryStatus> {
         DeliveryStatus::ALL

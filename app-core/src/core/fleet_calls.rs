@@ -194,15 +194,14 @@ impl Core {
             let row = rows
                 .entry(courier.clone())
                 .or_insert_with(|| blank(&courier, &courier, false));
-            if status == app_api::DeliveryStatus::AttemptFailed {
+            if Work::is_failure(status) {
                 row.failed_today += today;
             }
             match Work::of(status) {
                 Work::ToCollect => row.assigned += n,
                 Work::OnBoard => row.on_board += n,
                 Work::Done => row.delivered_today += today,
-                Work::Failed => row.failed_today += today,
-                Work::Unassigned | Work::Dropped => {}
+                Work::Failed | Work::Unassigned | Work::Dropped => {}
             }
         }
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
