@@ -439,3 +439,30 @@ pub async fn eventually(timeout: Duration, mut check: impl AsyncFnMut() -> bool)
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Runs one phase of a Chromium script in `tests/browser/` (`node <script>
+/// <phase> <url> <artifacts> <json args>`) and returns the JSON of its last
+/// output line; panics with the script's output when it fails.
+pub fn browser_phase(
+    script: &str,
+    name: &str,
+    url: &str,
+    args: serde_json::Value,
+) -> serde_json::Value {
+    let out = Command::new("node")
+        .arg(workspace_root().join("tests/browser").join(script))
+        .arg(name)
+        .arg(url)
+        .arg(artifacts_dir())
+        .arg(args.to_string())
+        .current_dir(workspace_root())
+        .output()
+        .expect("node runs (installed by scripts/setup.sh)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser phase {name} of {script} failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON result line")
+}

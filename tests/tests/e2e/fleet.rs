@@ -80,33 +80,14 @@ async fn the_monitor_lists_the_directory_and_live_beacons() {
 mod ui {
     //! The same in a real browser: see `tests/browser/fleet.mjs`.
 
-    use std::process::Command;
-
     use app_api::{DeliveryStatus, Response};
-    use ruta_e2e::{
-        DeviceHost, SyncServer, artifacts_dir, eventually, provision_tenant, workspace_root,
-    };
+    use ruta_e2e::{DeviceHost, SyncServer, eventually, provision_tenant, workspace_root};
     use serde_json::json;
 
     use crate::sync::T;
 
     fn phase(name: &str, url: &str, args: serde_json::Value) -> serde_json::Value {
-        let out = Command::new("node")
-            .arg(workspace_root().join("tests/browser/fleet.mjs"))
-            .arg(name)
-            .arg(url)
-            .arg(artifacts_dir())
-            .arg(args.to_string())
-            .current_dir(workspace_root())
-            .output()
-            .expect("node runs (installed by scripts/setup.sh)");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "browser phase {name} failed\nstdout:\n{stdout}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON result line")
+        ruta_e2e::browser_phase("fleet.mjs", name, url, args)
     }
 
     async fn orders(host: &DeviceHost) -> Vec<app_api::OrderSummary> {

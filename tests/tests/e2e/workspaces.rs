@@ -10,30 +10,13 @@ use std::time::Duration;
 
 use app_api::{DeliveryStatus, Response};
 use base64::Engine as _;
-use ruta_e2e::{
-    DeviceHost, Link, SyncServer, artifacts_dir, eventually, provision_tenant, workspace_root,
-};
+use ruta_e2e::{DeviceHost, Link, SyncServer, eventually, provision_tenant};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(30);
 
 fn phase(name: &str, url: &str, args: serde_json::Value) -> serde_json::Value {
-    let out = Command::new("node")
-        .arg(workspace_root().join("tests/browser/workspaces.mjs"))
-        .arg(name)
-        .arg(url)
-        .arg(artifacts_dir())
-        .arg(args.to_string())
-        .current_dir(workspace_root())
-        .output()
-        .expect("node runs (installed by scripts/setup.sh)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser phase {name} failed\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON result line")
+    ruta_e2e::browser_phase("workspaces.mjs", name, url, args)
 }
 
 async fn detail(host: &DeviceHost, id: &str) -> Option<app_api::OrderDetail> {
