@@ -122,7 +122,24 @@ struct Shared {
     tasks: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
+/// The server could not be reached (the link dropped).
+struct Unreachable;
+
 impl Shared {
+    /// `GET <server>/<path>` with this device's token: `Ok(None)` when the
+    /// server answers but not with success.
+    async fn get(&self, path: &str) -> Result<Option<reqwest::Response>, Unreachable> {
+        let url = self.cfg.server.join(path).map_err(|_| Unreachable)?;
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(&self.cfg.token)
+            .send()
+            .await
+            .map_err(|_| Unreachable)?;
+        Ok(resp.status().is_success().then_some(resp))
+    }
+
     fn spawn(self: &Arc<Self>, fut: impl Future<Output = ()> + Send + 'static) {
         let handle = tokio::spawn(fut);
         self.tasks.lock().unwrap().push(handle.abort_handle());
@@ -529,21 +546,12 @@ async fn invoice_loop(shared: Arc<Shared>) {
             .and_then(Result::ok)
             .unwrap_or_default();
         for order in todo {
-            let Ok(url) = shared.cfg.server.join(&format!("v1/invoices/{order}")) else {
-                continue;
+            let resp = match shared.get(&format!("v1/invoices/{order}")).await {
+                Ok(Some(resp)) => resp,
+                // Not numbered yet (the server has not seen it delivered).
+                Ok(None) => continue,
+                Err(Unreachable) => break, // try again on the next tick
             };
-            let Ok(resp) = shared
-                .http
-                .get(url)
-                .bearer_auth(&shared.cfg.token)
-                .send()
-                .await
-            else {
-                break; // the link dropped; try again on the next tick
-            };
-            if !resp.status().is_success() {
-                continue; // not numbered yet (the server has not seen it delivered)
-            }
             let Ok(body) = resp.json::<serde_json::Value>().await else {
                 continue;
             };
@@ -915,21 +923,9 @@ async fn directory_loop(shared: Arc<Shared>) {
         if !shared.dialer.is_connected() {
             continue;
         }
-        let Ok(url) = shared.cfg.server.join("v1/couriers") else {
-            return;
-        };
-        let Ok(resp) = shared
-            .http
-            .get(url)
-            .bearer_auth(&shared.cfg.token)
-            .send()
-            .await
-        else {
+        let Ok(Some(resp)) = shared.get("v1/couriers").await else {
             continue;
         };
-        if !resp.status().is_success() {
-            continue;
-        }
         #[derive(Deserialize)]
         struct Couriers {
             couriers: Vec<app_api::CourierInfo>,
