@@ -10,6 +10,8 @@
 //! - `cargo xtask setup` — install system packages and tools (idempotent).
 //! - `cargo xtask sizes` — print the sizes CI reports (wasm, release binaries).
 //! - `cargo xtask bench` — the data-core benchmarks (figures go to BENCHMARKS.md).
+//! - `cargo xtask bench-sync-peers` — our sync server side by side with the stock
+//!   automerge-repo sync server on node (`scripts/bench/sync-side-by-side.mjs`).
 
 mod demo;
 mod ui;
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
             .and_then(|()| run(cargo().args(["bench", "-p", "app-core", "--bench", "core_calls"]))),
         "bench-routing" => setup()
             .and_then(|()| run(cargo().args(["bench", "-p", "app-core", "--bench", "routing"]))),
+        "bench-sync-peers" => setup().and_then(|()| bench_sync_peers(rest)),
         "help" | "--help" | "-h" => {
             println!("{}", HELP.trim());
             Ok(())
@@ -62,7 +65,22 @@ usage: cargo xtask <task>
   bench   run the data-core benchmarks (see BENCHMARKS.md)
   bench-routing
           routing side by side with VROOM, OR-Tools, vrp-core, LKH (see BENCHMARKS.md)
+  bench-sync-peers [ARGS]
+          sync-server side by side with the stock automerge-repo sync server on node;
+          ARGS go to scripts/bench/sync-side-by-side.mjs (see BENCHMARKS.md)
 ";
+
+/// Builds the release `sync-server` and runs the side-by-side driver against it.
+fn bench_sync_peers(extra: &[String]) -> Result {
+    run(cargo().args(["build", "--release", "-p", "sync-server"]))?;
+    let bin = util::target_dir()?.join("release/sync-server");
+    run(std::process::Command::new("node")
+        .current_dir(root())
+        .arg(root().join("scripts/bench/sync-side-by-side.mjs"))
+        .arg("--sync-server")
+        .arg(bin)
+        .args(extra))
+}
 
 fn setup() -> Result {
     if std::env::var_os("RUTA_SKIP_SETUP").is_some() {
