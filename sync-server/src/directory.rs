@@ -381,17 +381,22 @@ impl Directory {
         Ok(())
     }
 
-    pub fn add_breadcrumb(
+    /// Stores breadcrumb points `(courier, at_ms, lat, lon)` in one transaction.
+    pub fn add_breadcrumbs(
         &self,
-        courier: &UserId,
-        at_ms: i64,
-        lat: f64,
-        lon: f64,
+        points: &[(UserId, i64, f64, f64)],
     ) -> Result<(), DirectoryError> {
-        self.conn().execute(
-            "INSERT OR REPLACE INTO breadcrumbs (courier, at_ms, lat, lon) VALUES (?1, ?2, ?3, ?4)",
-            params![courier.as_str(), at_ms, lat, lon],
-        )?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO breadcrumbs (courier, at_ms, lat, lon) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (courier, at_ms, lat, lon) in points {
+                stmt.execute(params![courier.as_str(), at_ms, lat, lon])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 

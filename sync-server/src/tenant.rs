@@ -81,8 +81,18 @@ pub struct Tenant {
     /// Serialises index-document upkeep.
     index_lock: tokio::sync::Mutex<()>,
     /// Last persisted breadcrumb per courier (for downsampling).
-    pub last_crumb: Mutex<HashMap<UserId, (i64, f64, f64)>>,
+    last_crumb: Mutex<HashMap<UserId, (i64, f64, f64)>>,
+    /// Breadcrumbs to persist, written in batches off the sessions' tasks.
+    crumbs: mpsc::UnboundedSender<Crumb>,
 }
+
+/// A breadcrumb point: courier, time, latitude, longitude.
+pub type Crumb = (UserId, i64, f64, f64);
+
+/// A breadcrumb is kept when this long after the courier's last one ...
+pub const CRUMB_EVERY_MS: i64 = 30_000;
+/// ... or this far from it, whichever comes first.
+pub const CRUMB_EVERY_M: f64 = 50.0;
 
 impl std::fmt::Debug for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,6 +118,7 @@ impl Tenant {
             }
         }
         let (written_tx, written_rx) = mpsc::unbounded_channel();
+        let (crumbs_tx, crumbs_rx) = mpsc::unbounded_channel();
         let policy = {
             let shared = shared.clone();
             move |doc: DocumentId, peer: PeerId| {
@@ -127,6 +138,9 @@ impl Tenant {
                 })
             }
         };
+        // Pair a document with a connection only when the peer asks about it
+        // (vendor/README.md): eager pairing is documents × connections.
+        samod_core::set_lazy_incoming_pairs(true);
         let repo = Repo::build_tokio()
             .with_peer_id(PeerId::from(format!("ruta-sync-server:{name}")))
             .with_storage(RepoStorage::new(storage.clone()).notify_writes(written_tx))
@@ -146,7 +160,9 @@ impl Tenant {
             blobs: tenant_dir(data, name).join("blobs"),
             index_lock: tokio::sync::Mutex::new(()),
             last_crumb: Mutex::new(HashMap::new()),
+            crumbs: crumbs_tx,
         });
+        tokio::spawn(write_crumbs(tenant.dir.clone(), crumbs_rx));
         for user in tenant.dir.users()? {
             tenant.ensure_user_docs(&user).await?;
         }
@@ -167,6 +183,30 @@ impl Tenant {
         tenant.reconcile_indexes().await?;
         tokio::spawn(project(Arc::downgrade(&tenant), written_rx));
         Ok(tenant)
+    }
+
+    /// A live position from `courier`: kept as a breadcrumb when it is
+    /// [`CRUMB_EVERY_MS`] or [`CRUMB_EVERY_M`] from the last one kept
+    /// (downsampled route history; positions are never stored in documents).
+    /// Returns whether it was kept. The write happens in the background, in
+    /// batches, so a session never waits for the store.
+    pub fn breadcrumb(&self, courier: &UserId, at: i64, lat: f64, lon: f64) -> bool {
+        {
+            let mut last = self.last_crumb.lock().unwrap();
+            let due = match last.get(courier) {
+                None => true,
+                Some(&(t, la, lo)) => {
+                    at - t >= CRUMB_EVERY_MS
+                        || app_core::domain::geo::haversine_m(la, lo, lat, lon) >= CRUMB_EVERY_M
+                }
+            };
+            if !due {
+                return false;
+            }
+            last.insert(courier.clone(), (at, lat, lon));
+        }
+        let _ = self.crumbs.send((courier.clone(), at, lat, lon));
+        true
     }
 
     /// Registers an authenticated peer before its transport is accepted, so
@@ -499,6 +539,26 @@ async fn project(tenant: std::sync::Weak<Tenant>, mut rx: mpsc::UnboundedReceive
         };
         for doc in batch {
             tenant.reproject(&doc, false).await;
+        }
+    }
+}
+
+/// Persists breadcrumbs: whatever has queued up is written in one transaction
+/// on the blocking pool.
+async fn write_crumbs(dir: Arc<Directory>, mut rx: mpsc::UnboundedReceiver<Crumb>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 1000
+            && let Ok(more) = rx.try_recv()
+        {
+            batch.push(more);
+        }
+        let dir = dir.clone();
+        let n = batch.len();
+        match tokio::task::spawn_blocking(move || dir.add_breadcrumbs(&batch)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(count = n, error = %e, "cannot store breadcrumbs"),
+            Err(e) => tracing::error!(count = n, error = %e, "breadcrumb writer failed"),
         }
     }
 }

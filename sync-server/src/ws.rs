@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app_core::domain::{Role, UserId};
+use app_core::domain::Role;
 use app_core::sync::access::DocFacts;
 use app_core::sync::guard::check_write;
 use app_core::sync::storage::load_doc_bytes;
@@ -75,6 +75,7 @@ fn cbor_error(message: &str) -> Vec<u8> {
 
 struct Inbound<'a> {
     kind: String,
+    sender: Option<String>,
     document: Option<String>,
     data: Option<&'a [u8]>,
 }
@@ -96,6 +97,9 @@ fn parse(value: &ciborium::Value) -> Result<Inbound<'_>, Refused> {
         .and_then(|v| v.as_text())
         .ok_or_else(|| Refused::Protocol("message has no \"type\"".into()))?
         .to_owned();
+    let sender = field(map, "senderId")
+        .and_then(|v| v.as_text())
+        .map(str::to_owned);
     let document = field(map, "documentId")
         .and_then(|v| v.as_text())
         .map(str::to_owned);
@@ -104,6 +108,7 @@ fn parse(value: &ciborium::Value) -> Result<Inbound<'_>, Refused> {
         .map(Vec::as_slice);
     Ok(Inbound {
         kind,
+        sender,
         document,
         data,
     })
@@ -113,6 +118,7 @@ fn parse(value: &ciborium::Value) -> Result<Inbound<'_>, Refused> {
 struct Guard {
     tenant: Arc<Tenant>,
     auth: Authenticated,
+    peer: PeerId,
     shadows: HashMap<String, Automerge>,
 }
 
@@ -158,18 +164,22 @@ impl Guard {
         base
     }
 
-    /// Judges one inbound message; Ok means forward it to the sync engine.
-    async fn check(&mut self, bytes: &[u8]) -> Result<(), Refused> {
+    /// Judges one inbound message: Ok(true) forwards it to the sync engine,
+    /// Ok(false) drops it quietly (ephemera nobody may send).
+    async fn check(&mut self, bytes: &[u8]) -> Result<bool, Refused> {
         let value: ciborium::Value = ciborium::from_reader(bytes)
             .map_err(|e| Refused::Protocol(format!("not a CBOR message: {e}")))?;
         let msg = parse(&value)?;
         match msg.kind.as_str() {
             "sync" | "request" => {}
             "ephemeral" => {
-                self.ephemeral(msg.document.as_deref(), msg.data);
-                return Ok(());
+                return Ok(self.ephemeral(
+                    msg.sender.as_deref(),
+                    msg.document.as_deref(),
+                    msg.data,
+                ));
             }
-            _ => return Ok(()),
+            _ => return Ok(true),
         }
         let doc = msg
             .document
@@ -183,7 +193,7 @@ impl Guard {
         let sync = automerge::sync::Message::decode(data)
             .map_err(|e| Refused::Protocol(format!("sync data for {doc} does not decode: {e}")))?;
         if sync.changes.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let write = |reason: String| Refused::Write {
             doc: doc.clone(),
@@ -237,49 +247,35 @@ impl Guard {
             check_write(&*shadow, &trial, &order, &self.auth.principal)
                 .map_err(|e| write(e.to_string()))?;
             *shadow = trial;
-            return Ok(());
+            return Ok(true);
         }
     }
 
-    /// Live location from a courier on their own courier document: persisted
-    /// as a breadcrumb when 30 s or 50 m from the last one. The engine relays
-    /// the message itself to dispatchers; it is never stored in history.
-    fn ephemeral(&self, doc: Option<&str>, data: Option<&[u8]>) {
+    /// Ephemeral messages: the only ones relayed are live positions a courier
+    /// sends, as itself, on its own courier document (samod relays them to the
+    /// peers that opened that document, which the share policy limits to the
+    /// courier and the tenant's operators). Anything else — ephemera on orders
+    /// or indexes, an operator writing on a courier's document, another sender
+    /// id, data that is not a position — is dropped, so no position can be
+    /// forged and no other peer is reached. Positions are also kept as a
+    /// downsampled breadcrumb; they are never stored in document history.
+    fn ephemeral(&self, sender: Option<&str>, doc: Option<&str>, data: Option<&[u8]>) -> bool {
         let who = &self.auth.principal;
-        if who.role != Role::Courier {
-            return;
+        if who.role != Role::Courier || sender != Some(self.peer.as_str()) {
+            return false;
         }
         let (Some(doc), Some(data)) = (doc, data) else {
-            return;
+            return false;
         };
         if !matches!(self.tenant.shared.facts(doc), Some(DocFacts::Courier { owner }) if owner == who.user)
         {
-            return;
+            return false;
         }
         let Some((at, lat, lon)) = decode_position(data) else {
-            return;
+            return false;
         };
-        record_breadcrumb(&self.tenant, &who.user, at, lat, lon);
-    }
-}
-
-/// Downsampled persistence: every 30 s or 50 m, whichever comes first.
-pub fn record_breadcrumb(tenant: &Tenant, courier: &UserId, at: i64, lat: f64, lon: f64) {
-    let due = {
-        let mut last = tenant.last_crumb.lock().unwrap();
-        let due = match last.get(courier) {
-            None => true,
-            Some(&(t, la, lo)) => {
-                at - t >= 30_000 || app_core::domain::geo::haversine_m(la, lo, lat, lon) >= 50.0
-            }
-        };
-        if due {
-            last.insert(courier.clone(), (at, lat, lon));
-        }
-        due
-    };
-    if due && let Err(e) = tenant.dir.add_breadcrumb(courier, at, lat, lon) {
-        tracing::error!(courier = %courier, error = %e, "cannot store breadcrumb");
+        self.tenant.breadcrumb(&who.user, at, lat, lon);
+        true
     }
 }
 
@@ -298,7 +294,8 @@ pub async fn session(
     let (out_tx, mut out_rx) = futures::channel::mpsc::channel::<Vec<u8>>(64);
     let (in_tx, in_rx) = futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(64);
     let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<String>();
-    let transport = samod::Transport::new(in_rx, out_tx.clone()).with_expected_peer_id(peer);
+    let transport =
+        samod::Transport::new(in_rx, out_tx.clone()).with_expected_peer_id(peer.clone());
     if tenant.acceptor.accept(transport).is_err() {
         return;
     }
@@ -336,6 +333,7 @@ pub async fn session(
     let mut guard = Guard {
         tenant: tenant.clone(),
         auth,
+        peer: peer.clone(),
         shadows: HashMap::new(),
     };
     let mut in_tx = in_tx;
@@ -363,7 +361,8 @@ pub async fn session(
                     break Some(format!("message of {} bytes exceeds the limit of {MAX_MESSAGE_BYTES}", bytes.len()));
                 }
                 match guard.check(&bytes).await {
-                    Ok(()) => {
+                    Ok(false) => {}
+                    Ok(true) => {
                         if in_tx.send(Ok(bytes.to_vec())).await.is_err() {
                             break None;
                         }

@@ -358,3 +358,239 @@ async fn malformed_and_oversized_messages_and_blobs_are_named() {
         .unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }
+
+/// A raw automerge-repo session (what any client could send): joined as the
+/// token's own peer id; reads every message into a channel.
+struct RawPeer {
+    out: futures::channel::mpsc::UnboundedSender<Vec<u8>>,
+    inbox: tokio::sync::mpsc::UnboundedReceiver<ciborium::Value>,
+    me: String,
+    server: String,
+}
+
+fn cbor(fields: Vec<(&str, ciborium::Value)>) -> Vec<u8> {
+    use ciborium::Value;
+    let map = Value::Map(
+        fields
+            .into_iter()
+            .map(|(k, v)| (Value::Text(k.into()), v))
+            .collect(),
+    );
+    let mut out = Vec::new();
+    ciborium::into_writer(&map, &mut out).unwrap();
+    out
+}
+
+fn text_of<'v>(v: &'v ciborium::Value, key: &str) -> Option<&'v ciborium::Value> {
+    v.as_map()?
+        .iter()
+        .find(|(k, _)| k.as_text() == Some(key))
+        .map(|(_, v)| v)
+}
+
+/// `GET /v1/me` as `token`: (peer id, courier document id if any).
+async fn me(server: &str, token: &str) -> (String, Option<String>) {
+    let v: serde_json::Value = reqwest::Client::new()
+        .get(format!("{server}/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        v["peer_id"].as_str().unwrap().to_owned(),
+        v["courier_url"]
+            .as_str()
+            .map(|u| u.trim_start_matches("automerge:").to_owned()),
+    )
+}
+
+impl RawPeer {
+    async fn join(server: &str, token: &str) -> Self {
+        use ciborium::Value;
+        let (me, _) = me(server, token).await;
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url(server, token))
+            .await
+            .expect("authenticated upgrade");
+        let (mut sink, mut stream) = ws.split();
+        let (out, mut out_rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
+        tokio::spawn(async move {
+            while let Some(b) = out_rx.next().await {
+                if sink.send(Message::Binary(b.into())).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let (in_tx, inbox) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(Ok(Message::Binary(b))) = stream.next().await {
+                if let Ok(v) = ciborium::from_reader::<Value, _>(&b[..]) {
+                    let _ = in_tx.send(v);
+                }
+            }
+        });
+        out.unbounded_send(cbor(vec![
+            ("type", Value::Text("join".into())),
+            ("senderId", Value::Text(me.clone())),
+            (
+                "supportedProtocolVersions",
+                Value::Array(vec![Value::Text("1".into())]),
+            ),
+        ]))
+        .unwrap();
+        let mut peer = Self {
+            out,
+            inbox,
+            me,
+            server: String::new(),
+        };
+        let answer = peer.next_of("peer", Duration::from_secs(10)).await;
+        peer.server = text_of(&answer.expect("peer message"), "senderId")
+            .and_then(|v| v.as_text())
+            .unwrap()
+            .to_owned();
+        peer
+    }
+
+    /// The next message of type `kind` within `within`.
+    async fn next_of(&mut self, kind: &str, within: Duration) -> Option<ciborium::Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        while let Ok(Some(v)) = tokio::time::timeout_at(deadline, self.inbox.recv()).await {
+            if text_of(&v, "type").and_then(|t| t.as_text()) == Some(kind) {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn request(&self, doc: &str) {
+        use automerge::sync::SyncDoc;
+        use ciborium::Value;
+        let first = automerge::Automerge::new()
+            .generate_sync_message(&mut automerge::sync::State::new())
+            .unwrap()
+            .encode();
+        self.out
+            .unbounded_send(cbor(vec![
+                ("type", Value::Text("request".into())),
+                ("senderId", Value::Text(self.me.clone())),
+                ("targetId", Value::Text(self.server.clone())),
+                ("documentId", Value::Text(doc.into())),
+                ("data", Value::Bytes(first)),
+            ]))
+            .unwrap();
+    }
+
+    fn ephemeral(&self, doc: &str, count: u64, data: Vec<u8>) {
+        use ciborium::Value;
+        self.out
+            .unbounded_send(cbor(vec![
+                ("type", Value::Text("ephemeral".into())),
+                ("senderId", Value::Text(self.me.clone())),
+                ("targetId", Value::Text(self.server.clone())),
+                ("count", Value::Integer(count.into())),
+                ("sessionId", Value::Text(format!("{}-raw", self.me))),
+                ("documentId", Value::Text(doc.into())),
+                ("data", Value::Bytes(data)),
+            ]))
+            .unwrap();
+    }
+
+    /// Latitudes of the positions received so far on `doc`.
+    fn drain_positions(&mut self, doc: &str) -> Vec<f64> {
+        let mut out = Vec::new();
+        while let Ok(v) = self.inbox.try_recv() {
+            if text_of(&v, "type").and_then(|t| t.as_text()) == Some("ephemeral")
+                && text_of(&v, "documentId").and_then(|t| t.as_text()) == Some(doc)
+                && let Some((_, lat, _)) = text_of(&v, "data")
+                    .and_then(|d| d.as_bytes())
+                    .and_then(|d| app_core::sync::decode_position(d))
+            {
+                out.push(lat);
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_reach_only_dispatchers_and_cannot_be_forged() {
+    use app_core::sync::encode_position;
+    let (data, tokens) = tenant(&[
+        ("d1", "dispatcher"),
+        ("d2", "dispatcher"),
+        ("c1", "courier"),
+        ("c2", "courier"),
+    ]);
+    let server = SyncServer::start_in("sync-location-access", data);
+    let disp = device(&server.url, &tokens["d1"]).await;
+    let c1 = device(&server.url, &tokens["c1"]).await;
+    let (_, c1_doc) = me(&server.url, &tokens["c1"]).await;
+    let c1_doc = c1_doc.expect("c1 has a courier document");
+    let mut positions = disp.client.positions();
+    // Another courier asks for c1's document (denied: answered as missing),
+    // a second dispatcher opens it (allowed, read-only).
+    let mut c2 = RawPeer::join(&server.url, &tokens["c2"]).await;
+    c2.request(&c1_doc);
+    assert!(
+        c2.next_of("doc-unavailable", T).await.is_some(),
+        "c1's courier document is unavailable to c2"
+    );
+    let mut d2 = RawPeer::join(&server.url, &tokens["d2"]).await;
+    d2.request(&c1_doc);
+    assert!(d2.next_of("sync", T).await.is_some(), "d2 may open it");
+
+    // Real positions flow to both dispatchers.
+    let mut lat = 60.0;
+    let mut d2_got = Vec::new();
+    let both = eventually(T, async || {
+        lat += 0.001;
+        let _ = c1.client.send_location(lat, 24.94, 1_700_000_000_000).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        d2_got.extend(d2.drain_positions(&c1_doc));
+        let mut d1_got = false;
+        while let Ok(p) = positions.try_recv() {
+            d1_got |= p.courier == "c1";
+        }
+        d1_got && !d2_got.is_empty()
+    })
+    .await;
+    assert!(both, "c1's positions reach d1 and d2");
+
+    // Forgeries: c2 as itself on c1's document, d2 on c1's document.
+    c2.ephemeral(&c1_doc, 1, encode_position(1.0, 1.0, 1));
+    d2.ephemeral(&c1_doc, 1, encode_position(2.0, 2.0, 2));
+    // Then real positions again, until d1 has seen several sent after them.
+    let first_after = lat + 0.0005;
+    let mut after = 0;
+    let mut seen = Vec::new();
+    let flowed = eventually(T, async || {
+        lat += 0.001;
+        let _ = c1.client.send_location(lat, 24.94, 1_700_000_000_000).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        while let Ok(p) = positions.try_recv() {
+            seen.push(p.lat);
+            if p.lat > first_after {
+                after += 1;
+            }
+        }
+        after >= 3
+    })
+    .await;
+    assert!(flowed, "real positions keep flowing");
+    assert!(
+        !seen.iter().any(|l| *l < 59.0),
+        "no forged position reached d1: {seen:?}"
+    );
+    let d2_all: Vec<f64> = d2_got
+        .into_iter()
+        .chain(d2.drain_positions(&c1_doc))
+        .collect();
+    assert!(!d2_all.iter().any(|l| *l < 59.0), "nor d2: {d2_all:?}");
+    assert!(
+        c2.drain_positions(&c1_doc).is_empty(),
+        "c2 never receives c1's positions"
+    );
+}
