@@ -93,6 +93,19 @@ impl std::fmt::Debug for Core {
     }
 }
 
+/// See [`Core::exchange`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// This device's heads of the document.
+    pub heads: Vec<automerge::ChangeHash>,
+    /// The changes the peer lacks (empty when it lacks none, or when `behind`).
+    pub for_peer: Vec<u8>,
+    /// The peer has changes this device does not.
+    pub behind: bool,
+    /// This device has changes the server has not confirmed.
+    pub pending: bool,
+}
+
 /// What a merge from a peer did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Merged {
@@ -260,13 +273,46 @@ impl Core {
         Ok(since.is_some())
     }
 
-    /// An order's whole document and its heads, from one load.
-    pub fn doc_and_heads(
+    /// What a sync bridge needs to bring a peer copy of an order (at `peer_heads`)
+    /// up to date with this device, from one load of the document under one
+    /// lock: the changes the peer lacks, this device's heads, and whether the
+    /// record is pending. When the peer has changes this device lacks
+    /// (`behind`; also when the order is not on this device yet), nothing is
+    /// returned to send: merge those first ([`Core::merge_remote`]) and ask again.
+    pub fn exchange(
         &self,
         id: &OrderId,
-    ) -> Result<(Vec<u8>, Vec<automerge::ChangeHash>), ApiError> {
-        let mut doc = self.load_doc(id)?;
-        Ok((doc.save(), doc.heads()))
+        peer_heads: &[automerge::ChangeHash],
+    ) -> Result<Exchange, ApiError> {
+        let inner = self.lock();
+        let device = inner.store.device_id().clone();
+        let Some((snapshot, changes)) = inner.store.load_doc(id.as_str()).map_err(storage)? else {
+            // Not on this device yet: everything the peer has is new here.
+            return Ok(Exchange {
+                heads: Vec::new(),
+                for_peer: Vec::new(),
+                behind: !peer_heads.is_empty(),
+                pending: false,
+            });
+        };
+        let (since, _) = inner.store.sync_state(id.as_str()).map_err(storage)?;
+        drop(inner);
+        let mut doc = OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?;
+        let heads = doc.heads();
+        let behind = !doc.has_all(peer_heads);
+        let for_peer = if behind || heads == peer_heads {
+            Vec::new()
+        } else if peer_heads.is_empty() {
+            doc.save()
+        } else {
+            doc.save_after(peer_heads)
+        };
+        Ok(Exchange {
+            heads,
+            for_peer,
+            behind,
+            pending: since.is_some(),
+        })
     }
 
     /// The heads of an order's document (what a push sends).
@@ -1266,6 +1312,45 @@ mod tests {
         assert!(!again.changed, "nothing new the second time");
         let err = dispatcher.merge_remote(&id, b"garbage").unwrap_err();
         assert!(matches!(err, ApiError::Malformed { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn exchange_sends_only_what_the_peer_lacks_and_says_when_it_is_behind() {
+        let (_d1, a, clock) = core();
+        let dir2 = tempfile::tempdir().unwrap();
+        let b = Core::open_with_clock(dir2.path(), clock.clone()).unwrap();
+        let order = create(&a, "Aino");
+        let id = OrderId::new(order.id.clone());
+        // Not on b yet: behind as soon as the peer has anything; nothing to send.
+        let none = b.exchange(&id, &a.heads(&id).unwrap()).unwrap();
+        assert!(none.behind && none.for_peer.is_empty() && !none.pending);
+        // A peer with nothing gets the whole document; a's own order is pending.
+        let first = a.exchange(&id, &[]).unwrap();
+        assert!(!first.behind && first.pending);
+        assert_eq!(first.heads, a.heads(&id).unwrap());
+        b.merge_remote(&id, &first.for_peer).unwrap();
+        assert_eq!(b.heads(&id).unwrap(), first.heads);
+        // Same heads: nothing to send.
+        let same = b.exchange(&id, &first.heads).unwrap();
+        assert!(!same.behind && same.for_peer.is_empty() && !same.pending);
+        // b writes: a is behind b; b sends a only the new change, which a merges to b's heads.
+        clock.advance(1_000);
+        act(
+            &b,
+            &order,
+            Action::AddNote {
+                text: "gate 4".into(),
+            },
+        )
+        .unwrap();
+        assert!(a.exchange(&id, &b.heads(&id).unwrap()).unwrap().behind);
+        let delta = b.exchange(&id, &first.heads).unwrap();
+        assert!(delta.pending, "b's note is not confirmed");
+        assert!(delta.for_peer.len() < first.for_peer.len());
+        a.merge_remote(&id, &delta.for_peer).unwrap();
+        assert_eq!(a.heads(&id).unwrap(), delta.heads);
+        assert!(b.confirm_synced(&id, &delta.heads, |_| true).unwrap());
+        assert!(!b.exchange(&id, &delta.heads).unwrap().pending);
     }
 
     #[test]

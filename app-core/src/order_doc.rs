@@ -252,6 +252,13 @@ impl OrderDoc {
             .count()
     }
 
+    /// Whether every one of `heads` is in this document's history.
+    pub fn has_all(&self, heads: &[ChangeHash]) -> bool {
+        heads
+            .iter()
+            .all(|h| self.doc.get_change_by_hash(h).is_some())
+    }
+
     pub fn heads(&mut self) -> Vec<ChangeHash> {
         self.doc.get_heads()
     }

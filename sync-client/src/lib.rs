@@ -700,10 +700,11 @@ async fn bridge(shared: Arc<Shared>, order: OrderId, mut wake: mpsc::UnboundedRe
     let mut changes = handle.changes().boxed();
     let mut confirm_tick = tokio::time::interval(Duration::from_millis(300));
     let mut connected = shared.connected.subscribe();
-    // Heads both sides are known to have (pulls skip when the repo is not past them)
-    // and the heads of the last push (what a confirmation vouches for).
+    // Heads both sides are known to have (pulls skip when the repo is not past them).
     let mut seen: Vec<automerge::ChangeHash> = Vec::new();
-    pull(&shared, &order, &handle, &mut seen).await;
+    // What the last push left: Core's heads (what a confirmation vouches for)
+    // and whether the record was pending. Known here, so confirmations of a
+    // record with nothing pending cost no store access.
     let mut pushed = push(&shared, &order, &handle, &mut seen).await;
     loop {
         tokio::select! {
@@ -715,13 +716,13 @@ async fn bridge(shared: Arc<Shared>, order: OrderId, mut wake: mpsc::UnboundedRe
                 if w.is_none() { return; }
                 while wake.try_recv().is_ok() {}
                 pushed = push(&shared, &order, &handle, &mut seen).await;
-                confirm(&shared, &order, &handle, pushed.as_deref()).await;
+                confirm(&shared, &order, &handle, &mut pushed).await;
             }
             _ = connected.changed() => {
-                confirm(&shared, &order, &handle, pushed.as_deref()).await;
+                confirm(&shared, &order, &handle, &mut pushed).await;
             }
             _ = confirm_tick.tick() => {
-                confirm(&shared, &order, &handle, pushed.as_deref()).await;
+                confirm(&shared, &order, &handle, &mut pushed).await;
             }
         }
     }
@@ -799,48 +800,73 @@ async fn fetch_proof_blobs(shared: Arc<Shared>, order: OrderId) {
     }
 }
 
-/// Core -> repo; returns the heads pushed.
+/// Core's side of a record after a push: its heads and whether it is pending.
+struct Pushed {
+    heads: Vec<automerge::ChangeHash>,
+    pending: bool,
+}
+
+/// Core -> repo: the changes the repo lacks, from one store call
+/// ([`Core::exchange`]); when the repo has changes Core lacks, those are
+/// pulled first. Returns Core's side, or None when Core cannot say.
 async fn push(
     shared: &Arc<Shared>,
     order: &OrderId,
     handle: &DocHandle,
     seen: &mut Vec<automerge::ChangeHash>,
-) -> Option<Vec<automerge::ChangeHash>> {
-    let core = shared.core.clone();
-    let o = order.clone();
-    let (bytes, heads) = blocking(move || core.doc_and_heads(&o).ok()).await?;
-    let merged = handle.with_document(|d| match d.load_incremental(&bytes) {
-        Ok(_) => Some(d.get_heads()),
-        Err(e) => {
-            tracing::error!(order = %order, error = %e, "local document not pushed");
-            None
+) -> Option<Pushed> {
+    for _ in 0..3 {
+        let repo_heads = handle.with_document(|d| d.get_heads());
+        let core = shared.core.clone();
+        let (o, rh) = (order.clone(), repo_heads.clone());
+        let ex = match blocking(move || core.exchange(&o, &rh)).await {
+            Ok(ex) => ex,
+            Err(e) => {
+                tracing::error!(order = %order, error = %e, "local document not pushed");
+                return None;
+            }
+        };
+        if ex.behind {
+            pull(shared, order, handle, seen).await;
+            continue;
         }
-    });
-    // Core now has everything up to `heads`; the repo at least that. If they
-    // are equal, the next change notification is our own push: nothing to pull.
-    if merged.as_ref() == Some(&heads) {
-        *seen = heads.clone();
+        let merged = if ex.for_peer.is_empty() {
+            Some(repo_heads)
+        } else {
+            handle.with_document(|d| match d.load_incremental(&ex.for_peer) {
+                Ok(_) => Some(d.get_heads()),
+                Err(e) => {
+                    tracing::error!(order = %order, error = %e, "local document not pushed");
+                    None
+                }
+            })
+        };
+        // Core has everything up to its heads; the repo at least that. If they
+        // are equal, the next change notification is our own push: nothing to pull.
+        if merged.as_ref() == Some(&ex.heads) {
+            *seen = ex.heads.clone();
+        }
+        return Some(Pushed {
+            heads: ex.heads,
+            pending: ex.pending,
+        });
     }
-    Some(heads)
+    tracing::warn!(order = %order, "the synced copy keeps changes this device cannot merge");
+    None
 }
 
-/// If the record is pending and connected: push, wait for the server's
-/// acknowledgement, and mark it synced when its blobs are confirmed too.
+/// If the record is pending and connected: wait for the server's
+/// acknowledgement of the pushed heads, and mark it synced when its blobs are
+/// confirmed too.
 async fn confirm(
     shared: &Arc<Shared>,
     order: &OrderId,
     handle: &DocHandle,
-    pushed: Option<&[automerge::ChangeHash]>,
+    pushed: &mut Option<Pushed>,
 ) {
-    let Some(heads) = pushed.map(<[_]>::to_vec) else {
+    let Some(p) = pushed.as_mut().filter(|p| p.pending) else {
         return;
     };
-    let core = shared.core.clone();
-    let o = order.clone();
-    let pending = blocking(move || core.is_pending(&o).unwrap_or(false)).await;
-    if !pending {
-        return;
-    }
     let Some(conn) = shared.dialer.connection_id() else {
         return;
     };
@@ -853,6 +879,7 @@ async fn confirm(
     // Blobs referenced by this order's proofs must be confirmed first.
     let core = shared.core.clone();
     let o = order.clone();
+    let heads = p.heads.clone();
     let blobs = shared.blobs.clone();
     let done = blocking(move || {
         core.confirm_synced(&o, &heads, |h| blobs.join(h).exists())
@@ -860,6 +887,8 @@ async fn confirm(
     })
     .await;
     if done {
+        // A later local write wakes the bridge, whose push reads pending again.
+        p.pending = false;
         tracing::debug!(order = %order, "synced");
     }
 }

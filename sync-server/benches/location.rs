@@ -10,11 +10,11 @@
 //! process's runtime; `RUTA_BENCH_COURIER_CLIENT=full` makes each a real sync
 //! client device instead (its own Core and stores: heavy on the load side).
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "location/raw.rs"]
 mod raw;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use app_api::Role;
@@ -30,33 +30,6 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// (utime + stime in clock ticks, VmHWM kB) of a process.
-fn usage(pid: u32) -> (u64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = fields
-        .get(11)
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0)
-        + fields
-            .get(12)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (ticks, hwm)
-}
-
 /// One courier session of the load.
 enum Courier {
     Full(SyncClient),
@@ -69,16 +42,6 @@ impl Courier {
             Courier::Full(c) => c.send_location(lat, lon, at).await.is_ok(),
             Courier::Raw(c) => c.send_position(app_core::sync::encode_position(lat, lon, at)),
         }
-    }
-}
-
-/// The server process, killed however the bench ends (a panic included).
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -103,31 +66,13 @@ fn main() {
     }
     drop(dir);
     let t = Instant::now();
-    let mut server = Server(
-        Command::new(env!("CARGO_BIN_EXE_sync-server"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split(" listening on ")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let (server, url) = common::Server::start(data.path());
     println!(
         "server up with {couriers} couriers in {:.1} s",
         t.elapsed().as_secs_f64()
     );
 
-    let server_pid = server.0.id();
+    let server_pid = server.pid();
     let full = std::env::var("RUTA_BENCH_COURIER_CLIENT").as_deref() == Ok("full");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -149,8 +94,8 @@ fn main() {
             .unwrap();
         let mut positions = disp.positions();
         let t = Instant::now();
-        let (cpu_start, _) = usage(server_pid);
-        let (self_start, _) = usage(std::process::id());
+        let (cpu_start, _) = common::usage(server_pid);
+        let (self_start, _) = common::usage(std::process::id());
         let mut couriers_v: Vec<Courier> = Vec::new();
         if full {
             for token in &tokens {
@@ -175,7 +120,7 @@ fn main() {
                 couriers_v.push(Courier::Raw(c.expect("raw courier session")));
             }
         }
-        let (cpu_started, _) = usage(server_pid);
+        let (cpu_started, _) = common::usage(server_pid);
         println!(
             "{couriers} courier sessions ({}) started in {:.1} s; server CPU meanwhile {:.1} s",
             if full { "full sync clients" } else { "raw protocol" },
@@ -203,8 +148,8 @@ fn main() {
         while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(500), positions.recv()).await {}
 
         // Measured window: each courier sends every 5 s, staggered.
-        let (cpu0, _) = usage(server_pid);
-        let (self0, _) = usage(std::process::id());
+        let (cpu0, _) = common::usage(server_pid);
+        let (self0, _) = common::usage(std::process::id());
         let started = Instant::now();
         let sender = tokio::spawn(async move {
             let period = Duration::from_secs(5);
@@ -233,8 +178,8 @@ fn main() {
             }
         }
         let (sent, _couriers) = sender.await.unwrap();
-        let (cpu1, hwm) = usage(server_pid);
-        let (self1, self_hwm) = usage(std::process::id());
+        let (cpu1, hwm) = common::usage(server_pid);
+        let (self1, self_hwm) = common::usage(std::process::id());
         let tick = 100.0; // USER_HZ
         lat.sort_by(f64::total_cmp);
         let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);

@@ -1,5 +1,5 @@
-//! Sync benchmarks on loopback with a real server (in-process, real SQLite
-//! files) and real device clients:
+//! Sync benchmarks on loopback with the real server binary (its own process,
+//! real SQLite files) and real device clients, each device on its own runtime:
 //!
 //! 1. A courier reconnecting after an offline shift: 200 orders, 2,000 local
 //!    changes (pick-up, transit, notes, a proof, delivery). Reports the time from
@@ -8,6 +8,9 @@
 //!    against the raw bytes of the changes (goal ≤ 2×).
 //!
 //! Run: `cargo bench -p sync-server --bench reconnect` (RUTA_BENCH_ORDERS to scale).
+
+#[path = "common/mod.rs"]
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -34,16 +37,18 @@ async fn wait(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
     }
 }
 
-fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// A device's runtime; its threads (workers and blocking pool) are named
+/// `name` so that its CPU time can be told apart.
+fn runtime(name: &str) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name(name)
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(reconnect());
+        .unwrap()
 }
 
-async fn reconnect() {
+fn main() {
     let orders: usize = std::env::var("RUTA_BENCH_ORDERS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -55,20 +60,21 @@ async fn reconnect() {
     let (_, td) = dir.issue_token("bench", "d1", None, 0).unwrap();
     let (_, tc) = dir.issue_token("bench", "c1", None, 0).unwrap();
     drop(dir);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-    let server_data = data.path().to_owned();
-    tokio::spawn(async move {
-        sync_server::serve(listener, &server_data, std::future::pending())
-            .await
-            .unwrap();
-    });
-
+    // Three parties, as deployed: the real server binary in its own process,
+    // and the dispatcher's and the courier's devices each on their own runtime.
+    let (server, url) = common::Server::start(data.path());
+    let url = url::Url::parse(&url).unwrap();
+    let drt = runtime("dispatcher");
     let ddir = tempfile::tempdir().unwrap();
     let disp = Core::open(ddir.path()).unwrap();
-    let dclient = SyncClient::start(disp.clone(), ddir.path(), SyncConfig::new(url.clone(), &td))
-        .await
-        .unwrap();
+    let dclient = drt.block_on(async {
+        while reqwest::get(url.join("healthz").unwrap()).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        SyncClient::start(disp.clone(), ddir.path(), SyncConfig::new(url.clone(), &td))
+            .await
+            .unwrap()
+    });
     let mut ids = Vec::new();
     for i in 0..orders {
         let Response::Order(o) = disp
@@ -90,8 +96,13 @@ async fn reconnect() {
         .unwrap();
         ids.push(o.id);
     }
-    assert!(dclient.wait_synced(Duration::from_secs(120)).await);
+    assert!(drt.block_on(dclient.wait_synced(Duration::from_secs(120))));
+    runtime("courier").block_on(reconnect(url, tc, disp, ids, server.pid()));
+    drop(dclient);
+}
 
+async fn reconnect(url: url::Url, tc: String, disp: Core, ids: Vec<String>, server: u32) {
+    let orders = ids.len();
     let cdir = tempfile::tempdir().unwrap();
     let courier = Core::open(cdir.path()).unwrap();
     let cfg = SyncConfig::new(url.clone(), &tc);
@@ -158,6 +169,11 @@ async fn reconnect() {
         .sum();
 
     // Reconnect.
+    let (server_cpu0, _) = common::usage(server);
+    let (courier0, disp0) = (
+        common::thread_ticks("courier"),
+        common::thread_ticks("dispatcher"),
+    );
     let t = Instant::now();
     let cclient = SyncClient::start(courier.clone(), cdir.path(), cfg)
         .await
@@ -177,6 +193,11 @@ async fn reconnect() {
         "courier synced"
     );
     let synced = t.elapsed();
+    let (server_cpu1, _) = common::usage(server);
+    let (courier1, disp1) = (
+        common::thread_ticks("courier"),
+        common::thread_ticks("dispatcher"),
+    );
     wait(
         "the dispatcher to see every delivery",
         Duration::from_secs(120),
@@ -198,6 +219,13 @@ async fn reconnect() {
     println!(
         "  dispatcher device has every change:                  {:.0} ms",
         seen.as_secs_f64() * 1e3
+    );
+    println!(
+        "  CPU until synced: server {:.2} s, courier device {:.2} s, dispatcher device {:.2} s (wall {:.2} s, 2 cores)",
+        (server_cpu1 - server_cpu0) as f64 / 100.0,
+        (courier1 - courier0) as f64 / 100.0,
+        (disp1 - disp0) as f64 / 100.0,
+        synced.as_secs_f64()
     );
     println!(
         "  raw change bytes: {raw}; on the wire: sent {sent}, received {received}, total {} ({:.2}x raw)",

@@ -57,6 +57,8 @@ pub struct User {
 pub struct Authenticated {
     pub principal: Principal,
     pub token_id: String,
+    /// When the token stops being valid (ms since the epoch), if ever.
+    pub expires_ms: Option<i64>,
 }
 
 /// (token id, user, created, expires, revoked).
@@ -341,7 +343,20 @@ impl Directory {
                 role: parse_role(&role)?,
             },
             token_id,
+            expires_ms: expires,
         }))
+    }
+
+    /// A stamp of the tokens table that changes whenever a token is issued,
+    /// revoked or deleted (by this process or another, e.g. the admin CLI):
+    /// live sessions re-check their own token only when it moves, instead of
+    /// each polling the store (one query per tenant per tick, not per session).
+    pub fn tokens_stamp(&self) -> Result<(i64, i64, i64), DirectoryError> {
+        Ok(self.conn().query_row(
+            "SELECT count(*), count(revoked_ms), coalesce(max(revoked_ms), 0) FROM tokens",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
     }
 
     /// Whether the token with `id` may still be used.
@@ -547,6 +562,8 @@ mod tests {
         assert_eq!(tenant_of_token(&token), Some("acme"));
         let ok = dir.authenticate(&token, 5).unwrap().unwrap();
         assert_eq!(ok.principal.role, Role::Courier);
+        assert_eq!(ok.expires_ms, Some(10_000));
+        let stamp = dir.tokens_stamp().unwrap();
         assert_eq!(
             dir.authenticate(&token, 10_000).unwrap(),
             Err(TokenProblem::Expired)
@@ -562,7 +579,12 @@ mod tests {
             dir.authenticate("hello", 5).unwrap(),
             Err(TokenProblem::Malformed)
         );
+        assert_eq!(dir.tokens_stamp().unwrap(), stamp, "reads do not move it");
         dir.revoke_token(&id, 6).unwrap();
+        let revoked = dir.tokens_stamp().unwrap();
+        assert_ne!(revoked, stamp, "a revocation moves the stamp");
+        dir.issue_token("acme", "c1", None, 8).unwrap();
+        assert_ne!(dir.tokens_stamp().unwrap(), revoked, "so does a new token");
         assert_eq!(
             dir.authenticate(&token, 7).unwrap(),
             Err(TokenProblem::Revoked)

@@ -84,6 +84,9 @@ pub struct Tenant {
     last_crumb: Mutex<HashMap<UserId, (i64, f64, f64)>>,
     /// Breadcrumbs to persist, written in batches off the sessions' tasks.
     crumbs: mpsc::UnboundedSender<Crumb>,
+    /// Bumped when the tokens table changes (see [`watch_tokens`]): each live
+    /// session then re-checks its own token.
+    pub tokens_changed: tokio::sync::watch::Sender<u64>,
 }
 
 /// A breadcrumb point: courier, time, latitude, longitude.
@@ -161,8 +164,10 @@ impl Tenant {
             index_lock: tokio::sync::Mutex::new(()),
             last_crumb: Mutex::new(HashMap::new()),
             crumbs: crumbs_tx,
+            tokens_changed: tokio::sync::watch::channel(0).0,
         });
         tokio::spawn(write_crumbs(tenant.dir.clone(), crumbs_rx));
+        tokio::spawn(watch_tokens(Arc::downgrade(&tenant)));
         for user in tenant.dir.users()? {
             tenant.ensure_user_docs(&user).await?;
         }
@@ -559,6 +564,31 @@ async fn write_crumbs(dir: Arc<Directory>, mut rx: mpsc::UnboundedReceiver<Crumb
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(count = n, error = %e, "cannot store breadcrumbs"),
             Err(e) => tracing::error!(count = n, error = %e, "breadcrumb writer failed"),
+        }
+    }
+}
+
+/// Polls the tokens table's stamp every [`crate::ws::TOKEN_RECHECK`] and bumps
+/// `tokens_changed` when it moves (a revocation by the admin CLI is seen within
+/// one tick). One query per tenant per tick: at 2,000 sessions, a per-session
+/// re-check was 1,000 blocking SQLite queries a second.
+async fn watch_tokens(tenant: std::sync::Weak<Tenant>) {
+    let mut tick = tokio::time::interval(crate::ws::TOKEN_RECHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = None;
+    loop {
+        tick.tick().await;
+        let Some(t) = tenant.upgrade() else { return };
+        let dir = t.dir.clone();
+        match tokio::task::spawn_blocking(move || dir.tokens_stamp()).await {
+            Ok(Ok(stamp)) => {
+                if last.is_some_and(|l| l != stamp) {
+                    t.tokens_changed.send_modify(|n| *n += 1);
+                }
+                last = Some(stamp);
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot read the tokens table"),
+            Err(_) => return,
         }
     }
 }

@@ -7,7 +7,8 @@
 //! - sync messages carrying changes: applied to a per-connection shadow copy of
 //!   the document and judged by [`app_core::sync::guard::check_write`]; changes
 //!   to index and courier documents are refused outright;
-//! - the token is re-checked every [`TOKEN_RECHECK`]: revoking it ends the session.
+//! - the session ends when its token expires, and within [`TOKEN_RECHECK`] of its
+//!   revocation (the tenant watches the tokens table; sessions re-check on a change).
 //!
 //! Reads are guarded by the share policy (see [`crate::tenant`]): a document the
 //! user may not see is answered like a missing one.
@@ -32,7 +33,7 @@ use crate::tenant::Tenant;
 /// Largest protocol message accepted (a whole-document sync of a large order
 /// with many proofs is far below this; blobs travel over HTTP).
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
-/// How often a live session re-checks its token.
+/// How often the tenant looks for revoked tokens (live sessions end within this).
 pub const TOKEN_RECHECK: Duration = Duration::from_secs(2);
 
 /// The peer id a session must use in the protocol handshake: the token's user
@@ -337,11 +338,27 @@ pub async fn session(
         shadows: HashMap::new(),
     };
     let mut in_tx = in_tx;
-    let mut recheck = tokio::time::interval(TOKEN_RECHECK);
-    recheck.tick().await;
+    let mut tokens_changed = tenant.tokens_changed.subscribe();
+    // The token's expiry is known; a revocation shows as a change of the
+    // tokens table (one watcher per tenant), after which this token is re-read.
+    let expires_ms = guard.auth.expires_ms;
+    let expiry = async move {
+        match expires_ms {
+            Some(at) => {
+                let left = u64::try_from(at - now_ms()).unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(left)).await
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expiry);
     let reason: Option<String> = loop {
         tokio::select! {
-            _ = recheck.tick() => {
+            _ = &mut expiry => break Some("token expired".into()),
+            changed = tokens_changed.changed() => {
+                if changed.is_err() {
+                    break Some("server shutting down".into());
+                }
                 let dir = tenant.dir.clone();
                 let id = token_id.clone();
                 let live = tokio::task::spawn_blocking(move || dir.token_live(&id, now_ms())).await;

@@ -145,6 +145,21 @@ async fn bad_tokens_are_refused_by_name() {
     );
     let (code, body) = me(good).await;
     assert_eq!((code, body.contains("revoked")), (401, true), "{body}");
+
+    // A token that expires while its session is live ends that session.
+    let now = sync_server::directory::now_ms();
+    let (_, short) = sync_server::directory::Directory::open(server.data.path(), "acme")
+        .unwrap()
+        .issue_token("acme", "c1", Some(now + 8_000), now)
+        .unwrap();
+    let c1b = device(&server.url, &short).await;
+    assert!(eventually(T, async || c1b.client.is_connected()).await);
+    assert!(
+        eventually(T, async || !c1b.client.is_connected()).await,
+        "the expired token's session ended"
+    );
+    let (code, body) = me(&short).await;
+    assert_eq!((code, body.contains("expired")), (401, true), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
