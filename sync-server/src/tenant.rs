@@ -87,6 +87,8 @@ pub struct Tenant {
     /// Bumped when the tokens table changes (see [`watch_tokens`]): each live
     /// session then re-checks its own token.
     pub tokens_changed: tokio::sync::watch::Sender<u64>,
+    /// The write guard's copies of recently written documents.
+    pub shadows: crate::ws::ShadowCache,
 }
 
 /// A breadcrumb point: courier, time, latitude, longitude.
@@ -165,6 +167,7 @@ impl Tenant {
             last_crumb: Mutex::new(HashMap::new()),
             crumbs: crumbs_tx,
             tokens_changed: tokio::sync::watch::channel(0).0,
+            shadows: crate::ws::ShadowCache::new(crate::ws::SHADOW_CACHE_DOCS),
         });
         tokio::spawn(write_crumbs(tenant.dir.clone(), crumbs_rx));
         tokio::spawn(watch_tokens(Arc::downgrade(&tenant)));

@@ -115,12 +115,67 @@ fn parse(value: &ciborium::Value) -> Result<Inbound<'_>, Refused> {
     })
 }
 
+/// The guard's copies of recently written documents, shared by a tenant's
+/// sessions: what the server holds of each document as of the last write it
+/// accepted. A session takes a document's copy while it judges a message and
+/// puts back the result, so no two sessions judge against one copy at once
+/// (the second loads from storage). A copy that lacks history a peer builds
+/// on is reloaded; one that is ahead of a peer is what storage would give
+/// too. Bounded: the least recently written documents are dropped.
+pub struct ShadowCache {
+    /// Document id -> (copy, write tick), and the last tick.
+    docs: std::sync::Mutex<(Shadows, u64)>,
+    cap: usize,
+}
+
+type Shadows = HashMap<String, (Automerge, u64)>;
+
+/// How many documents [`ShadowCache`] keeps (an order document is tens of KiB in memory).
+pub const SHADOW_CACHE_DOCS: usize = 1024;
+
+impl ShadowCache {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            docs: std::sync::Mutex::new((HashMap::new(), 0)),
+            cap: cap.max(1),
+        }
+    }
+
+    fn take(&self, doc: &str) -> Option<Automerge> {
+        let mut g = self.docs.lock().unwrap_or_else(|p| p.into_inner());
+        g.0.remove(doc).map(|(d, _)| d)
+    }
+
+    fn put(&self, doc: &str, shadow: Automerge) {
+        let mut g = self.docs.lock().unwrap_or_else(|p| p.into_inner());
+        let (docs, tick) = &mut *g;
+        *tick += 1;
+        docs.insert(doc.to_owned(), (shadow, *tick));
+        if docs.len() > self.cap {
+            // Drop the oldest eighth in one pass (not one scan per insert).
+            let mut ticks: Vec<u64> = docs.values().map(|(_, t)| *t).collect();
+            let keep = self.cap - self.cap / 8;
+            let nth = ticks.len().saturating_sub(keep);
+            let (_, cut, _) = ticks.select_nth_unstable(nth.saturating_sub(1));
+            let cut = *cut;
+            docs.retain(|_, (_, t)| *t > cut);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.lock().unwrap_or_else(|p| p.into_inner()).0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Per-connection state of the guard.
 struct Guard {
     tenant: Arc<Tenant>,
     auth: Authenticated,
     peer: PeerId,
-    shadows: HashMap<String, Automerge>,
 }
 
 impl Guard {
@@ -210,19 +265,27 @@ impl Guard {
         let order = order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?;
         // Apply to the shadow; if the peer's changes build on history the
         // shadow lacks (the engine has not stored it yet), reload and retry.
+        // Shadows are the tenant's (every accepted write leaves its result
+        // there), so a reconnecting device's first write to a document costs
+        // no storage load; one missing history is simply reloaded.
         let mut attempt = 0;
         loop {
-            if !self.shadows.contains_key(&doc) {
+            let cached = if attempt == 0 {
+                self.tenant.shadows.take(&doc)
+            } else {
+                None
+            };
+            let shadow = match cached {
+                Some(shadow) => shadow,
                 // Storage first; the engine's copy only when storage lacks history.
-                let base = self.base(&doc, attempt > 0).await;
-                self.shadows.insert(doc.clone(), base);
-            }
-            let shadow = self.shadows.get_mut(&doc).expect("inserted");
+                None => self.base(&doc, attempt > 0).await,
+            };
             let mut trial = shadow.clone();
             for chunk in sync.changes.iter() {
-                trial
-                    .load_incremental(chunk)
-                    .map_err(|e| write(format!("changes do not decode: {e}")))?;
+                if let Err(e) = trial.load_incremental(chunk) {
+                    self.tenant.shadows.put(&doc, shadow);
+                    return Err(write(format!("changes do not decode: {e}")));
+                }
             }
             if !trial.get_missing_deps(&[]).is_empty() {
                 attempt += 1;
@@ -239,15 +302,16 @@ impl Guard {
                         sync.changes.len()
                     )));
                 }
-                self.shadows.remove(&doc);
                 if attempt > 1 {
                     tokio::time::sleep(Duration::from_millis(25)).await;
                 }
                 continue;
             }
-            check_write(&*shadow, &trial, &order, &self.auth.principal)
-                .map_err(|e| write(e.to_string()))?;
-            *shadow = trial;
+            if let Err(e) = check_write(&shadow, &trial, &order, &self.auth.principal) {
+                self.tenant.shadows.put(&doc, shadow);
+                return Err(write(e.to_string()));
+            }
+            self.tenant.shadows.put(&doc, trial);
             return Ok(true);
         }
     }
@@ -335,7 +399,6 @@ pub async fn session(
         tenant: tenant.clone(),
         auth,
         peer: peer.clone(),
-        shadows: HashMap::new(),
     };
     let mut in_tx = in_tx;
     let mut tokens_changed = tenant.tokens_changed.subscribe();
@@ -407,4 +470,37 @@ pub async fn session(
     }
     drop(out_tx);
     let _ = writer.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(n: u64) -> Automerge {
+        let mut d = automerge::AutoCommit::new();
+        automerge::transaction::Transactable::put(&mut d, automerge::ROOT, "n", n).unwrap();
+        d.document().clone()
+    }
+
+    #[test]
+    fn shadows_are_taken_once_and_the_least_recently_written_are_dropped() {
+        let cache = ShadowCache::new(16);
+        cache.put("a", doc(1));
+        let taken = cache.take("a").expect("cached");
+        assert!(
+            cache.take("a").is_none(),
+            "a second session loads from storage"
+        );
+        assert_eq!(
+            taken.get(automerge::ROOT, "n").unwrap().unwrap().0.as_u64(),
+            Some(1)
+        );
+        cache.put("a", taken);
+        for n in 0..20 {
+            cache.put(&format!("d{n}"), doc(n));
+        }
+        assert!(cache.len() <= 16, "bounded: {}", cache.len());
+        assert!(cache.take("d19").is_some(), "the newest stays");
+        assert!(cache.take("a").is_none(), "the oldest went first");
+    }
 }
