@@ -267,12 +267,6 @@ impl Core {
             .collect())
     }
 
-    /// Whether `id` has local changes the server has not confirmed.
-    pub fn is_pending(&self, id: &OrderId) -> Result<bool, ApiError> {
-        let (since, _) = self.lock().store.sync_state(id.as_str()).map_err(storage)?;
-        Ok(since.is_some())
-    }
-
     /// What a sync bridge needs to bring a peer copy of an order (at `peer_heads`)
     /// up to date with this device, from one load of the document under one
     /// lock: the changes the peer lacks, this device's heads, and whether the

@@ -162,12 +162,9 @@ impl ShadowCache {
         }
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.docs.lock().unwrap_or_else(|p| p.into_inner()).0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
