@@ -34,6 +34,8 @@ mod fleet_calls;
 mod pod_calls;
 pub use document_calls::DocumentSettings;
 mod route_calls;
+#[cfg(test)]
+mod test_support;
 
 /// Road distance is straight-line distance times this until routing provides real ones.
 const DETOUR_FACTOR: f64 = 1.3;

@@ -328,22 +328,12 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+    use crate::core::test_support::{act, open_at, session};
 
     const T0: i64 = 1_700_000_000_000;
 
     fn core() -> (tempfile::TempDir, Core, Arc<ManualClock>) {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(T0));
-        let core = Core::open_with_clock(dir.path(), clock.clone()).unwrap();
-        (dir, core, clock)
-    }
-
-    fn session(core: &Core, user: &str, role: Role) {
-        core.execute(Request::SetSession {
-            user: user.into(),
-            role,
-        })
-        .unwrap();
+        open_at(T0)
     }
 
     fn order(core: &Core, name: &str) -> String {
@@ -352,14 +342,6 @@ mod tests {
             Response::Order(o) => o.id,
             other => panic!("{other:?}"),
         }
-    }
-
-    fn act(core: &Core, id: &str, action: Action) {
-        core.execute(Request::Act {
-            order_id: id.into(),
-            action,
-        })
-        .unwrap();
     }
 
     fn board(core: &Core) -> FleetBoard {

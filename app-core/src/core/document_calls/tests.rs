@@ -1,19 +1,15 @@
 //! Documents through `Core::execute`: read back with Poppler's `pdftotext`.
-
-use std::sync::Arc;
-
 use app_api::{Action, DocumentRequest, NewOrder, Point, Request, Response, Role};
 use base64::Engine as _;
 
 use crate::Core;
-use crate::clock::ManualClock;
+use crate::core::test_support::{act, open_at, session};
 use crate::domain::OrderId;
 
 const NOW: i64 = 1_780_000_000_000;
 
 fn core() -> (tempfile::TempDir, Core) {
-    let dir = tempfile::tempdir().unwrap();
-    let core = Core::open_with_clock(dir.path(), Arc::new(ManualClock::new(NOW))).unwrap();
+    let (dir, core, _) = open_at(NOW);
     (dir, core)
 }
 
@@ -32,22 +28,6 @@ fn create(core: &Core, name: &str) -> (String, String) {
         Response::Order(o) => (o.id, o.reference),
         other => panic!("{other:?}"),
     }
-}
-
-fn act(core: &Core, id: &str, action: Action) {
-    core.execute(Request::Act {
-        order_id: id.into(),
-        action,
-    })
-    .unwrap();
-}
-
-fn session(core: &Core, user: &str, role: Role) {
-    core.execute(Request::SetSession {
-        user: user.into(),
-        role,
-    })
-    .unwrap();
 }
 
 fn document(core: &Core, req: DocumentRequest) -> Result<app_api::DocumentFile, app_api::ApiError> {

@@ -11,24 +11,15 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::Core;
 use crate::clock::ManualClock;
+use crate::core::test_support::{open_at, session};
 
 const NOW: i64 = 1_780_000_000_000;
 const SECRET: &[u8] = b"tenant-secret-0123456789abcdef";
 
 fn core() -> (tempfile::TempDir, Core, Arc<ManualClock>) {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(NOW));
-    let core = Core::open_with_clock(dir.path(), clock.clone()).unwrap();
+    let (dir, core, clock) = open_at(NOW);
     core.set_pod_secret(SECRET).unwrap();
     (dir, core, clock)
-}
-
-fn session(core: &Core, user: &str, role: Role) {
-    core.execute(Request::SetSession {
-        user: user.into(),
-        role,
-    })
-    .unwrap();
 }
 
 /// A dispatcher creates an order needing `pod`, assigns it to `aki`, who picks it up.

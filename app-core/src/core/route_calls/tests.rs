@@ -8,23 +8,14 @@ use app_api::{
 };
 
 use crate::Core;
-use crate::clock::ManualClock;
+use crate::core::test_support::{act, open_at, session};
 use crate::routing::roads::{Profile, RoadGraph};
 
 const NOW: i64 = 1_780_000_000_000;
 
 fn core() -> (tempfile::TempDir, Core) {
-    let dir = tempfile::tempdir().unwrap();
-    let core = Core::open_with_clock(dir.path(), Arc::new(ManualClock::new(NOW))).unwrap();
+    let (dir, core, _) = open_at(NOW);
     (dir, core)
-}
-
-fn session(core: &Core, user: &str, role: Role) {
-    core.execute(Request::SetSession {
-        user: user.into(),
-        role,
-    })
-    .unwrap();
 }
 
 fn p(lat: f64, lon: f64) -> Point {
@@ -46,14 +37,6 @@ fn create(core: &Core, k: usize, with_points: bool) -> String {
         Response::Order(o) => o.id,
         other => panic!("{other:?}"),
     }
-}
-
-fn act(core: &Core, id: &str, action: Action) {
-    core.execute(Request::Act {
-        order_id: id.into(),
-        action,
-    })
-    .unwrap();
 }
 
 fn plan(core: &Core, req: PlanRouteRequest) -> app_api::RoutePlan {
