@@ -32,7 +32,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const opts = { orders: 100000, stops: 300, steps: 200, 'step-px': 3000, loads: 5, 'timeout-min': 20,
@@ -424,12 +424,7 @@ try {
   result.courierSetupSeconds = r1((Date.now() - courierSetupStart) / 1000);
 
   setPhase('launching Chromium');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
-      '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync'],
-  });
+  browser = await launchChromium({ webgl: true });
   result.machine.chromium = browser.version();
   const newContext = async (stubSync) => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

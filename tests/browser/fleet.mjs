@@ -9,17 +9,13 @@
 //   monitor  – the dispatcher sees the courier live on the monitor, proposes an assignment,
 //              approves it, undoes it, approves again; the courier's run on the map
 //   edit     – the dispatcher previews a price in the new-order form and edits an order
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const [phase, url, artifacts, argText] = process.argv.slice(2);
 const args = JSON.parse(argText || '{}');
 const check = (cond, message) => { if (!cond) throw new Error(`assertion failed: ${message}`); };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const problems = [];
 const context = await browser.newContext({
   viewport: { width: 1280, height: 860 },

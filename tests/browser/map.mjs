@@ -9,7 +9,7 @@
 // --enable-unsafe-swiftshader); --disable-gpu would turn WebGL off.
 //
 // usage: node map.mjs <url> <screenshot.png>
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const [url, screenshot] = process.argv.slice(2);
 if (!url || !screenshot) {
@@ -21,14 +21,7 @@ function check(cond, message) {
   if (!cond) throw new Error(`assertion failed: ${message}`);
 }
 
-export const CHROMIUM_WEBGL_ARGS = ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--ignore-gpu-blocklist', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: CHROMIUM_WEBGL_ARGS,
-});
+const browser = await launchChromium({ webgl: true });
 const problems = [];
 const tiles = { ok: 0, empty: 0, failed: [] };
 try {

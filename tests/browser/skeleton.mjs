@@ -4,7 +4,7 @@
 // page showed so the Rust side can cross-check the device's store.
 //
 // usage: node skeleton.mjs <url> <screenshot.png> <customer name>
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const [url, screenshot, customer] = process.argv.slice(2);
 if (!url || !screenshot || !customer) {
@@ -16,11 +16,7 @@ function check(cond, message) {
   if (!cond) throw new Error(`assertion failed: ${message}`);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const problems = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });

@@ -6,17 +6,13 @@
 //   dispatch  – the dispatcher creates an order needing photo, signature and QR, and assigns it
 //   deliver   – the courier (offline) picks up and delivers with photo, signature and QR image
 //   review    – the dispatcher sees Delivered, the POD and downloads the invoice
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const [phase, url, artifacts, argText] = process.argv.slice(2);
 const args = JSON.parse(argText || '{}');
 const check = (cond, message) => { if (!cond) throw new Error(`assertion failed: ${message}`); };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const problems = [];
 const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
 const page = await context.newPage();
