@@ -945,7 +945,7 @@ pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<&'static str> {
     }
     let seen = s.seen();
     let someone = UserId::new(format!("{}~other", actor.user));
-    let candidates: [(&'static str, EventBody); 13] = [
+    let candidates: [(&'static str, EventBody); 14] = [
         ("assign", EventBody::Assigned { courier: someone }),
         ("unassign", EventBody::Unassigned),
         ("claim", EventBody::Claimed),
@@ -991,6 +991,15 @@ pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<&'static str> {
             },
         ),
         ("reopen", EventBody::Reopened),
+        // Editing the order's details (address, instructions, notes): the
+        // console shows its edit form only when this is offered.
+        (
+            "edit",
+            EventBody::Edited {
+                edit: Edit::Notes(String::new()),
+                previous: None,
+            },
+        ),
     ];
     candidates
         .into_iter()

@@ -116,7 +116,7 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                             {(!d.instructions.is_empty()).then(|| view! { <dt>"Instructions"</dt><dd>{d.instructions.clone()}</dd> })}
                             {(!d.notes.is_empty()).then(|| view! { <dt>"Notes"</dt><dd class="notes">{d.notes.clone()}</dd> })}
                         </dl>
-                        {(operator && !matches!(s.status, DeliveryStatus::Delivered | DeliveryStatus::Cancelled | DeliveryStatus::Returned)).then(|| view! {
+                        {(operator && has("edit")).then(|| view! {
                             <EditOrder detail=d.clone() error=error/>
                         })}
                         <Show when=move || operator>

@@ -553,6 +553,7 @@ fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
         "pick_up",
         "reopen",
         "record_carrier_delivery",
+        "edit",
     ] {
         assert!(
             !d.actions.iter().any(|a| a == no),
@@ -569,7 +570,7 @@ fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
     // Once picked up, it can only come back (return), not be cancelled.
     session(&core, "dana", Role::Dispatcher);
     let d = detail(&core, &id);
-    assert_eq!(d.actions, vec!["return"]);
+    assert_eq!(d.actions, vec!["return", "edit"]);
     let Response::Order(o) = core
         .execute(Request::CreateOrder(NewOrder::simple(
             "B",
@@ -582,7 +583,7 @@ fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
     };
     let id = o.id;
     let d = detail(&core, &id);
-    for yes in ["assign", "cancel"] {
+    for yes in ["assign", "cancel", "edit"] {
         assert!(
             d.actions.iter().any(|a| a == yes),
             "{yes} in {:?}",
@@ -606,4 +607,8 @@ fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
     assert_eq!(d.summary.status, DeliveryStatus::Cancelled);
     assert!(d.actions.iter().any(|a| a == "reopen"), "{:?}", d.actions);
     assert!(!d.actions.iter().any(|a| a == "cancel"));
+    assert!(
+        !d.actions.iter().any(|a| a == "edit"),
+        "a cancelled order is not edited"
+    );
 }
