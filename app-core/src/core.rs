@@ -106,6 +106,9 @@ pub struct Exchange {
     pub behind: bool,
     /// This device has changes the server has not confirmed.
     pub pending: bool,
+    /// The record's local write count as of `heads`: what
+    /// [`Core::confirm_synced`] is given once the server has them.
+    pub writes: i64,
 }
 
 /// What a merge from a peer did.
@@ -114,6 +117,19 @@ pub struct Merged {
     /// False when the peer sent nothing new.
     pub changed: bool,
     pub status: app_api::DeliveryStatus,
+    /// The blobs (photos, signatures) the order's proofs reference, by SHA-256.
+    pub blobs: Vec<String>,
+}
+
+/// The blobs an order's proofs reference.
+fn proof_blobs(state: &OrderState) -> Vec<String> {
+    state
+        .pods
+        .iter()
+        .flat_map(|p| [&p.record.photo_sha256, &p.record.signature_sha256])
+        .flatten()
+        .cloned()
+        .collect()
 }
 
 impl Core {
@@ -289,9 +305,10 @@ impl Core {
                 for_peer: Vec::new(),
                 behind: !peer_heads.is_empty(),
                 pending: false,
+                writes: 0,
             });
         };
-        let (since, _) = inner.store.sync_state(id.as_str()).map_err(storage)?;
+        let (since, writes) = inner.store.sync_writes(id.as_str()).map_err(storage)?;
         drop(inner);
         let mut doc = OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?;
         let heads = doc.heads();
@@ -308,6 +325,7 @@ impl Core {
             for_peer,
             behind,
             pending: since.is_some(),
+            writes,
         })
     }
 
@@ -316,30 +334,29 @@ impl Core {
         Ok(self.load_doc(id)?.heads())
     }
 
-    /// The server confirmed it holds the document as of `pushed` heads: the
-    /// order is synced unless this device wrote to it since. Returns whether
-    /// it is now marked synced.
+    /// The server confirmed it holds the document as of an [`Exchange`] whose
+    /// `writes` was `pushed_writes`: the order is synced unless this device
+    /// wrote to it since. Returns whether it is now marked synced.
     /// `blob_confirmed` is asked for every blob the order's proofs reference;
-    /// the record stays pending until all are.
+    /// the record stays pending until all are. Reads the projection only (no
+    /// document load: a reconnect confirms hundreds of records at once).
     pub fn confirm_synced(
         &self,
         id: &OrderId,
-        pushed: &[automerge::ChangeHash],
+        pushed_writes: i64,
         blob_confirmed: impl Fn(&str) -> bool,
     ) -> Result<bool, ApiError> {
         let now = self.clock.now_ms();
         let mut inner = self.lock();
-        let device = inner.store.device_id().clone();
         let tx = inner.store.write().map_err(storage)?;
-        let Some((snapshot, changes)) = tx.load_doc(id.as_str()).map_err(storage)? else {
+        let Some(pods) = tx.projected_pods(id.as_str()).map_err(storage)? else {
             return Err(not_found(id));
         };
-        let mut doc = OrderDoc::load(&snapshot, &changes, &device).map_err(|e| doc_error(id, e))?;
-        if doc.own_changes_since(pushed) > 0 {
-            return Ok(false);
-        }
-        let state = lifecycle::derive(id.clone(), doc.events().0);
-        let blobs_done = state.pods.iter().all(|p| {
+        let pods: Vec<lifecycle::CapturedPod> =
+            serde_json::from_str(&pods).map_err(|e| ApiError::Storage {
+                message: format!("the stored proofs of order {id} do not read: {e}"),
+            })?;
+        let blobs_done = pods.iter().all(|p| {
             [&p.record.photo_sha256, &p.record.signature_sha256]
                 .into_iter()
                 .flatten()
@@ -348,7 +365,12 @@ impl Core {
         if !blobs_done {
             return Ok(false);
         }
-        tx.mark_synced(id.as_str(), now).map_err(storage)?;
+        if !tx
+            .mark_synced_at(id.as_str(), pushed_writes, now)
+            .map_err(storage)?
+        {
+            return Ok(false);
+        }
         tx.commit().map_err(storage)?;
         Ok(true)
     }
@@ -433,10 +455,11 @@ impl Core {
                 let before = doc.heads();
                 doc.merge_bytes(bytes).map_err(|e| doc_error(id, e))?;
                 if doc.heads() == before {
-                    let status = lifecycle::derive(id.clone(), doc.events().0).status;
+                    let state = lifecycle::derive(id.clone(), doc.events().0);
                     return Ok(Merged {
                         changed: false,
-                        status,
+                        status: state.status,
+                        blobs: proof_blobs(&state),
                     });
                 }
                 save_doc(&tx, id, &mut doc, Some(&before))?;
@@ -465,6 +488,7 @@ impl Core {
         Ok(Merged {
             changed: true,
             status: state.status,
+            blobs: proof_blobs(&state),
         })
     }
 
@@ -1345,7 +1369,12 @@ mod tests {
         assert!(delta.for_peer.len() < first.for_peer.len());
         a.merge_remote(&id, &delta.for_peer).unwrap();
         assert_eq!(a.heads(&id).unwrap(), delta.heads);
-        assert!(b.confirm_synced(&id, &delta.heads, |_| true).unwrap());
+        assert!(
+            !b.confirm_synced(&id, delta.writes - 1, |_| true).unwrap(),
+            "a write after the confirmed state keeps it pending"
+        );
+        assert!(b.exchange(&id, &delta.heads).unwrap().pending);
+        assert!(b.confirm_synced(&id, delta.writes, |_| true).unwrap());
         assert!(!b.exchange(&id, &delta.heads).unwrap().pending);
     }
 

@@ -181,6 +181,10 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE orders ADD COLUMN dropoff_lat REAL;
      ALTER TABLE orders ADD COLUMN dropoff_lon REAL;
      INSERT OR REPLACE INTO meta (key, value) VALUES ('reproject', '1');",
+    // 6: a count of local writes per record, so the sync client can confirm a
+    // record ("nothing written since the push the server acknowledged") without
+    // loading its document.
+    "ALTER TABLE sync_state ADD COLUMN writes INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// `window_end_ms` of an order without a drop-off window: sorts after every real window.
@@ -384,6 +388,17 @@ impl LocalStore {
             |r| r.get(0),
         )?;
         Ok((rows, total as u64))
+    }
+
+    /// (pending since, local writes so far) of one order: the count moves with
+    /// every local write ([`Tx::mark_pending`]).
+    pub fn sync_writes(&self, order: &str) -> Result<(Option<i64>, i64), StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT pending_since_ms, writes FROM sync_state WHERE order_id = ?1")?
+            .query_row([order], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((None, 0)))
     }
 
     /// (pending since, last confirmed) of one order, if it ever synced or waits to.
@@ -657,12 +672,40 @@ impl Tx<'_> {
     pub fn mark_pending(&self, order: &str, now_ms: i64) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO sync_state (order_id, pending_since_ms) VALUES (?1, ?2)
+                "INSERT INTO sync_state (order_id, pending_since_ms, writes) VALUES (?1, ?2, 1)
                  ON CONFLICT (order_id) DO UPDATE
-                 SET pending_since_ms = coalesce(pending_since_ms, excluded.pending_since_ms)",
+                 SET pending_since_ms = coalesce(pending_since_ms, excluded.pending_since_ms),
+                     writes = writes + 1",
             )?
             .execute(rusqlite::params![order, now_ms])?;
         Ok(())
+    }
+
+    /// Marks `order` synced if its local write count is still `writes` (no
+    /// local write since the state the server confirmed); returns whether it did.
+    pub fn mark_synced_at(
+        &self,
+        order: &str,
+        writes: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .tx
+            .prepare_cached(
+                "UPDATE sync_state SET pending_since_ms = NULL, synced_at_ms = ?3
+                 WHERE order_id = ?1 AND writes = ?2",
+            )?
+            .execute(rusqlite::params![order, writes, now_ms])?;
+        Ok(n == 1)
+    }
+
+    /// The projected proofs of `order` (JSON, as [`Tx::project`] wrote them).
+    pub fn projected_pods(&self, order: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT pods FROM orders WHERE id = ?1")?
+            .query_row([order], |r| r.get(0))
+            .optional()?)
     }
 
     /// The server confirmed it has every local change of `order`.

@@ -702,8 +702,8 @@ async fn bridge(shared: Arc<Shared>, order: OrderId, mut wake: mpsc::UnboundedRe
     let mut connected = shared.connected.subscribe();
     // Heads both sides are known to have (pulls skip when the repo is not past them).
     let mut seen: Vec<automerge::ChangeHash> = Vec::new();
-    // What the last push left: Core's heads (what a confirmation vouches for)
-    // and whether the record was pending. Known here, so confirmations of a
+    // What the last push left: Core's write count (what a confirmation vouches
+    // for) and whether the record was pending. Known here, so confirmations of a
     // record with nothing pending cost no store access.
     let mut pushed = push(&shared, &order, &handle, &mut seen).await;
     loop {
@@ -752,10 +752,17 @@ async fn pull(
     let core = shared.core.clone();
     let o = order.clone();
     match blocking(move || core.merge_remote(&o, &bytes)).await {
-        Ok(_) => {
+        Ok(merged) => {
             *seen = heads;
             if shared.me.role.is_operator() {
-                shared.spawn(fetch_proof_blobs(shared.clone(), order.clone()));
+                let wanted: Vec<String> = merged
+                    .blobs
+                    .into_iter()
+                    .filter(|h| !shared.core.blobs().has(h))
+                    .collect();
+                if !wanted.is_empty() {
+                    shared.spawn(fetch_proof_blobs(shared.clone(), order.clone(), wanted));
+                }
             }
         }
         Err(e) => tracing::warn!(order = %order, error = %e, "remote document not merged"),
@@ -764,20 +771,7 @@ async fn pull(
 
 /// Downloads the photos and signatures an order's proofs refer to that this
 /// device lacks (dispatchers review them; they work offline once here).
-async fn fetch_proof_blobs(shared: Arc<Shared>, order: OrderId) {
-    let core = shared.core.clone();
-    let o = order.clone();
-    let Ok(state) = blocking(move || core.order_state(&o)).await else {
-        return;
-    };
-    let wanted = state
-        .pods
-        .iter()
-        .flat_map(|p| [&p.record.photo_sha256, &p.record.signature_sha256])
-        .flatten()
-        .filter(|h| !shared.core.blobs().has(h))
-        .cloned()
-        .collect::<Vec<_>>();
+async fn fetch_proof_blobs(shared: Arc<Shared>, order: OrderId, wanted: Vec<String>) {
     for hash in wanted {
         for attempt in 0..20u64 {
             let client = SyncClient {
@@ -800,9 +794,10 @@ async fn fetch_proof_blobs(shared: Arc<Shared>, order: OrderId) {
     }
 }
 
-/// Core's side of a record after a push: its heads and whether it is pending.
+/// Core's side of a record after a push: its local write count (what a
+/// confirmation vouches for) and whether it is pending.
 struct Pushed {
-    heads: Vec<automerge::ChangeHash>,
+    writes: i64,
     pending: bool,
 }
 
@@ -847,7 +842,7 @@ async fn push(
             *seen = ex.heads.clone();
         }
         return Some(Pushed {
-            heads: ex.heads,
+            writes: ex.writes,
             pending: ex.pending,
         });
     }
@@ -879,10 +874,10 @@ async fn confirm(
     // Blobs referenced by this order's proofs must be confirmed first.
     let core = shared.core.clone();
     let o = order.clone();
-    let heads = p.heads.clone();
+    let writes = p.writes;
     let blobs = shared.blobs.clone();
     let done = blocking(move || {
-        core.confirm_synced(&o, &heads, |h| blobs.join(h).exists())
+        core.confirm_synced(&o, writes, |h| blobs.join(h).exists())
             .unwrap_or(false)
     })
     .await;

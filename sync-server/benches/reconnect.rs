@@ -48,6 +48,18 @@ fn runtime(name: &str) -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Profiling only the reconnect: with `RUTA_BENCH_PERF_CTL=FIFO`, writes
+/// `enable`/`disable` to perf's control FIFO around it. Run e.g.
+/// `mkfifo /tmp/perf.ctl; perf record -a -g -D -1 --control fifo:/tmp/perf.ctl -- env
+/// RUTA_BENCH_PERF_CTL=/tmp/perf.ctl cargo bench -p sync-server --bench reconnect`.
+fn perf_control(cmd: &str) {
+    if let Some(path) = std::env::var_os("RUTA_BENCH_PERF_CTL") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        writeln!(f, "{cmd}").unwrap();
+    }
+}
+
 fn main() {
     let orders: usize = std::env::var("RUTA_BENCH_ORDERS")
         .ok()
@@ -174,6 +186,7 @@ async fn reconnect(url: url::Url, tc: String, disp: Core, ids: Vec<String>, serv
         common::thread_ticks("courier"),
         common::thread_ticks("dispatcher"),
     );
+    perf_control("enable");
     let t = Instant::now();
     let cclient = SyncClient::start(courier.clone(), cdir.path(), cfg)
         .await
@@ -193,6 +206,7 @@ async fn reconnect(url: url::Url, tc: String, disp: Core, ids: Vec<String>, serv
         "courier synced"
     );
     let synced = t.elapsed();
+    perf_control("disable");
     let (server_cpu1, _) = common::usage(server);
     let (courier1, disp1) = (
         common::thread_ticks("courier"),

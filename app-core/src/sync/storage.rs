@@ -65,6 +65,18 @@ pub trait Storage: Send + Sync + 'static {
     fn load_range(&self, prefix: &StorageKey) -> Result<Vec<(StorageKey, Vec<u8>)>, StorageError>;
     fn put(&self, key: &StorageKey, data: &[u8]) -> Result<(), StorageError>;
     fn delete(&self, key: &StorageKey) -> Result<(), StorageError>;
+    /// Applies `ops` in order, atomically where the backend can (one
+    /// transaction): what [`RepoStorage`] calls with the writes that queued up
+    /// while the previous batch was written (group commit).
+    fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StorageError> {
+        for op in ops {
+            match op {
+                WriteOp::Put(key, data) => self.put(key, data)?,
+                WriteOp::Delete(key) => self.delete(key)?,
+            }
+        }
+        Ok(())
+    }
     /// Documents written since their last [`Storage::clear_dirty`], with a
     /// write counter: the server re-derives them at start-up, so a crash between
     /// a write and its projection loses no access change.
@@ -83,6 +95,13 @@ pub trait Storage: Send + Sync + 'static {
     fn check(&self) -> Result<(), StorageError>;
     /// A short name for logs and health reports.
     fn backend_name(&self) -> &'static str;
+}
+
+/// One write of a [`Storage::write_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    Put(StorageKey, Vec<u8>),
+    Delete(StorageKey),
 }
 
 /// The embedded default: one SQLite file in WAL mode.
@@ -149,19 +168,40 @@ impl Storage for SqliteStorage {
     }
 
     fn put(&self, key: &StorageKey, data: &[u8]) -> Result<(), StorageError> {
+        self.write_batch(&[WriteOp::Put(key.clone(), data.to_vec())])
+    }
+
+    fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StorageError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO chunks (key, data) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET data = excluded.data",
-            params![key.encode(), data],
-        )?;
-        if let Some(doc) = key.0.first() {
-            tx.execute(
-                "INSERT INTO dirty (doc, seq) VALUES (?1, 1)
-                 ON CONFLICT (doc) DO UPDATE SET seq = seq + 1",
-                params![doc],
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO chunks (key, data) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET data = excluded.data",
             )?;
+            let mut delete = tx.prepare_cached("DELETE FROM chunks WHERE key = ?1")?;
+            // Documents written, with how many writes (one dirty update each).
+            let mut dirty: HashMap<&str, i64> = HashMap::new();
+            for op in ops {
+                match op {
+                    WriteOp::Put(key, data) => {
+                        put.execute(params![key.encode(), data])?;
+                        if let Some(doc) = key.0.first() {
+                            *dirty.entry(doc.as_str()).or_default() += 1;
+                        }
+                    }
+                    WriteOp::Delete(key) => {
+                        delete.execute(params![key.encode()])?;
+                    }
+                }
+            }
+            let mut mark = tx.prepare_cached(
+                "INSERT INTO dirty (doc, seq) VALUES (?1, ?2)
+                 ON CONFLICT (doc) DO UPDATE SET seq = seq + excluded.seq",
+            )?;
+            for (doc, n) in dirty {
+                mark.execute(params![doc, n])?;
+            }
         }
         tx.commit()?;
         Ok(())
@@ -192,9 +232,7 @@ impl Storage for SqliteStorage {
     }
 
     fn delete(&self, key: &StorageKey) -> Result<(), StorageError> {
-        self.conn()
-            .execute("DELETE FROM chunks WHERE key = ?1", params![key.encode()])?;
-        Ok(())
+        self.write_batch(&[WriteOp::Delete(key.clone())])
     }
 
     fn check(&self) -> Result<(), StorageError> {
@@ -208,11 +246,29 @@ impl Storage for SqliteStorage {
 }
 
 /// [`Storage`] as samod's storage, with an optional "document written" signal.
+///
+/// Writes go to one writer thread per store, which commits whatever queued up
+/// while it wrote the previous batch in one [`Storage::write_batch`] (group
+/// commit): samod stores every applied change as its own put, and one SQLite
+/// transaction per put made commits the largest cost of a reconnect with many
+/// changed documents (BENCHMARKS.md, "reconnect").
 #[derive(Clone)]
 pub struct RepoStorage {
     inner: Arc<dyn Storage>,
     written: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    writer: std::sync::mpsc::Sender<QueuedWrite>,
 }
+
+/// A write waiting for the writer thread, and whom to tell whether it landed.
+struct QueuedWrite {
+    op: WriteOp,
+    done: tokio::sync::oneshot::Sender<bool>,
+}
+
+/// Most writes committed in one transaction.
+const MAX_BATCH_OPS: usize = 512;
+/// Most bytes committed in one transaction (a batch stops after the write that passes it).
+const MAX_BATCH_BYTES: usize = 16 << 20;
 
 impl std::fmt::Debug for RepoStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -223,10 +279,24 @@ impl std::fmt::Debug for RepoStorage {
 }
 
 impl RepoStorage {
+    /// Starts the store's writer thread (it ends when the last clone is dropped).
+    /// The thread's name starts with the calling thread's, so CPU accounting by
+    /// thread name (the sync benchmarks) counts it with its runtime.
     pub fn new(inner: Arc<dyn Storage>) -> Self {
+        let (writer, queue) = std::sync::mpsc::channel();
+        let prefix = std::thread::current()
+            .name()
+            .map(|n| n.chars().take(9).collect::<String>())
+            .unwrap_or_else(|| "ruta".into());
+        let backend = inner.clone();
+        std::thread::Builder::new()
+            .name(format!("{prefix}-store"))
+            .spawn(move || write_loop(backend.as_ref(), &queue))
+            .expect("spawn the storage writer");
         Self {
             inner,
             written: None,
+            writer,
         }
     }
 
@@ -239,6 +309,72 @@ impl RepoStorage {
 
     pub fn backend(&self) -> &Arc<dyn Storage> {
         &self.inner
+    }
+
+    /// Queues `op` and waits until it is committed; false if it failed (logged).
+    async fn write(&self, op: WriteOp) -> bool {
+        let (done, landed) = tokio::sync::oneshot::channel();
+        if self.writer.send(QueuedWrite { op, done }).is_err() {
+            return false;
+        }
+        landed.await.unwrap_or(false)
+    }
+}
+
+/// The writer thread: one transaction per batch of queued writes. A failed
+/// batch is retried one write at a time, so one bad write fails alone.
+fn write_loop(storage: &dyn Storage, queue: &std::sync::mpsc::Receiver<QueuedWrite>) {
+    while let Ok(first) = queue.recv() {
+        let mut bytes = op_bytes(&first.op);
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH_OPS
+            && bytes < MAX_BATCH_BYTES
+            && let Ok(next) = queue.try_recv()
+        {
+            bytes += op_bytes(&next.op);
+            batch.push(next);
+        }
+        let (ops, done): (Vec<WriteOp>, Vec<_>) = batch.into_iter().map(|w| (w.op, w.done)).unzip();
+        match storage.write_batch(&ops) {
+            Ok(()) => {
+                for d in done {
+                    let _ = d.send(true);
+                }
+            }
+            Err(e) if ops.len() == 1 => {
+                log_failed(&ops[0], &e);
+                let _ = done.into_iter().next().map(|d| d.send(false));
+            }
+            Err(_) => {
+                for (op, d) in ops.iter().zip(done) {
+                    let ok = storage.write_batch(std::slice::from_ref(op));
+                    if let Err(e) = &ok {
+                        log_failed(op, e);
+                    }
+                    let _ = d.send(ok.is_ok());
+                }
+            }
+        }
+    }
+}
+
+fn op_bytes(op: &WriteOp) -> usize {
+    match op {
+        WriteOp::Put(_, data) => data.len(),
+        WriteOp::Delete(_) => 0,
+    }
+}
+
+fn log_failed(op: &WriteOp, e: &StorageError) {
+    match op {
+        // samod's put cannot fail; the chunk stays in memory and is written
+        // again with the next compaction.
+        WriteOp::Put(key, _) => {
+            tracing::error!(key = %key.encode(), error = %e, "storage put failed");
+        }
+        WriteOp::Delete(key) => {
+            tracing::error!(key = %key.encode(), error = %e, "storage delete failed");
+        }
     }
 }
 
@@ -291,33 +427,16 @@ impl samod::storage::Storage for RepoStorage {
     }
 
     async fn put(&self, key: samod::storage::StorageKey, data: Vec<u8>) {
-        let inner = self.inner.clone();
         let key = from_samod(&key);
         let doc = key.0.first().cloned();
-        let ok = blocking(move || match inner.put(&key, &data) {
-            Ok(()) => true,
-            Err(e) => {
-                // samod's put cannot fail; the chunk stays in memory and is
-                // written again with the next compaction.
-                tracing::error!(key = %key.encode(), error = %e, "storage put failed");
-                false
-            }
-        })
-        .await;
+        let ok = self.write(WriteOp::Put(key, data)).await;
         if let (true, Some(tx), Some(doc)) = (ok, &self.written, doc) {
             let _ = tx.send(doc);
         }
     }
 
     async fn delete(&self, key: samod::storage::StorageKey) {
-        let inner = self.inner.clone();
-        let key = from_samod(&key);
-        blocking(move || {
-            if let Err(e) = inner.delete(&key) {
-                tracing::error!(key = %key.encode(), error = %e, "storage delete failed");
-            }
-        })
-        .await
+        self.write(WriteOp::Delete(from_samod(&key))).await;
     }
 }
 
@@ -402,5 +521,110 @@ mod tests {
     fn keys_with_separators_are_refused() {
         assert!(StorageKey::new(["a/b"]).is_err());
         assert!(StorageKey::new([""]).is_err());
+    }
+
+    /// A store that refuses one key, and counts its transactions.
+    struct Picky {
+        inner: SqliteStorage,
+        batches: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Storage for Picky {
+        fn load(&self, key: &StorageKey) -> Result<Option<Vec<u8>>, StorageError> {
+            self.inner.load(key)
+        }
+        fn load_range(
+            &self,
+            prefix: &StorageKey,
+        ) -> Result<Vec<(StorageKey, Vec<u8>)>, StorageError> {
+            self.inner.load_range(prefix)
+        }
+        fn put(&self, key: &StorageKey, data: &[u8]) -> Result<(), StorageError> {
+            self.write_batch(&[WriteOp::Put(key.clone(), data.to_vec())])
+        }
+        fn delete(&self, key: &StorageKey) -> Result<(), StorageError> {
+            self.write_batch(&[WriteOp::Delete(key.clone())])
+        }
+        fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StorageError> {
+            self.batches
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if ops
+                .iter()
+                .any(|op| matches!(op, WriteOp::Put(k, _) if k.parts()[1] == "bad"))
+            {
+                return Err(StorageError::BadKey("refused by the test store".into()));
+            }
+            self.inner.write_batch(ops)
+        }
+        fn check(&self) -> Result<(), StorageError> {
+            Ok(())
+        }
+        fn backend_name(&self) -> &'static str {
+            "picky"
+        }
+    }
+
+    #[test]
+    fn queued_writes_land_in_order_in_batches_and_a_bad_one_fails_alone() {
+        use samod::storage::Storage as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Picky {
+            inner: SqliteStorage::open(&dir.path().join("s.sqlite3")).unwrap(),
+            batches: Default::default(),
+        });
+        let (tx, mut written) = tokio::sync::mpsc::unbounded_channel();
+        let repo = RepoStorage::new(store.clone()).notify_writes(tx);
+        let skey =
+            |parts: &[&str]| samod::storage::StorageKey::from_parts(parts.iter().copied()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // 300 puts at once (as samod issues them), one of them refused.
+            let mut puts = tokio::task::JoinSet::new();
+            for n in 0..300 {
+                let repo = repo.clone();
+                let name = if n == 150 {
+                    "bad".to_owned()
+                } else {
+                    format!("k{n:03}")
+                };
+                let key = skey(&[&format!("doc{}", n % 3), &name]);
+                puts.spawn(async move { repo.put(key, vec![n as u8]).await });
+            }
+            puts.join_all().await;
+            // A put then a delete of the same key: the delete wins.
+            repo.put(skey(&["doc0", "gone"]), b"x".to_vec()).await;
+            repo.delete(skey(&["doc0", "gone"])).await;
+        });
+        let rows = store.load_range(&key(&[])).unwrap();
+        assert_eq!(rows.len(), 299, "every write but the refused one landed");
+        assert!(
+            rows.iter()
+                .all(|(k, _)| k.parts()[1] != "bad" && k.parts()[1] != "gone")
+        );
+        assert_eq!(store.load(&key(&["doc1", "k031"])).unwrap(), Some(vec![31]));
+        // Only landed writes are announced: 299 puts and the one of "gone".
+        let mut announced = 0;
+        while written.try_recv().is_ok() {
+            announced += 1;
+        }
+        assert_eq!(announced, 300);
+        let batches = store.batches.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            batches < 200,
+            "writes queued together share transactions: {batches} for 302 writes"
+        );
+        let dirty: i64 = store
+            .inner
+            .dirty_docs()
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(
+            dirty, 300,
+            "each landed put counts once towards its document's dirty mark"
+        );
     }
 }

@@ -196,9 +196,9 @@ fn a_full_capture_delivers_and_keeps_photo_signature_and_provenance() {
 
     // The order stays pending sync until the server confirms both blobs.
     let id_ = crate::domain::OrderId::new(id.clone());
-    let heads = core.heads(&id_).unwrap();
-    assert!(!core.confirm_synced(&id_, &heads, |_| false).unwrap());
-    assert!(core.confirm_synced(&id_, &heads, |_| true).unwrap());
+    let writes = core.exchange(&id_, &[]).unwrap().writes;
+    assert!(!core.confirm_synced(&id_, writes, |_| false).unwrap());
+    assert!(core.confirm_synced(&id_, writes, |_| true).unwrap());
 
     // The receipt carries the signature and the photo as images.
     session(&core, "dana", Role::Dispatcher);

@@ -54,6 +54,9 @@ pub struct DocumentActor {
     run_state: RunState,
     doc: Automerge,
     last_status_update: Option<DocSearchPhase>,
+    /// Ruta patch: the current input was only the completion of our own
+    /// storage write; the next step generates no sync messages.
+    skip_sync_generation: bool,
 }
 
 #[derive(Debug)]
@@ -100,6 +103,7 @@ impl DocumentActor {
             run_state: RunState::Running,
             phase,
             last_status_update: None,
+            skip_sync_generation: false,
         };
 
         tracing::trace!(?initial_connections, "applying initial connections");
@@ -384,6 +388,14 @@ impl DocumentActor {
                         } else if self.on_disk_state.has_task(io_result.task_id) {
                             self.on_disk_state
                                 .task_complete(io_result.task_id, storage_result);
+                            // Ruta patch: a put or delete of our own changes
+                            // completing changes neither the document nor any
+                            // peer's sync state, so no sync message can differ
+                            // from the last step's. Skip generating them (each
+                            // generation builds a Bloom filter per peer; samod
+                            // puts every applied change separately, so a peer
+                            // sending 10 changes cost 10 extra generations).
+                            self.skip_sync_generation = true;
                         } else {
                             panic!("unexpected storage result");
                         }
@@ -430,7 +442,12 @@ impl DocumentActor {
             self.phase = Phase::Ready(Ready::new());
         }
         self.enqueue_share_policy_checks(out);
-        self.generate_sync_messages(now, out);
+        // Ruta patch: see `skip_sync_generation`.
+        if std::mem::take(&mut self.skip_sync_generation) {
+            self.count_pending_sync_messages(out);
+        } else {
+            self.generate_sync_messages(now, out);
+        }
         self.on_disk_state
             .save_new_changes(out, &self.document_id, &self.doc);
         out.io_tasks.extend(
@@ -619,7 +636,9 @@ impl DocumentActor {
         }
     }
 
-    pub fn generate_sync_messages(&mut self, now: UnixTimestamp, out: &mut DocActorResult) {
+    /// Ruta patch: the pending-message count `generate_sync_messages` reports,
+    /// alone (for steps that generate nothing).
+    fn count_pending_sync_messages(&self, out: &mut DocActorResult) {
         out.pending_sync_messages = self
             .peer_connections
             .values()
@@ -627,6 +646,12 @@ impl DocumentActor {
             .sum();
         if let Phase::Loading(loading) = &self.phase {
             out.pending_sync_messages += loading.pending_msg_count();
+        }
+    }
+
+    pub fn generate_sync_messages(&mut self, now: UnixTimestamp, out: &mut DocActorResult) {
+        self.count_pending_sync_messages(out);
+        if let Phase::Loading(_) = &self.phase {
             return;
         }
         for (conn_id, peer_conn) in &mut self.peer_connections {
