@@ -182,12 +182,29 @@ function syncHeads(data) {
 /** The stock client adapter, watched: server `error` messages and announced heads per document. */
 class WatchedAdapter extends WebSocketClientAdapter {
   errors = [];
+  /** Messages and bytes per direction and type ("rx sync", "tx request", ...). */
+  traffic = new Map();
+
+  count(dir, type, bytes) {
+    const k = `${dir} ${type}`;
+    const t = this.traffic.get(k) ?? { n: 0, bytes: 0 };
+    t.n++;
+    t.bytes += bytes;
+    this.traffic.set(k, t);
+  }
+
+  send(message) {
+    this.count('tx', message.type, message.data?.byteLength ?? 0);
+    super.send(message);
+  }
+
   serverHeads = new Map(); // documentId -> Set(hex)
   waiters = new Map(); // documentId -> [() => bool (true: done, drop it)]
 
   receiveMessage(bytes) {
     try {
       const m = cbor.decode(new Uint8Array(bytes));
+      this.count('rx', m?.type, m?.data?.byteLength ?? 0);
       if (m?.type === 'error') this.errors.push(String(m.message));
       else if (m?.type === 'sync' && m.data) {
         const heads = syncHeads(m.data);
@@ -400,6 +417,20 @@ async function fetchPhase(target, base, urls, label, kind, m = M) {
   })), label);
   const ms = performance.now() - t0;
   for (const c of clients) checkErrors(c, label);
+  if (process.env.RUTA_BENCH_TRAFFIC && kind !== 'raw') {
+    const all = new Map();
+    for (const c of clients) {
+      for (const [k, t] of c.adapter.traffic) {
+        const a = all.get(k) ?? { n: 0, bytes: 0 };
+        a.n += t.n;
+        a.bytes += t.bytes;
+        all.set(k, a);
+      }
+    }
+    for (const [k, t] of [...all].sort()) {
+      log(`${label}: ${k}: ${(t.n / (K * m)).toFixed(2)} messages, ${(t.bytes / (K * m)).toFixed(0)} bytes per find`);
+    }
+  }
   await Promise.all(clients.map((c) => c.close()));
   if (bad) throw new Error(`${label}: ${bad} documents arrived without their content`);
   return { docs: K * m, ms, perSecond: (K * m * 1000) / ms, find: stats(latencies) };
@@ -471,11 +502,13 @@ async function runTarget(makeTarget, key) {
       const s = await seed(target, proc.url);
       return { urls: s.urls, docs: N, ms: s.ms, perSecond: (N * 1000) / s.ms };
     });
-    // Not measured: brings node's JIT and wasm up to speed for the client code (the first server
-    // in a run would otherwise pay for it) and lets the server settle after seeding.
-    const few = urls.slice(0, Math.min(urls.length, 4 * K));
-    await fetchPhase(target, proc.url, few, 'warmup', 'repo', few.length / K);
-    await fetchPhase(target, proc.url, few, 'warmup', 'raw', few.length / K);
+    // Not measured: one whole pass of each fetch brings node's JIT and wasm up to speed for the
+    // client code and lets the server settle after seeding. A short warm-up (4 finds per client,
+    // until session 7) left the Repo client's JIT cold for the first server of a run: against
+    // ours it spent 6-8 ms of CPU per document in the warm phase and 3.6 in the cold phase of
+    // the same run, with the same messages on the wire (RUTA_BENCH_TRAFFIC=1 prints them).
+    await fetchPhase(target, proc.url, urls, 'warmup', 'repo');
+    await fetchPhase(target, proc.url, urls, 'warmup', 'raw');
     await phase('fetch_warm', () => fetchPhase(target, proc.url, urls, 'warm', 'repo'));
     await phase('fetch_warm_raw', () => fetchPhase(target, proc.url, urls, 'warm', 'raw'));
     result.peak_rss_mib_warm = procPeakRssMiB(proc.pid);
