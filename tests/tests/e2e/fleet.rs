@@ -183,6 +183,7 @@ mod ui {
             .iter()
             .filter(|o| o.assignee.as_deref() == Some("c1"))
             .count();
+        assert!(mine > 0, "the proposal gave c1, the live courier, work");
         assert!(
             eventually(T, async || orders(&courier).await.len() == mine).await,
             "c1's device receives its {mine} assignments"
