@@ -401,19 +401,6 @@ impl LocalStore {
             .unwrap_or((None, 0)))
     }
 
-    /// (pending since, last confirmed) of one order, if it ever synced or waits to.
-    pub fn sync_state(&self, order: &str) -> Result<(Option<i64>, Option<i64>), StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT pending_since_ms, synced_at_ms FROM sync_state WHERE order_id = ?1",
-                [order],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
-            .unwrap_or((None, None)))
-    }
-
     pub fn doc_ids(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
             .conn
@@ -706,16 +693,6 @@ impl Tx<'_> {
             .prepare_cached("SELECT pods FROM orders WHERE id = ?1")?
             .query_row([order], |r| r.get(0))
             .optional()?)
-    }
-
-    /// The server confirmed it has every local change of `order`.
-    pub fn mark_synced(&self, order: &str, now_ms: i64) -> Result<(), StoreError> {
-        self.tx.execute(
-            "INSERT INTO sync_state (order_id, synced_at_ms) VALUES (?1, ?2)
-             ON CONFLICT (order_id) DO UPDATE SET pending_since_ms = NULL, synced_at_ms = ?2",
-            rusqlite::params![order, now_ms],
-        )?;
-        Ok(())
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {

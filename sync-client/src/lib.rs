@@ -129,15 +129,14 @@ impl Shared {
     /// `GET <server>/<path>` with this device's token: `Ok(None)` when the
     /// server answers but not with success.
     async fn get(&self, path: &str) -> Result<Option<reqwest::Response>, Unreachable> {
-        let url = self.cfg.server.join(path).map_err(|_| Unreachable)?;
-        let resp = self
-            .http
-            .get(url)
-            .bearer_auth(&self.cfg.token)
-            .send()
-            .await
-            .map_err(|_| Unreachable)?;
+        let resp = self.send_get(path).await.map_err(|_| Unreachable)?;
         Ok(resp.status().is_success().then_some(resp))
+    }
+
+    /// `GET <server>/<path>` with this device's token, whatever the status.
+    async fn send_get(&self, path: &str) -> Result<reqwest::Response, reqwest::Error> {
+        let url = self.cfg.server.join(path).expect("paths are relative");
+        self.http.get(url).bearer_auth(&self.cfg.token).send().await
     }
 
     fn spawn(self: &Arc<Self>, fut: impl Future<Output = ()> + Send + 'static) {
@@ -347,17 +346,9 @@ impl SyncClient {
 
     /// Downloads a blob (verifying its hash).
     pub async fn fetch_blob(&self, hash: &str) -> Result<Vec<u8>, SyncError> {
-        let s = &self.shared;
-        let url = s
-            .cfg
-            .server
-            .join(&format!("v1/blobs/{hash}"))
-            .expect("path");
-        let resp = s
-            .http
-            .get(url)
-            .bearer_auth(&s.cfg.token)
-            .send()
+        let resp = self
+            .shared
+            .send_get(&format!("v1/blobs/{hash}"))
             .await
             .map_err(|e| SyncError::Blob(e.to_string()))?;
         if !resp.status().is_success() {

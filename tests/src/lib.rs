@@ -426,6 +426,19 @@ impl Link {
     }
 }
 
+/// `GET url` with a bearer token, answered as JSON (panics otherwise: test helper).
+pub async fn get_json(url: &str, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("server reachable")
+        .json()
+        .await
+        .expect("JSON answer")
+}
+
 /// Polls `check` every 50 ms until it returns true or `timeout` passes.
 pub async fn eventually(timeout: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

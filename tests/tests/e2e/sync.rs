@@ -9,7 +9,7 @@ use app_api::{Action, CapturePodRequest, DeliveryStatus, LinkState, NewOrder, Re
 use app_core::Core;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ruta_e2e::{Link, SyncServer, eventually, provision_tenant};
+use ruta_e2e::{Link, SyncServer, eventually, get_json, provision_tenant};
 use sync_client::{SyncClient, SyncConfig};
 
 pub struct Device {
@@ -291,17 +291,8 @@ async fn live_location_reaches_the_dispatcher_and_a_breadcrumb_is_kept() {
         .await
         .unwrap();
     let url = format!("{}/v1/breadcrumbs/c1", server.url);
-    let http = reqwest::Client::new();
     let ok = eventually(T, async || {
-        let v: serde_json::Value = http
-            .get(&url)
-            .bearer_auth(&tokens["d1"])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = get_json(&url, &tokens["d1"]).await;
         let ats: Vec<i64> = v["points"]
             .as_array()
             .unwrap()

@@ -405,15 +405,7 @@ fn text_of<'v>(v: &'v ciborium::Value, key: &str) -> Option<&'v ciborium::Value>
 
 /// `GET /v1/me` as `token`: (peer id, courier document id if any).
 async fn me(server: &str, token: &str) -> (String, Option<String>) {
-    let v: serde_json::Value = reqwest::Client::new()
-        .get(format!("{server}/v1/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = ruta_e2e::get_json(&format!("{server}/v1/me"), token).await;
     (
         v["peer_id"].as_str().unwrap().to_owned(),
         v["courier_url"]
