@@ -6,7 +6,10 @@
 //! - frames: binary only, at most [`MAX_MESSAGE_BYTES`], CBOR maps with a `type`;
 //! - sync messages carrying changes: applied to a per-connection shadow copy of
 //!   the document and judged by [`app_core::sync::guard::check_write`]; changes
-//!   to index and courier documents are refused outright;
+//!   to index and courier documents are refused outright; changes that build
+//!   on history the server lacks never reach the engine: the guard asks the
+//!   peer for that history instead (see `Guard::ask`), so the engine applies
+//!   only judged changes;
 //! - the session ends when its token expires, and within [`TOKEN_RECHECK`] of its
 //!   revocation (the tenant watches the tokens table; sessions re-check on a change).
 //!
@@ -168,11 +171,36 @@ impl ShadowCache {
     }
 }
 
+/// What becomes of one inbound message.
+#[derive(Debug)]
+enum Verdict {
+    /// On to the sync engine.
+    Forward,
+    /// Dropped quietly (ephemera nobody may send).
+    Drop,
+    /// Not for the engine; this goes back to the peer instead.
+    Answer(Vec<u8>),
+}
+
+/// How often the guard reloads a document (storage and the engine's copy,
+/// 25 ms apart) before it asks the peer for the history its changes build on.
+const RELOADS: u32 = 3;
+/// How often one session is asked for the same change before it is refused.
+const MAX_ASKS: u32 = 16;
+/// How many distinct unknown changes one session may be asked for.
+const MAX_ASKED_HASHES: usize = 4096;
+
+fn short(hash: &automerge::ChangeHash) -> String {
+    hash.to_string()[..12].to_owned()
+}
+
 /// Per-connection state of the guard.
 struct Guard {
     tenant: Arc<Tenant>,
     auth: Authenticated,
     peer: PeerId,
+    /// Changes this session was asked for, and how often.
+    asked: HashMap<automerge::ChangeHash, u32>,
 }
 
 impl Guard {
@@ -217,22 +245,23 @@ impl Guard {
         base
     }
 
-    /// Judges one inbound message: Ok(true) forwards it to the sync engine,
-    /// Ok(false) drops it quietly (ephemera nobody may send).
-    async fn check(&mut self, bytes: &[u8]) -> Result<bool, Refused> {
+    /// Judges one inbound message.
+    async fn check(&mut self, bytes: &[u8]) -> Result<Verdict, Refused> {
         let value: ciborium::Value = ciborium::from_reader(bytes)
             .map_err(|e| Refused::Protocol(format!("not a CBOR message: {e}")))?;
         let msg = parse(&value)?;
         match msg.kind.as_str() {
             "sync" | "request" => {}
             "ephemeral" => {
-                return Ok(self.ephemeral(
-                    msg.sender.as_deref(),
-                    msg.document.as_deref(),
-                    msg.data,
-                ));
+                let relay =
+                    self.ephemeral(msg.sender.as_deref(), msg.document.as_deref(), msg.data);
+                return Ok(if relay {
+                    Verdict::Forward
+                } else {
+                    Verdict::Drop
+                });
             }
-            _ => return Ok(true),
+            _ => return Ok(Verdict::Forward),
         }
         let doc = msg
             .document
@@ -246,7 +275,7 @@ impl Guard {
         let sync = automerge::sync::Message::decode(data)
             .map_err(|e| Refused::Protocol(format!("sync data for {doc} does not decode: {e}")))?;
         if sync.changes.is_empty() {
-            return Ok(true);
+            return Ok(Verdict::Forward);
         }
         let write = |reason: String| Refused::Write {
             doc: doc.clone(),
@@ -284,33 +313,117 @@ impl Guard {
                     return Err(write(format!("changes do not decode: {e}")));
                 }
             }
-            if !trial.get_missing_deps(&[]).is_empty() {
+            let missing = trial.get_missing_deps(&[]);
+            if !missing.is_empty() {
                 attempt += 1;
-                // Up to 5 s: under load the engine may store late.
-                if attempt > 200 {
-                    let missing = trial.get_missing_deps(&[]);
-                    return Err(write(format!(
-                        "changes depend on history this server does not have ({} missing, e.g. {}; {} changes sent)",
-                        missing.len(),
-                        missing
-                            .first()
-                            .map(|h| h.to_string()[..12].to_owned())
-                            .unwrap_or_default(),
-                        sync.changes.len()
-                    )));
+                if attempt <= RELOADS {
+                    if attempt > 1 {
+                        tokio::time::sleep(Duration::from_millis(25)).await;
+                    }
+                    continue;
                 }
-                if attempt > 1 {
-                    tokio::time::sleep(Duration::from_millis(25)).await;
-                }
-                continue;
+                // Neither storage nor the engine has what these changes build
+                // on. The normal cause is the sync protocol's Bloom filter: a
+                // peer sends what the server's filter says it lacks, and a
+                // false positive (~1%, the same every time for the same
+                // history) on a parent leaves only its child sent. Automerge's
+                // own recovery is to queue the child and ask for the parent,
+                // but a queued child would later be applied by the engine
+                // without having been judged here. So nothing of this message
+                // reaches the engine; the guard asks the peer for the parents
+                // itself, and the child comes again with them or after them.
+                self.tenant.shadows.put(&doc, shadow.clone());
+                return self.ask(&doc, &shadow, &sync, missing).map_err(write);
             }
             if let Err(e) = check_write(&shadow, &trial, &order, &self.auth.principal) {
                 self.tenant.shadows.put(&doc, shadow);
                 return Err(write(e.to_string()));
             }
             self.tenant.shadows.put(&doc, trial);
-            return Ok(true);
+            return Ok(Verdict::Forward);
         }
+    }
+
+    /// The answer to a message whose changes build on history this server
+    /// does not have: a sync message, as if from the engine, that needs the
+    /// missing changes and resets what the peer believes it has sent (with
+    /// automerge's `SYNC_RESET` flag when the peer advertises it, else by
+    /// announcing no heads, which every version reads as "start over"). The
+    /// peer answers with the parents (by hash, whatever any filter says); the
+    /// dropped children follow when the engine asks for the peer's heads.
+    /// A peer that is asked for the same change [`MAX_ASKS`] times without
+    /// sending it is refused: it is not speaking the protocol.
+    fn ask(
+        &mut self,
+        doc: &str,
+        ours: &Automerge,
+        theirs: &automerge::sync::Message,
+        missing: Vec<automerge::ChangeHash>,
+    ) -> Result<Verdict, String> {
+        use automerge::sync::{ChunkList, Message, MessageFlags, MessageVersion};
+        if self.asked.len() >= MAX_ASKED_HASHES {
+            return Err(format!(
+                "changes depend on history this server does not have ({} missing, e.g. {}); \
+                 the session asked for {MAX_ASKED_HASHES} unknown changes already",
+                missing.len(),
+                short(&missing[0])
+            ));
+        }
+        for hash in &missing {
+            let n = self.asked.entry(*hash).or_insert(0);
+            *n += 1;
+            if *n > MAX_ASKS {
+                return Err(format!(
+                    "changes depend on history this server does not have ({} missing, e.g. {}; \
+                     {} changes sent); the device was asked for {} {MAX_ASKS} times and never sent it",
+                    missing.len(),
+                    short(&missing[0]),
+                    theirs.changes.len(),
+                    short(hash),
+                ));
+            }
+        }
+        let resets = theirs
+            .flags
+            .is_some_and(|f| f.contains(MessageFlags::SUPPORTS_SYNC_RESET));
+        let mut flags = MessageFlags::new();
+        flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
+        if resets {
+            flags.set(MessageFlags::SYNC_RESET);
+        }
+        tracing::debug!(
+            user = %self.auth.principal.user,
+            doc,
+            missing = missing.len(),
+            first = %short(&missing[0]),
+            "asking the peer for history its changes build on"
+        );
+        let data = Message {
+            heads: if resets { ours.get_heads() } else { Vec::new() },
+            need: missing,
+            have: Vec::new(),
+            changes: ChunkList::empty(),
+            flags: Some(flags),
+            version: MessageVersion::V1,
+        }
+        .encode();
+        use ciborium::Value;
+        let envelope = Value::Map(vec![
+            (Value::Text("type".into()), Value::Text("sync".into())),
+            (Value::Text("documentId".into()), Value::Text(doc.into())),
+            (
+                Value::Text("senderId".into()),
+                Value::Text(self.tenant.repo.peer_id().to_string()),
+            ),
+            (
+                Value::Text("targetId".into()),
+                Value::Text(self.peer.to_string()),
+            ),
+            (Value::Text("data".into()), Value::Bytes(data)),
+        ]);
+        let mut out = Vec::new();
+        ciborium::into_writer(&envelope, &mut out).expect("cbor to vec");
+        Ok(Verdict::Answer(out))
     }
 
     /// Ephemeral messages: the only ones relayed are live positions a courier
@@ -396,7 +509,9 @@ pub async fn session(
         tenant: tenant.clone(),
         auth,
         peer: peer.clone(),
+        asked: HashMap::new(),
     };
+    let mut answers = out_tx.clone();
     let mut in_tx = in_tx;
     let mut tokens_changed = tenant.tokens_changed.subscribe();
     // The token's expiry is known; a revocation shows as a change of the
@@ -438,9 +553,14 @@ pub async fn session(
                     break Some(format!("message of {} bytes exceeds the limit of {MAX_MESSAGE_BYTES}", bytes.len()));
                 }
                 match guard.check(&bytes).await {
-                    Ok(false) => {}
-                    Ok(true) => {
+                    Ok(Verdict::Drop) => {}
+                    Ok(Verdict::Forward) => {
                         if in_tx.send(Ok(bytes.to_vec())).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Ok(Verdict::Answer(reply)) => {
+                        if answers.send(reply).await.is_err() {
                             break None;
                         }
                     }
@@ -466,6 +586,7 @@ pub async fn session(
         drop(close_tx);
     }
     drop(out_tx);
+    drop(answers);
     let _ = writer.await;
 }
 

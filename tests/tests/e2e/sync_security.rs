@@ -601,3 +601,267 @@ async fn positions_reach_only_dispatchers_and_cannot_be_forged() {
         "c2 never receives c1's positions"
     );
 }
+
+impl RawPeer {
+    /// Sends one sync message on `doc`.
+    fn sync(&self, doc: &str, msg: automerge::sync::Message) {
+        use ciborium::Value;
+        self.out
+            .unbounded_send(cbor(vec![
+                ("type", Value::Text("sync".into())),
+                ("senderId", Value::Text(self.me.clone())),
+                ("targetId", Value::Text(self.server.clone())),
+                ("documentId", Value::Text(doc.into())),
+                ("data", Value::Bytes(msg.encode())),
+            ]))
+            .unwrap();
+    }
+
+    /// The server's next sync message on `doc`, or the text of its error.
+    async fn next_sync(
+        &mut self,
+        doc: &str,
+        within: Duration,
+    ) -> Option<Result<automerge::sync::Message, String>> {
+        let deadline = tokio::time::Instant::now() + within;
+        while let Ok(Some(v)) = tokio::time::timeout_at(deadline, self.inbox.recv()).await {
+            let field = |k: &str| text_of(&v, k).and_then(|t| t.as_text());
+            match field("type") {
+                Some("error") => return Some(Err(field("message").unwrap_or_default().into())),
+                Some("sync") if field("documentId") == Some(doc) => {
+                    let data = text_of(&v, "data").and_then(|d| d.as_bytes()).unwrap();
+                    return Some(Ok(automerge::sync::Message::decode(data).unwrap()));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Runs the sync protocol on `doc` with `local` until the server announces
+    /// `local`'s heads; Err with the server's error text if it sends one.
+    async fn converge(
+        &mut self,
+        doc: &str,
+        local: &mut automerge::Automerge,
+        state: &mut automerge::sync::State,
+    ) -> Result<(), String> {
+        use automerge::sync::SyncDoc;
+        loop {
+            let msg = match self.next_sync(doc, T).await {
+                Some(m) => m?,
+                None => return Err("no answer from the server".into()),
+            };
+            let theirs = msg.heads.clone();
+            local.receive_sync_message(state, msg).unwrap();
+            if !theirs.is_empty() && theirs == local.get_heads() {
+                return Ok(());
+            }
+            if let Some(reply) = local.generate_sync_message(state) {
+                self.sync(doc, reply);
+            }
+        }
+    }
+}
+
+/// Adds a note event to the order document `local` as `actor`; returns the
+/// change's bytes and hash and the event id.
+fn note(
+    local: &mut automerge::Automerge,
+    actor: app_core::domain::Actor,
+    text: &str,
+) -> (Vec<u8>, automerge::ChangeHash, String) {
+    use app_core::lifecycle::{Event, EventBody};
+    let (_, events) = local.get(automerge::ROOT, "events").unwrap().unwrap();
+    let last_key = local.keys(&events).max().unwrap();
+    let (v, _) = local.get(&events, last_key.as_str()).unwrap().unwrap();
+    let last: Event = serde_json::from_str(&v.into_string().unwrap()).unwrap();
+    let mut event = last.clone();
+    event.at.wall_ms += 1;
+    event.actor = actor;
+    event.body = EventBody::NoteAdded { text: text.into() };
+    let mut tx = local.transaction();
+    tx.put(&events, event.id(), serde_json::to_string(&event).unwrap())
+        .unwrap();
+    tx.commit();
+    let change = local.get_last_local_change().unwrap();
+    (change.raw_bytes().to_vec(), change.hash(), event.id())
+}
+
+/// What a peer sends when the server's Bloom filter falsely claims a parent
+/// change (~1% of changes; the same every time for the same history): the
+/// child alone. The sync state is advanced as for the real message, so it
+/// believes it sent both, and only a reset makes it send the parent again.
+fn child_alone(
+    local: &automerge::Automerge,
+    state: &mut automerge::sync::State,
+    child: Vec<u8>,
+    advertise_reset: bool,
+) -> automerge::sync::Message {
+    use automerge::sync::{MessageFlags, MessageVersion, SyncDoc};
+    let mut msg = local.generate_sync_message(state).expect("changes to send");
+    msg.changes = vec![child].into();
+    msg.version = MessageVersion::V1;
+    msg.flags = advertise_reset.then(|| {
+        let mut f = MessageFlags::new();
+        f.set(MessageFlags::SUPPORTS_SYNC_RESET);
+        f
+    });
+    msg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_sent_without_their_parents_are_asked_for_and_still_judged() {
+    use app_core::domain::{Actor, DeviceId, Role, UserId};
+    use automerge::sync::{MessageFlags, SyncDoc};
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier")]);
+    let server = SyncServer::start_in("sync-missing-parents", data);
+    let disp = device(&server.url, &tokens["d1"]).await;
+    let o1 = create(&disp.core, "Aino Lehto");
+    assert!(disp.client.wait_synced(T).await);
+    let doc = doc_id_of(&OrderId::new(o1.clone())).unwrap().to_string();
+
+    // A second device of d1's, speaking the protocol by hand, fetches the order.
+    let mut raw = RawPeer::join(&server.url, &tokens["d1"]).await;
+    let mut local = automerge::Automerge::new();
+    let mut state = automerge::sync::State::new();
+    {
+        use ciborium::Value;
+        let first = local.generate_sync_message(&mut state).unwrap().encode();
+        raw.out
+            .unbounded_send(cbor(vec![
+                ("type", Value::Text("request".into())),
+                ("senderId", Value::Text(raw.me.clone())),
+                ("targetId", Value::Text(raw.server.clone())),
+                ("documentId", Value::Text(doc.clone())),
+                ("data", Value::Bytes(first)),
+            ]))
+            .unwrap();
+    }
+    raw.converge(&doc, &mut local, &mut state)
+        .await
+        .expect("the order arrives");
+    let as_d1 = || Actor {
+        user: UserId::new("d1"),
+        role: Role::Dispatcher,
+        device: DeviceId::new("raw-d1"),
+    };
+    let timeline = |core: &app_core::core::Core| -> Vec<String> {
+        let Response::OrderDetail(d) = core
+            .execute(Request::GetOrder {
+                order_id: o1.clone(),
+            })
+            .unwrap()
+        else {
+            panic!()
+        };
+        d.timeline.into_iter().map(|t| t.event_id).collect()
+    };
+
+    // Offline: two notes, the second building on the first; the first is
+    // withheld. The session stays open and the server asks for it by hash,
+    // resetting what this peer believes it has sent.
+    let (_, p, p_id) = note(&mut local, as_d1(), "gate code 4411");
+    let (x, _, x_id) = note(&mut local, as_d1(), "ring twice");
+    raw.sync(&doc, child_alone(&local, &mut state, x, true));
+    let ask = raw
+        .next_sync(&doc, T)
+        .await
+        .expect("an answer")
+        .expect("no refusal: the session stays open");
+    assert_eq!(ask.need, vec![p], "the server needs exactly the parent");
+    assert!(ask.changes.is_empty());
+    assert!(
+        ask.flags
+            .is_some_and(|f| f.contains(MessageFlags::SYNC_RESET)),
+        "a peer that advertises sync reset is told to reset"
+    );
+    local.receive_sync_message(&mut state, ask).unwrap();
+    let resent = local.generate_sync_message(&mut state).expect("the parent");
+    assert!(
+        resent
+            .changes
+            .iter()
+            .any(|c| automerge::Change::try_from(c).is_ok_and(|c| c.hash() == p)),
+        "the peer sends the parent it believed it had sent"
+    );
+    raw.sync(&doc, resent);
+    raw.converge(&doc, &mut local, &mut state)
+        .await
+        .expect("both notes are judged and accepted");
+    assert!(
+        eventually(T, async || {
+            let t = timeline(&disp.core);
+            t.contains(&p_id) && t.contains(&x_id)
+        })
+        .await,
+        "d1's other device has both notes"
+    );
+
+    // The same from a peer that does not advertise sync reset (older
+    // automerge): it is told to start over (no heads), and sends its whole
+    // document, which is judged as one write.
+    let (_, p2, p2_id) = note(&mut local, as_d1(), "back door");
+    let (x2, _, x2_id) = note(&mut local, as_d1(), "dog in yard");
+    raw.sync(&doc, child_alone(&local, &mut state, x2, false));
+    let ask = raw
+        .next_sync(&doc, T)
+        .await
+        .expect("an answer")
+        .expect("no refusal: the session stays open");
+    assert_eq!(ask.need, vec![p2]);
+    assert!(ask.heads.is_empty(), "an old peer is told to start over");
+    local.receive_sync_message(&mut state, ask).unwrap();
+    let resent = local.generate_sync_message(&mut state).expect("the parent");
+    raw.sync(&doc, resent);
+    raw.converge(&doc, &mut local, &mut state)
+        .await
+        .expect("both notes are accepted");
+    assert!(
+        eventually(T, async || {
+            let t = timeline(&disp.core);
+            t.contains(&p2_id) && t.contains(&x2_id)
+        })
+        .await,
+        "d1's other device has both notes"
+    );
+
+    // A forged child (in a courier's name) on an honest parent: the parent
+    // comes on its own when asked for and lands; the child is judged when the
+    // engine asks for it, and refused.
+    let as_c1 = Actor {
+        user: UserId::new("c1"),
+        role: Role::Courier,
+        device: DeviceId::new("raw-d1"),
+    };
+    let (_, p3, p3_id) = note(&mut local, as_d1(), "leave at reception");
+    let (x3, _, x3_id) = note(&mut local, as_c1, "forged");
+    raw.sync(&doc, child_alone(&local, &mut state, x3, true));
+    let ask = raw
+        .next_sync(&doc, T)
+        .await
+        .expect("an answer")
+        .expect("no refusal before the child is judged");
+    assert_eq!(ask.need, vec![p3]);
+    local.receive_sync_message(&mut state, ask).unwrap();
+    let resent = local.generate_sync_message(&mut state).expect("the parent");
+    assert_eq!(resent.changes.len(), 1, "the parent alone");
+    raw.sync(&doc, resent);
+    let refused = raw
+        .converge(&doc, &mut local, &mut state)
+        .await
+        .expect_err("the forged child is refused");
+    assert!(
+        refused.contains("write refused") && refused.contains("claims to be by c1"),
+        "{refused}"
+    );
+    assert!(
+        eventually(T, async || timeline(&disp.core).contains(&p3_id)).await,
+        "the honest parent landed"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !timeline(&disp.core).contains(&x3_id),
+        "the forged child never did"
+    );
+}
