@@ -3,7 +3,7 @@
 // the same workload and the same client: stock JS `@automerge/automerge-repo` 2.x Repos with the
 // stock WebSocket client adapter, in this process. Everything on 127.0.0.1.
 //
-// usage: node scripts/bench/sync-side-by-side.mjs [--sync-server PATH] [--orders 2000]
+// usage: node scripts/bench/sync-side-by-side.mjs [--sync-server PATH] [--loadgen PATH] [--orders 2000]
 //          [--clients 8] [--fetch 250] [--in-flight 16] [--edits 500] [--edit-docs 50]
 //          [--only ruta|stock] [--out DIR]
 // (`cargo xtask bench-sync-peers` builds the release binary and runs this.)
@@ -41,6 +41,7 @@ const root = path.resolve(here, '../..');
 const { values: opt } = parseArgs({
   options: {
     'sync-server': { type: 'string' },
+    loadgen: { type: 'string' },
     orders: { type: 'string', default: '2000' },
     clients: { type: 'string', default: '8' },
     fetch: { type: 'string', default: '250' },
@@ -63,6 +64,7 @@ const EDIT_DOCS = Math.min(Number(opt['edit-docs']), N);
 const STEP_MS = Number(opt.timeout);
 const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target');
 const rutaBin = opt['sync-server'] || path.join(targetDir, 'release/sync-server');
+const loadgenBin = opt.loadgen || path.join(path.dirname(rutaBin), 'sync-loadgen');
 const log = (...m) => console.error('[bench]', ...m);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const CLK_TCK = 100; // getconf CLK_TCK on Linux x86_64
@@ -391,7 +393,42 @@ async function seed(target, base) {
   return { urls, ms };
 }
 
+/** Client k reads M documents starting at its own offset, so clients overlap only partly. */
+function docsOf(urls, k, m) {
+  const n = urls.length;
+  return Array.from({ length: m }, (_, j) => urls[(k * Math.floor(n / K) + j) % n]);
+}
+
+/**
+ * The same fetches as the lean node client, made by `sync-loadgen` (Rust, its own process; the
+ * same protocol messages, automerge's Rust sync instead of its wasm build), so the load generator
+ * costs less CPU per document than the servers it measures.
+ */
+async function fetchRust(target, base, urls, label, m) {
+  const clients = [];
+  for (let k = 0; k < K; k++) {
+    const c = await target.client(base, `${label}-rust-${k}`);
+    clients.push({ url: c.url, peer_id: c.peerId, docs: docsOf(urls, k, m).map((u) => u.replace(/^automerge:/, '')) });
+  }
+  const child = spawn(loadgenBin, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  child.stdin.end(JSON.stringify({ clients, in_flight: IN_FLIGHT, step_ms: STEP_MS }));
+  const code = await within(STEP_MS * 5, exited, `${label}: sync-loadgen`);
+  if (code !== 0) throw new Error(`${label}: sync-loadgen exited ${code}: ${stderr.trim()}`);
+  const r = JSON.parse(stdout);
+  if (r.without_events) throw new Error(`${label}: ${r.without_events} documents arrived without their content`);
+  return {
+    docs: K * m, ms: r.ms, perSecond: (K * m * 1000) / r.ms,
+    find: stats(r.latencies_ms), loadgen_cpu_ms: r.cpu_ms,
+  };
+}
+
 async function fetchPhase(target, base, urls, label, kind, m = M) {
+  if (kind === 'rust') return fetchRust(target, base, urls, label, m);
   const clients = [];
   for (let k = 0; k < K; k++) {
     const name = `${label}-${kind}-${k}`;
@@ -404,17 +441,12 @@ async function fetchPhase(target, base, urls, label, kind, m = M) {
   const latencies = [];
   let bad = 0;
   const t0 = performance.now();
-  await within(STEP_MS * 5, Promise.all(clients.map((c, k) => {
-    // Client k reads M documents starting at its own offset, so clients overlap only partly.
-    const n = urls.length;
-    const mine = Array.from({ length: m }, (_, j) => urls[(k * Math.floor(n / K) + j) % n]);
-    return pool(mine, IN_FLIGHT, async (url) => {
-      const s = performance.now();
-      const doc = await within(STEP_MS, c.find(url), `find ${url}`);
-      latencies.push(performance.now() - s);
-      if (doc?.schema !== 1 || Object.keys(doc.events ?? {}).length < 1) bad++;
-    });
-  })), label);
+  await within(STEP_MS * 5, Promise.all(clients.map((c, k) => pool(docsOf(urls, k, m), IN_FLIGHT, async (url) => {
+    const s = performance.now();
+    const doc = await within(STEP_MS, c.find(url), `find ${url}`);
+    latencies.push(performance.now() - s);
+    if (doc?.schema !== 1 || Object.keys(doc.events ?? {}).length < 1) bad++;
+  }))), label);
   const ms = performance.now() - t0;
   for (const c of clients) checkErrors(c, label);
   if (process.env.RUTA_BENCH_TRAFFIC && kind !== 'raw') {
@@ -491,7 +523,8 @@ async function runTarget(makeTarget, key) {
     const [s0, c0] = [cpu(), clientCpu()];
     const r = await f();
     r.server_cpu_ms = Math.round(cpu() - s0);
-    r.client_cpu_ms = Math.round(clientCpu() - c0);
+    // The Rust load generator reports its own CPU; node's is then only the driver's.
+    r.client_cpu_ms = r.loadgen_cpu_ms ?? Math.round(clientCpu() - c0);
     r.load = load();
     result[name] = r;
     log(name, JSON.stringify({ ...r, urls: undefined }));
@@ -509,13 +542,19 @@ async function runTarget(makeTarget, key) {
     // the same run, with the same messages on the wire (RUTA_BENCH_TRAFFIC=1 prints them).
     await fetchPhase(target, proc.url, urls, 'warmup', 'repo');
     await fetchPhase(target, proc.url, urls, 'warmup', 'raw');
+    await fetchPhase(target, proc.url, urls, 'warmup', 'rust');
     await phase('fetch_warm', () => fetchPhase(target, proc.url, urls, 'warm', 'repo'));
     await phase('fetch_warm_raw', () => fetchPhase(target, proc.url, urls, 'warm', 'raw'));
+    await phase('fetch_warm_rust', () => fetchPhase(target, proc.url, urls, 'warm', 'rust'));
     result.peak_rss_mib_warm = procPeakRssMiB(proc.pid);
     await stopProcess(proc);
     proc = await target.start();
     await sleep(500);
     await phase('fetch_cold_raw', () => fetchPhase(target, proc.url, urls, 'cold', 'raw'));
+    await stopProcess(proc);
+    proc = await target.start();
+    await sleep(500);
+    await phase('fetch_cold_rust', () => fetchPhase(target, proc.url, urls, 'cold', 'rust'));
     await stopProcess(proc);
     proc = await target.start();
     await sleep(500);
@@ -537,6 +576,10 @@ async function runTarget(makeTarget, key) {
 // --- main --------------------------------------------------------------------------------------
 
 fs.mkdirSync(opt.out, { recursive: true });
+if (!fs.existsSync(loadgenBin)) {
+  console.error(`no sync-loadgen binary at ${loadgenBin}: cargo build --release -p sync-server (or pass --loadgen)`);
+  process.exit(2);
+}
 if (opt.only !== 'stock' && !fs.existsSync(rutaBin)) {
   console.error(`no sync-server binary at ${rutaBin}: cargo build --release -p sync-server (or pass --sync-server)`);
   process.exit(2);
@@ -560,8 +603,10 @@ const rows = [
   ['seed: server CPU ms per document', (r) => r.seed?.server_cpu_ms / r.seed?.docs, false, 2],
   ...fetchRows('fetch_warm', 'fetch, warm, Repo clients'),
   ...fetchRows('fetch_warm_raw', 'fetch, warm, lean clients'),
+  ...fetchRows('fetch_warm_rust', 'fetch, warm, Rust lean clients'),
   ...fetchRows('fetch_cold', 'fetch, cold (restarted), Repo clients'),
   ...fetchRows('fetch_cold_raw', 'fetch, cold (restarted), lean clients'),
+  ...fetchRows('fetch_cold_rust', 'fetch, cold (restarted), Rust lean clients'),
   ['edit → other client (Repo clients): p50 (ms)', (r) => r.latency?.latency.p50, false, 1],
   ['edit → other client: p99 (ms)', (r) => r.latency?.latency.p99, false, 1],
   ['edit → other client: max (ms)', (r) => r.latency?.latency.max, false, 1],

@@ -70,15 +70,17 @@ usage: cargo xtask <task>
           ARGS go to scripts/bench/sync-side-by-side.mjs (see BENCHMARKS.md)
 ";
 
-/// Builds the release `sync-server` and runs the side-by-side driver against it.
+/// Builds the release `sync-server` and `sync-loadgen` and runs the side-by-side driver.
 fn bench_sync_peers(extra: &[String]) -> Result {
-    run(cargo().args(["build", "--release", "-p", "sync-server"]))?;
-    let bin = util::target_dir()?.join("release/sync-server");
+    run(cargo().args(["build", "--release", "-p", "sync-server", "--bins"]))?;
+    let release = util::target_dir()?.join("release");
     run(std::process::Command::new("node")
         .current_dir(root())
         .arg(root().join("scripts/bench/sync-side-by-side.mjs"))
         .arg("--sync-server")
-        .arg(bin)
+        .arg(release.join("sync-server"))
+        .arg("--loadgen")
+        .arg(release.join("sync-loadgen"))
         .args(extra))
 }
 

@@ -10,6 +10,7 @@ mod device_hosts;
 mod fleet;
 mod interop;
 mod invoices;
+mod loadgen;
 mod map;
 mod routing;
 mod sync;
