@@ -424,6 +424,8 @@ async function fetchRust(target, base, urls, label, m) {
   return {
     docs: K * m, ms: r.ms, perSecond: (K * m * 1000) / r.ms,
     find: stats(r.latencies_ms), loadgen_cpu_ms: r.cpu_ms,
+    // Messages per find, on the document's own sync (the request counts as sent).
+    per_find: { received: r.received / (K * m), sent: r.sent / (K * m) },
   };
 }
 

@@ -9,7 +9,8 @@
 //! has `schema`), exactly as `connectRaw` in `scripts/bench/sync-side-by-side.mjs`
 //! does with `@automerge/automerge`. It writes one JSON line to stdout: the
 //! time from all clients joined to all documents fetched, each fetch's
-//! latency, the documents that arrived without events, and its own CPU time.
+//! latency, the documents that arrived without events, the sync messages
+//! received and sent, and its own CPU time.
 //! Errors (a server `error` message, `doc-unavailable`, a closed socket, a
 //! fetch over the time limit) end the run with the reason on stderr and exit 1.
 //!
@@ -152,6 +153,9 @@ struct Fetch {
 struct Outcome {
     latencies_ms: Vec<f64>,
     without_events: usize,
+    /// Sync messages received and sent (requests included), all fetches.
+    received: usize,
+    sent: usize,
 }
 
 /// Fetches `docs` on `session`, `in_flight` at a time.
@@ -178,6 +182,7 @@ async fn fetch_all(
                 .generate_sync_message(&mut f.state)
                 .expect("a first message");
             session.send("request", &id, first).await?;
+            out.sent += 1;
             open.insert(id, f);
         }
         if open.is_empty() {
@@ -214,6 +219,7 @@ async fn fetch_all(
         let Some(f) = open.get_mut(&doc_id) else {
             continue;
         };
+        out.received += 1;
         let data = field(&v, "data")
             .and_then(Value::as_bytes)
             .ok_or_else(|| format!("{}: sync without data", session.me))?;
@@ -221,6 +227,7 @@ async fn fetch_all(
             .receive_sync_message(&mut f.state, SyncMessage::decode(data)?)?;
         if let Some(reply) = f.doc.generate_sync_message(&mut f.state) {
             session.send("sync", &doc_id, reply).await?;
+            out.sent += 1;
         }
         if f.doc.get(ROOT, "schema")?.is_some() {
             let f = open.remove(&doc_id).expect("open");
@@ -267,12 +274,16 @@ async fn run(job: Job) -> Result<serde_json::Value, Error> {
         let o = t.await??;
         all.latencies_ms.extend(o.latencies_ms);
         all.without_events += o.without_events;
+        all.received += o.received;
+        all.sent += o.sent;
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(serde_json::json!({
         "ms": ms,
         "latencies_ms": all.latencies_ms,
         "without_events": all.without_events,
+        "received": all.received,
+        "sent": all.sent,
         "cpu_ms": own_cpu_ms(),
     }))
 }

@@ -78,6 +78,11 @@ async fn the_load_generator_fetches_real_orders_and_names_what_it_cannot() {
         "one latency per fetch: {report}"
     );
     assert_eq!(report["without_events"], 0, "every order arrived whole");
+    assert!(
+        report["received"].as_u64().is_some_and(|n| n >= 10)
+            && report["sent"].as_u64().is_some_and(|n| n >= 10),
+        "at least one request and one sync answer per fetch: {report}"
+    );
     assert!(report["ms"].as_f64().is_some_and(|ms| ms > 0.0));
 
     // A courier's token may not see the dispatcher's unassigned orders:
