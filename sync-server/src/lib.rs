@@ -21,6 +21,7 @@ pub mod config;
 pub mod directory;
 pub mod http;
 pub mod tenant;
+pub mod wire;
 pub mod ws;
 
 use std::collections::HashMap;

@@ -32,6 +32,7 @@ use samod::PeerId;
 
 use crate::directory::{Authenticated, now_ms};
 use crate::tenant::Tenant;
+use crate::wire::{encode, field, text};
 
 /// Largest protocol message accepted (a whole-document sync of a large order
 /// with many proofs is far below this; blobs travel over HTTP).
@@ -67,14 +68,7 @@ enum Refused {
 }
 
 fn cbor_error(message: &str) -> Vec<u8> {
-    use ciborium::Value;
-    let v = Value::Map(vec![
-        (Value::Text("type".into()), Value::Text("error".into())),
-        (Value::Text("message".into()), Value::Text(message.into())),
-    ]);
-    let mut out = Vec::new();
-    ciborium::into_writer(&v, &mut out).expect("cbor to vec");
-    out
+    encode(vec![("type", text("error")), ("message", text(message))])
 }
 
 struct Inbound<'a> {
@@ -82,15 +76,6 @@ struct Inbound<'a> {
     sender: Option<String>,
     document: Option<String>,
     data: Option<&'a [u8]>,
-}
-
-fn field<'v>(
-    map: &'v [(ciborium::Value, ciborium::Value)],
-    key: &str,
-) -> Option<&'v ciborium::Value> {
-    map.iter()
-        .find(|(k, _)| k.as_text() == Some(key))
-        .map(|(_, v)| v)
 }
 
 fn parse(value: &ciborium::Value) -> Result<Inbound<'_>, Refused> {
@@ -407,22 +392,13 @@ impl Guard {
             version: MessageVersion::V1,
         }
         .encode();
-        use ciborium::Value;
-        let envelope = Value::Map(vec![
-            (Value::Text("type".into()), Value::Text("sync".into())),
-            (Value::Text("documentId".into()), Value::Text(doc.into())),
-            (
-                Value::Text("senderId".into()),
-                Value::Text(self.tenant.repo.peer_id().to_string()),
-            ),
-            (
-                Value::Text("targetId".into()),
-                Value::Text(self.peer.to_string()),
-            ),
-            (Value::Text("data".into()), Value::Bytes(data)),
+        let out = encode(vec![
+            ("type", text("sync")),
+            ("documentId", text(doc)),
+            ("senderId", text(self.tenant.repo.peer_id().as_str())),
+            ("targetId", text(self.peer.as_str())),
+            ("data", ciborium::Value::Bytes(data)),
         ]);
-        let mut out = Vec::new();
-        ciborium::into_writer(&envelope, &mut out).expect("cbor to vec");
         Ok(Verdict::Answer(out))
     }
 

@@ -35,6 +35,10 @@ try {
     await page.click('#create-order');
     const panel = page.locator('#order-panel');
     await panel.waitFor();
+    // The panel opens at once and fills in when the order's detail has loaded
+    // (CI once read an empty title here).
+    await page.waitForFunction((customer) => document.querySelector('.panel-head h2')
+      ?.textContent.includes(customer), args.customer).catch(() => {});
     const orderId = await panel.getAttribute('data-order');
     const title = (await page.textContent('.panel-head h2')).trim();
     const reference = title.split(' · ')[0];

@@ -11,25 +11,9 @@ use std::time::Duration;
 use automerge::sync::SyncDoc;
 use ciborium::Value;
 use futures::{SinkExt, StreamExt};
+use sync_server::wire::{encode, field, text};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-
-fn text(s: &str) -> Value {
-    Value::Text(s.to_owned())
-}
-
-fn encode(fields: Vec<(&str, Value)>) -> Vec<u8> {
-    let map = Value::Map(fields.into_iter().map(|(k, v)| (text(k), v)).collect());
-    let mut out = Vec::new();
-    ciborium::into_writer(&map, &mut out).expect("cbor to vec");
-    out
-}
-
-fn field<'v>(map: &'v [(Value, Value)], key: &str) -> Option<&'v Value> {
-    map.iter()
-        .find(|(k, _)| k.as_text() == Some(key))
-        .map(|(_, v)| v)
-}
 
 /// A connected raw courier: send positions with [`RawCourier::send_position`].
 pub struct RawCourier {

@@ -27,6 +27,7 @@ use automerge::{Automerge, ROOT, ReadDoc};
 use ciborium::Value;
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
+use sync_server::wire::{encode, get, get_text};
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Deserialize)]
@@ -45,29 +46,6 @@ struct Client {
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-fn cbor(fields: Vec<(&str, Value)>) -> Vec<u8> {
-    let map = Value::Map(
-        fields
-            .into_iter()
-            .map(|(k, v)| (Value::Text(k.into()), v))
-            .collect(),
-    );
-    let mut out = Vec::new();
-    ciborium::into_writer(&map, &mut out).expect("cbor to vec");
-    out
-}
-
-fn field<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
-    v.as_map()?
-        .iter()
-        .find(|(k, _)| k.as_text() == Some(key))
-        .map(|(_, v)| v)
-}
-
-fn text<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
-    field(v, key).and_then(Value::as_text)
-}
-
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -82,7 +60,7 @@ impl Session {
     async fn join(url: &str, me: &str, within: Duration) -> Result<Self, Error> {
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
         ws.send(Message::Binary(
-            cbor(vec![
+            encode(vec![
                 ("type", Value::Text("join".into())),
                 ("senderId", Value::Text(me.into())),
                 (
@@ -107,9 +85,9 @@ impl Session {
             };
             if let Message::Binary(b) = msg? {
                 let v: Value = ciborium::from_reader(&b[..])?;
-                match text(&v, "type") {
+                match get_text(&v, "type") {
                     Some("peer") => {
-                        let server = text(&v, "senderId").unwrap_or_default().to_owned();
+                        let server = get_text(&v, "senderId").unwrap_or_default().to_owned();
                         return Ok(Self {
                             ws,
                             me: me.into(),
@@ -119,7 +97,7 @@ impl Session {
                     Some("error") => {
                         return Err(format!(
                             "{me}: server error: {}",
-                            text(&v, "message").unwrap_or_default()
+                            get_text(&v, "message").unwrap_or_default()
                         )
                         .into());
                     }
@@ -130,7 +108,7 @@ impl Session {
     }
 
     async fn send(&mut self, kind: &str, doc: &str, msg: SyncMessage) -> Result<(), Error> {
-        let bytes = cbor(vec![
+        let bytes = encode(vec![
             ("type", Value::Text(kind.into())),
             ("senderId", Value::Text(self.me.clone())),
             ("targetId", Value::Text(self.server.clone())),
@@ -200,13 +178,13 @@ async fn fetch_all(
             _ => continue,
         };
         let v: Value = ciborium::from_reader(&bytes[..])?;
-        let doc_id = text(&v, "documentId").unwrap_or_default().to_owned();
-        match text(&v, "type") {
+        let doc_id = get_text(&v, "documentId").unwrap_or_default().to_owned();
+        match get_text(&v, "type") {
             Some("error") => {
                 return Err(format!(
                     "{}: server error: {}",
                     session.me,
-                    text(&v, "message").unwrap_or_default()
+                    get_text(&v, "message").unwrap_or_default()
                 )
                 .into());
             }
@@ -220,7 +198,7 @@ async fn fetch_all(
             continue;
         };
         out.received += 1;
-        let data = field(&v, "data")
+        let data = get(&v, "data")
             .and_then(Value::as_bytes)
             .ok_or_else(|| format!("{}: sync without data", session.me))?;
         f.doc

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use sync_server::wire::{encode, get};
 use app_api::{Action, DeliveryStatus, Request, Response};
 use app_core::domain::OrderId;
 use app_core::sync::{doc_id_of, url_of};
@@ -383,26 +384,6 @@ struct RawPeer {
     server: String,
 }
 
-fn cbor(fields: Vec<(&str, ciborium::Value)>) -> Vec<u8> {
-    use ciborium::Value;
-    let map = Value::Map(
-        fields
-            .into_iter()
-            .map(|(k, v)| (Value::Text(k.into()), v))
-            .collect(),
-    );
-    let mut out = Vec::new();
-    ciborium::into_writer(&map, &mut out).unwrap();
-    out
-}
-
-fn text_of<'v>(v: &'v ciborium::Value, key: &str) -> Option<&'v ciborium::Value> {
-    v.as_map()?
-        .iter()
-        .find(|(k, _)| k.as_text() == Some(key))
-        .map(|(_, v)| v)
-}
-
 /// `GET /v1/me` as `token`: (peer id, courier document id if any).
 async fn me(server: &str, token: &str) -> (String, Option<String>) {
     let v = ruta_e2e::get_json(&format!("{server}/v1/me"), token).await;
@@ -438,7 +419,7 @@ impl RawPeer {
                 }
             }
         });
-        out.unbounded_send(cbor(vec![
+        out.unbounded_send(encode(vec![
             ("type", Value::Text("join".into())),
             ("senderId", Value::Text(me.clone())),
             (
@@ -454,7 +435,7 @@ impl RawPeer {
             server: String::new(),
         };
         let answer = peer.next_of("peer", Duration::from_secs(10)).await;
-        peer.server = text_of(&answer.expect("peer message"), "senderId")
+        peer.server = get(&answer.expect("peer message"), "senderId")
             .and_then(|v| v.as_text())
             .unwrap()
             .to_owned();
@@ -465,7 +446,7 @@ impl RawPeer {
     async fn next_of(&mut self, kind: &str, within: Duration) -> Option<ciborium::Value> {
         let deadline = tokio::time::Instant::now() + within;
         while let Ok(Some(v)) = tokio::time::timeout_at(deadline, self.inbox.recv()).await {
-            if text_of(&v, "type").and_then(|t| t.as_text()) == Some(kind) {
+            if get(&v, "type").and_then(|t| t.as_text()) == Some(kind) {
                 return Some(v);
             }
         }
@@ -480,7 +461,7 @@ impl RawPeer {
             .unwrap()
             .encode();
         self.out
-            .unbounded_send(cbor(vec![
+            .unbounded_send(encode(vec![
                 ("type", Value::Text("request".into())),
                 ("senderId", Value::Text(self.me.clone())),
                 ("targetId", Value::Text(self.server.clone())),
@@ -493,7 +474,7 @@ impl RawPeer {
     fn ephemeral(&self, doc: &str, count: u64, data: Vec<u8>) {
         use ciborium::Value;
         self.out
-            .unbounded_send(cbor(vec![
+            .unbounded_send(encode(vec![
                 ("type", Value::Text("ephemeral".into())),
                 ("senderId", Value::Text(self.me.clone())),
                 ("targetId", Value::Text(self.server.clone())),
@@ -509,9 +490,9 @@ impl RawPeer {
     fn drain_positions(&mut self, doc: &str) -> Vec<f64> {
         let mut out = Vec::new();
         while let Ok(v) = self.inbox.try_recv() {
-            if text_of(&v, "type").and_then(|t| t.as_text()) == Some("ephemeral")
-                && text_of(&v, "documentId").and_then(|t| t.as_text()) == Some(doc)
-                && let Some((_, lat, _)) = text_of(&v, "data")
+            if get(&v, "type").and_then(|t| t.as_text()) == Some("ephemeral")
+                && get(&v, "documentId").and_then(|t| t.as_text()) == Some(doc)
+                && let Some((_, lat, _)) = get(&v, "data")
                     .and_then(|d| d.as_bytes())
                     .and_then(|d| app_core::sync::decode_position(d))
             {
@@ -607,7 +588,7 @@ impl RawPeer {
     fn sync(&self, doc: &str, msg: automerge::sync::Message) {
         use ciborium::Value;
         self.out
-            .unbounded_send(cbor(vec![
+            .unbounded_send(encode(vec![
                 ("type", Value::Text("sync".into())),
                 ("senderId", Value::Text(self.me.clone())),
                 ("targetId", Value::Text(self.server.clone())),
@@ -625,17 +606,57 @@ impl RawPeer {
     ) -> Option<Result<automerge::sync::Message, String>> {
         let deadline = tokio::time::Instant::now() + within;
         while let Ok(Some(v)) = tokio::time::timeout_at(deadline, self.inbox.recv()).await {
-            let field = |k: &str| text_of(&v, k).and_then(|t| t.as_text());
+            let field = |k: &str| get(&v, k).and_then(|t| t.as_text());
             match field("type") {
                 Some("error") => return Some(Err(field("message").unwrap_or_default().into())),
                 Some("sync") if field("documentId") == Some(doc) => {
-                    let data = text_of(&v, "data").and_then(|d| d.as_bytes()).unwrap();
+                    let data = get(&v, "data").and_then(|d| d.as_bytes()).unwrap();
                     return Some(Ok(automerge::sync::Message::decode(data).unwrap()));
                 }
                 _ => {}
             }
         }
         None
+    }
+
+    /// Takes the server's answer to a child sent without `parent`: a sync
+    /// message, not a refusal, that needs exactly the parent; then answers it
+    /// as the peer's automerge does, which must send the parent. Returns the
+    /// server's message and how many changes went back.
+    async fn answer_ask(
+        &mut self,
+        doc: &str,
+        local: &mut automerge::Automerge,
+        state: &mut automerge::sync::State,
+        parent: automerge::ChangeHash,
+    ) -> (automerge::sync::Message, usize) {
+        use automerge::sync::SyncDoc;
+        let ask = self
+            .next_sync(doc, T)
+            .await
+            .expect("an answer")
+            .expect("no refusal: the session stays open");
+        assert_eq!(
+            ask.need,
+            vec![parent],
+            "the server needs exactly the parent"
+        );
+        assert!(ask.changes.is_empty());
+        local.receive_sync_message(state, ask.clone()).unwrap();
+        let resent = local.generate_sync_message(state).expect("an answer");
+        // One change per chunk, or (after a start-over) the whole document.
+        let holds_parent = |chunk: &[u8]| {
+            automerge::Change::try_from(chunk).is_ok_and(|c| c.hash() == parent)
+                || automerge::Automerge::load(chunk)
+                    .is_ok_and(|d| d.get_change_by_hash(&parent).is_some())
+        };
+        assert!(
+            resent.changes.iter().any(holds_parent),
+            "the peer sends the parent it believed it had sent"
+        );
+        let sent = resent.changes.len();
+        self.sync(doc, resent);
+        (ask, sent)
     }
 
     /// Runs the sync protocol on `doc` with `local` until the server announces
@@ -729,7 +750,7 @@ async fn changes_sent_without_their_parents_are_asked_for_and_still_judged() {
         use ciborium::Value;
         let first = local.generate_sync_message(&mut state).unwrap().encode();
         raw.out
-            .unbounded_send(cbor(vec![
+            .unbounded_send(encode(vec![
                 ("type", Value::Text("request".into())),
                 ("senderId", Value::Text(raw.me.clone())),
                 ("targetId", Value::Text(raw.server.clone())),
@@ -764,28 +785,12 @@ async fn changes_sent_without_their_parents_are_asked_for_and_still_judged() {
     let (_, p, p_id) = note(&mut local, as_d1(), "gate code 4411");
     let (x, _, x_id) = note(&mut local, as_d1(), "ring twice");
     raw.sync(&doc, child_alone(&local, &mut state, x, true));
-    let ask = raw
-        .next_sync(&doc, T)
-        .await
-        .expect("an answer")
-        .expect("no refusal: the session stays open");
-    assert_eq!(ask.need, vec![p], "the server needs exactly the parent");
-    assert!(ask.changes.is_empty());
+    let (ask, _) = raw.answer_ask(&doc, &mut local, &mut state, p).await;
     assert!(
         ask.flags
             .is_some_and(|f| f.contains(MessageFlags::SYNC_RESET)),
         "a peer that advertises sync reset is told to reset"
     );
-    local.receive_sync_message(&mut state, ask).unwrap();
-    let resent = local.generate_sync_message(&mut state).expect("the parent");
-    assert!(
-        resent
-            .changes
-            .iter()
-            .any(|c| automerge::Change::try_from(c).is_ok_and(|c| c.hash() == p)),
-        "the peer sends the parent it believed it had sent"
-    );
-    raw.sync(&doc, resent);
     raw.converge(&doc, &mut local, &mut state)
         .await
         .expect("both notes are judged and accepted");
@@ -804,16 +809,8 @@ async fn changes_sent_without_their_parents_are_asked_for_and_still_judged() {
     let (_, p2, p2_id) = note(&mut local, as_d1(), "back door");
     let (x2, _, x2_id) = note(&mut local, as_d1(), "dog in yard");
     raw.sync(&doc, child_alone(&local, &mut state, x2, false));
-    let ask = raw
-        .next_sync(&doc, T)
-        .await
-        .expect("an answer")
-        .expect("no refusal: the session stays open");
-    assert_eq!(ask.need, vec![p2]);
+    let (ask, _) = raw.answer_ask(&doc, &mut local, &mut state, p2).await;
     assert!(ask.heads.is_empty(), "an old peer is told to start over");
-    local.receive_sync_message(&mut state, ask).unwrap();
-    let resent = local.generate_sync_message(&mut state).expect("the parent");
-    raw.sync(&doc, resent);
     raw.converge(&doc, &mut local, &mut state)
         .await
         .expect("both notes are accepted");
@@ -837,16 +834,8 @@ async fn changes_sent_without_their_parents_are_asked_for_and_still_judged() {
     let (_, p3, p3_id) = note(&mut local, as_d1(), "leave at reception");
     let (x3, _, x3_id) = note(&mut local, as_c1, "forged");
     raw.sync(&doc, child_alone(&local, &mut state, x3, true));
-    let ask = raw
-        .next_sync(&doc, T)
-        .await
-        .expect("an answer")
-        .expect("no refusal before the child is judged");
-    assert_eq!(ask.need, vec![p3]);
-    local.receive_sync_message(&mut state, ask).unwrap();
-    let resent = local.generate_sync_message(&mut state).expect("the parent");
-    assert_eq!(resent.changes.len(), 1, "the parent alone");
-    raw.sync(&doc, resent);
+    let (_, resent) = raw.answer_ask(&doc, &mut local, &mut state, p3).await;
+    assert_eq!(resent, 1, "the parent alone");
     let refused = raw
         .converge(&doc, &mut local, &mut state)
         .await
