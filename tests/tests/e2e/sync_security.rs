@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use sync_server::wire::{encode, get};
 use app_api::{Action, DeliveryStatus, Request, Response};
 use app_core::domain::OrderId;
 use app_core::sync::{doc_id_of, url_of};
@@ -12,6 +11,7 @@ use automerge::ReadDoc;
 use automerge::transaction::Transactable;
 use futures::{SinkExt, StreamExt};
 use ruta_e2e::{SyncServer, eventually};
+use sync_server::wire::{encode, get};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::sync::{act, create, create_assigned, device, status, tenant};
