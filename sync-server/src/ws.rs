@@ -376,7 +376,7 @@ impl Guard {
         if resets {
             flags.set(MessageFlags::SYNC_RESET);
         }
-        tracing::debug!(
+        tracing::info!(
             user = %self.auth.principal.user,
             doc,
             missing = missing.len(),
