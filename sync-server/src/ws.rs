@@ -317,8 +317,9 @@ impl Guard {
                 // without having been judged here. So nothing of this message
                 // reaches the engine; the guard asks the peer for the parents
                 // itself, and the child comes again with them or after them.
-                self.tenant.shadows.put(&doc, shadow.clone());
-                return self.ask(&doc, &shadow, &sync, missing).map_err(write);
+                let heads = shadow.get_heads();
+                self.tenant.shadows.put(&doc, shadow);
+                return self.ask(&doc, heads, &sync, missing).map_err(write);
             }
             if let Err(e) = check_write(&shadow, &trial, &order, &self.auth.principal) {
                 self.tenant.shadows.put(&doc, shadow);
@@ -341,7 +342,7 @@ impl Guard {
     fn ask(
         &mut self,
         doc: &str,
-        ours: &Automerge,
+        our_heads: Vec<automerge::ChangeHash>,
         theirs: &automerge::sync::Message,
         missing: Vec<automerge::ChangeHash>,
     ) -> Result<Verdict, String> {
@@ -384,7 +385,7 @@ impl Guard {
             "asking the peer for history its changes build on"
         );
         let data = Message {
-            heads: if resets { ours.get_heads() } else { Vec::new() },
+            heads: if resets { our_heads } else { Vec::new() },
             need: missing,
             have: Vec::new(),
             changes: ChunkList::empty(),
@@ -442,7 +443,8 @@ pub async fn session(
     let user = auth.principal.user.clone();
     let token_id = auth.token_id.clone();
     let (mut ws_tx, mut ws_rx) = socket.split();
-    let (out_tx, mut out_rx) = futures::channel::mpsc::channel::<Vec<u8>>(64);
+    // The engine's messages to the peer, and the guard's own answers (`Verdict::Answer`).
+    let (mut out_tx, mut out_rx) = futures::channel::mpsc::channel::<Vec<u8>>(64);
     let (in_tx, in_rx) = futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(64);
     let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<String>();
     let transport =
@@ -487,7 +489,6 @@ pub async fn session(
         peer: peer.clone(),
         asked: HashMap::new(),
     };
-    let mut answers = out_tx.clone();
     let mut in_tx = in_tx;
     let mut tokens_changed = tenant.tokens_changed.subscribe();
     // The token's expiry is known; a revocation shows as a change of the
@@ -536,7 +537,7 @@ pub async fn session(
                         }
                     }
                     Ok(Verdict::Answer(reply)) => {
-                        if answers.send(reply).await.is_err() {
+                        if out_tx.send(reply).await.is_err() {
                             break None;
                         }
                     }
@@ -562,7 +563,6 @@ pub async fn session(
         drop(close_tx);
     }
     drop(out_tx);
-    drop(answers);
     let _ = writer.await;
 }
 

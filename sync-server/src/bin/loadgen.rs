@@ -27,7 +27,7 @@ use automerge::{Automerge, ROOT, ReadDoc};
 use ciborium::Value;
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
-use sync_server::wire::{encode, get, get_text};
+use sync_server::wire::{encode, get, get_text, text};
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Deserialize)]
@@ -61,15 +61,12 @@ impl Session {
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
         ws.send(Message::Binary(
             encode(vec![
-                ("type", Value::Text("join".into())),
-                ("senderId", Value::Text(me.into())),
-                (
-                    "supportedProtocolVersions",
-                    Value::Array(vec![Value::Text("1".into())]),
-                ),
+                ("type", text("join")),
+                ("senderId", text(me)),
+                ("supportedProtocolVersions", Value::Array(vec![text("1")])),
                 (
                     "peerMetadata",
-                    Value::Map(vec![(Value::Text("isEphemeral".into()), Value::Bool(true))]),
+                    Value::Map(vec![(text("isEphemeral"), Value::Bool(true))]),
                 ),
             ])
             .into(),
@@ -109,10 +106,10 @@ impl Session {
 
     async fn send(&mut self, kind: &str, doc: &str, msg: SyncMessage) -> Result<(), Error> {
         let bytes = encode(vec![
-            ("type", Value::Text(kind.into())),
-            ("senderId", Value::Text(self.me.clone())),
-            ("targetId", Value::Text(self.server.clone())),
-            ("documentId", Value::Text(doc.into())),
+            ("type", text(kind)),
+            ("senderId", text(&self.me)),
+            ("targetId", text(&self.server)),
+            ("documentId", text(doc)),
             ("data", Value::Bytes(msg.encode())),
         ]);
         self.ws.send(Message::Binary(bytes.into())).await?;
