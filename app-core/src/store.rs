@@ -18,6 +18,8 @@ use app_api::{
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 
+pub use ruta_domain::enum_str;
+
 use crate::domain::DeviceId;
 use crate::hlc::Hlc;
 use crate::lifecycle::{OrderState, Verdict};
@@ -1195,14 +1197,6 @@ fn ensure_device_id(conn: &Connection) -> Result<DeviceId, StoreError> {
 pub fn integrity_check(path: &Path) -> Result<String, StoreError> {
     let conn = Connection::open(path)?;
     Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
-}
-
-/// The snake_case name serde gives a unit enum variant.
-pub fn enum_str<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => format!("{other:?}"),
-    }
 }
 
 fn parse_enum<T: serde::de::DeserializeOwned>(

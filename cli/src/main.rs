@@ -10,8 +10,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use app_core::routing::{Budget, roads, tsp, tsplib};
 use clap::{Parser, Subcommand};
+use ruta_routing::{Budget, roads, tsp, tsplib};
 
 #[derive(Parser)]
 #[command(name = "ruta", version, about = "Ruta's command line")]

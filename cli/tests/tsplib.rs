@@ -32,7 +32,7 @@ fn solve(args: &[&str]) -> serde_json::Value {
 
 /// Length of a closed tour of 1-based ids, from the weights the parser read.
 fn length(path: &Path, tour: &[u64]) -> u64 {
-    let inst = app_core::routing::tsplib::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let inst = ruta_routing::tsplib::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
     let t: Vec<usize> = tour.iter().map(|&c| c as usize - 1).collect();
     inst.tour_length(&t)
 }

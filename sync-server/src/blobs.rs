@@ -133,7 +133,7 @@ pub async fn patch(
             return Ok((StatusCode::NO_CONTENT, offset_header(now)).into_response());
         }
         let bytes = std::fs::read(&part).map_err(io)?;
-        let got = app_core::sync::sha256_hex(&bytes);
+        let got = ruta_model::sha256_hex(&bytes);
         if got != hash2 {
             let _ = std::fs::remove_file(&part);
             return Err(ApiErr::new(

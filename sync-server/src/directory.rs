@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use app_core::domain::{Role, UserId};
-use app_core::sync::Principal;
-use app_core::sync::access::DocFacts;
-use app_core::sync::sha256_hex;
 use rusqlite::{Connection, OptionalExtension, params};
+use ruta_domain::{Role, UserId};
+use ruta_model::Principal;
+use ruta_model::access::DocFacts;
+use ruta_model::sha256_hex;
 
 /// File name of a tenant's store inside `DATA/tenants/<tenant>/`.
 pub const STORE_FILE: &str = "store.sqlite3";
@@ -94,7 +94,7 @@ pub fn tenant_of_token(token: &str) -> Option<&str> {
 }
 
 fn role_str(role: Role) -> String {
-    app_core::store::enum_str(&role)
+    ruta_domain::enum_str(&role)
 }
 
 /// A role by its name (`client`, `dispatcher`, `courier`, `admin`).
@@ -273,7 +273,7 @@ impl Directory {
         }
         let mut secret = [0u8; 32];
         rand::fill(&mut secret);
-        let hex = app_core::sync::hex(&secret);
+        let hex = ruta_model::hex(&secret);
         let token = format!("rt_{tenant}_{hex}");
         let hash = sha256_hex(token.as_bytes());
         let id = hash[..12].to_owned();
@@ -497,12 +497,12 @@ impl Directory {
 
     /// The tenant's POD verification secret (32 random bytes, hex), made on
     /// first use. Devices that verify deliveries derive each order's QR/PIN
-    /// code from it offline (`app_core::pod::verify`).
+    /// code from it offline (`ruta_pod::verify`).
     pub fn pod_secret(&self) -> Result<String, DirectoryError> {
         let conn = self.conn();
         let mut secret = [0u8; 32];
         rand::fill(&mut secret);
-        let fresh = app_core::sync::hex(&secret);
+        let fresh = ruta_model::hex(&secret);
         conn.execute(
             "INSERT INTO settings (key, value) VALUES ('pod_secret', ?1) ON CONFLICT (key) DO NOTHING",
             params![fresh],

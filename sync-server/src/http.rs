@@ -161,7 +161,7 @@ async fn me(auth: Authed) -> Result<Json<Value>, ApiErr> {
     let url = |d: &Option<String>| d.as_ref().map(|d| format!("automerge:{d}"));
     // Only devices that verify deliveries get the key codes are derived from.
     let pod_secret = match auth.who.principal.role {
-        app_core::domain::Role::Client => None,
+        ruta_domain::Role::Client => None,
         _ => Some(auth.tenant.dir.pod_secret().map_err(internal)?),
     };
     Ok(Json(json!({
@@ -202,16 +202,16 @@ async fn blob_patch(
 /// An order's final invoice number (`INV-000042`), for whoever may read the order.
 /// 404 until the server has seen the order delivered.
 async fn invoice_number(auth: Authed, Path(order_id): Path<String>) -> Result<Json<Value>, ApiErr> {
-    let order = app_core::domain::OrderId::new(&order_id);
-    let doc = app_core::sync::doc_id_of(&order).ok_or_else(|| {
+    let order = ruta_domain::OrderId::new(&order_id);
+    let doc = ruta_model::doc_id_of(&order).ok_or_else(|| {
         ApiErr::new(
             StatusCode::BAD_REQUEST,
             format!("order id {order_id:?} is not a UUID"),
         )
     })?;
     let facts = auth.tenant.shared.facts(&doc.to_string());
-    if app_core::sync::access::decide(&auth.who.principal, facts.as_ref())
-        == app_core::sync::access::Access::None
+    if ruta_model::access::decide(&auth.who.principal, facts.as_ref())
+        == ruta_model::access::Access::None
     {
         return Err(ApiErr::new(StatusCode::NOT_FOUND, "no such order"));
     }
@@ -246,7 +246,7 @@ async fn couriers(auth: Authed) -> Result<Json<Value>, ApiErr> {
     Ok(Json(json!({
         "couriers": users
             .iter()
-            .filter(|u| u.role == app_core::domain::Role::Courier)
+            .filter(|u| u.role == ruta_domain::Role::Courier)
             .map(|u| json!({"user": u.id, "name": u.name}))
             .collect::<Vec<_>>()
     })))
@@ -264,7 +264,7 @@ async fn breadcrumbs(
     }
     let since = q.get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
     let dir = auth.tenant.dir.clone();
-    let courier = app_core::domain::UserId::new(courier);
+    let courier = ruta_domain::UserId::new(courier);
     let points = tokio::task::spawn_blocking(move || dir.breadcrumbs(&courier, since))
         .await
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?

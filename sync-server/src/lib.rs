@@ -4,10 +4,10 @@
 //! - [`directory`]: a tenant's users, hashed device tokens, document facts,
 //!   breadcrumbs, blob records and refusals (SQLite, shared with the admin CLI).
 //! - [`tenant`]: a tenant at run time — its samod repo over the tenant's store,
-//!   the share policy (from [`app_core::sync::access`]), and the projector that
+//!   the share policy (from [`ruta_model::access`]), and the projector that
 //!   keeps access facts and users' index documents in step with content.
 //! - [`ws`]: one sync session; every inbound message passes the write guard
-//!   ([`app_core::sync::guard`]) before the sync engine sees it.
+//!   ([`ruta_model::guard`]) before the sync engine sees it.
 //! - [`blobs`]: resumable, content-addressed POD uploads.
 //! - [`http`]: the axum router.
 //! - [`serve`]: runs on an already-bound listener until a shutdown future

@@ -7,14 +7,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use app_core::domain::{DeviceId, UserId};
-use app_core::order_doc::OrderDoc;
-use app_core::sync::access::{self, Access, DocFacts};
-use app_core::sync::storage::{RepoStorage, SqliteStorage, Storage, load_doc_bytes};
-use app_core::sync::{DocumentId, Principal, order_of, url_of};
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjType, ROOT, ReadDoc};
+use ruta_domain::{DeviceId, UserId};
+use ruta_model::access::{self, Access, DocFacts};
+use ruta_model::order_doc::OrderDoc;
+use ruta_model::{DocumentId, Principal, order_of, url_of};
 use samod::{PeerId, Repo, ShareConfig};
+use sync_storage::{RepoStorage, SqliteStorage, Storage, load_doc_bytes};
 use tokio::sync::{mpsc, watch};
 
 use crate::directory::{Directory, DirectoryError, STORE_FILE, User, tenant_dir};
@@ -205,7 +205,7 @@ impl Tenant {
                 None => true,
                 Some(&(t, la, lo)) => {
                     at - t >= CRUMB_EVERY_MS
-                        || app_core::domain::geo::haversine_m(la, lo, lat, lon) >= CRUMB_EVERY_M
+                        || ruta_domain::geo::haversine_m(la, lo, lat, lon) >= CRUMB_EVERY_M
                 }
             };
             if !due {
@@ -232,7 +232,7 @@ impl Tenant {
             return Ok(user);
         }
         let stopped = |_| DirectoryError::Invalid("repo stopped".into());
-        let courier = if user.role == app_core::domain::Role::Courier {
+        let courier = if user.role == ruta_domain::Role::Courier {
             let mut doc = Automerge::new();
             doc.transact::<_, _, automerge::AutomergeError>(|tx| {
                 tx.put(ROOT, "kind", "courier")?;
@@ -472,14 +472,14 @@ impl Tenant {
         let loaded = tokio::task::spawn_blocking(move || {
             let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
             let doc = OrderDoc::load(&bytes, &[], &DeviceId::new("server")).ok()?;
-            Some(app_core::lifecycle::derive(order.clone(), doc.events().0))
+            Some(ruta_model::lifecycle::derive(order.clone(), doc.events().0))
         })
         .await
         .ok()
         .flatten();
         let Some(state) = loaded else { return };
         // Every delivered order gets the tenant's next invoice number, once.
-        if state.status == app_core::api::DeliveryStatus::Delivered {
+        if state.status == app_api::DeliveryStatus::Delivered {
             let dir = self.dir.clone();
             let order = state.id.to_string();
             match tokio::task::spawn_blocking(move || dir.allocate_invoice_number(&order)).await {

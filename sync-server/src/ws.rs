@@ -5,7 +5,7 @@
 //! problem, a close frame, and a log line (the server keeps serving others):
 //! - frames: binary only, at most [`MAX_MESSAGE_BYTES`], CBOR maps with a `type`;
 //! - sync messages carrying changes: applied to a per-connection shadow copy of
-//!   the document and judged by [`app_core::sync::guard::check_write`]; changes
+//!   the document and judged by [`ruta_model::guard::check_write`]; changes
 //!   to index and courier documents are refused outright; changes that build
 //!   on history the server lacks never reach the engine: the guard asks the
 //!   peer for that history instead (see `Guard::ask`), so the engine applies
@@ -20,15 +20,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app_core::domain::Role;
-use app_core::sync::access::DocFacts;
-use app_core::sync::guard::check_write;
-use app_core::sync::storage::load_doc_bytes;
-use app_core::sync::{DocumentId, decode_position, order_of};
 use automerge::{Automerge, ReadDoc};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
+use ruta_domain::Role;
+use ruta_model::access::DocFacts;
+use ruta_model::guard::check_write;
+use ruta_model::{DocumentId, decode_position, order_of};
 use samod::PeerId;
+use sync_storage::load_doc_bytes;
 
 use crate::directory::{Authenticated, now_ms};
 use crate::tenant::Tenant;

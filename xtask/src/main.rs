@@ -33,8 +33,9 @@ fn main() -> ExitCode {
         "sizes" => sizes(),
         "bench" => run(cargo().args(["bench", "-p", "app-core", "--bench", "scale"]))
             .and_then(|()| run(cargo().args(["bench", "-p", "app-core", "--bench", "core_calls"]))),
-        "bench-routing" => setup()
-            .and_then(|()| run(cargo().args(["bench", "-p", "app-core", "--bench", "routing"]))),
+        "bench-routing" => setup().and_then(|()| {
+            run(cargo().args(["bench", "-p", "ruta-routing", "--bench", "routing"]))
+        }),
         "bench-sync-peers" => setup().and_then(|()| bench_sync_peers(rest)),
         "help" | "--help" | "-h" => {
             println!("{}", HELP.trim());

@@ -1,0 +1,162 @@
+//! A tenant's tariff and the price it computes: base + distance + options.
+//! Amounts are integers in minor units (cents), never floats.
+
+use serde::{Deserialize, Serialize};
+
+use super::order::{OrderSpec, Priority};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tariff {
+    /// ISO 4217 code, e.g. "EUR".
+    pub currency: String,
+    pub base_cents: i64,
+    /// Per started kilometre.
+    pub per_km_cents: i64,
+    /// Kilometres included in the base price.
+    pub included_km: u32,
+    pub express_cents: i64,
+    pub signature_cents: i64,
+    pub age_check_cents: i64,
+    pub time_window_cents: i64,
+    pub urgent_cents: i64,
+    /// Per kilogram above `included_kg`.
+    pub per_kg_cents: i64,
+    pub included_kg: u32,
+    /// VAT in basis points (2550 = 25.5 %), included in the total.
+    pub vat_bp: u32,
+}
+
+impl Default for Tariff {
+    fn default() -> Self {
+        Tariff {
+            currency: "EUR".into(),
+            base_cents: 690,
+            per_km_cents: 95,
+            included_km: 2,
+            express_cents: 500,
+            signature_cents: 100,
+            age_check_cents: 150,
+            time_window_cents: 200,
+            urgent_cents: 800,
+            per_kg_cents: 40,
+            included_kg: 5,
+            vat_bp: 2550,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceLine {
+    pub label: String,
+    pub cents: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Price {
+    pub currency: String,
+    pub lines: Vec<PriceLine>,
+    /// Sum of the lines, VAT included.
+    pub total_cents: i64,
+    /// The VAT part of the total.
+    pub vat_cents: i64,
+}
+
+impl Tariff {
+    /// Prices an order travelling `distance_m` metres.
+    pub fn price(&self, spec: &OrderSpec, distance_m: f64) -> Price {
+        let mut lines = vec![PriceLine {
+            label: "Base".into(),
+            cents: self.base_cents,
+        }];
+        let km = (distance_m.max(0.0) / 1000.0).ceil() as i64;
+        let extra_km = (km - i64::from(self.included_km)).max(0);
+        if extra_km > 0 {
+            lines.push(PriceLine {
+                label: format!(
+                    "Distance {km} km ({extra_km} km over {} included)",
+                    self.included_km
+                ),
+                cents: extra_km * self.per_km_cents,
+            });
+        }
+        let (_, grams) = spec.load();
+        let kg = i64::from(grams.div_ceil(1000));
+        let extra_kg = (kg - i64::from(self.included_kg)).max(0);
+        if extra_kg > 0 {
+            lines.push(PriceLine {
+                label: format!("Weight {kg} kg"),
+                cents: extra_kg * self.per_kg_cents,
+            });
+        }
+        let mut option = |on: bool, label: &str, cents: i64| {
+            if on {
+                lines.push(PriceLine {
+                    label: label.into(),
+                    cents,
+                });
+            }
+        };
+        option(spec.options.express, "Express", self.express_cents);
+        option(
+            spec.options.signature_required,
+            "Signature",
+            self.signature_cents,
+        );
+        option(
+            spec.options.age_check.is_some(),
+            "Age check",
+            self.age_check_cents,
+        );
+        option(
+            spec.pickup.window.is_some() || spec.dropoff.window.is_some(),
+            "Time window",
+            self.time_window_cents,
+        );
+        option(
+            spec.priority == Priority::Urgent,
+            "Urgent",
+            self.urgent_cents,
+        );
+        let total_cents: i64 = lines.iter().map(|l| l.cents).sum();
+        // VAT included in the total: total * rate / (1 + rate), rounded half up.
+        let bp = i64::from(self.vat_bp);
+        let vat_cents = (total_cents * bp + (10_000 + bp) / 2) / (10_000 + bp);
+        Price {
+            currency: self.currency.clone(),
+            lines,
+            total_cents,
+            vat_cents,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::tests::sample_spec;
+
+    #[test]
+    fn base_only_within_included_distance() {
+        let t = Tariff::default();
+        let p = t.price(&sample_spec("R-1"), 1_500.0);
+        assert_eq!(p.lines.len(), 1);
+        assert_eq!(p.total_cents, 690);
+        // 690 / 1.255 = 549.8 -> VAT 140
+        assert_eq!(p.vat_cents, 140);
+    }
+
+    #[test]
+    fn distance_weight_and_options_add_lines() {
+        let t = Tariff::default();
+        let mut spec = sample_spec("R-1");
+        spec.options.express = true;
+        spec.options.signature_required = true;
+        spec.priority = Priority::Urgent;
+        spec.packages[0].weight_g = 4_000; // 2 x 4 kg = 8 kg, 3 over
+        let p = t.price(&spec, 5_200.0); // 6 started km, 4 over
+        let total = 690 + 4 * 95 + 3 * 40 + 500 + 100 + 800;
+        assert_eq!(p.total_cents, total, "{:?}", p.lines);
+        assert_eq!(p.lines.iter().map(|l| l.cents).sum::<i64>(), total);
+        assert!(p.lines.iter().any(|l| l.label.starts_with("Distance 6 km")));
+    }
+}

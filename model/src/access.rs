@@ -1,0 +1,146 @@
+//! Which documents a signed-in user may open, and how.
+//!
+//! The server keeps one [`DocFacts`] per document (derived from its content by
+//! [`facts_of_order`] whenever it changes) and asks [`decide`] for every
+//! (document, user) pair the sync engine shares. A denied document is answered
+//! exactly like a missing one.
+
+use serde::{Deserialize, Serialize};
+
+use super::Principal;
+use crate::lifecycle::OrderState;
+use ruta_domain::UserId;
+
+/// What kind of document this is and who it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DocFacts {
+    /// An order: its client (if a client created it) and current courier.
+    Order {
+        client: Option<UserId>,
+        assignee: Option<UserId>,
+    },
+    /// A user's index: the list of documents they may open (server-written).
+    Index { owner: UserId },
+    /// A courier's own document: live location ephemera travel on it.
+    Courier { owner: UserId },
+}
+
+/// How a document is shared with a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    None,
+    Read,
+    ReadWrite,
+}
+
+/// The access of `who` to a document with `facts` (None: a document the server
+/// does not know yet, i.e. one a peer is creating).
+pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
+    let operator = who.role.is_operator();
+    let mine = |u: &UserId| *u == who.user;
+    match facts {
+        // Clients and operators create orders; the write guard checks what they send.
+        None if operator || who.role == ruta_domain::Role::Client => Access::ReadWrite,
+        None => Access::None,
+        Some(DocFacts::Order { .. }) if operator => Access::ReadWrite,
+        Some(DocFacts::Order { client, assignee }) => match who.role {
+            ruta_domain::Role::Courier if assignee.as_ref().is_some_and(mine) => Access::ReadWrite,
+            ruta_domain::Role::Client if client.as_ref().is_some_and(mine) => Access::ReadWrite,
+            _ => Access::None,
+        },
+        Some(DocFacts::Index { owner }) if mine(owner) => Access::Read,
+        Some(DocFacts::Index { .. }) => Access::None,
+        Some(DocFacts::Courier { owner }) if mine(owner) => Access::ReadWrite,
+        Some(DocFacts::Courier { .. }) if operator => Access::Read,
+        Some(DocFacts::Courier { .. }) => Access::None,
+    }
+}
+
+/// The facts of an order document, from its derived state.
+pub fn facts_of_order(state: &OrderState) -> DocFacts {
+    DocFacts::Order {
+        client: state.spec.as_ref().and_then(|s| s.client.clone()),
+        assignee: state.assignee.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ruta_domain::Role;
+
+    fn p(user: &str, role: Role) -> Principal {
+        Principal {
+            user: UserId::new(user),
+            role,
+        }
+    }
+
+    #[test]
+    fn couriers_see_only_what_is_assigned_to_them_now() {
+        let order = DocFacts::Order {
+            client: Some(UserId::new("k1")),
+            assignee: Some(UserId::new("c1")),
+        };
+        assert_eq!(
+            decide(&p("c1", Role::Courier), Some(&order)),
+            Access::ReadWrite
+        );
+        assert_eq!(decide(&p("c2", Role::Courier), Some(&order)), Access::None);
+        assert_eq!(
+            decide(&p("k1", Role::Client), Some(&order)),
+            Access::ReadWrite
+        );
+        assert_eq!(decide(&p("k2", Role::Client), Some(&order)), Access::None);
+        assert_eq!(
+            decide(&p("d", Role::Dispatcher), Some(&order)),
+            Access::ReadWrite
+        );
+        // A user named like the courier but signed in as a client gets nothing.
+        assert_eq!(decide(&p("c1", Role::Client), Some(&order)), Access::None);
+        let unassigned = DocFacts::Order {
+            client: None,
+            assignee: None,
+        };
+        assert_eq!(
+            decide(&p("c1", Role::Courier), Some(&unassigned)),
+            Access::None
+        );
+    }
+
+    #[test]
+    fn unknown_documents_may_be_created_by_clients_and_operators_only() {
+        assert_eq!(decide(&p("c1", Role::Courier), None), Access::None);
+        assert_eq!(decide(&p("k1", Role::Client), None), Access::ReadWrite);
+        assert_eq!(decide(&p("a", Role::Admin), None), Access::ReadWrite);
+    }
+
+    #[test]
+    fn indexes_are_private_and_read_only_courier_docs_readable_by_operators() {
+        let index = DocFacts::Index {
+            owner: UserId::new("c1"),
+        };
+        assert_eq!(decide(&p("c1", Role::Courier), Some(&index)), Access::Read);
+        assert_eq!(
+            decide(&p("d", Role::Dispatcher), Some(&index)),
+            Access::None
+        );
+        let courier = DocFacts::Courier {
+            owner: UserId::new("c1"),
+        };
+        assert_eq!(
+            decide(&p("c1", Role::Courier), Some(&courier)),
+            Access::ReadWrite
+        );
+        assert_eq!(
+            decide(&p("d", Role::Dispatcher), Some(&courier)),
+            Access::Read
+        );
+        assert_eq!(
+            decide(&p("c2", Role::Courier), Some(&courier)),
+            Access::None
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! What the tenant's sync server and every device share, so both judge the same
+//! history the same way. Pure: no IO, no clock, no threads.
+//!
+//! - [`lifecycle`]: the one module that owns every delivery rule (who may do
+//!   what, the status machine, `derive`, `decide`, `allowed_actions`).
+//! - [`order_doc`]: one Automerge document per order, a map of events.
+//! - [`guard`]: which writes a signed-in user may sync — called by the server
+//!   on every incoming sync message before the sync engine sees it.
+//! - [`access`]: which documents a user may open — called by the server's share
+//!   policy.
+//! - [`ids`]: who is on the other end ([`Principal`]), document ids, hashes and
+//!   hex, and the live-position / beacon encoding.
+//!
+//! Architecture invariant: this crate pulls no storage, runtime or network
+//! crate (no rusqlite, tokio or samod; only samod-core's `DocumentId`).
+
+pub mod access;
+pub mod guard;
+pub mod ids;
+pub mod lifecycle;
+pub mod order_doc;
+
+pub use ids::*;
