@@ -254,6 +254,78 @@ pub struct PodProvenance {
     pub chain_seq: Option<u64>,
 }
 
+/// A status change (or edit) a user may make to an order now, as the lifecycle
+/// offers it in [`OrderDetail::actions`]. Its wire form is the snake_case name
+/// (`"pick_up"`), so screens match on a variant and the compiler checks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Assign,
+    Unassign,
+    Claim,
+    Accept,
+    Decline,
+    PickUp,
+    StartTransit,
+    /// Offered also when only proofs are missing: the POD screen lists them.
+    Deliver,
+    /// An operator records an external carrier's delivery.
+    RecordCarrierDelivery,
+    FailAttempt,
+    Return,
+    Cancel,
+    Reopen,
+    /// Editing the order's details (address, instructions, notes).
+    Edit,
+}
+
+/// A proof an order requires before it counts as delivered
+/// ([`OrderDetail::missing_proofs`]); wire form the snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProofKind {
+    Photo,
+    Signature,
+    Qr,
+    Pin,
+    AgeCheck,
+}
+
+impl ActionKind {
+    /// The wire name (`"pick_up"`), also used in element ids (`act-pick_up`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Assign => "assign",
+            ActionKind::Unassign => "unassign",
+            ActionKind::Claim => "claim",
+            ActionKind::Accept => "accept",
+            ActionKind::Decline => "decline",
+            ActionKind::PickUp => "pick_up",
+            ActionKind::StartTransit => "start_transit",
+            ActionKind::Deliver => "deliver",
+            ActionKind::RecordCarrierDelivery => "record_carrier_delivery",
+            ActionKind::FailAttempt => "fail_attempt",
+            ActionKind::Return => "return",
+            ActionKind::Cancel => "cancel",
+            ActionKind::Reopen => "reopen",
+            ActionKind::Edit => "edit",
+        }
+    }
+}
+
+impl ProofKind {
+    /// The wire name (`"age_check"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProofKind::Photo => "photo",
+            ProofKind::Signature => "signature",
+            ProofKind::Qr => "qr",
+            ProofKind::Pin => "pin",
+            ProofKind::AgeCheck => "age_check",
+        }
+    }
+}
+
 /// What someone does to an order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -317,6 +389,9 @@ pub enum Action {
 #[serde(default)]
 pub struct OrderQuery {
     pub statuses: Vec<DeliveryStatus>,
+    /// Only open work (to collect or on board), as the lifecycle defines it;
+    /// combined with `statuses` when both are given.
+    pub open_work: bool,
     pub order_types: Vec<OrderType>,
     pub zone: Option<String>,
     /// A courier's user id, or `"-"` for unassigned orders.
@@ -523,12 +598,10 @@ pub struct OrderDetail {
     pub weight_g: u32,
     /// Proofs still missing before the order can be delivered.
     #[serde(default)]
-    pub missing_proofs: Vec<String>,
-    /// What the signed-in user may do now (the lifecycle decides): `assign`,
-    /// `unassign`, `claim`, `accept`, `decline`, `pick_up`, `start_transit`,
-    /// `deliver`, `record_carrier_delivery`, `fail_attempt`, `return`, `cancel`, `reopen`.
+    pub missing_proofs: Vec<ProofKind>,
+    /// What the signed-in user may do now (the lifecycle decides).
     #[serde(default)]
-    pub actions: Vec<String>,
+    pub actions: Vec<ActionKind>,
 }
 
 /// A pickup or drop-off as a screen shows it.

@@ -70,7 +70,7 @@ pub struct PodCaptured {
     /// This record's number in the courier's tamper-evident chain.
     pub chain_seq: u64,
     /// Proofs the order still needs (over everything captured for it so far).
-    pub missing: Vec<String>,
+    pub missing: Vec<crate::ProofKind>,
     /// Whether the order is now Delivered.
     pub delivered: bool,
 }

@@ -218,7 +218,23 @@ impl Core {
                 self.act(&id, action)?;
                 self.summary(&id).map(Response::Order)
             }
-            Request::ListOrders(query) => {
+            Request::ListOrders(mut query) => {
+                if query.open_work {
+                    // Which statuses are open work is the lifecycle's to say.
+                    let open = lifecycle::Work::open_statuses();
+                    query.statuses = if query.statuses.is_empty() {
+                        open
+                    } else {
+                        query.statuses.retain(|s| open.contains(s));
+                        if query.statuses.is_empty() {
+                            return Ok(Response::Orders {
+                                orders: vec![],
+                                total: 0,
+                            });
+                        }
+                        query.statuses
+                    };
+                }
                 let (orders, total) = self.lock().store.query_orders(&query).map_err(storage)?;
                 Ok(Response::Orders { orders, total })
             }
@@ -725,10 +741,7 @@ impl Core {
                 .sum();
             detail.missing_proofs = lifecycle::proofs_for_delivery(&state).0;
             let actor = self.lock().session.clone();
-            detail.actions = lifecycle::allowed_actions(&state, &actor)
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
+            detail.actions = lifecycle::allowed_actions(&state, &actor);
         }
         Ok(detail)
     }
@@ -1073,6 +1086,54 @@ mod tests {
             },
         );
         assert_eq!((page.len(), total), (1, 2));
+    }
+
+    #[test]
+    fn open_work_is_what_the_lifecycle_calls_open() {
+        let (_dir, core, _clock) = core();
+        session(&core, "dana", Role::Dispatcher);
+        let pending = create(&core, "Pending");
+        let assigned = create(&core, "Assigned");
+        let delivered = create(&core, "Delivered");
+        for o in [&assigned, &delivered] {
+            act(
+                &core,
+                o,
+                Action::Assign {
+                    courier: "c1".into(),
+                },
+            )
+            .unwrap();
+        }
+        act(&core, &delivered, Action::RecordCarrierDelivery).unwrap_err();
+        session(&core, "c1", Role::Courier);
+        for a in [Action::PickUp, Action::StartTransit] {
+            act(&core, &delivered, a).unwrap();
+        }
+        act(&core, &delivered, Action::Deliver { pods: vec![] }).unwrap();
+        session(&core, "dana", Role::Dispatcher);
+        let ids = |q: OrderQuery| -> Vec<String> {
+            let (orders, total) = list(&core, q);
+            assert_eq!(total as usize, orders.len());
+            orders.into_iter().map(|o| o.id).collect()
+        };
+        let open = OrderQuery {
+            open_work: true,
+            ..Default::default()
+        };
+        assert_eq!(ids(open.clone()), vec![assigned.id.clone()]);
+        // Combined with statuses: the intersection, and nothing when it is empty.
+        let both = OrderQuery {
+            statuses: vec![DeliveryStatus::Assigned, DeliveryStatus::Delivered],
+            ..open.clone()
+        };
+        assert_eq!(ids(both), vec![assigned.id.clone()]);
+        let none = OrderQuery {
+            statuses: vec![DeliveryStatus::Delivered],
+            ..open
+        };
+        assert!(ids(none).is_empty());
+        assert_eq!(ids(OrderQuery::default()).len(), 3, "{pending:?}");
     }
 
     #[test]

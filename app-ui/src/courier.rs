@@ -4,9 +4,9 @@
 //! the core on this device answers, the server learns later.
 
 use app_api::{
-    Action, Availability, Beacon, CapturePodRequest, DeliveryStatus, OrderDetail, OrderQuery,
-    OrderSummary, PlanRouteRequest, Point, Request, Response, RoutePlan, StopKind, StopRef,
-    StrokePoint, WorkMode,
+    Action, ActionKind, Availability, Beacon, CapturePodRequest, DeliveryStatus, OrderDetail,
+    OrderQuery, OrderSummary, PlanRouteRequest, Point, ProofKind, Request, Response, RoutePlan,
+    StopKind, StopRef, StrokePoint, WorkMode,
 };
 use leptos::html::Input;
 use leptos::prelude::*;
@@ -20,16 +20,6 @@ const FALLBACK: Point = Point {
     lat: 60.1699,
     lon: 24.9384,
 };
-
-/// A courier's open work (the lifecycle's `Work::ToCollect | OnBoard`).
-pub fn open_statuses() -> Vec<DeliveryStatus> {
-    vec![
-        DeliveryStatus::Assigned,
-        DeliveryStatus::PickedUp,
-        DeliveryStatus::InTransit,
-        DeliveryStatus::AttemptFailed,
-    ]
-}
 
 /// Metres between two positions (great circle).
 fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
@@ -131,7 +121,7 @@ pub fn Workspace() -> impl IntoView {
         }
         run(
             Request::ListOrders(OrderQuery {
-                statuses: open_statuses(),
+                open_work: true,
                 assignee: Some(me),
                 sort: app_api::SortKey::WindowEnd,
                 limit: 1000,
@@ -347,7 +337,7 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
             <Show when=move || done.get().is_some()><p class="info" id="stop-done">{move || done.get()}</p></Show>
             {move || detail.get().map(|d| {
                 let s = d.summary.clone();
-                let has = { let a = d.actions.clone(); move |x: &str| a.iter().any(|y| y == x) };
+                let has = { let a = d.actions.clone(); move |x: ActionKind| a.contains(&x) };
                 let nav = d.dropoff.as_ref().and_then(|p| p.point).map(|p| (
                     format!("geo:{},{}?q={},{}", p.lat, p.lon, p.lat, p.lon),
                     format!("https://www.openstreetmap.org/directions?to={},{}", p.lat, p.lon),
@@ -365,15 +355,15 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
                         </div>
                     }
                 });
-                let actions: Vec<(&'static str, Action)> = [
-                    ("accept", Action::Accept),
-                    ("pick_up", Action::PickUp),
-                    ("start_transit", Action::StartTransit),
-                ].into_iter().filter(|(a, _)| has(a)).collect();
-                let can_deliver = has("deliver");
-                let can_fail = has("fail_attempt");
-                let can_decline = has("decline");
-                let can_return = has("return");
+                let actions: Vec<(ActionKind, Action)> = [
+                    (ActionKind::Accept, Action::Accept),
+                    (ActionKind::PickUp, Action::PickUp),
+                    (ActionKind::StartTransit, Action::StartTransit),
+                ].into_iter().filter(|(a, _)| has(*a)).collect();
+                let can_deliver = has(ActionKind::Deliver);
+                let can_fail = has(ActionKind::FailAttempt);
+                let can_decline = has(ActionKind::Decline);
+                let can_return = has(ActionKind::Return);
                 view! {
                     <h2><span class="ref">{s.reference.clone()}</span>" · "{s.customer_name.clone()}</h2>
                     <p><span id="stop-status" class=util::status_class(s.status)>{s.status.label()}</span>" "<SyncBadge order_id=s.id.clone()/></p>
@@ -385,7 +375,7 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
                         {(s.cod_cents > 0).then(|| format!(" · collect {}", util::euros(s.cod_cents)))}</p>
                     <div class="actions" id="stop-actions">
                         {actions.into_iter().map(|(name, action)| view! {
-                            <button id=format!("act-{name}") on:click=move |_| act(action.clone())>{util::action_label(name)}</button>
+                            <button id=format!("act-{}", name.as_str()) on:click=move |_| act(action.clone())>{util::action_label(name)}</button>
                         }).collect_view()}
                         {can_deliver.then(|| view! { <button id="act-deliver" on:click=move |_| capture.set(true)>"Deliver…"</button> })}
                         {(can_fail || can_decline || can_return).then(|| view! {
@@ -493,7 +483,11 @@ fn PodCapture(
                     } else {
                         done.set(Some(format!(
                             "Proof saved. Still needed: {}",
-                            p.missing.join(", ")
+                            p.missing
+                                .iter()
+                                .map(|k| util::proof_label(*k))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )));
                     }
                     c.bump();
@@ -503,18 +497,18 @@ fn PodCapture(
             }
         });
     };
-    let item = move |key: &'static str, label: &'static str| {
-        view! { <li data-need=key class:missing=move || missing.with(|m| m.iter().any(|x| x == key))>{label}</li> }
+    let item = move |key: ProofKind, label: &'static str| {
+        view! { <li data-need=key.as_str() class:missing=move || missing.with(|m| m.contains(&key))>{label}</li> }
     };
     view! {
         <section class="pod-capture" id="pod-capture">
             <h3>"Proof of delivery"</h3>
             <ul class="needs" id="pod-needs">
-                {needs.photo.then(|| item("photo", "Photo"))}
-                {needs.signature.then(|| item("signature", "Signature"))}
-                {needs.qr.then(|| item("qr", "Scan the recipient's QR code"))}
-                {needs.pin.then(|| item("pin", "Recipient's PIN"))}
-                {age.map(|a| view! { <li data-need="age_check" class:missing=move || missing.with(|m| m.iter().any(|x| x == "age_check"))>{format!("ID check: {a}+")}</li> })}
+                {needs.photo.then(|| item(ProofKind::Photo, "Photo"))}
+                {needs.signature.then(|| item(ProofKind::Signature, "Signature"))}
+                {needs.qr.then(|| item(ProofKind::Qr, "Scan the recipient's QR code"))}
+                {needs.pin.then(|| item(ProofKind::Pin, "Recipient's PIN"))}
+                {age.map(|a| view! { <li data-need="age_check" class:missing=move || missing.with(|m| m.contains(&ProofKind::AgeCheck))>{format!("ID check: {a}+")}</li> })}
                 {(!needs.photo && !needs.signature && !needs.qr && !needs.pin && age.is_none()).then(|| view! { <li class="muted">"Nothing required; a photo or signature is still welcome."</li> })}
             </ul>
             <label>"Photo"<input type="file" id="pod-photo" accept="image/*" capture="environment" node_ref=photo_in on:change=on_photo/></label>

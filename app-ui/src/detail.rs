@@ -3,8 +3,8 @@
 //! capture times and devices, and its documents.
 
 use app_api::{
-    Action, DeliveryStatus, DocumentRequest, OrderDetail, PodChainStatus, PodInput, Request,
-    Response, Role,
+    Action, ActionKind, DeliveryStatus, DocumentRequest, OrderDetail, PodChainStatus, PodInput,
+    Request, Response, Role,
 };
 use leptos::prelude::*;
 
@@ -88,12 +88,13 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
             {move || detail.get().map(|d| {
                 let s = d.summary.clone();
                 let role = c.status.with_untracked(|s| s.as_ref().map(|s| s.role));
-                let operator = matches!(role, Some(Role::Dispatcher | Role::Admin));
+                let operator = role.is_some_and(Role::is_operator);
                 let actions = d.actions.clone();
-                let has = |a: &str| actions.iter().any(|x| x == a);
+                let has = |a: ActionKind| actions.contains(&a);
                 let (can_assign, can_unassign, can_cancel, can_return, can_reopen, can_carrier) = (
-                    has("assign"), has("unassign"), has("cancel"), has("return"), has("reopen"),
-                    has("record_carrier_delivery"),
+                    has(ActionKind::Assign), has(ActionKind::Unassign), has(ActionKind::Cancel),
+                    has(ActionKind::Return), has(ActionKind::Reopen),
+                    has(ActionKind::RecordCarrierDelivery),
                 );
                 let delivered = s.status == DeliveryStatus::Delivered;
                 view! {
@@ -116,7 +117,7 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                             {(!d.instructions.is_empty()).then(|| view! { <dt>"Instructions"</dt><dd>{d.instructions.clone()}</dd> })}
                             {(!d.notes.is_empty()).then(|| view! { <dt>"Notes"</dt><dd class="notes">{d.notes.clone()}</dd> })}
                         </dl>
-                        {(operator && has("edit")).then(|| view! {
+                        {(operator && has(ActionKind::Edit)).then(|| view! {
                             <EditOrder detail=d.clone() error=error/>
                         })}
                         <Show when=move || operator>

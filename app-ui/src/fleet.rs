@@ -157,7 +157,7 @@ fn CourierWork(user: String, info: Option<CourierStatus>, on_map: Callback<()>) 
         run(
             Request::ListOrders(OrderQuery {
                 assignee: Some(user.clone()),
-                statuses: crate::courier::open_statuses(),
+                open_work: true,
                 limit: 500,
                 ..Default::default()
             }),

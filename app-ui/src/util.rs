@@ -1,7 +1,7 @@
 //! Small browser helpers shared by the workspaces: calling the core from a
 //! signal-driven view, formatting, files in and out, local preferences.
 
-use app_api::{ApiError, DeliveryStatus, Request, Response};
+use app_api::{ActionKind, ApiError, DeliveryStatus, ProofKind, Request, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use leptos::prelude::*;
@@ -94,23 +94,34 @@ pub fn status_class(s: DeliveryStatus) -> &'static str {
     }
 }
 
-/// The label of an action name from `OrderDetail::actions`.
-pub fn action_label(a: &str) -> &str {
+/// The button label of an action the lifecycle offers (`OrderDetail::actions`).
+pub fn action_label(a: ActionKind) -> &'static str {
     match a {
-        "assign" => "Assign",
-        "unassign" => "Unassign",
-        "claim" => "Claim",
-        "accept" => "Accept",
-        "decline" => "Decline",
-        "pick_up" => "Picked up",
-        "start_transit" => "On my way",
-        "deliver" => "Deliver…",
-        "record_carrier_delivery" => "Record carrier delivery",
-        "fail_attempt" => "Could not deliver",
-        "return" => "Return",
-        "cancel" => "Cancel order",
-        "reopen" => "Reopen",
-        other => other,
+        ActionKind::Assign => "Assign",
+        ActionKind::Unassign => "Unassign",
+        ActionKind::Claim => "Claim",
+        ActionKind::Accept => "Accept",
+        ActionKind::Decline => "Decline",
+        ActionKind::PickUp => "Picked up",
+        ActionKind::StartTransit => "On my way",
+        ActionKind::Deliver => "Deliver…",
+        ActionKind::RecordCarrierDelivery => "Record carrier delivery",
+        ActionKind::FailAttempt => "Could not deliver",
+        ActionKind::Return => "Return",
+        ActionKind::Cancel => "Cancel order",
+        ActionKind::Reopen => "Reopen",
+        ActionKind::Edit => "Edit",
+    }
+}
+
+/// How a missing proof is named to the courier.
+pub fn proof_label(p: ProofKind) -> &'static str {
+    match p {
+        ProofKind::Photo => "photo",
+        ProofKind::Signature => "signature",
+        ProofKind::Qr => "QR code",
+        ProofKind::Pin => "PIN",
+        ProofKind::AgeCheck => "ID check",
     }
 }
 

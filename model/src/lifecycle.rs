@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-pub use app_api::DeliveryStatus;
+pub use app_api::{ActionKind, DeliveryStatus, ProofKind};
 
 use ruta_domain::hlc::Hlc;
 use ruta_domain::order::{
@@ -341,14 +341,20 @@ pub enum Refusal {
     NotAssigned,
     #[error("cannot {kind:?} an order that is {from:?}")]
     InvalidTransition { from: DeliveryStatus, kind: Kind },
-    #[error("proof of delivery missing: {missing:?}")]
-    PodMissing { missing: Vec<String> },
+    #[error("proof of delivery missing: {}", proof_names(missing))]
+    PodMissing { missing: Vec<ProofKind> },
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },
     #[error("no open conflict {0}")]
     UnknownConflict(String),
     #[error("the order changed meanwhile ({0:?}); look again")]
     Concurrent(ConflictKind),
+}
+
+/// `["photo", "pin"]`: the proofs' wire names, as refusals have always listed them.
+fn proof_names(missing: &[ProofKind]) -> String {
+    let names: Vec<&str> = missing.iter().map(|p| p.as_str()).collect();
+    format!("{names:?}")
 }
 
 impl From<SpecError> for Refusal {
@@ -933,68 +939,66 @@ impl Work {
     }
 }
 
-/// The status changes `actor` may make to the order now, as action names
-/// (`assign`, `unassign`, `claim`, `accept`, `decline`, `pick_up`,
-/// `start_transit`, `deliver`, `record_carrier_delivery`, `fail_attempt`,
-/// `return`, `cancel`, `reopen`), decided by [`check`] itself so a screen
-/// never offers what the lifecycle would refuse. `deliver` is offered when
-/// only proofs are missing: the POD screen lists them.
-pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<&'static str> {
+/// The status changes `actor` may make to the order now, decided by [`check`]
+/// itself so a screen never offers what the lifecycle would refuse.
+/// [`ActionKind::Deliver`] is offered when only proofs are missing: the POD
+/// screen lists them.
+pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<ActionKind> {
     if s.spec.is_none() {
         return vec![];
     }
     let seen = s.seen();
     let someone = UserId::new(format!("{}~other", actor.user));
-    let candidates: [(&'static str, EventBody); 14] = [
-        ("assign", EventBody::Assigned { courier: someone }),
-        ("unassign", EventBody::Unassigned),
-        ("claim", EventBody::Claimed),
-        ("accept", EventBody::Accepted),
+    let candidates: [(ActionKind, EventBody); 14] = [
+        (ActionKind::Assign, EventBody::Assigned { courier: someone }),
+        (ActionKind::Unassign, EventBody::Unassigned),
+        (ActionKind::Claim, EventBody::Claimed),
+        (ActionKind::Accept, EventBody::Accepted),
         (
-            "decline",
+            ActionKind::Decline,
             EventBody::Declined {
                 reason: String::new(),
             },
         ),
-        ("pick_up", EventBody::PickedUp),
-        ("start_transit", EventBody::InTransit),
+        (ActionKind::PickUp, EventBody::PickedUp),
+        (ActionKind::StartTransit, EventBody::InTransit),
         (
-            "deliver",
+            ActionKind::Deliver,
             EventBody::Delivered {
                 pods: vec![],
                 for_carrier: false,
             },
         ),
         (
-            "record_carrier_delivery",
+            ActionKind::RecordCarrierDelivery,
             EventBody::Delivered {
                 pods: vec![],
                 for_carrier: true,
             },
         ),
         (
-            "fail_attempt",
+            ActionKind::FailAttempt,
             EventBody::AttemptFailed {
                 reason: String::new(),
             },
         ),
         (
-            "return",
+            ActionKind::Return,
             EventBody::Returned {
                 reason: String::new(),
             },
         ),
         (
-            "cancel",
+            ActionKind::Cancel,
             EventBody::Cancelled {
                 reason: String::new(),
             },
         ),
-        ("reopen", EventBody::Reopened),
+        (ActionKind::Reopen, EventBody::Reopened),
         // Editing the order's details (address, instructions, notes): the
         // console shows its edit form only when this is offered.
         (
-            "edit",
+            ActionKind::Edit,
             EventBody::Edited {
                 edit: Edit::Notes(String::new()),
                 previous: None,
@@ -1004,7 +1008,7 @@ pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<&'static str> {
     candidates
         .into_iter()
         // A courier's delivery is never "for a carrier" (check treats it as their own).
-        .filter(|(name, _)| *name != "record_carrier_delivery" || actor.role.is_operator())
+        .filter(|(kind, _)| *kind != ActionKind::RecordCarrierDelivery || actor.role.is_operator())
         .filter(|(_, body)| {
             matches!(
                 check(s, actor, body, &seen),
@@ -1015,7 +1019,7 @@ pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<&'static str> {
                     }
             )
         })
-        .map(|(name, _)| name)
+        .map(|(kind, _)| kind)
         .collect()
 }
 
@@ -1043,9 +1047,12 @@ fn combined<'a>(pods: impl IntoIterator<Item = &'a PodRecord>) -> PodRecord {
 /// What the order still needs over every proof captured for it, and the proofs a
 /// delivery should cite: for each requirement the latest proof that meets it
 /// (so a retaken photo wins, and separate proofs are cited, never merged).
-pub fn proofs_for_delivery(state: &OrderState) -> (Vec<String>, Vec<PodId>) {
+///
+/// Without a spec there is no order: nothing is missing and nothing is cited (a
+/// delivery is refused by [`check`] before proofs matter).
+pub fn proofs_for_delivery(state: &OrderState) -> (Vec<ProofKind>, Vec<PodId>) {
     let Some(spec) = state.spec.as_ref() else {
-        return (vec!["order".into()], vec![]);
+        return (vec![], vec![]);
     };
     let latest =
         |f: fn(&PodRecord) -> bool| state.pods.iter().rev().map(|p| &p.record).find(|p| f(p));
@@ -1067,23 +1074,23 @@ pub fn proofs_for_delivery(state: &OrderState) -> (Vec<String>, Vec<PodId>) {
 }
 
 /// The proofs `spec` requires that `have` does not provide.
-pub fn missing_proofs(spec: &OrderSpec, have: &PodRecord) -> Vec<String> {
+pub fn missing_proofs(spec: &OrderSpec, have: &PodRecord) -> Vec<ProofKind> {
     let req = spec.pod;
     let mut missing = Vec::new();
     if req.photo && have.photo_sha256.is_none() {
-        missing.push("photo".to_owned());
+        missing.push(ProofKind::Photo);
     }
     if (req.signature || spec.options.signature_required) && have.signature_sha256.is_none() {
-        missing.push("signature".to_owned());
+        missing.push(ProofKind::Signature);
     }
     if req.qr && !have.qr_verified {
-        missing.push("qr".to_owned());
+        missing.push(ProofKind::Qr);
     }
     if req.pin && !have.pin_verified {
-        missing.push("pin".to_owned());
+        missing.push(ProofKind::Pin);
     }
     if spec.options.age_check.is_some() && !have.age_confirmed {
-        missing.push("age_check".to_owned());
+        missing.push(ProofKind::AgeCheck);
     }
     missing
 }

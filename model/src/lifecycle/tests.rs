@@ -412,7 +412,7 @@ fn delivery_needs_its_proofs_and_a_pickup() {
     assert_eq!(
         err.unwrap_err(),
         Refusal::PodMissing {
-            missing: vec!["photo".into()]
+            missing: vec![ProofKind::Photo]
         }
     );
     let unknown = decide(

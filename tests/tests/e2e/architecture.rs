@@ -5,6 +5,12 @@
 //! - app-ui (on wasm32) never pulls rusqlite, tokio or app-core.
 //! - Shells are thin: the Tauri shell and the device host reach SQLite only
 //!   through app-core, and the servers never pull UI or shell crates.
+//! - The pure crates stay pure: ruta-domain, ruta-model, ruta-routing, ruta-pod and
+//!   ruta-documents pull no storage, runtime or network crate, and none of them
+//!   pulls another's heavy dependencies (the model no PDF, image or OSM crate).
+//! - The sync server is built from the model and sync-storage, never from app-core,
+//!   so it compiles no PDF, image or OSM code; the `ruta` CLI is built from the
+//!   routing crate and compiles no SQLite or sync engine.
 //! - Every Rust source file starts with a `//!` doc comment saying what it is.
 
 use std::collections::{BTreeSet, HashMap};
@@ -23,6 +29,35 @@ struct Rule {
 }
 
 const UI_AND_SHELL: &[&str] = &["tauri", "tauri-*", "wry", "tao", "leptos", "leptos_*"];
+
+/// Storage, async runtime, sync engine and network crates: effects, not rules.
+const EFFECTS: &[&str] = &[
+    "rusqlite",
+    "libsqlite3-sys",
+    "tokio",
+    "mio",
+    "samod",
+    "axum",
+    "axum-*",
+    "reqwest",
+    "hyper",
+    "tokio-tungstenite",
+];
+
+/// What only documents, proof of delivery and routing need.
+const DOCUMENTS_POD_ROUTING: &[&str] = &[
+    "krilla",
+    "typst-assets",
+    "skrifa",
+    "image",
+    "rqrr",
+    "qrcode",
+    "tiny-skia",
+    "osmpbf",
+    "ruta-documents",
+    "ruta-pod",
+    "ruta-routing",
+];
 
 const HOST_RULES: &[Rule] = &[
     Rule {
@@ -50,6 +85,129 @@ const HOST_RULES: &[Rule] = &[
         transitive: true,
         forbidden: UI_AND_SHELL,
         why: "the server pulls no UI or shell crates",
+    },
+    Rule {
+        krate: "sync-server",
+        transitive: true,
+        forbidden: &[
+            "app-core",
+            "krilla",
+            "image",
+            "osmpbf",
+            "rqrr",
+            "typst-assets",
+            "ruta-documents",
+            "ruta-pod",
+            "ruta-routing",
+        ],
+        why: "the server is built from ruta-model and sync-storage: no device core, PDF, image or OSM code",
+    },
+    Rule {
+        krate: "ruta-cli",
+        transitive: true,
+        forbidden: &[
+            "app-core",
+            "rusqlite",
+            "libsqlite3-sys",
+            "samod",
+            "samod-core",
+            "automerge",
+            "tokio",
+        ],
+        why: "the CLI is built from the routing crate: no store or sync engine",
+    },
+    Rule {
+        krate: "ruta-domain",
+        transitive: true,
+        forbidden: EFFECTS,
+        why: "the domain crate is plain data",
+    },
+    Rule {
+        krate: "ruta-domain",
+        transitive: true,
+        forbidden: DOCUMENTS_POD_ROUTING,
+        why: "the domain crate is plain data",
+    },
+    Rule {
+        krate: "ruta-model",
+        transitive: true,
+        forbidden: EFFECTS,
+        why: "the shared model is pure: the server and devices judge the same way without IO",
+    },
+    Rule {
+        krate: "ruta-model",
+        transitive: true,
+        forbidden: DOCUMENTS_POD_ROUTING,
+        why: "the shared model needs no PDF, image or OSM code",
+    },
+    Rule {
+        krate: "ruta-routing",
+        transitive: true,
+        forbidden: EFFECTS,
+        why: "routing is pure: matrices and solvers over data",
+    },
+    Rule {
+        krate: "ruta-routing",
+        transitive: true,
+        forbidden: &[
+            "ruta-model",
+            "automerge",
+            "krilla",
+            "image",
+            "ruta-pod",
+            "ruta-documents",
+        ],
+        why: "routing imports only the domain types",
+    },
+    Rule {
+        krate: "ruta-pod",
+        transitive: true,
+        forbidden: EFFECTS,
+        why: "proof of delivery is pure over bytes",
+    },
+    Rule {
+        krate: "ruta-pod",
+        transitive: true,
+        forbidden: &[
+            "ruta-model",
+            "automerge",
+            "krilla",
+            "osmpbf",
+            "ruta-routing",
+            "ruta-documents",
+        ],
+        why: "proof of delivery imports only the domain types",
+    },
+    Rule {
+        krate: "ruta-documents",
+        transitive: true,
+        forbidden: EFFECTS,
+        why: "documents are pure: data in, bytes out",
+    },
+    Rule {
+        krate: "ruta-documents",
+        transitive: true,
+        forbidden: &[
+            "ruta-model",
+            "automerge",
+            "osmpbf",
+            "ruta-routing",
+            "ruta-pod",
+        ],
+        why: "documents import only the domain types",
+    },
+    Rule {
+        krate: "sync-storage",
+        transitive: true,
+        forbidden: &[
+            "ruta-domain",
+            "ruta-model",
+            "automerge",
+            "krilla",
+            "image",
+            "osmpbf",
+        ],
+        why: "sync storage keeps opaque chunks: it knows no documents' meaning",
     },
     Rule {
         krate: "device-host",
@@ -137,16 +295,78 @@ fn the_checker_catches_a_forbidden_edge() {
 }
 
 #[test]
+fn the_checker_catches_the_server_reaching_the_device_core_or_documents() {
+    // sync-server -> ruta-model is allowed; sync-server -> app-core -> krilla is two
+    // violations (the core itself and what it drags in).
+    let fake = serde_json::json!({
+        "packages": [
+            { "id": "srv", "name": "sync-server" },
+            { "id": "model", "name": "ruta-model" },
+            { "id": "core", "name": "app-core" },
+            { "id": "krilla", "name": "krilla" }
+        ],
+        "resolve": { "nodes": [
+            { "id": "srv", "deps": [
+                { "pkg": "model", "dep_kinds": [ { "kind": null } ] },
+                { "pkg": "core", "dep_kinds": [ { "kind": null } ] } ] },
+            { "id": "model", "deps": [] },
+            { "id": "core", "deps": [ { "pkg": "krilla", "dep_kinds": [ { "kind": null } ] } ] },
+            { "id": "krilla", "deps": [] }
+        ] }
+    });
+    let server_rules: Vec<&Rule> = HOST_RULES
+        .iter()
+        .filter(|r| r.krate == "sync-server")
+        .collect();
+    assert_eq!(server_rules.len(), 2);
+    let rules: Vec<Rule> = server_rules
+        .iter()
+        .map(|r| Rule {
+            krate: r.krate,
+            transitive: r.transitive,
+            forbidden: r.forbidden,
+            why: r.why,
+        })
+        .collect();
+    let mut violations = check(&fake, &rules);
+    violations.sort();
+    assert_eq!(violations.len(), 2, "{violations:?}");
+    assert!(
+        violations[0].starts_with("sync-server -> app-core"),
+        "{violations:?}"
+    );
+    assert!(
+        violations[1].starts_with("sync-server -> krilla"),
+        "{violations:?}"
+    );
+    // Without the edge to app-core, the model alone passes.
+    let mut clean = fake.clone();
+    clean["resolve"]["nodes"][0]["deps"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    assert!(check(&clean, &rules).is_empty());
+}
+
+#[test]
 fn every_rust_file_starts_with_a_module_doc() {
     let mut missing = Vec::new();
     for krate in [
         "app-api",
         "app-core",
         "app-ui",
+        "cli",
         "device-host",
+        "documents",
+        "domain",
         "host-runtime",
+        "model",
+        "pod",
+        "routing",
         "src-tauri",
+        "sync-client",
         "sync-server",
+        "sync-storage",
         "tests",
         "xtask",
     ] {

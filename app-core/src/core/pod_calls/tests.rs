@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use app_api::{
-    Action, ApiError, CapturePodRequest, DeliveryStatus, DocumentRequest, GpsInput, NewOrder,
-    PodNeeds, Request, Response, Role, SignatureInput, StrokePoint,
+    Action, ActionKind, ApiError, CapturePodRequest, DeliveryStatus, DocumentRequest, GpsInput,
+    NewOrder, PodNeeds, ProofKind, Request, Response, Role, SignatureInput, StrokePoint,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -244,7 +244,10 @@ fn a_partial_capture_is_kept_and_the_rest_completes_the_delivery() {
     )
     .unwrap();
     assert!(!first.delivered);
-    assert_eq!(first.missing, vec!["signature", "age_check"]);
+    assert_eq!(
+        first.missing,
+        vec![ProofKind::Signature, ProofKind::AgeCheck]
+    );
     assert_eq!(detail(&core, &id).summary.status, DeliveryStatus::PickedUp);
 
     let err = capture(
@@ -540,28 +543,27 @@ fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
     // The courier, after pickup: transit, delivery (proofs listed), failure; no
     // assigning, cancelling or picking up again.
     let d = detail(&core, &id);
-    for yes in ["start_transit", "deliver", "fail_attempt"] {
-        assert!(
-            d.actions.iter().any(|a| a == yes),
-            "{yes} in {:?}",
-            d.actions
-        );
+    for yes in [
+        ActionKind::StartTransit,
+        ActionKind::Deliver,
+        ActionKind::FailAttempt,
+    ] {
+        assert!(d.actions.contains(&yes), "{yes:?} in {:?}", d.actions);
     }
     for no in [
-        "assign",
-        "cancel",
-        "pick_up",
-        "reopen",
-        "record_carrier_delivery",
-        "edit",
+        ActionKind::Assign,
+        ActionKind::Cancel,
+        ActionKind::PickUp,
+        ActionKind::Reopen,
+        ActionKind::RecordCarrierDelivery,
+        ActionKind::Edit,
     ] {
-        assert!(
-            !d.actions.iter().any(|a| a == no),
-            "{no} in {:?}",
-            d.actions
-        );
+        assert!(!d.actions.contains(&no), "{no:?} in {:?}", d.actions);
     }
-    assert_eq!(d.missing_proofs, vec!["photo", "pin", "age_check"]);
+    assert_eq!(
+        d.missing_proofs,
+        vec![ProofKind::Photo, ProofKind::Pin, ProofKind::AgeCheck]
+    );
     assert_eq!(d.age_check, Some(18));
     assert!(d.pod_needs.photo && d.pod_needs.pin && !d.pod_needs.qr);
     assert_eq!(d.dropoff.as_ref().unwrap().address, "Fredrikinkatu 32");
@@ -570,7 +572,7 @@ fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
     // Once picked up, it can only come back (return), not be cancelled.
     session(&core, "dana", Role::Dispatcher);
     let d = detail(&core, &id);
-    assert_eq!(d.actions, vec!["return", "edit"]);
+    assert_eq!(d.actions, vec![ActionKind::Return, ActionKind::Edit]);
     let Response::Order(o) = core
         .execute(Request::CreateOrder(NewOrder::simple(
             "B",
@@ -583,17 +585,13 @@ fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
     };
     let id = o.id;
     let d = detail(&core, &id);
-    for yes in ["assign", "cancel", "edit"] {
-        assert!(
-            d.actions.iter().any(|a| a == yes),
-            "{yes} in {:?}",
-            d.actions
-        );
+    for yes in [ActionKind::Assign, ActionKind::Cancel, ActionKind::Edit] {
+        assert!(d.actions.contains(&yes), "{yes:?} in {:?}", d.actions);
     }
     assert!(
         !d.actions
             .iter()
-            .any(|a| a == "start_transit" || a == "deliver")
+            .any(|a| matches!(a, ActionKind::StartTransit | ActionKind::Deliver))
     );
     // Every offered action really is accepted: cancel it.
     act(
@@ -605,10 +603,10 @@ fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
     );
     let d = detail(&core, &id);
     assert_eq!(d.summary.status, DeliveryStatus::Cancelled);
-    assert!(d.actions.iter().any(|a| a == "reopen"), "{:?}", d.actions);
-    assert!(!d.actions.iter().any(|a| a == "cancel"));
+    assert!(d.actions.contains(&ActionKind::Reopen), "{:?}", d.actions);
+    assert!(!d.actions.contains(&ActionKind::Cancel));
     assert!(
-        !d.actions.iter().any(|a| a == "edit"),
+        !d.actions.contains(&ActionKind::Edit),
         "a cancelled order is not edited"
     );
 }
