@@ -964,6 +964,22 @@ fn doc_error(id: &OrderId, e: DocError) -> ApiError {
     }
 }
 
+/// A request the policy refuses, as the API answers it.
+fn denied(d: ruta_model::policy::Denied) -> ApiError {
+    ApiError::Refused {
+        code: d.code.into(),
+        message: d.message.into(),
+    }
+}
+
+/// Asks the policy whether the signed-in user may make `call`.
+pub(crate) fn allow(
+    actor: &crate::domain::Actor,
+    call: ruta_model::policy::Call<'_>,
+) -> Result<(), ApiError> {
+    ruta_model::policy::allow(actor, call).map_err(denied)
+}
+
 fn refused(id: &OrderId, r: Refusal) -> ApiError {
     match r {
         Refusal::NotFound => not_found(id),

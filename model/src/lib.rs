@@ -8,6 +8,9 @@
 //!   on every incoming sync message before the sync engine sees it.
 //! - [`access`]: which documents a user may open — called by the server's share
 //!   policy.
+//! - [`policy`]: who may make which request of a device's core beyond one
+//!   order's events (driver monitor, route plans, proposals, proof capture,
+//!   verification codes), table-tested.
 //! - [`ids`]: who is on the other end ([`Principal`]), document ids, hashes and
 //!   hex, and the live-position / beacon encoding.
 //!
@@ -19,5 +22,6 @@ pub mod guard;
 pub mod ids;
 pub mod lifecycle;
 pub mod order_doc;
+pub mod policy;
 
 pub use ids::*;

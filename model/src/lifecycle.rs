@@ -833,6 +833,16 @@ fn check_edit(
     Verdict::Applied
 }
 
+/// The delivery event `actor` records, citing `pods`: a courier's own delivery,
+/// or an operator's record of an external carrier's delivery (whose proof is
+/// the carrier's; the cited proofs stay on the record).
+pub fn delivery_by(actor: &Actor, pods: Vec<PodId>) -> EventBody {
+    EventBody::Delivered {
+        pods,
+        for_carrier: actor.role.is_operator(),
+    }
+}
+
 fn check_delivered(
     s: &OrderState,
     spec: &OrderSpec,

@@ -155,18 +155,12 @@ impl Core {
     /// their beacon and workload. Operators only.
     pub(super) fn fleet(&self) -> Result<FleetBoard, ApiError> {
         let now = self.clock.now_ms();
-        let (role, counts, unassigned) = {
+        let (counts, unassigned) = {
             let inner = self.lock();
+            super::allow(&inner.session, ruta_model::policy::Call::Fleet)?;
             let day_start = now - now.rem_euclid(DAY_MS);
-            let (counts, unassigned) = inner.store.workload(day_start).map_err(storage)?;
-            (inner.session.role, counts, unassigned)
+            inner.store.workload(day_start).map_err(storage)?
         };
-        if !role.is_operator() {
-            return Err(ApiError::Refused {
-                code: "forbidden".into(),
-                message: "only dispatchers see the driver monitor".into(),
-            });
-        }
         let mut rows: BTreeMap<String, CourierStatus> = BTreeMap::new();
         let blank = |user: &str, name: &str, known: bool| CourierStatus {
             user: user.to_owned(),

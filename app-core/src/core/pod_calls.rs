@@ -24,7 +24,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use super::{Core, refused, storage};
 use crate::blobs::{BlobStore, is_blob_name};
-use crate::domain::{GeoPoint, OrderId, PodId, Role, UserId};
+use crate::domain::{GeoPoint, OrderId, PodId, UserId};
 use crate::lifecycle::{self, EventBody, OrderState, PodChainLink, PodRecord};
 use crate::pod::chain::{
     ChainBuilder, ChainHead, ChainedRecord, GpsFix, PodCapture, VerificationMethod,
@@ -33,6 +33,7 @@ use crate::pod::photo::{self, PhotoPolicy};
 use crate::pod::signature::{Point, Signature};
 use crate::pod::verify::{self, VerificationCode};
 use crate::sync::{hex, unhex};
+use ruta_model::policy::Call;
 
 /// Wrong PINs accepted per order before the PIN is locked for [`PIN_LOCK_MS`].
 pub const PIN_ATTEMPTS: u32 = 5;
@@ -132,13 +133,7 @@ impl Core {
         &self,
         order_id: &str,
     ) -> Result<app_api::VerificationCodeView, ApiError> {
-        let role = self.lock().session.role;
-        if !role.is_operator() {
-            return Err(ApiError::Refused {
-                code: "forbidden".into(),
-                message: "only dispatchers print verification codes".into(),
-            });
-        }
+        super::allow(&self.lock().session, Call::VerificationCode)?;
         self.order_state(&OrderId::new(order_id))?;
         let code = self.verification_code(order_id).ok_or_else(|| {
             invalid(
@@ -175,11 +170,14 @@ impl Core {
         }
         let state = self.order_state(&id)?;
         let actor = self.lock().session.clone();
-        if actor.role != Role::Courier && actor.role != Role::Admin {
-            return Err(invalid(
-                "session",
-                "proofs of delivery are captured by couriers",
-            ));
+        // Refused before any photo is decoded; the lifecycle judges the event again.
+        if let Some(spec) = &state.spec {
+            super::allow(
+                &actor,
+                Call::CapturePod {
+                    carrier: spec.carrier,
+                },
+            )?;
         }
         let checked = self.check_capture(&req, &state)?;
         if checked.photo.is_none()
@@ -291,12 +289,10 @@ impl Core {
         let mut delivered = false;
         if req.deliver && missing.is_empty() && state.status != lifecycle::DeliveryStatus::Delivered
         {
-            self.act(
-                &id,
-                app_api::Action::Deliver {
-                    pods: chosen.iter().map(|p| p.to_string()).collect(),
-                },
-            )
+            let body = lifecycle::delivery_by(&actor, chosen.clone());
+            self.write_event(&id, |_, state, at| {
+                lifecycle::decide(state, &actor, body, at, None).map_err(|r| refused(&id, r))
+            })
             .map_err(|e| match e {
                 ApiError::Refused { code, message } => ApiError::Refused {
                     code,

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use app_api::{
     ApiError, AssignmentProposal, CourierWorkload, DeliveryStatus, OrderQuery, OrderSummary,
-    PlanRouteRequest, PlannedStop, Point, ProposeAssignmentRequest, ProposedAssignment, Role,
-    RoutePath, RoutePlan, StopRef, Unplanned,
+    PlanRouteRequest, PlannedStop, Point, ProposeAssignmentRequest, ProposedAssignment, RoutePath,
+    RoutePlan, StopRef, Unplanned,
 };
 
 use super::{Core, storage};
@@ -22,6 +22,7 @@ use crate::routing::plan::{
 };
 use crate::routing::roads::RoadGraph;
 use crate::routing::{Budget, StraightLine};
+use ruta_model::policy::Call;
 
 /// A courier's sequence: a phone must answer at once (a few dozen stops).
 const SEQUENCE_BUDGET: Budget = Budget {
@@ -194,12 +195,12 @@ impl Core {
 
     pub(super) fn plan_route(&self, req: PlanRouteRequest) -> Result<RoutePlan, ApiError> {
         let session = self.lock().session.clone();
-        if session.role == Role::Courier && session.user.as_str() != req.courier {
-            return Err(ApiError::Refused {
-                code: "not_your_route".into(),
-                message: "a courier plans only their own stops".into(),
-            });
-        }
+        super::allow(
+            &session,
+            Call::PlanRoute {
+                courier: &req.courier,
+            },
+        )?;
         if req.courier.trim().is_empty() {
             return Err(ApiError::Invalid {
                 field: "courier".into(),
@@ -345,13 +346,7 @@ impl Core {
         &self,
         req: ProposeAssignmentRequest,
     ) -> Result<AssignmentProposal, ApiError> {
-        let role = self.lock().session.role;
-        if !matches!(role, Role::Dispatcher | Role::Admin) {
-            return Err(ApiError::Refused {
-                code: "dispatchers_only".into(),
-                message: "only dispatchers propose assignments".into(),
-            });
-        }
+        super::allow(&self.lock().session, Call::ProposeAssignment)?;
         if req.couriers.is_empty() {
             return Err(ApiError::Invalid {
                 field: "couriers".into(),

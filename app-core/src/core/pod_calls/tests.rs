@@ -383,13 +383,22 @@ fn bad_input_is_refused_with_the_field_and_nothing_is_written() {
     assert_eq!(detail(&core, &id).pods.len(), 0, "nothing recorded");
     assert_eq!(blob_files(&dir), 0, "no file stored");
 
-    // A dispatcher does not capture proofs.
+    // A dispatcher does not capture proofs for the courier's own order (the
+    // lifecycle's rule: operators record them only for external carriers).
     session(&core, "dana", Role::Dispatcher);
-    let (field, _) = field_of(CapturePodRequest {
-        pin: Some(pin_of(&core, &id)),
-        ..base()
-    });
-    assert_eq!(field, "session");
+    let refusal = capture(
+        &core,
+        CapturePodRequest {
+            pin: Some(pin_of(&core, &id)),
+            ..base()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&refusal, ApiError::Refused { code, .. } if code == "forbidden"),
+        "{refusal:?}"
+    );
+    assert_eq!(detail(&core, &id).pods.len(), 0, "nothing recorded");
     session(&core, "aki", Role::Courier);
 
     // Wrong PINs are counted and locked after five; the right one then waits too.
@@ -608,5 +617,67 @@ fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
     assert!(
         !d.actions.contains(&ActionKind::Edit),
         "a cancelled order is not edited"
+    );
+}
+
+#[test]
+fn a_dispatcher_records_an_external_carriers_proof_and_delivery() {
+    let (_dir, core, _) = core();
+    session(&core, "dana", Role::Dispatcher);
+    let mut new = NewOrder::simple("Aino Virtanen", "Kaivokatu 1", "Fredrikinkatu 32");
+    new.carrier = app_api::CarrierType::External;
+    new.pod = PodNeeds {
+        signature: true,
+        ..Default::default()
+    };
+    let Response::Order(o) = core.execute(Request::CreateOrder(new)).unwrap() else {
+        panic!()
+    };
+    act(
+        &core,
+        &o.id,
+        Action::Assign {
+            courier: "carrier-x".into(),
+        },
+    );
+    act(&core, &o.id, Action::PickUp);
+    let d = detail(&core, &o.id);
+    assert!(
+        d.actions.contains(&ActionKind::RecordCarrierDelivery),
+        "{:?}",
+        d.actions
+    );
+    assert_eq!(d.missing_proofs, vec![ProofKind::Signature]);
+    // The carrier's signed delivery note, recorded by the dispatcher: one call
+    // records the proof and delivers.
+    let p = capture(
+        &core,
+        CapturePodRequest {
+            order_id: o.id.clone(),
+            signature: Some(signature()),
+            deliver: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(p.missing.is_empty(), "{:?}", p.missing);
+    assert!(p.delivered);
+    let d = detail(&core, &o.id);
+    assert_eq!(d.summary.status, DeliveryStatus::Delivered);
+    assert_eq!(d.pods.len(), 1);
+    // A courier cannot record a proof on an external carrier's order.
+    session(&core, "aki", Role::Courier);
+    let refusal = capture(
+        &core,
+        CapturePodRequest {
+            order_id: o.id.clone(),
+            signature: Some(signature()),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&refusal, ApiError::Refused { code, .. } if code == "forbidden"),
+        "{refusal:?}"
     );
 }
