@@ -546,6 +546,10 @@ pub struct OrderSummary {
     /// Where the drop-off is, when the order has a position (the map's marker).
     #[serde(default)]
     pub dropoff_point: Option<Point>,
+    /// The stop the courier goes to next (the lifecycle decides: the pickup
+    /// until the parcel is on board, then the drop-off).
+    #[serde(default)]
+    pub next_stop: StopKind,
 }
 
 /// One entry of an order's timeline.

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{CarrierType, Point};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum StopKind {
+    #[default]
     Pickup,
     Dropoff,
 }

@@ -37,14 +37,12 @@ mod route_calls;
 #[cfg(test)]
 mod test_support;
 
-/// Road distance is straight-line distance times this until routing provides real ones.
-const DETOUR_FACTOR: f64 = 1.3;
-
 /// The distance an order is priced for: pickup to drop-off, straight line
-/// times [`DETOUR_FACTOR`]; 0 when either end has no map position.
+/// times the urban detour until routing provides real ones; 0 when either end
+/// has no map position.
 fn priced_distance_m(spec: &OrderSpec) -> f64 {
     match (spec.pickup.address.point, spec.dropoff.address.point) {
-        (Some(a), Some(b)) => a.distance_m(b) * DETOUR_FACTOR,
+        (Some(a), Some(b)) => a.distance_m(b) * crate::domain::geo::URBAN_DETOUR,
         _ => 0.0,
     }
 }
@@ -1150,6 +1148,16 @@ mod tests {
         };
         assert!(ids(none).is_empty());
         assert_eq!(ids(OrderQuery::default()).len(), 3, "{pending:?}");
+        // Each summary says which stop comes next, as the lifecycle decides.
+        let (all, _) = list(&core, OrderQuery::default());
+        for o in all {
+            let want = if o.id == delivered.id {
+                app_api::StopKind::Dropoff
+            } else {
+                app_api::StopKind::Pickup
+            };
+            assert_eq!(o.next_stop, want, "{}", o.customer_name);
+        }
     }
 
     #[test]

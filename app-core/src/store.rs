@@ -1069,6 +1069,7 @@ impl RawSummary {
         self.summary.order_type = parse_enum("order type", &self.order_type)?;
         self.summary.carrier = parse_enum("carrier", &self.carrier)?;
         self.summary.status = parse_enum("status", &self.status)?;
+        self.summary.next_stop = crate::lifecycle::Work::next_stop(self.summary.status);
         self.summary.priority = match self.priority {
             0 => Priority::Low,
             1 => Priority::Normal,
@@ -1110,6 +1111,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawSummary> {
                 (Some(lat), Some(lon)) => Some(app_api::Point { lat, lon }),
                 _ => None,
             },
+            next_stop: Default::default(),
         },
         order_type: r.get(2)?,
         carrier: r.get(3)?,

@@ -4,9 +4,9 @@
 //! the core on this device answers, the server learns later.
 
 use app_api::{
-    Action, ActionKind, Availability, Beacon, CapturePodRequest, DeliveryStatus, OrderDetail,
-    OrderQuery, OrderSummary, PlanRouteRequest, Point, ProofKind, Request, Response, RoutePlan,
-    StopKind, StopRef, StrokePoint, WorkMode,
+    Action, ActionKind, Availability, Beacon, CapturePodRequest, OrderDetail, OrderQuery,
+    OrderSummary, PlanRouteRequest, Point, ProofKind, Request, Response, RoutePlan, StopKind,
+    StopRef, StrokePoint, WorkMode,
 };
 use leptos::html::Input;
 use leptos::prelude::*;
@@ -28,14 +28,6 @@ fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let dl = (lon2 - lon1).to_radians();
     let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
     2.0 * 6_371_000.0 * a.sqrt().asin()
-}
-
-/// The next stop of an order: its pickup until picked up, then its drop-off.
-fn next_kind(s: DeliveryStatus) -> StopKind {
-    match s {
-        DeliveryStatus::Assigned | DeliveryStatus::Pending => StopKind::Pickup,
-        _ => StopKind::Dropoff,
-    }
 }
 
 #[component]
@@ -179,7 +171,7 @@ pub fn Workspace() -> impl IntoView {
             .iter()
             .map(|o| StopRef {
                 order_id: o.id.clone(),
-                kind: next_kind(o.status),
+                kind: o.next_stop,
             })
             .collect();
         run(
@@ -265,7 +257,7 @@ pub fn Workspace() -> impl IntoView {
                 <ol id="queue" class="queue">
                     {move || queue().into_iter().enumerate().map(|(i, o)| {
                         let id = o.id.clone();
-                        let kind = next_kind(o.status);
+                        let kind = o.next_stop;
                         let (address, kind_label) = match kind {
                             StopKind::Pickup => (o.pickup_address.clone(), "Pickup"),
                             StopKind::Dropoff => (o.dropoff_address.clone(), "Drop-off"),

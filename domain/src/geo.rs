@@ -75,6 +75,10 @@ pub struct Warehouse {
     pub uses: WarehouseUses,
 }
 
+/// How much longer a street route is than the straight line, where no road
+/// graph says better (streets are not straight; 1.3 is the usual urban figure).
+pub const URBAN_DETOUR: f64 = 1.3;
+
 /// Great-circle distance in metres between two WGS84 positions.
 pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     use geo::{Distance, Haversine, Point};

@@ -99,12 +99,7 @@ impl GeoPoint {
 
     /// Great-circle distance in metres (haversine).
     pub fn distance_m(self, other: GeoPoint) -> f64 {
-        const R: f64 = 6_371_008.8;
-        let (la1, la2) = (self.lat.to_radians(), other.lat.to_radians());
-        let dla = la2 - la1;
-        let dlo = (other.lon - self.lon).to_radians();
-        let a = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
-        2.0 * R * a.sqrt().asin()
+        geo::haversine_m(self.lat, self.lon, other.lat, other.lon)
     }
 }
 
@@ -127,6 +122,27 @@ mod tests {
         assert!(GeoPoint::new(0.0, 181.0).is_err());
         assert!(GeoPoint::new(f64::NAN, 0.0).is_err());
     }
+}
+
+/// Lowercase hex of `bytes` (hashes, keys and blob names are written this way).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// The bytes of a hex string (either case); `None` if it is not hex.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// The snake_case name serde gives a unit enum variant (how enums are stored in

@@ -40,21 +40,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex(&sha2::Sha256::digest(data))
 }
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The bytes of a hex string (either case); `None` if it is not hex.
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
+pub use ruta_domain::{hex, unhex};
 
 /// A live position as devices send it in ephemeral messages: a CBOR map
 /// `{lat, lon, at}` (`at` in ms since the epoch).

@@ -940,6 +940,15 @@ impl Work {
         )
     }
 
+    /// The stop a courier goes to next for an order in `status`: the pickup
+    /// until the parcel is on board, then the drop-off.
+    pub fn next_stop(status: DeliveryStatus) -> app_api::StopKind {
+        match Work::of(status) {
+            Work::Unassigned | Work::ToCollect => app_api::StopKind::Pickup,
+            _ => app_api::StopKind::Dropoff,
+        }
+    }
+
     /// Statuses that are a courier's open work (their queue).
     pub fn open_statuses() -> Vec<DeliveryStatus> {
         DeliveryStatus::ALL

@@ -571,10 +571,7 @@ fn encode_jpeg(rgb: &RgbImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    ruta_domain::hex(&Sha256::digest(bytes))
 }
 
 /// The EXIF facts a POD keeps.

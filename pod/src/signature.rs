@@ -264,10 +264,7 @@ impl Signature {
     /// the module docs).
     pub fn sha256(&self) -> String {
         let json = serde_json::to_vec(self).expect("a Signature always serialises");
-        Sha256::digest(&json)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        ruta_domain::hex(&Sha256::digest(&json))
     }
 
     /// A standalone SVG: `viewBox` = the canvas, one `<path>` per stroke (a dot is a

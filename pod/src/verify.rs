@@ -714,8 +714,7 @@ mod tests {
         for (key, data, want) in cases {
             let (a, b) = data.split_at(data.len() / 2);
             let mac = hmac_sha256(key, &[a, b]);
-            let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-            assert_eq!(hex, want);
+            assert_eq!(ruta_domain::hex(&mac), want);
         }
     }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use ruta_domain::GeoPoint;
 use ruta_domain::fleet::VehicleKind;
-use ruta_domain::geo::haversine_m;
+use ruta_domain::geo::{URBAN_DETOUR, haversine_m};
 
 /// Travel durations (whole seconds) and distances (whole metres), `n x n`, row-major.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,8 +107,7 @@ pub fn average_speed_mps(kind: VehicleKind) -> f64 {
 }
 
 /// The default when no road network is loaded: great-circle distance times a
-/// detour factor (streets are not straight; 1.3 is the usual urban figure), at
-/// the vehicle's average speed.
+/// detour factor ([`URBAN_DETOUR`]), at the vehicle's average speed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StraightLine {
     pub detour: f64,
@@ -118,7 +117,7 @@ pub struct StraightLine {
 impl StraightLine {
     pub fn for_vehicle(kind: VehicleKind) -> Self {
         Self {
-            detour: 1.3,
+            detour: URBAN_DETOUR,
             speed_mps: average_speed_mps(kind),
         }
     }

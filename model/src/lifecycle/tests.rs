@@ -678,3 +678,26 @@ fn every_status_command_role_and_carrier_follows_the_table() {
     );
     assert!(allowed > 200, "the table is not vacuous: {allowed} allowed");
 }
+
+#[test]
+fn the_next_stop_is_the_pickup_until_the_parcel_is_on_board() {
+    use DeliveryStatus::*;
+    use app_api::StopKind;
+    for (status, want) in [
+        (Pending, StopKind::Pickup),
+        (Assigned, StopKind::Pickup),
+        (PickedUp, StopKind::Dropoff),
+        (InTransit, StopKind::Dropoff),
+        (AttemptFailed, StopKind::Dropoff),
+        (Delivered, StopKind::Dropoff),
+        (Returned, StopKind::Dropoff),
+        (Cancelled, StopKind::Dropoff),
+    ] {
+        assert_eq!(Work::next_stop(status), want, "{status:?}");
+    }
+    assert_eq!(
+        DeliveryStatus::ALL.len(),
+        8,
+        "a new status needs a row here"
+    );
+}
