@@ -606,6 +606,9 @@ pub struct OrderDetail {
     /// What the signed-in user may do now (the lifecycle decides).
     #[serde(default)]
     pub actions: Vec<ActionKind>,
+    /// Whether its receipt and invoice can be printed (the lifecycle decides).
+    #[serde(default)]
+    pub documents: bool,
 }
 
 /// A pickup or drop-off as a screen shows it.

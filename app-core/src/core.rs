@@ -708,6 +708,7 @@ impl Core {
             weight_g: 0,
             missing_proofs: vec![],
             actions: vec![],
+            documents: false,
         };
         // What the projection does not hold comes from the document itself.
         let state = self.order_state(&OrderId::new(id))?;
@@ -740,6 +741,7 @@ impl Core {
             detail.missing_proofs = lifecycle::proofs_for_delivery(&state).0;
             let actor = self.lock().session.clone();
             detail.actions = lifecycle::allowed_actions(&state, &actor);
+            detail.documents = lifecycle::documents_available(&state);
         }
         Ok(detail)
     }

@@ -3,8 +3,8 @@
 //! capture times and devices, and its documents.
 
 use app_api::{
-    Action, ActionKind, DeliveryStatus, DocumentRequest, OrderDetail, PodChainStatus, PodInput,
-    Request, Response, Role,
+    Action, ActionKind, DocumentRequest, OrderDetail, PodChainStatus, PodInput, Request, Response,
+    Role,
 };
 use leptos::prelude::*;
 
@@ -96,7 +96,7 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                     has(ActionKind::Return), has(ActionKind::Reopen),
                     has(ActionKind::RecordCarrierDelivery),
                 );
-                let delivered = s.status == DeliveryStatus::Delivered;
+                let delivered = d.documents;
                 view! {
                     <div class="panel-body">
                         <p>

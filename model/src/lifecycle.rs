@@ -833,6 +833,23 @@ fn check_edit(
     Verdict::Applied
 }
 
+/// Whether receipts and invoices exist for the order: once it is delivered.
+pub fn documents_available(s: &OrderState) -> bool {
+    s.spec.is_some() && s.status == DeliveryStatus::Delivered
+}
+
+/// Whether an order in `status` is billed on a client's statement (a cancelled
+/// one is listed at zero).
+pub fn billed(status: DeliveryStatus) -> bool {
+    status != DeliveryStatus::Cancelled
+}
+
+/// Whether the tenant owes the order a final invoice number (the server
+/// allocates it once, gapless; see ARCHITECTURE.md, "Invoice numbers").
+pub fn invoice_due(s: &OrderState) -> bool {
+    documents_available(s)
+}
+
 /// The delivery event `actor` records, citing `pods`: a courier's own delivery,
 /// or an operator's record of an external carrier's delivery (whose proof is
 /// the carrier's; the cited proofs stay on the record).

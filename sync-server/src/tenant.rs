@@ -479,7 +479,7 @@ impl Tenant {
         .flatten();
         let Some(state) = loaded else { return };
         // Every delivered order gets the tenant's next invoice number, once.
-        if state.status == app_api::DeliveryStatus::Delivered {
+        if ruta_model::lifecycle::invoice_due(&state) {
             let dir = self.dir.clone();
             let order = state.id.to_string();
             match tokio::task::spawn_blocking(move || dir.allocate_invoice_number(&order)).await {

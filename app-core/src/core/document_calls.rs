@@ -10,7 +10,7 @@
 //!
 //! [`Request::Document`]: app_api::Request::Document
 
-use app_api::{ApiError, DeliveryStatus, DocumentFile, DocumentRequest, OrderQuery};
+use app_api::{ApiError, DocumentFile, DocumentRequest, OrderQuery};
 use base64::Engine as _;
 
 use super::{Core, not_found, priced_distance_m, storage};
@@ -128,7 +128,7 @@ impl Core {
         if state.spec.is_none() {
             return Err(not_found(&id));
         }
-        if state.status != DeliveryStatus::Delivered {
+        if !crate::lifecycle::documents_available(&state) {
             return Err(ApiError::Refused {
                 code: "not_delivered".into(),
                 message: format!(
@@ -328,10 +328,10 @@ impl Core {
                                 reference: o.reference,
                                 dropoff: o.dropoff_address,
                                 status: o.status.label().into(),
-                                amount_cents: if o.status == DeliveryStatus::Cancelled {
-                                    0
-                                } else {
+                                amount_cents: if crate::lifecycle::billed(o.status) {
                                     o.price_cents
+                                } else {
+                                    0
                                 },
                             },
                         )

@@ -701,3 +701,20 @@ fn the_next_stop_is_the_pickup_until_the_parcel_is_on_board() {
         "a new status needs a row here"
     );
 }
+
+#[test]
+fn documents_and_invoice_numbers_exist_for_delivered_orders_only() {
+    for status in DeliveryStatus::ALL {
+        let mut s = OrderState::empty(OrderId::new("o1"));
+        s.spec = Some(sample_spec("R-1"));
+        s.status = status;
+        let delivered = status == DeliveryStatus::Delivered;
+        assert_eq!(documents_available(&s), delivered, "{status:?}");
+        assert_eq!(invoice_due(&s), delivered, "{status:?}");
+        assert_eq!(billed(status), status != DeliveryStatus::Cancelled);
+    }
+    // No spec: no order, no documents.
+    let mut s = OrderState::empty(OrderId::new("o2"));
+    s.status = DeliveryStatus::Delivered;
+    assert!(!documents_available(&s));
+}
