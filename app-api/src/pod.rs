@@ -55,6 +55,10 @@ pub struct CapturePodRequest {
     pub device_clock_ms: Option<i64>,
     /// Also mark the order Delivered when every required proof is present.
     pub deliver: bool,
+    /// Cash collected at the door (cents), recorded with the proof in the same
+    /// write (the courier's "collected" confirmation).
+    #[serde(default)]
+    pub collect_cod_cents: Option<i64>,
 }
 
 /// What [`CapturePodRequest`] recorded.

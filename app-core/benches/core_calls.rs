@@ -4,7 +4,9 @@
 use std::hint::black_box;
 
 use app_core::Core;
-use app_core::api::{NewOrder, Request};
+use app_core::api::{
+    Action, CapturePodRequest, NewOrder, Request, Response, Role, SignatureInput, StrokePoint,
+};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 fn new_order(i: usize) -> Request {
@@ -24,7 +26,104 @@ fn filled_core(orders: usize) -> (tempfile::TempDir, Core) {
     (dir, core)
 }
 
+fn session(core: &Core, user: &str, role: Role) {
+    core.execute(Request::SetSession {
+        user: user.into(),
+        role,
+    })
+    .unwrap();
+}
+
+fn act(core: &Core, order_id: &str, action: Action) {
+    core.execute(Request::Act {
+        order_id: order_id.into(),
+        action,
+    })
+    .unwrap();
+}
+
+/// An order with cash on delivery, assigned to and picked up by courier `aki`
+/// (who is signed in when this returns).
+fn picked_up_with_cod(core: &Core, i: usize) -> String {
+    session(core, "dana", Role::Dispatcher);
+    let Response::Order(o) = core.execute(new_order(i)).unwrap() else {
+        panic!("create_order")
+    };
+    act(core, &o.id, Action::SetCod { cents: 2_450 });
+    act(
+        core,
+        &o.id,
+        Action::Assign {
+            courier: "aki".into(),
+        },
+    );
+    session(core, "aki", Role::Courier);
+    act(core, &o.id, Action::PickUp);
+    o.id
+}
+
+fn signature() -> SignatureInput {
+    let stroke = |y0: f32| {
+        (0..40)
+            .map(|i| StrokePoint {
+                x: 20.0 + i as f32 * 9.0,
+                y: y0 + (i as f32 * 0.4).sin() * 30.0,
+                t_ms: i * 12,
+            })
+            .collect()
+    };
+    SignatureInput {
+        width: 400.0,
+        height: 200.0,
+        strokes: vec![stroke(80.0), stroke(130.0)],
+    }
+}
+
+fn capture(order_id: &str, cod: Option<i64>) -> Request {
+    Request::CapturePod(CapturePodRequest {
+        order_id: order_id.into(),
+        signature: Some(signature()),
+        deliver: true,
+        collect_cod_cents: cod,
+        ..Default::default()
+    })
+}
+
 fn bench(c: &mut Criterion) {
+    // Delivery at the door with cash and a signature: the calls the courier's
+    // screen made before (collect the cash, then capture and deliver: three
+    // write transactions) and the one call it makes now (one transaction).
+    let (_door_dir, door) = filled_core(1_000);
+    let mut n = 10_000;
+    let mut next_order = |core: &Core| {
+        n += 1;
+        picked_up_with_cod(core, n)
+    };
+    c.bench_function(
+        "deliver with cash and signature: collect, then capture (1k store)",
+        |b| {
+            b.iter_batched(
+                || next_order(&door),
+                |id| {
+                    act(&door, &id, Action::CollectCod { cents: 2_450 });
+                    black_box(door.execute(capture(&id, None)).unwrap())
+                },
+                BatchSize::SmallInput,
+            )
+        },
+    );
+    c.bench_function(
+        "deliver with cash and signature: one capture (1k store)",
+        |b| {
+            b.iter_batched(
+                || next_order(&door),
+                |id| black_box(door.execute(capture(&id, Some(2_450))).unwrap()),
+                BatchSize::SmallInput,
+            )
+        },
+    );
+    drop(next_order);
+
     let (_growing_dir, core) = filled_core(1_000);
     let mut i = 1_000;
     c.bench_function("create_order (store of 1k+)", |b| {

@@ -537,7 +537,7 @@ impl Core {
         })
     }
 
-    /// The write path: one transaction from loading the document to projecting it.
+    /// The write path for one event: see [`Core::write_events`].
     fn write_event(
         &self,
         id: &OrderId,
@@ -546,6 +546,21 @@ impl Core {
             &OrderState,
             crate::hlc::Hlc,
         ) -> Result<Event, ApiError>,
+    ) -> Result<OrderState, ApiError> {
+        self.write_events(id, |tx, state, stamp| Ok(vec![make(tx, state, stamp())?]))
+    }
+
+    /// The write path: one transaction from loading the document to projecting
+    /// it, for the events of one intent (`make` gets a fresh stamp per call of
+    /// its third argument, each later than the last).
+    fn write_events(
+        &self,
+        id: &OrderId,
+        make: impl FnOnce(
+            &crate::store::Tx<'_>,
+            &OrderState,
+            &mut dyn FnMut() -> crate::hlc::Hlc,
+        ) -> Result<Vec<Event>, ApiError>,
     ) -> Result<OrderState, ApiError> {
         let now = self.clock.now_ms();
         let mut inner = self.lock();
@@ -564,12 +579,13 @@ impl Core {
         let (mut events, _bad) = doc.events();
         let state = lifecycle::derive(id.clone(), events.clone());
         let mut clock = resume_clock(&tx, &device)?;
-        let at = clock.tick(now);
-        let event = make(&tx, &state, at)?;
-        doc.append(&event).map_err(|e| doc_error(id, e))?;
+        let new = make(&tx, &state, &mut || clock.tick(now))?;
+        for event in &new {
+            doc.append(event).map_err(|e| doc_error(id, e))?;
+        }
         save_doc(&tx, id, &mut doc, existed.then_some(heads.as_slice()))?;
         tx.mark_pending(id.as_str(), now).map_err(storage)?;
-        events.push(event);
+        events.extend(new);
         let state = lifecycle::derive(id.clone(), events);
         project_and_commit(tx, zones, &state, &clock)?;
         drop(inner);

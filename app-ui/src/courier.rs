@@ -441,18 +441,6 @@ fn PodCapture(
                     .unwrap_or(None),
                 None => None,
             };
-            if cod > 0 && cod_ok.get_untracked() {
-                let r = crate::api::call(&Request::Act {
-                    order_id: order_id.get_value(),
-                    action: Action::CollectCod { cents: cod },
-                })
-                .await;
-                if let Err(e) = r {
-                    error.set(Some(util::describe(&e)));
-                    busy.set(false);
-                    return;
-                }
-            }
             let p = pin.get_untracked().trim().to_owned();
             let req = CapturePodRequest {
                 order_id: order_id.get_value(),
@@ -463,6 +451,8 @@ fn PodCapture(
                 age_confirmed: if age_ok.get_untracked() { age } else { None },
                 device_clock_ms: Some(util::now_ms()),
                 deliver: true,
+                // The cash goes into the same write as the proof and the delivery.
+                collect_cod_cents: (cod > 0 && cod_ok.get_untracked()).then_some(cod),
                 ..Default::default()
             };
             let r = crate::api::call(&Request::CapturePod(req)).await;

@@ -541,6 +541,51 @@ pub fn decide(
     })
 }
 
+/// The events of one user intent (collect the cash, record the proof, deliver),
+/// decided in order: each is checked against the state the ones before it
+/// leave, exactly as [`derive`] folds them (their stamps increase), so the
+/// whole intent is judged before anything is written and lands in one write.
+#[derive(Clone, Debug)]
+pub struct Intent {
+    state: OrderState,
+    events: Vec<Event>,
+}
+
+impl Intent {
+    /// An intent on the order as it stands.
+    pub fn on(state: &OrderState) -> Self {
+        Intent {
+            state: state.clone(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The state after the events decided so far.
+    pub fn state(&self) -> &OrderState {
+        &self.state
+    }
+
+    /// Decides one more event (see [`decide`]); a refusal leaves the intent as it was.
+    pub fn decide(
+        &mut self,
+        actor: &Actor,
+        body: EventBody,
+        at: Hlc,
+        location: Option<GeoPoint>,
+    ) -> Result<(), Refusal> {
+        let event = decide(&self.state, actor, body, at, location)?;
+        let verdict = check(&self.state, &event.actor, &event.body, &event.seen);
+        apply(&mut self.state, event.clone(), verdict);
+        self.events.push(event);
+        Ok(())
+    }
+
+    /// The events, in the order they were decided.
+    pub fn into_events(self) -> Vec<Event> {
+        self.events
+    }
+}
+
 /// Whether `role` may make an event of `kind` at all on an order carried by `carrier`.
 pub fn permitted(role: Role, carrier: CarrierType, kind: Kind) -> bool {
     use CarrierType::*;

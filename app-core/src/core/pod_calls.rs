@@ -25,7 +25,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use super::{Core, refused, storage};
 use crate::blobs::{BlobStore, is_blob_name};
 use crate::domain::{GeoPoint, OrderId, PodId, UserId};
-use crate::lifecycle::{self, EventBody, OrderState, PodChainLink, PodRecord};
+use crate::lifecycle::{self, EventBody, Intent, OrderState, PodChainLink, PodRecord};
 use crate::pod::chain::{
     ChainBuilder, ChainHead, ChainedRecord, GpsFix, PodCapture, VerificationMethod,
 };
@@ -236,7 +236,17 @@ impl Core {
         };
         let head_key = format!("pod_chain_head:{}", actor.user);
         let mut seq = 0;
-        let state = self.write_event(&id, |tx, state, at| {
+        // One intent, one write: the cash, the proof and the delivery are decided
+        // in order on one state and land in one transaction.
+        let mut delivery_refused = None;
+        let state = self.write_events(&id, |tx, state, stamp| {
+            let mut intent = Intent::on(state);
+            if let Some(cents) = req.collect_cod_cents {
+                intent
+                    .decide(&actor, EventBody::CodCollected { cents }, stamp(), location)
+                    .map_err(|r| refused(&id, r))?;
+            }
+            let at = stamp();
             let head: ChainHead = tx
                 .meta(&head_key)
                 .map_err(storage)?
@@ -278,30 +288,41 @@ impl Core {
                     age: checked.age,
                 }),
             };
-            lifecycle::decide(state, &actor, EventBody::PodCaptured { pod }, at, location)
-                .map_err(|r| refused(&id, r))
+            intent
+                .decide(&actor, EventBody::PodCaptured { pod }, at, location)
+                .map_err(|r| refused(&id, r))?;
+            let (missing, mut chosen) = lifecycle::proofs_for_delivery(intent.state());
+            if !chosen.contains(&pod_id) {
+                chosen.push(pod_id.clone());
+            }
+            if req.deliver
+                && missing.is_empty()
+                && intent.state().status != lifecycle::DeliveryStatus::Delivered
+            {
+                // A refused delivery keeps the proof (and the cash): it is
+                // reported after the write.
+                if let Err(r) = intent.decide(
+                    &actor,
+                    lifecycle::delivery_by(&actor, chosen),
+                    stamp(),
+                    None,
+                ) {
+                    delivery_refused = Some(refused(&id, r));
+                }
+            }
+            Ok(intent.into_events())
         })?;
-
-        let (missing, mut chosen) = lifecycle::proofs_for_delivery(&state);
-        if !chosen.contains(&pod_id) {
-            chosen.push(pod_id.clone());
-        }
-        let mut delivered = false;
-        if req.deliver && missing.is_empty() && state.status != lifecycle::DeliveryStatus::Delivered
-        {
-            let body = lifecycle::delivery_by(&actor, chosen.clone());
-            self.write_event(&id, |_, state, at| {
-                lifecycle::decide(state, &actor, body, at, None).map_err(|r| refused(&id, r))
-            })
-            .map_err(|e| match e {
+        if let Some(e) = delivery_refused {
+            return Err(match e {
                 ApiError::Refused { code, message } => ApiError::Refused {
                     code,
                     message: format!("{message} (the proof itself was recorded as {pod_id})"),
                 },
                 other => other,
-            })?;
-            delivered = true;
+            });
         }
+        let (missing, _) = lifecycle::proofs_for_delivery(&state);
+        let delivered = state.status == lifecycle::DeliveryStatus::Delivered;
         Ok(PodCaptured {
             order_id: id.to_string(),
             pod_id: pod_id.to_string(),
@@ -312,7 +333,7 @@ impl Core {
             age_confirmed,
             chain_seq: seq,
             missing,
-            delivered: delivered || state.status == lifecycle::DeliveryStatus::Delivered,
+            delivered,
         })
     }
 

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use crate::Core;
 use crate::clock::ManualClock;
 use crate::core::test_support::{open_at, session};
+use crate::lifecycle::Kind;
 
 const NOW: i64 = 1_780_000_000_000;
 const SECRET: &[u8] = b"tenant-secret-0123456789abcdef";
@@ -680,4 +681,91 @@ fn a_dispatcher_records_an_external_carriers_proof_and_delivery() {
         matches!(&refusal, ApiError::Refused { code, .. } if code == "forbidden"),
         "{refusal:?}"
     );
+}
+
+#[test]
+fn cash_proof_and_delivery_are_one_write() {
+    let (_dir, core, _) = core();
+    let id = picked_up(
+        &core,
+        PodNeeds {
+            signature: true,
+            ..Default::default()
+        },
+        None,
+    );
+    session(&core, "dana", Role::Dispatcher);
+    act(&core, &id, Action::SetCod { cents: 2_450 });
+    session(&core, "aki", Role::Courier);
+    let oid = crate::domain::OrderId::new(id.clone());
+    let writes_before = core.exchange(&oid, &[]).unwrap().writes;
+    let p = capture(
+        &core,
+        CapturePodRequest {
+            order_id: id.clone(),
+            signature: Some(signature()),
+            collect_cod_cents: Some(2_450),
+            deliver: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(p.delivered && p.missing.is_empty(), "{p:?}");
+    assert_eq!(
+        core.exchange(&oid, &[]).unwrap().writes,
+        writes_before + 1,
+        "the cash, the proof and the delivery are one write"
+    );
+    let state = core.order_state(&oid).unwrap();
+    assert_eq!(state.status, DeliveryStatus::Delivered);
+    let kinds: Vec<Kind> = state
+        .timeline
+        .iter()
+        .rev()
+        .take(3)
+        .map(|t| t.event.body.kind())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![Kind::Delivered, Kind::PodCaptured, Kind::CodCollected]
+    );
+    assert_eq!(state.cod_collected, Some(2_450));
+
+    // A refused part refuses the whole intent: nothing is written (here the
+    // parcel is not picked up yet, so neither cash nor proof can be recorded).
+    session(&core, "dana", Role::Dispatcher);
+    let Response::Order(o) = core
+        .execute(Request::CreateOrder(NewOrder::simple(
+            "Aino Virtanen",
+            "Kaivokatu 1",
+            "Fredrikinkatu 32",
+        )))
+        .unwrap()
+    else {
+        panic!()
+    };
+    act(
+        &core,
+        &o.id,
+        Action::Assign {
+            courier: "aki".into(),
+        },
+    );
+    session(&core, "aki", Role::Courier);
+    let oid = crate::domain::OrderId::new(o.id.clone());
+    let before = core.order_state(&oid).unwrap().timeline.len();
+    let writes = core.exchange(&oid, &[]).unwrap().writes;
+    capture(
+        &core,
+        CapturePodRequest {
+            order_id: o.id.clone(),
+            signature: Some(signature()),
+            collect_cod_cents: Some(100),
+            deliver: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(core.order_state(&oid).unwrap().timeline.len(), before);
+    assert_eq!(core.exchange(&oid, &[]).unwrap().writes, writes);
 }
