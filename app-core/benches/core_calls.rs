@@ -122,7 +122,6 @@ fn bench(c: &mut Criterion) {
             )
         },
     );
-    drop(next_order);
 
     let (_growing_dir, core) = filled_core(1_000);
     let mut i = 1_000;

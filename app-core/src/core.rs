@@ -993,7 +993,7 @@ pub(crate) fn allow(
     actor: &crate::domain::Actor,
     call: ruta_model::policy::Call<'_>,
 ) -> Result<(), ApiError> {
-    ruta_model::policy::allow(actor, call).map_err(denied)
+    ruta_model::policy::allow(&actor.user, actor.role, call).map_err(denied)
 }
 
 fn refused(id: &OrderId, r: Refusal) -> ApiError {

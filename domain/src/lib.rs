@@ -103,27 +103,6 @@ impl GeoPoint {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn haversine_matches_a_known_helsinki_distance() {
-        // Helsinki Central Station to Kamppi: about 500 m.
-        let station = GeoPoint::new(60.1710, 24.9414).unwrap();
-        let kamppi = GeoPoint::new(60.1685, 24.9316).unwrap();
-        let d = station.distance_m(kamppi);
-        assert!((500.0..650.0).contains(&d), "{d}");
-    }
-
-    #[test]
-    fn out_of_range_points_are_refused() {
-        assert!(GeoPoint::new(91.0, 0.0).is_err());
-        assert!(GeoPoint::new(0.0, 181.0).is_err());
-        assert!(GeoPoint::new(f64::NAN, 0.0).is_err());
-    }
-}
-
 /// Lowercase hex of `bytes` (hashes, keys and blob names are written this way).
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
@@ -151,5 +130,26 @@ pub fn enum_str<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn haversine_matches_a_known_helsinki_distance() {
+        // Helsinki Central Station to Kamppi: about 500 m.
+        let station = GeoPoint::new(60.1710, 24.9414).unwrap();
+        let kamppi = GeoPoint::new(60.1685, 24.9316).unwrap();
+        let d = station.distance_m(kamppi);
+        assert!((500.0..650.0).contains(&d), "{d}");
+    }
+
+    #[test]
+    fn out_of_range_points_are_refused() {
+        assert!(GeoPoint::new(91.0, 0.0).is_err());
+        assert!(GeoPoint::new(0.0, 181.0).is_err());
+        assert!(GeoPoint::new(f64::NAN, 0.0).is_err());
     }
 }

@@ -1011,6 +1011,14 @@ impl Work {
         }
     }
 
+    /// Statuses that are nobody's work yet (what auto-assignment places).
+    pub fn unassigned_statuses() -> Vec<DeliveryStatus> {
+        DeliveryStatus::ALL
+            .into_iter()
+            .filter(|s| Work::of(*s) == Work::Unassigned)
+            .collect()
+    }
+
     /// Statuses that are a courier's open work (their queue).
     pub fn open_statuses() -> Vec<DeliveryStatus> {
         DeliveryStatus::ALL

@@ -1,11 +1,11 @@
-//! Who may make which request of a device's core, beyond one order's events
-//! (those the lifecycle judges event by event). One table, so a screen, a core
-//! call and a test read the same rule.
+//! Who may make which request of a device's core or of the tenant's server,
+//! beyond one order's events (those the lifecycle judges event by event). One
+//! table, so a screen, a core call, a server route and a test read the same rule.
 //!
 //! A refusal carries the code and message the command API answers with.
 
 use app_api::{CarrierType, Role};
-use ruta_domain::Actor;
+use ruta_domain::UserId;
 
 use crate::lifecycle::{self, Kind};
 
@@ -22,6 +22,12 @@ pub enum Call<'a> {
     CapturePod { carrier: CarrierType },
     /// An order's PIN and QR code for the recipient's notice.
     VerificationCode,
+    /// The tenant's key verification codes are derived from (server, `/v1/me`).
+    TenantKey,
+    /// The tenant's couriers for the driver monitor (server, `/v1/couriers`).
+    CourierDirectory,
+    /// A courier's stored breadcrumb (server, `/v1/breadcrumbs/{courier}`).
+    Breadcrumbs { courier: &'a str },
 }
 
 /// Why a call is refused: the API's refusal code and a sentence for the user.
@@ -31,18 +37,16 @@ pub struct Denied {
     pub message: &'static str,
 }
 
-/// Whether `actor` may make `call`.
-pub fn allow(actor: &Actor, call: Call<'_>) -> Result<(), Denied> {
-    let operator = actor.role.is_operator();
+/// Whether `user`, signed in as `role`, may make `call`.
+pub fn allow(user: &UserId, role: Role, call: Call<'_>) -> Result<(), Denied> {
+    let operator = role.is_operator();
     let deny = |code, message| Err(Denied { code, message });
     match call {
         Call::Fleet if !operator => deny("forbidden", "only dispatchers see the driver monitor"),
-        Call::PlanRoute { courier }
-            if actor.role == Role::Courier && actor.user.as_str() != courier =>
-        {
+        Call::PlanRoute { courier } if role == Role::Courier && user.as_str() != courier => {
             deny("not_your_route", "a courier plans only their own stops")
         }
-        Call::PlanRoute { .. } if actor.role == Role::Client => {
+        Call::PlanRoute { .. } if role == Role::Client => {
             deny("forbidden", "clients do not plan routes")
         }
         Call::ProposeAssignment if !operator => {
@@ -50,9 +54,7 @@ pub fn allow(actor: &Actor, call: Call<'_>) -> Result<(), Denied> {
         }
         // The lifecycle's own rule for the event the capture records: couriers on
         // their carriers' orders, operators for external carriers.
-        Call::CapturePod { carrier }
-            if !lifecycle::permitted(actor.role, carrier, Kind::PodCaptured) =>
-        {
+        Call::CapturePod { carrier } if !lifecycle::permitted(role, carrier, Kind::PodCaptured) => {
             if operator {
                 deny(
                     "forbidden",
@@ -67,6 +69,14 @@ pub fn allow(actor: &Actor, call: Call<'_>) -> Result<(), Denied> {
         Call::VerificationCode if !operator => {
             deny("forbidden", "only dispatchers print verification codes")
         }
+        // Only devices that verify deliveries hold the key.
+        Call::TenantKey if role == Role::Client => {
+            deny("forbidden", "clients' devices do not verify deliveries")
+        }
+        Call::CourierDirectory if !operator => deny("forbidden", "operators only"),
+        Call::Breadcrumbs { courier } if !operator && user.as_str() != courier => {
+            deny("forbidden", "operators only")
+        }
         _ => Ok(()),
     }
 }
@@ -76,20 +86,15 @@ mod tests {
     use super::*;
     use CarrierType::*;
     use Role::*;
-    use ruta_domain::{DeviceId, UserId};
 
-    fn actor(role: Role) -> Actor {
-        Actor {
-            user: UserId::new("me"),
-            role,
-            device: DeviceId::new("d"),
-        }
+    fn allow_me(role: Role, call: Call<'_>) -> Result<(), Denied> {
+        allow(&UserId::new("me"), role, call)
     }
 
-    /// Every role × call, as the table the UI and the core both follow.
+    /// Every role × call, as the table the UI, the core and the server follow.
     #[test]
     fn the_request_table() {
-        let calls: [(&str, Call<'static>); 9] = [
+        let calls: [(&str, Call<'static>); 13] = [
             ("fleet", Call::Fleet),
             ("plan own", Call::PlanRoute { courier: "me" }),
             ("plan other", Call::PlanRoute { courier: "other" }),
@@ -99,31 +104,23 @@ mod tests {
             ("pod hybrid", Call::CapturePod { carrier: Hybrid }),
             ("pod external", Call::CapturePod { carrier: External }),
             ("code", Call::VerificationCode),
+            ("key", Call::TenantKey),
+            ("couriers", Call::CourierDirectory),
+            ("crumbs own", Call::Breadcrumbs { courier: "me" }),
+            ("crumbs other", Call::Breadcrumbs { courier: "other" }),
         ];
         // Columns in the order of `calls`.
-        let table: [(Role, [bool; 9]); 4] = [
-            (
-                Admin,
-                [true, true, true, true, false, false, false, true, true],
-            ),
-            (
-                Dispatcher,
-                [true, true, true, true, false, false, false, true, true],
-            ),
-            (
-                Courier,
-                [false, true, false, false, true, true, true, false, false],
-            ),
-            (
-                Client,
-                [
-                    false, false, false, false, false, false, false, false, false,
-                ],
-            ),
+        let (t, f) = (true, false);
+        #[rustfmt::skip]
+        let table: [(Role, [bool; 13]); 4] = [
+            (Admin,      [t, t, t, t, f, f, f, t, t, t, t, t, t]),
+            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, t, t, t]),
+            (Courier,    [f, t, f, f, t, t, t, f, f, t, f, t, f]),
+            (Client,     [f, f, f, f, f, f, f, f, f, f, f, t, f]),
         ];
         for (role, row) in table {
             for ((name, call), want) in calls.iter().zip(row) {
-                let got = allow(&actor(role), *call);
+                let got = allow_me(role, *call);
                 assert_eq!(got.is_ok(), want, "{role:?} {name}: {got:?}");
                 if let Err(d) = got {
                     assert!(!d.code.is_empty() && !d.message.is_empty());
@@ -137,7 +134,7 @@ mod tests {
         for role in [Admin, Dispatcher, Courier, Client] {
             for carrier in [Internal, Prime, Hybrid, External] {
                 assert_eq!(
-                    allow(&actor(role), Call::CapturePod { carrier }).is_ok(),
+                    allow_me(role, Call::CapturePod { carrier }).is_ok(),
                     lifecycle::permitted(role, carrier, Kind::PodCaptured),
                     "{role:?} {carrier:?}"
                 );

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::{Router, body::Bytes};
+use ruta_model::policy::{self, Call};
 use serde_json::{Value, json};
 
 use crate::Server;
@@ -160,9 +161,10 @@ async fn me(auth: Authed) -> Result<Json<Value>, ApiErr> {
         .map_err(internal)?;
     let url = |d: &Option<String>| d.as_ref().map(|d| format!("automerge:{d}"));
     // Only devices that verify deliveries get the key codes are derived from.
-    let pod_secret = match auth.who.principal.role {
-        ruta_domain::Role::Client => None,
-        _ => Some(auth.tenant.dir.pod_secret().map_err(internal)?),
+    let who = &auth.who.principal;
+    let pod_secret = match policy::allow(&who.user, who.role, Call::TenantKey) {
+        Err(_) => None,
+        Ok(()) => Some(auth.tenant.dir.pod_secret().map_err(internal)?),
     };
     Ok(Json(json!({
         "pod_secret": pod_secret,
@@ -235,9 +237,8 @@ async fn invoice_number(auth: Authed, Path(order_id): Path<String>) -> Result<Js
 /// The tenant's couriers (operators): the driver monitor lists them even
 /// before they first sign in.
 async fn couriers(auth: Authed) -> Result<Json<Value>, ApiErr> {
-    if !auth.who.principal.role.is_operator() {
-        return Err(ApiErr::new(StatusCode::FORBIDDEN, "operators only"));
-    }
+    let who = &auth.who.principal;
+    policy::allow(&who.user, who.role, Call::CourierDirectory).map_err(forbidden)?;
     let dir = auth.tenant.dir.clone();
     let users = tokio::task::spawn_blocking(move || dir.users())
         .await
@@ -259,9 +260,8 @@ async fn breadcrumbs(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiErr> {
     let who = &auth.who.principal;
-    if !who.role.is_operator() && who.user.as_str() != courier {
-        return Err(ApiErr::new(StatusCode::FORBIDDEN, "operators only"));
-    }
+    policy::allow(&who.user, who.role, Call::Breadcrumbs { courier: &courier })
+        .map_err(forbidden)?;
     let since = q.get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
     let dir = auth.tenant.dir.clone();
     let courier = ruta_domain::UserId::new(courier);
@@ -272,4 +272,9 @@ async fn breadcrumbs(
     Ok(Json(json!({
         "points": points.iter().map(|(at, lat, lon)| json!({"at": at, "lat": lat, "lon": lon})).collect::<Vec<_>>()
     })))
+}
+
+/// A policy refusal as the HTTP answer (403 with the policy's sentence).
+fn forbidden(d: policy::Denied) -> ApiErr {
+    ApiErr::new(StatusCode::FORBIDDEN, d.message)
 }

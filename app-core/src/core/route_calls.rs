@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use app_api::{
-    ApiError, AssignmentProposal, CourierWorkload, DeliveryStatus, OrderQuery, OrderSummary,
-    PlanRouteRequest, PlannedStop, Point, ProposeAssignmentRequest, ProposedAssignment, RoutePath,
-    RoutePlan, StopRef, Unplanned,
+    ApiError, AssignmentProposal, CourierWorkload, OrderQuery, OrderSummary, PlanRouteRequest,
+    PlannedStop, Point, ProposeAssignmentRequest, ProposedAssignment, RoutePath, RoutePlan,
+    StopRef, Unplanned,
 };
 
 use super::{Core, storage};
@@ -354,7 +354,7 @@ impl Core {
             });
         }
         let open = self.all_orders(OrderQuery {
-            statuses: vec![DeliveryStatus::Pending],
+            statuses: crate::lifecycle::Work::unassigned_statuses(),
             assignee: Some("-".into()),
             ..Default::default()
         })?;
