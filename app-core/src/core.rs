@@ -588,6 +588,10 @@ impl Core {
         events.extend(new);
         let state = lifecycle::derive(id.clone(), events);
         project_and_commit(tx, zones, &state, &clock)?;
+        // The write has landed; refreshing the planner's statistics is best effort.
+        if let Err(e) = store.after_commit() {
+            tracing::warn!(error = %e, "cannot refresh the store's statistics");
+        }
         drop(inner);
         self.revision
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -1,6 +1,9 @@
 //! Cash on delivery: what a courier collected at the door, handed over at the
 //! office, and what the office reconciled. A courier's cash position is derived
 //! from an append-only ledger, like everything else that must survive offline work.
+//!
+//! Not used by the core yet: COD remittance (issue 21, operations) builds its
+//! synced cash ledger on these types.
 
 use serde::{Deserialize, Serialize};
 

@@ -241,17 +241,6 @@ impl OrderDoc {
         self.doc.save_after(heads)
     }
 
-    /// How many changes made by this document's actor (this device) are not
-    /// ancestors of `heads`.
-    pub fn own_changes_since(&mut self, heads: &[ChangeHash]) -> usize {
-        let me = self.doc.get_actor().clone();
-        self.doc
-            .get_changes(heads)
-            .iter()
-            .filter(|c| *c.actor_id() == me)
-            .count()
-    }
-
     /// Whether every one of `heads` is in this document's history.
     pub fn has_all(&self, heads: &[ChangeHash]) -> bool {
         heads

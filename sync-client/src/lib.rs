@@ -329,16 +329,6 @@ impl SyncClient {
         Ok(())
     }
 
-    /// Stores a blob locally and queues its upload; returns its SHA-256 (hex),
-    /// the name the order's history refers to it by.
-    pub fn put_blob(&self, bytes: &[u8]) -> Result<String, SyncError> {
-        self.shared
-            .core
-            .blobs()
-            .put(bytes)
-            .map_err(|e| SyncError::Blob(e.to_string()))
-    }
-
     /// Whether the server has confirmed this blob.
     pub fn blob_confirmed(&self, hash: &str) -> bool {
         self.shared.blobs.join(hash).exists()

@@ -87,7 +87,9 @@ fn delivered_ms(state: &OrderState) -> Option<i64> {
 }
 
 impl Core {
-    /// What documents print about the tenant.
+    /// What documents print about the tenant. Nothing calls it yet: the tenant
+    /// configuration (issue 18: branding, the tenant's time zone on invoices)
+    /// will, from the synced tenant settings.
     pub fn set_document_settings(&self, settings: DocumentSettings) {
         *self.documents.lock().unwrap_or_else(|p| p.into_inner()) = settings;
     }

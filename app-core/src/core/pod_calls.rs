@@ -104,7 +104,8 @@ impl Core {
         self.set_meta(META_SECRET, &hex(secret))
     }
 
-    /// Sets the tenant's photo policy (maximum edge, quality, limits).
+    /// Sets the tenant's photo policy (maximum edge, quality, limits). Nothing
+    /// calls it outside tests yet: the tenant configuration (issue 18) will.
     pub fn set_photo_policy(&self, policy: &PhotoPolicy) -> Result<(), ApiError> {
         policy
             .validate()
