@@ -15,12 +15,6 @@ use crate::signature::{self, SignaturePad};
 use crate::util::{self, run};
 use crate::{SyncBadge, ctx};
 
-/// Where plans start when the device has no position yet (Helsinki centre).
-const FALLBACK: Point = Point {
-    lat: 60.1699,
-    lon: 24.9384,
-};
-
 /// Metres between two positions (great circle).
 fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
@@ -61,7 +55,7 @@ pub fn Workspace() -> impl IntoView {
         } else {
             WorkMode::SelfManaged
         };
-        util::save_pref("availability", &crate::dispatcher::name_of(&a));
+        util::save_pref("availability", &util::name_of(&a));
         run(
             Request::ReportBeacon(Beacon {
                 availability: Some(a),
@@ -177,7 +171,7 @@ pub fn Workspace() -> impl IntoView {
         run(
             Request::PlanRoute(PlanRouteRequest {
                 courier: c.user(),
-                position: FALLBACK,
+                position: util::DEFAULT_CENTER,
                 capacity_items: 0,
                 started: None,
                 current,
@@ -227,7 +221,7 @@ pub fn Workspace() -> impl IntoView {
                     <select id="availability" aria-label="Availability" on:change=move |ev| {
                         if let Ok(a) = serde_json::from_value(serde_json::Value::String(event_target_value(&ev))) { availability.set(a) }
                     }>
-                        {Availability::ALL.iter().map(|a| { let a = *a; view! { <option value=crate::dispatcher::name_of(&a) selected=move || availability.get() == a>{a.label()}</option> } }).collect_view()}
+                        {Availability::ALL.iter().map(|a| { let a = *a; view! { <option value=util::name_of(&a) selected=move || availability.get() == a>{a.label()}</option> } }).collect_view()}
                     </select>
                     <span class="muted small" id="location-state">{move || location.get()}</span>
                 </section>

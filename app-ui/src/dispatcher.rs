@@ -188,13 +188,6 @@ fn status_from(s: &str) -> Option<DeliveryStatus> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
 
-pub fn name_of<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 #[component]
 fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
     let c = ctx();
@@ -603,14 +596,14 @@ fn OrderTable(open: RwSignal<Option<String>>) -> impl IntoView {
             <select id="filter-status" on:change=move |ev| { let v = event_target_value(&ev); set_q(&|q| q.statuses = status_from(&v).into_iter().collect()) }>
                 <option value="">"Any status"</option>
                 {DeliveryStatus::ALL.iter().map(|s| {
-                    let v = name_of(s);
+                    let v = util::name_of(s);
                     let sel = { let s = *s; move || query.with(|q| q.statuses == vec![s]) };
                     view! { <option value=v selected=sel>{s.label()}</option> }
                 }).collect_view()}
             </select>
             <select id="filter-type" on:change=move |ev| { let v = event_target_value(&ev); set_q(&|q| q.order_types = serde_json::from_value::<OrderType>(serde_json::Value::String(v.clone())).ok().into_iter().collect()) }>
                 <option value="">"Any type"</option>
-                {OrderType::ALL.iter().map(|t| view! { <option value=name_of(t)>{format!("{t:?}")}</option> }).collect_view()}
+                {OrderType::ALL.iter().map(|t| view! { <option value=util::name_of(t)>{format!("{t:?}")}</option> }).collect_view()}
             </select>
             <input id="filter-zone" placeholder="Zone" size="6" on:change=move |ev| { let v = event_target_value(&ev); set_q(&|q| q.zone = Some(v.clone()).filter(|s| !s.is_empty())) }/>
             <input id="filter-courier" list="courier-list" placeholder="Courier (- = none)" size="10" on:change=move |ev| { let v = event_target_value(&ev); set_q(&|q| q.assignee = Some(v.clone()).filter(|s| !s.is_empty())) }/>
@@ -1027,7 +1020,9 @@ pub fn MapView(open: RwSignal<Option<String>>, courier: RwSignal<Option<String>>
             return;
         }
         started.set(true);
-        let opts = to_js(&serde_json::json!({ "center": [24.9384, 60.1699], "zoom": 13.5 }));
+        let opts = to_js(
+            &serde_json::json!({ "center": [util::DEFAULT_CENTER.lon, util::DEFAULT_CENTER.lat], "zoom": 13.5 }),
+        );
         if let Err(e) = js::create("map", &opts) {
             error.set(Some(format!("The map could not start: {e:?}")));
             return;
@@ -1070,7 +1065,7 @@ pub fn MapView(open: RwSignal<Option<String>>, courier: RwSignal<Option<String>>
                         Some(p) => features.push(serde_json::json!({
                             "type": "Feature",
                             "geometry": { "type": "Point", "coordinates": [p.lon, p.lat] },
-                            "properties": { "id": o.id, "status": name_of(&o.status), "reference": o.reference, "zone": o.zone },
+                            "properties": { "id": o.id, "status": util::name_of(&o.status), "reference": o.reference, "zone": o.zone },
                         })),
                         None => without += 1,
                     }
@@ -1158,7 +1153,7 @@ pub fn MapView(open: RwSignal<Option<String>>, courier: RwSignal<Option<String>>
         let this_run = run_gen.get_value();
         let current = move || run_gen.try_get_value() == Some(this_run);
         leptos::task::spawn_local(async move {
-            let position = start.unwrap_or(crate::fleet::DEPOT);
+            let position = start.unwrap_or(util::DEFAULT_CENTER);
             let plan = crate::api::call(&Request::PlanRoute(app_api::PlanRouteRequest {
                 courier: user.clone(),
                 position,
@@ -1211,7 +1206,7 @@ pub fn MapView(open: RwSignal<Option<String>>, courier: RwSignal<Option<String>>
             <div class="filters">
                 <select id="map-status" on:change=move |ev| status.set(status_from(&event_target_value(&ev)))>
                     <option value="">"All statuses"</option>
-                    {DeliveryStatus::ALL.iter().map(|s| view! { <option value=name_of(s)>{s.label()}</option> }).collect_view()}
+                    {DeliveryStatus::ALL.iter().map(|s| view! { <option value=util::name_of(s)>{s.label()}</option> }).collect_view()}
                 </select>
                 <select id="map-zone" on:change=move |ev| { let v = event_target_value(&ev); zone.set(Some(v).filter(|v| !v.is_empty())) }>
                     <option value="">"All zones"</option>

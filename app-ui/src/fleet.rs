@@ -5,18 +5,12 @@
 
 use app_api::{
     Action, AssignmentProposal, CourierAvailability, CourierStatus, FleetBoard, OrderQuery,
-    OrderSummary, PlanRouteRequest, Point, ProposeAssignmentRequest, Request, Response, RoutePlan,
+    OrderSummary, PlanRouteRequest, ProposeAssignmentRequest, Request, Response, RoutePlan,
 };
 use leptos::prelude::*;
 
 use crate::ctx;
 use crate::util::{self, run};
-
-/// Where a courier without a position fix is assumed to start (Helsinki centre).
-pub const DEPOT: Point = Point {
-    lat: 60.1699,
-    lon: 24.9384,
-};
 
 /// The fleet board, reloaded every few seconds and after every change.
 pub fn fleet_signal() -> (RwSignal<Option<FleetBoard>>, RwSignal<Option<String>>) {
@@ -112,7 +106,7 @@ pub fn Drivers(selected: RwSignal<Option<String>>, on_map: Callback<()>) -> impl
                         let user = c.user.clone();
                         let u2 = user.clone();
                         let is_sel = move || selected.get().as_deref() == Some(u2.as_str());
-                        let avail_class = format!("avail avail-{}", crate::dispatcher::name_of(&c.availability));
+                        let avail_class = format!("avail avail-{}", util::name_of(&c.availability));
                         view! {
                             <tr class="driver-row" data-courier=c.user.clone() class:selected=is_sel tabindex="0"
                                 on:click=move |_| selected.set(Some(user.clone()))>
@@ -145,7 +139,10 @@ fn CourierWork(user: String, info: Option<CourierStatus>, on_map: Callback<()>) 
     let orders = RwSignal::new(Vec::<OrderSummary>::new());
     let plan = RwSignal::new(None::<RoutePlan>);
     let error = RwSignal::new(None::<String>);
-    let position = info.as_ref().and_then(|i| i.position).unwrap_or(DEPOT);
+    let position = info
+        .as_ref()
+        .and_then(|i| i.position)
+        .unwrap_or(util::DEFAULT_CENTER);
     let name = info
         .as_ref()
         .map(|i| i.name.clone())
@@ -257,7 +254,7 @@ fn Proposal(board: RwSignal<Option<FleetBoard>>) -> impl IntoView {
                         })
                         .map(|c| CourierAvailability {
                             user: c.user.clone(),
-                            position: c.position.unwrap_or(DEPOT),
+                            position: c.position.unwrap_or(util::DEFAULT_CENTER),
                             capacity_items: 0,
                             home_zones: Vec::new(),
                             carrier: Default::default(),

@@ -10,6 +10,13 @@ use wasm_bindgen::JsCast;
 
 use crate::api;
 
+/// Where maps open and plans start when nothing better is known (Helsinki
+/// centre, where the demo tenant works).
+pub const DEFAULT_CENTER: app_api::Point = app_api::Point {
+    lat: 60.1699,
+    lon: 24.9384,
+};
+
 /// Calls the core and hands the answer (or a readable error) to `done`.
 pub fn run(request: Request, done: impl FnOnce(Result<Response, String>) + 'static) {
     spawn_local(async move {
@@ -262,4 +269,12 @@ pub fn clear_watch(id: i32) {
     if let Some(geo) = web_sys::window().and_then(|w| w.navigator().geolocation().ok()) {
         geo.clear_watch(id);
     }
+}
+
+/// The serde (snake_case) name of a unit enum variant: option values and CSS classes.
+pub fn name_of<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

@@ -8,6 +8,8 @@
 //!   keeps access facts and users' index documents in step with content.
 //! - [`ws`]: one sync session; every inbound message passes the write guard
 //!   ([`ruta_model::guard`]) before the sync engine sees it.
+//! - [`shadows`]: the guard's copies of recently written documents, one cache
+//!   per tenant.
 //! - [`blobs`]: resumable, content-addressed POD uploads.
 //! - [`http`]: the axum router.
 //! - [`serve`]: runs on an already-bound listener until a shutdown future
@@ -20,6 +22,7 @@ pub mod blobs;
 pub mod config;
 pub mod directory;
 pub mod http;
+pub mod shadows;
 pub mod tenant;
 pub mod wire;
 pub mod ws;

@@ -88,7 +88,7 @@ pub struct Tenant {
     /// session then re-checks its own token.
     pub tokens_changed: tokio::sync::watch::Sender<u64>,
     /// The write guard's copies of recently written documents.
-    pub shadows: crate::ws::ShadowCache,
+    pub shadows: crate::shadows::ShadowCache,
 }
 
 /// A breadcrumb point: courier, time, latitude, longitude.
@@ -167,7 +167,7 @@ impl Tenant {
             last_crumb: Mutex::new(HashMap::new()),
             crumbs: crumbs_tx,
             tokens_changed: tokio::sync::watch::channel(0).0,
-            shadows: crate::ws::ShadowCache::new(crate::ws::SHADOW_CACHE_DOCS),
+            shadows: crate::shadows::ShadowCache::new(crate::shadows::SHADOW_CACHE_DOCS),
         });
         tokio::spawn(write_crumbs(tenant.dir.clone(), crumbs_rx));
         tokio::spawn(watch_tokens(Arc::downgrade(&tenant)));
@@ -571,12 +571,15 @@ async fn write_crumbs(dir: Arc<Directory>, mut rx: mpsc::UnboundedReceiver<Crumb
     }
 }
 
-/// Polls the tokens table's stamp every [`crate::ws::TOKEN_RECHECK`] and bumps
+/// How often the tenant looks for revoked tokens (live sessions end within this).
+pub const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Polls the tokens table's stamp every [`TOKEN_RECHECK`] and bumps
 /// `tokens_changed` when it moves (a revocation by the admin CLI is seen within
 /// one tick). One query per tenant per tick: at 2,000 sessions, a per-session
 /// re-check was 1,000 blocking SQLite queries a second.
 async fn watch_tokens(tenant: std::sync::Weak<Tenant>) {
-    let mut tick = tokio::time::interval(crate::ws::TOKEN_RECHECK);
+    let mut tick = tokio::time::interval(TOKEN_RECHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last = None;
     loop {

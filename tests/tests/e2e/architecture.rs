@@ -202,7 +202,7 @@ const HOST_RULES: &[Rule] = &[
         forbidden: &[
             "ruta-domain",
             "ruta-model",
-            "automerge",
+            "app-core",
             "krilla",
             "image",
             "osmpbf",
