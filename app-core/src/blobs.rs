@@ -90,6 +90,38 @@ impl BlobStore {
     pub fn is_confirmed(&self, hash: &str) -> bool {
         is_blob_name(hash) && self.dir.join(hash).exists()
     }
+
+    /// The names of the blobs waiting for the server, in name order.
+    pub fn pending(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.join("pending"))
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .filter(|n| is_blob_name(n))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Whether any blob waits for the server.
+    pub fn has_pending(&self) -> bool {
+        !self.pending().is_empty()
+    }
+
+    /// Marks a pending blob as held by the server: moved out of `pending/`, and
+    /// the directory synced so the move survives a crash.
+    pub fn confirm(&self, hash: &str) -> std::io::Result<()> {
+        if !is_blob_name(hash) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("not a blob name: {hash:?}"),
+            ));
+        }
+        std::fs::rename(self.dir.join("pending").join(hash), self.dir.join(hash))?;
+        std::fs::File::open(&self.dir)?.sync_all()
+    }
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -124,7 +156,11 @@ mod tests {
             1
         );
 
+        assert_eq!(store.pending(), vec![hash.clone()]);
+        assert!(store.has_pending());
+
         store.put_confirmed(&hash, b"photo bytes").unwrap();
+        assert!(!store.has_pending());
         assert!(store.is_confirmed(&hash));
         assert!(!dir.path().join("blobs/pending").join(&hash).exists());
         assert!(store.put_confirmed(&hash, b"other bytes").is_err());
@@ -134,5 +170,25 @@ mod tests {
             None,
             "names are checked"
         );
+    }
+
+    #[test]
+    fn a_confirmed_upload_leaves_pending_and_bad_names_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::in_data_dir(dir.path());
+        let a = store.put(b"a").unwrap();
+        let b = store.put(b"b").unwrap();
+        let mut both = vec![a.clone(), b.clone()];
+        both.sort();
+        assert_eq!(store.pending(), both);
+        store.confirm(&a).unwrap();
+        assert_eq!(store.pending(), vec![b.clone()]);
+        assert!(store.is_confirmed(&a));
+        assert_eq!(store.get(&a).unwrap().unwrap(), b"a");
+        assert!(store.confirm(&a).is_err(), "no longer pending");
+        assert!(store.confirm("../x").is_err());
+        // A half-written file is not a pending blob.
+        std::fs::write(dir.path().join("blobs/pending/x.tmp"), b"x").unwrap();
+        assert_eq!(store.pending(), vec![b]);
     }
 }

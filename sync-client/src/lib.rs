@@ -112,7 +112,10 @@ struct Shared {
     http: reqwest::Client,
     cfg: SyncConfig,
     me: Me,
-    blobs: PathBuf,
+    /// The core's blob store: the only code that knows the blob layout.
+    blobs: app_core::blobs::BlobStore,
+    /// Woken by every local write (a proof's blobs are stored before its event).
+    blob_written: Arc<tokio::sync::Notify>,
     wire: Arc<Wire>,
     positions: broadcast::Sender<Position>,
     /// Bumped on every (re)connection: bridges confirm their pending records at once.
@@ -241,9 +244,7 @@ impl SyncClient {
                 }),
             )
             .map_err(|_| SyncError::Local("repo stopped".into()))?;
-        let blobs = data_dir.join("blobs");
-        std::fs::create_dir_all(blobs.join("pending"))
-            .map_err(|e| SyncError::Local(e.to_string()))?;
+        let blobs = core.blobs().clone();
         let (positions, _) = broadcast::channel(4096);
         let shared = Arc::new(Shared {
             core,
@@ -254,6 +255,7 @@ impl SyncClient {
             cfg,
             me,
             blobs,
+            blob_written: Arc::new(tokio::sync::Notify::new()),
             wire,
             positions,
             connected: tokio::sync::watch::channel(0).0,
@@ -264,8 +266,10 @@ impl SyncClient {
             shared: shared.clone(),
         };
         let (local_tx, local_rx) = mpsc::unbounded_channel();
+        let blob_written = shared.blob_written.clone();
         shared.core.on_local_write(move |id| {
             let _ = local_tx.send(id.clone());
+            blob_written.notify_one();
         });
         shared.spawn(follow_link(shared.clone()));
         shared.spawn(run(shared.clone(), local_rx));
@@ -331,7 +335,7 @@ impl SyncClient {
 
     /// Whether the server has confirmed this blob.
     pub fn blob_confirmed(&self, hash: &str) -> bool {
-        self.shared.blobs.join(hash).exists()
+        self.shared.blobs.is_confirmed(hash)
     }
 
     /// Downloads a blob (verifying its hash).
@@ -371,9 +375,7 @@ impl SyncClient {
                 .pending()
                 .map(|p| p.is_empty())
                 .unwrap_or(false);
-            let blobs_done = std::fs::read_dir(self.shared.blobs.join("pending"))
-                .map(|mut d| d.next().is_none())
-                .unwrap_or(true);
+            let blobs_done = !self.shared.blobs.has_pending();
             if pending && blobs_done && self.is_connected() {
                 return true;
             }
@@ -858,7 +860,7 @@ async fn confirm(
     let writes = p.writes;
     let blobs = shared.blobs.clone();
     let done = blocking(move || {
-        core.confirm_synced(&o, writes, |h| blobs.join(h).exists())
+        core.confirm_synced(&o, writes, |h| blobs.is_confirmed(h))
             .unwrap_or(false)
     })
     .await;
@@ -947,36 +949,47 @@ async fn directory_loop(shared: Arc<Shared>) {
     }
 }
 
-/// Uploads pending blobs, resuming where the server's copy ends.
+/// How long the uploader waits before retrying after a failed upload, when
+/// neither a local write nor a reconnection wakes it first.
+const UPLOAD_RETRY: Duration = Duration::from_secs(5);
+
+/// Uploads pending blobs, resuming where the server's copy ends. Wakes on a
+/// local write (a proof's blobs are stored before its event) and on every
+/// (re)connection, not on a timer; retries after [`UPLOAD_RETRY`] when an
+/// upload failed.
 async fn upload_loop(shared: Arc<Shared>) {
+    let mut connected = shared.connected.subscribe();
     loop {
-        let pending: Vec<PathBuf> = std::fs::read_dir(shared.blobs.join("pending"))
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_none())
-                    .collect()
-            })
-            .unwrap_or_default();
-        for path in pending {
-            match upload(&shared, &path).await {
-                Ok(()) => {}
-                Err(e) => tracing::debug!(blob = %path.display(), error = %e, "upload deferred"),
+        let mut failed = false;
+        for hash in shared.blobs.pending() {
+            if let Err(e) = upload(&shared, &hash).await {
+                tracing::debug!(blob = %hash, error = %e, "upload deferred");
+                failed = true;
             }
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let retry = async {
+            if failed {
+                tokio::time::sleep(UPLOAD_RETRY).await
+            } else {
+                std::future::pending().await
+            }
+        };
+        tokio::select! {
+            _ = shared.blob_written.notified() => {}
+            r = connected.changed() => if r.is_err() { return },
+            _ = retry => {}
+        }
     }
 }
 
-async fn upload(shared: &Shared, path: &Path) -> Result<(), SyncError> {
-    let hash = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
-        .to_owned();
-    let bytes = tokio::fs::read(path)
+async fn upload(shared: &Shared, hash: &str) -> Result<(), SyncError> {
+    let store = shared.blobs.clone();
+    let name = hash.to_owned();
+    let bytes = tokio::task::spawn_blocking(move || store.get(&name))
         .await
-        .map_err(|e| SyncError::Blob(e.to_string()))?;
+        .map_err(|e| SyncError::Blob(e.to_string()))?
+        .map_err(|e| SyncError::Blob(e.to_string()))?
+        .ok_or_else(|| SyncError::Blob(format!("blob {hash} is gone")))?;
     let url = shared
         .cfg
         .server
@@ -1039,8 +1052,11 @@ async fn upload(shared: &Shared, path: &Path) -> Result<(), SyncError> {
         }
     }
     // Confirmed by the server (201 after it verified the hash, or 200 on HEAD).
-    tokio::fs::rename(path, shared.blobs.join(&hash))
+    let store = shared.blobs.clone();
+    let name = hash.to_owned();
+    tokio::task::spawn_blocking(move || store.confirm(&name))
         .await
+        .map_err(|e| SyncError::Blob(e.to_string()))?
         .map_err(|e| SyncError::Blob(e.to_string()))?;
     Ok(())
 }
