@@ -292,6 +292,23 @@ pub enum ProofKind {
 }
 
 impl ActionKind {
+    pub const ALL: [ActionKind; 14] = [
+        ActionKind::Assign,
+        ActionKind::Unassign,
+        ActionKind::Claim,
+        ActionKind::Accept,
+        ActionKind::Decline,
+        ActionKind::PickUp,
+        ActionKind::StartTransit,
+        ActionKind::Deliver,
+        ActionKind::RecordCarrierDelivery,
+        ActionKind::FailAttempt,
+        ActionKind::Return,
+        ActionKind::Cancel,
+        ActionKind::Reopen,
+        ActionKind::Edit,
+    ];
+
     /// The wire name (`"pick_up"`), also used in element ids (`act-pick_up`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -314,6 +331,14 @@ impl ActionKind {
 }
 
 impl ProofKind {
+    pub const ALL: [ProofKind; 5] = [
+        ProofKind::Photo,
+        ProofKind::Signature,
+        ProofKind::Qr,
+        ProofKind::Pin,
+        ProofKind::AgeCheck,
+    ];
+
     /// The wire name (`"age_check"`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -704,6 +729,20 @@ impl std::error::Error for ApiError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `as_str` (element ids, refusal texts) and the serde name are one name.
+    #[test]
+    fn action_and_proof_names_are_their_wire_names() {
+        for a in ActionKind::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str(), "{a:?}");
+        }
+        for p in ProofKind::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str(), "{p:?}");
+        }
+        let distinct: std::collections::BTreeSet<_> =
+            ActionKind::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(distinct.len(), ActionKind::ALL.len());
+    }
 
     #[test]
     fn request_wire_form_is_tagged_json() {

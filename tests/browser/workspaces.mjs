@@ -61,6 +61,7 @@ try {
     await page.screenshot({ path: `${artifacts}/workspaces-courier-queue.png` });
     await stop.locator('.stop-main').click();
     await page.waitForSelector('#stop-view');
+    await page.screenshot({ path: `${artifacts}/workspaces-courier-stop.png`, fullPage: true });
     // Only what the lifecycle allows a courier: no cancel, no assign.
     const actions = await page.locator('#stop-actions button').allTextContents();
     check(!actions.some((a) => /Cancel|Assign/.test(a)), `courier actions: ${actions}`);
@@ -73,6 +74,7 @@ try {
     await page.waitForSelector('#pod-capture');
     const missingBefore = await page.locator('#pod-needs li.missing').count();
     check(missingBefore === 3, `photo, signature and QR listed as missing (${missingBefore})`);
+    await page.screenshot({ path: `${artifacts}/workspaces-courier-pod.png`, fullPage: true });
     await page.setInputFiles('#pod-photo', args.photo);
     await page.waitForSelector('img.preview');
     const pad = await page.locator('#signature-pad').boundingBox();
