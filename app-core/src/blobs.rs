@@ -14,7 +14,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use crate::sync::sha256_hex;
+pub use crate::ids::sha256_hex;
 
 /// A directory of blobs named by their SHA-256 (lowercase hex).
 #[derive(Clone, Debug)]

@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`store`]: the device's local truth, a SQLite file (WAL), with its migrations.
-//! - [`core`]: [`Core`], which executes the transport-agnostic command API
+//! - [`engine`]: [`Core`], which executes the transport-agnostic command API
 //!   ([`app_api::Request`] -> [`app_api::Response`]). Shells (Tauri IPC, the HTTP
 //!   device host, tests) decode a request, make exactly one call into [`Core`] and
 //!   encode the answer.
@@ -12,7 +12,8 @@
 //!
 //! The pure parts live in crates of their own, re-exported here under the names the
 //! shells use: [`domain`] (with [`hlc`] and [`clock`]), the shared model
-//! ([`lifecycle`], [`order_doc`], and [`sync`]'s guard, access and ids),
+//! ([`lifecycle`], [`order_doc`], [`ids`], [`guard`] and [`access`]), the
+//! storage samod persists through ([`sync_storage`]),
 //! [`routing`], [`pod`] and [`documents`].
 //!
 //! Architecture invariant: this crate knows nothing of tauri, leptos or axum, and
@@ -21,17 +22,17 @@
 //! [`clock`] and [`store`].
 
 pub mod blobs;
-pub mod core;
 pub mod csv_io;
 pub mod demo;
+pub mod engine;
 pub mod store;
-pub mod sync;
 
-pub use crate::core::Core;
+pub use crate::engine::Core;
 pub use app_api as api;
 pub use ruta_documents as documents;
 pub use ruta_domain as domain;
 pub use ruta_domain::{clock, hlc};
-pub use ruta_model::{lifecycle, order_doc};
+pub use ruta_model::{access, guard, ids, lifecycle, order_doc};
 pub use ruta_pod as pod;
 pub use ruta_routing as routing;
+pub use sync_storage;

@@ -28,11 +28,11 @@ use std::time::Duration;
 use app_api::{LinkState, Request, Role};
 use app_core::Core;
 use app_core::domain::OrderId;
-use app_core::sync::storage::{RepoStorage, SqliteStorage, Storage, StorageKey};
-use app_core::sync::{
+use app_core::ids::{
     DocumentId, decode_beacon, doc_id_of, encode_beacon, encode_position, order_of, parse_url,
     sha256_hex,
 };
+use app_core::sync_storage::{RepoStorage, SqliteStorage, Storage, StorageKey};
 use automerge::ReadDoc;
 use futures::StreamExt;
 use samod::{BackoffConfig, DocHandle, Repo};
@@ -209,7 +209,7 @@ impl SyncClient {
             role: me.role,
         })
         .map_err(|e| SyncError::Local(e.to_string()))?;
-        if let Some(secret) = me.pod_secret.as_deref().and_then(app_core::sync::unhex) {
+        if let Some(secret) = me.pod_secret.as_deref().and_then(app_core::ids::unhex) {
             core.set_pod_secret(&secret)
                 .map_err(|e| SyncError::Local(e.to_string()))?;
         }
@@ -312,7 +312,7 @@ impl SyncClient {
         self.send_ephemeral(encode_position(lat, lon, at_ms)).await
     }
 
-    /// Sends a position message (see `app_core::sync::encode_beacon`) on this
+    /// Sends a position message (see `app_core::ids::encode_beacon`) on this
     /// courier's document.
     async fn send_ephemeral(&self, message: Vec<u8>) -> Result<(), SyncError> {
         let Some(url) = &self.shared.me.courier_url else {

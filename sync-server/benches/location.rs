@@ -40,7 +40,7 @@ impl Courier {
     async fn send(&mut self, lat: f64, lon: f64, at: i64) -> bool {
         match self {
             Courier::Full(c) => c.send_location(lat, lon, at).await.is_ok(),
-            Courier::Raw(c) => c.send_position(app_core::sync::encode_position(lat, lon, at)),
+            Courier::Raw(c) => c.send_position(app_core::ids::encode_position(lat, lon, at)),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use app_api::{DeliveryStatus, Request, Response, TimelineItem};
 use app_core::Core;
 use app_core::domain::OrderId;
-use app_core::sync::{doc_id_of, url_of};
+use app_core::ids::{doc_id_of, url_of};
 use ruta_e2e::{artifacts_dir, binary, eventually, workspace_root};
 use serde_json::Value;
 

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use app_core::domain::OrderId;
-use app_core::sync::doc_id_of;
+use app_core::ids::doc_id_of;
 use ruta_e2e::{SyncServer, binary, get_json};
 
 use crate::sync::{create, device, tenant};

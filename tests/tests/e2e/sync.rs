@@ -371,8 +371,8 @@ async fn server_killed_mid_sync_and_restarted_loses_nothing() {
                 .await
                 .iter()
                 .any(|o| o.as_str() == id);
-            let url = app_core::sync::url_of(
-                &app_core::sync::doc_id_of(&app_core::domain::OrderId::new(id.clone())).unwrap(),
+            let url = app_core::ids::url_of(
+                &app_core::ids::doc_id_of(&app_core::domain::OrderId::new(id.clone())).unwrap(),
             );
             let open = c1
                 .client

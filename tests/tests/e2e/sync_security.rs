@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use app_api::{Action, DeliveryStatus, Request, Response};
 use app_core::domain::OrderId;
-use app_core::sync::{doc_id_of, url_of};
+use app_core::ids::{doc_id_of, url_of};
 use automerge::ReadDoc;
 use automerge::transaction::Transactable;
 use futures::{SinkExt, StreamExt};
@@ -273,11 +273,11 @@ async fn couriers_cannot_read_others_orders_nor_forge_writes() {
 }
 
 fn uuid_like() -> String {
-    let d = app_core::sync::DocumentId::try_from(
+    let d = app_core::ids::DocumentId::try_from(
         (0u8..16).map(|i| i.wrapping_mul(37)).collect::<Vec<_>>(),
     )
     .unwrap();
-    app_core::sync::order_of(&d).unwrap().to_string()
+    app_core::ids::order_of(&d).unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,7 +331,7 @@ async fn malformed_and_oversized_messages_and_blobs_are_named() {
     // Blobs.
     let http = reqwest::Client::new();
     let content = b"a photo".to_vec();
-    let hash = app_core::sync::sha256_hex(&content);
+    let hash = app_core::ids::sha256_hex(&content);
     let patch = async |name: &str, offset: u64, total: u64, body: Vec<u8>| {
         let r = http
             .patch(format!("{}/v1/blobs/{name}", server.url))
@@ -494,7 +494,7 @@ impl RawPeer {
                 && get(&v, "documentId").and_then(|t| t.as_text()) == Some(doc)
                 && let Some((_, lat, _)) = get(&v, "data")
                     .and_then(|d| d.as_bytes())
-                    .and_then(|d| app_core::sync::decode_position(d))
+                    .and_then(|d| app_core::ids::decode_position(d))
             {
                 out.push(lat);
             }
@@ -505,7 +505,7 @@ impl RawPeer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn positions_reach_only_dispatchers_and_cannot_be_forged() {
-    use app_core::sync::encode_position;
+    use app_core::ids::encode_position;
     let (data, tokens) = tenant(&[
         ("d1", "dispatcher"),
         ("d2", "dispatcher"),
@@ -767,7 +767,7 @@ async fn changes_sent_without_their_parents_are_asked_for_and_still_judged() {
         role: Role::Dispatcher,
         device: DeviceId::new("raw-d1"),
     };
-    let timeline = |core: &app_core::core::Core| -> Vec<String> {
+    let timeline = |core: &app_core::Core| -> Vec<String> {
         let Response::OrderDetail(d) = core
             .execute(Request::GetOrder {
                 order_id: o1.clone(),

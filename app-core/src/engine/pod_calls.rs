@@ -25,6 +25,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use super::{Core, refused, storage};
 use crate::blobs::{BlobStore, is_blob_name};
 use crate::domain::{GeoPoint, OrderId, PodId, UserId};
+use crate::ids::{hex, unhex};
 use crate::lifecycle::{self, EventBody, Intent, OrderState, PodChainLink, PodRecord};
 use crate::pod::chain::{
     ChainBuilder, ChainHead, ChainedRecord, GpsFix, PodCapture, VerificationMethod,
@@ -32,7 +33,6 @@ use crate::pod::chain::{
 use crate::pod::photo::{self, PhotoPolicy};
 use crate::pod::signature::{Point, Signature};
 use crate::pod::verify::{self, VerificationCode};
-use crate::sync::{hex, unhex};
 use ruta_model::policy::Call;
 
 /// Wrong PINs accepted per order before the PIN is locked for [`PIN_LOCK_MS`].

@@ -6,7 +6,7 @@ use app_api::{Action, PodInput, Request, Response, Role, WorkMode};
 
 use super::*;
 use crate::clock::ManualClock;
-use crate::core::test_support::{act, open_at, session};
+use crate::engine::test_support::{act, open_at, session};
 
 const T0: i64 = 1_700_000_000_000;
 

@@ -8,7 +8,7 @@ use app_api::{
 };
 
 use crate::Core;
-use crate::core::test_support::{act, open_at, session};
+use crate::engine::test_support::{act, open_at, session};
 use crate::routing::roads::{Profile, RoadGraph};
 
 const NOW: i64 = 1_780_000_000_000;

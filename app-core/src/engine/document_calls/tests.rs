@@ -3,8 +3,8 @@ use app_api::{Action, DocumentRequest, NewOrder, Point, Request, Response, Role}
 use base64::Engine as _;
 
 use crate::Core;
-use crate::core::test_support::{act, open_at, session};
 use crate::domain::OrderId;
+use crate::engine::test_support::{act, open_at, session};
 
 const NOW: i64 = 1_780_000_000_000;
 

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::Core;
 use crate::clock::ManualClock;
-use crate::core::test_support::{open_at, session};
+use crate::engine::test_support::{open_at, session};
 use crate::lifecycle::Kind;
 
 const NOW: i64 = 1_780_000_000_000;

@@ -1,0 +1,298 @@
+//! Order calls: create, act, read one order (summary and detail), and the
+//! translation of the API's input into the lifecycle's events.
+
+use super::*;
+
+/// The distance an order is priced for: pickup to drop-off, straight line
+/// times the urban detour until routing provides real ones; 0 when either end
+/// has no map position.
+pub(crate) fn priced_distance_m(spec: &OrderSpec) -> f64 {
+    match (spec.pickup.address.point, spec.dropoff.address.point) {
+        (Some(a), Some(b)) => a.distance_m(b) * crate::domain::geo::URBAN_DETOUR,
+        _ => 0.0,
+    }
+}
+
+/// Builds the spec of a new order from the API's input (the reference and price
+/// are filled in by the caller).
+pub(crate) fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refusal> {
+    let point = |p: Option<app_api::Point>| -> Result<Option<GeoPoint>, Refusal> {
+        p.map(|p| GeoPoint::new(p.lat, p.lon))
+            .transpose()
+            .map_err(Refusal::from)
+    };
+    let stop = |line: &str, p: Option<app_api::Point>| -> Result<Stop, Refusal> {
+        Ok(Stop {
+            address: Address {
+                line1: line.trim().to_owned(),
+                point: point(p)?,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    };
+    let mut dropoff = stop(&new.dropoff_address, new.dropoff_point)?;
+    dropoff.window = new
+        .dropoff_window
+        .map(|(start_ms, end_ms)| TimeWindow { start_ms, end_ms });
+    dropoff.contact.name = new.dropoff_contact_name.trim().to_owned();
+    dropoff.contact.phone = new.dropoff_phone.trim().to_owned();
+    let client = match (actor.role, &new.client) {
+        (Role::Client, _) => Some(actor.user.clone()),
+        (_, Some(c)) => Some(UserId::new(c.clone())),
+        _ => None,
+    };
+    Ok(OrderSpec {
+        reference: String::new(),
+        order_type: new.order_type,
+        carrier: new.carrier,
+        customer_name: new.customer_name.trim().to_owned(),
+        customer: None,
+        client,
+        pickup: stop(&new.pickup_address, new.pickup_point)?,
+        dropoff,
+        packages: vec![Package {
+            count: new.parcels.unwrap_or(1),
+            weight_g: new.weight_g,
+            dims_mm: None,
+            reference: String::new(),
+        }],
+        notes: new.notes.clone(),
+        instructions: new.instructions.clone(),
+        options: crate::domain::order::ServiceOptions {
+            age_check: new.age_check,
+            ..Default::default()
+        },
+        priority: new.priority,
+        pod: PodRequirements {
+            photo: new.pod.photo,
+            signature: new.pod.signature,
+            qr: new.pod.qr,
+            pin: new.pod.pin,
+        },
+        cod_cents: new.cod_cents,
+        price_cents: 0,
+    })
+}
+
+/// Turns an API action into the lifecycle event it asks for.
+pub(crate) fn action_body(state: &OrderState, action: Action) -> Result<EventBody, Refusal> {
+    Ok(match action {
+        Action::Assign { courier } => EventBody::Assigned {
+            courier: UserId::new(courier),
+        },
+        Action::Unassign => EventBody::Unassigned,
+        Action::Claim => EventBody::Claimed,
+        Action::Accept => EventBody::Accepted,
+        Action::Decline { reason } => EventBody::Declined { reason },
+        Action::PickUp => EventBody::PickedUp,
+        Action::StartTransit => EventBody::InTransit,
+        Action::CapturePod(p) => EventBody::PodCaptured {
+            pod: PodRecord {
+                id: PodId::new(p.id),
+                photo_sha256: p.photo_sha256,
+                signature_sha256: p.signature_sha256,
+                qr_verified: p.qr_verified,
+                pin_verified: p.pin_verified,
+                age_confirmed: p.age_confirmed,
+                chain: None,
+            },
+        },
+        Action::Deliver { pods } => EventBody::Delivered {
+            pods: pods.into_iter().map(PodId::new).collect(),
+            for_carrier: false,
+        },
+        Action::RecordCarrierDelivery => EventBody::Delivered {
+            pods: vec![],
+            for_carrier: true,
+        },
+        Action::FailAttempt { reason } => EventBody::AttemptFailed { reason },
+        Action::Return { reason } => EventBody::Returned { reason },
+        Action::Cancel { reason } => EventBody::Cancelled { reason },
+        Action::Reopen => EventBody::Reopened,
+        Action::CollectCod { cents } => EventBody::CodCollected { cents },
+        Action::SetPrice { cents } => EventBody::PriceSet { cents },
+        Action::SetCod { cents } => EventBody::CodSet { cents },
+        Action::EditDropoffAddress { address } => {
+            let spec = state.spec.as_ref().ok_or(Refusal::NotFound)?;
+            let mut stop = spec.dropoff.clone();
+            stop.address = Address {
+                line1: address.trim().to_owned(),
+                ..Default::default()
+            };
+            EventBody::Edited {
+                edit: Edit::Dropoff(stop),
+                previous: None,
+            }
+        }
+        Action::EditNotes { text } => EventBody::Edited {
+            edit: Edit::Notes(text),
+            previous: None,
+        },
+        Action::EditInstructions { text } => EventBody::Edited {
+            edit: Edit::Instructions(text),
+            previous: None,
+        },
+        Action::AddNote { text } => EventBody::NoteAdded { text },
+        Action::ResolveConflict { conflict, note } => {
+            EventBody::ConflictResolved { conflict, note }
+        }
+    })
+}
+
+impl Core {
+    /// Applies one action of the signed-in user to an order.
+    pub fn act(&self, id: &OrderId, action: Action) -> Result<OrderState, ApiError> {
+        let actor = self.lock().session.clone();
+        self.write_event(id, |_, state, at| {
+            let body = action_body(state, action).map_err(|r| refused(id, r))?;
+            lifecycle::decide(state, &actor, body, at, None).map_err(|r| refused(id, r))
+        })
+    }
+
+    pub(crate) fn create_order(&self, new: NewOrder) -> Result<OrderSummary, ApiError> {
+        let id = OrderId::new(uuid::Uuid::new_v4().to_string());
+        self.create_with(&id, &new, None)?;
+        self.summary(&id)
+    }
+
+    /// Creates an order document; `import` names a skeleton row to consume in the
+    /// same transaction (its reference is kept).
+    pub(crate) fn create_with(
+        &self,
+        id: &OrderId,
+        new: &NewOrder,
+        import: Option<(&str, &str)>,
+    ) -> Result<(), ApiError> {
+        let (actor, tariff) = {
+            let inner = self.lock();
+            (inner.session.clone(), inner.tariff.clone())
+        };
+        self.write_event(id, |tx, state, at| {
+            let mut spec = spec_from(new, &actor).map_err(|r| refused(id, r))?;
+            spec.reference = match import {
+                Some((row, reference)) => {
+                    tx.drop_skeleton_order(row).map_err(storage)?;
+                    reference.to_owned()
+                }
+                None => tx.next_order_reference().map_err(storage)?,
+            };
+            let distance = priced_distance_m(&spec);
+            spec.price_cents = tariff.price(&spec, distance).total_cents;
+            lifecycle::decide(state, &actor, EventBody::Created { spec }, at, None)
+                .map_err(|r| refused(id, r))
+        })?;
+        Ok(())
+    }
+
+    pub(crate) fn summary(&self, id: &OrderId) -> Result<OrderSummary, ApiError> {
+        Ok(self.detail(id.as_str())?.summary)
+    }
+
+    pub(crate) fn detail(&self, id: &str) -> Result<OrderDetail, ApiError> {
+        let inner = self.lock();
+        let (summary, timeline, conflicts, notes, instructions, pods) = inner
+            .store
+            .order_detail(id)
+            .map_err(storage)?
+            .ok_or_else(|| not_found(&OrderId::new(id)))?;
+        let pods: Vec<lifecycle::CapturedPod> = serde_json::from_str(&pods).unwrap_or_default();
+        let pods = pods
+            .into_iter()
+            .map(|c| {
+                let link = c.record.chain.as_ref();
+                let captured =
+                    c.at.zip(c.by.as_ref())
+                        .map(|(at, by)| app_api::PodProvenance {
+                            at_ms: at.wall_ms,
+                            by: by.user.to_string(),
+                            device: by.device.to_string(),
+                            gps: link.and_then(|l| l.gps).map(|g| app_api::GpsInput {
+                                lat: g.lat(),
+                                lon: g.lon(),
+                                accuracy_m: f64::from(g.accuracy_cm) / 100.0,
+                            }),
+                            device_clock_ms: link.map(|l| l.device_clock_ms),
+                            chain_seq: link.map(|l| l.seq),
+                        });
+                let p = c.record;
+                PodInput {
+                    id: p.id.to_string(),
+                    photo_sha256: p.photo_sha256,
+                    signature_sha256: p.signature_sha256,
+                    qr_verified: p.qr_verified,
+                    pin_verified: p.pin_verified,
+                    age_confirmed: p.age_confirmed,
+                    captured,
+                }
+            })
+            .collect();
+        drop(inner);
+        let mut detail = OrderDetail {
+            summary,
+            timeline,
+            conflicts,
+            pods,
+            notes,
+            instructions,
+            pickup: None,
+            dropoff: None,
+            pod_needs: Default::default(),
+            age_check: None,
+            parcels: 0,
+            weight_g: 0,
+            missing_proofs: vec![],
+            actions: vec![],
+            documents: false,
+        };
+        // What the projection does not hold comes from the document itself.
+        let state = self.order_state(&OrderId::new(id))?;
+        if let Some(spec) = &state.spec {
+            let view = |s: &Stop| app_api::StopView {
+                address: s.address.one_line(),
+                point: s.address.point.map(|p| app_api::Point {
+                    lat: p.lat,
+                    lon: p.lon,
+                }),
+                contact_name: s.contact.name.clone(),
+                contact_phone: s.contact.phone.clone(),
+                window: s.window.map(|w| (w.start_ms, w.end_ms)),
+            };
+            detail.pickup = Some(view(&spec.pickup));
+            detail.dropoff = Some(view(&spec.dropoff));
+            detail.pod_needs = app_api::PodNeeds {
+                photo: spec.pod.photo,
+                signature: spec.pod.signature || spec.options.signature_required,
+                qr: spec.pod.qr,
+                pin: spec.pod.pin,
+            };
+            detail.age_check = spec.options.age_check;
+            detail.parcels = spec.packages.iter().map(|p| p.count).sum();
+            detail.weight_g = spec
+                .packages
+                .iter()
+                .map(|p| p.weight_g.saturating_mul(p.count))
+                .sum();
+            detail.missing_proofs = lifecycle::proofs_for_delivery(&state).0;
+            let actor = self.lock().session.clone();
+            detail.actions = lifecycle::allowed_actions(&state, &actor);
+            detail.documents = lifecycle::documents_available(&state);
+        }
+        Ok(detail)
+    }
+
+    /// The derived state of an order, straight from its document.
+    pub fn order_state(&self, id: &OrderId) -> Result<OrderState, ApiError> {
+        Ok(lifecycle::derive(id.clone(), self.load_doc(id)?.events().0))
+    }
+
+    /// Orders created by the walking skeleton (schema 1) become documents.
+    pub(crate) fn import_skeleton_orders(&self) -> Result<(), ApiError> {
+        let rows = self.lock().store.skeleton_orders().map_err(storage)?;
+        for (id, reference, customer, pickup, dropoff) in rows {
+            let new = NewOrder::simple(&customer, &pickup, &dropoff);
+            self.create_with(&OrderId::new(id.clone()), &new, Some((&id, &reference)))?;
+        }
+        Ok(())
+    }
+}

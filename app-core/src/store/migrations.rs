@@ -1,0 +1,225 @@
+//! The store's schema: forward-only migrations keyed by `PRAGMA user_version`,
+//! the device id minted on creation, and the planner's statistics.
+
+use super::*;
+
+/// Forward-only migrations; entry `i` moves the schema from version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: device identity and the walking skeleton's orders table.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+     CREATE TABLE orders (
+         id TEXT PRIMARY KEY, reference TEXT NOT NULL UNIQUE, customer_name TEXT NOT NULL,
+         pickup_address TEXT NOT NULL, dropoff_address TEXT NOT NULL, status TEXT NOT NULL,
+         created_at_ms INTEGER NOT NULL, created_on TEXT NOT NULL
+     ) STRICT;
+     CREATE INDEX orders_by_created ON orders (created_at_ms DESC);",
+    // 2: orders become documents; the old table is kept aside for import.
+    "ALTER TABLE orders RENAME TO skeleton_orders;
+     DROP INDEX orders_by_created;
+     CREATE TABLE docs (
+         id       TEXT PRIMARY KEY,
+         kind     TEXT NOT NULL,
+         snapshot BLOB NOT NULL,
+         changes  INTEGER NOT NULL DEFAULT 0
+     ) STRICT;
+     CREATE TABLE doc_changes (
+         doc_id TEXT NOT NULL,
+         seq    INTEGER NOT NULL,
+         data   BLOB NOT NULL,
+         PRIMARY KEY (doc_id, seq)
+     ) STRICT, WITHOUT ROWID;
+     CREATE TABLE orders (
+         id TEXT PRIMARY KEY,
+         reference TEXT NOT NULL,
+         order_type TEXT NOT NULL,
+         carrier TEXT NOT NULL,
+         priority INTEGER NOT NULL,
+         status TEXT NOT NULL,
+         assignee TEXT,
+         zone TEXT,
+         customer_name TEXT NOT NULL,
+         client TEXT,
+         pickup_text TEXT NOT NULL,
+         dropoff_text TEXT NOT NULL,
+         window_end_ms INTEGER NOT NULL, -- NO_WINDOW when the order has none
+         price_cents INTEGER NOT NULL,
+         cod_cents INTEGER NOT NULL,
+         open_conflicts INTEGER NOT NULL,
+         created_ms INTEGER NOT NULL,
+         created_hlc TEXT NOT NULL, -- unique: the tie-breaker of every sort
+         updated_ms INTEGER NOT NULL,
+         created_on TEXT NOT NULL,
+         notes TEXT NOT NULL,
+         instructions TEXT NOT NULL,
+         pods TEXT NOT NULL
+     ) STRICT;
+     -- Every sort key has an index, plain and behind status (the filter nearly every
+     -- dispatcher view has), ending in created_hlc so ORDER BY ... LIMIT walks an index
+     -- instead of sorting all matches.
+     CREATE INDEX orders_created ON orders (created_hlc);
+     CREATE INDEX orders_updated ON orders (updated_ms, created_hlc);
+     CREATE INDEX orders_priority ON orders (priority, created_hlc);
+     CREATE INDEX orders_window ON orders (window_end_ms, created_hlc);
+     CREATE INDEX orders_reference ON orders (reference, created_hlc);
+     CREATE INDEX orders_status ON orders (status, created_hlc);
+     CREATE INDEX orders_status_updated ON orders (status, updated_ms, created_hlc);
+     CREATE INDEX orders_status_priority ON orders (status, priority, created_hlc);
+     CREATE INDEX orders_status_window ON orders (status, window_end_ms, created_hlc);
+     CREATE INDEX orders_status_reference ON orders (status, reference, created_hlc);
+     CREATE INDEX orders_assignee ON orders (assignee, status, created_hlc);
+     CREATE INDEX orders_zone ON orders (zone, status, created_hlc);
+     CREATE INDEX orders_zone_priority ON orders (zone, status, priority, created_hlc);
+     CREATE INDEX orders_zone_window ON orders (zone, status, window_end_ms, created_hlc);
+     CREATE INDEX orders_type ON orders (order_type, status, created_hlc);
+     CREATE INDEX orders_conflicts ON orders (open_conflicts) WHERE open_conflicts > 0;
+     CREATE VIRTUAL TABLE orders_fts USING fts5 (
+         reference, customer_name, pickup_text, dropoff_text,
+         content = 'orders', content_rowid = 'rowid',
+         tokenize = 'unicode61 remove_diacritics 2'
+     );
+     CREATE TRIGGER orders_ai AFTER INSERT ON orders BEGIN
+         INSERT INTO orders_fts (rowid, reference, customer_name, pickup_text, dropoff_text)
+         VALUES (new.rowid, new.reference, new.customer_name, new.pickup_text, new.dropoff_text);
+     END;
+     CREATE TRIGGER orders_ad AFTER DELETE ON orders BEGIN
+         INSERT INTO orders_fts (orders_fts, rowid, reference, customer_name, pickup_text, dropoff_text)
+         VALUES ('delete', old.rowid, old.reference, old.customer_name, old.pickup_text, old.dropoff_text);
+     END;
+     CREATE TRIGGER orders_au AFTER UPDATE OF reference, customer_name, pickup_text, dropoff_text
+     ON orders BEGIN
+         INSERT INTO orders_fts (orders_fts, rowid, reference, customer_name, pickup_text, dropoff_text)
+         VALUES ('delete', old.rowid, old.reference, old.customer_name, old.pickup_text, old.dropoff_text);
+         INSERT INTO orders_fts (rowid, reference, customer_name, pickup_text, dropoff_text)
+         VALUES (new.rowid, new.reference, new.customer_name, new.pickup_text, new.dropoff_text);
+     END;
+     CREATE TABLE timeline (
+         order_id TEXT NOT NULL,
+         event_id TEXT NOT NULL,
+         at_ms INTEGER NOT NULL,
+         kind TEXT NOT NULL,
+         user TEXT NOT NULL,
+         role TEXT NOT NULL,
+         device TEXT NOT NULL,
+         verdict TEXT NOT NULL,
+         note TEXT,
+         details TEXT NOT NULL,
+         PRIMARY KEY (order_id, event_id)
+     ) STRICT, WITHOUT ROWID;
+     CREATE TABLE conflicts (
+         order_id TEXT NOT NULL,
+         id TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         against TEXT,
+         opened_ms INTEGER NOT NULL,
+         resolved_by TEXT,
+         note TEXT,
+         PRIMARY KEY (order_id, id)
+     ) STRICT, WITHOUT ROWID;",
+    // 3: per-record sync state (pending since when; last confirmed by the server).
+    "CREATE TABLE sync_state (
+         order_id TEXT PRIMARY KEY,
+         pending_since_ms INTEGER,
+         synced_at_ms INTEGER
+     ) STRICT, WITHOUT ROWID;
+     CREATE INDEX sync_pending ON sync_state (pending_since_ms) WHERE pending_since_ms IS NOT NULL;",
+    // 4: bulk writes (CSV import, BENCHMARKS.md).
+    // - The full-text entry of a new order is written by the store's insert itself
+    //   (`Tx::insert_order`), not by a trigger: an insert that fires a trigger needs
+    //   a statement journal, which spilled every page an order touches to a
+    //   temporary file (45 writes per order). Updates and deletes keep their triggers.
+    // - The timeline becomes a rowid table (same columns and key): as WITHOUT ROWID
+    //   its rows (~1.2 KB, the event as JSON) overflowed the key-sized cells of an
+    //   index b-tree, one 4 KiB overflow page per event, 70 % of the file.
+    "DROP TRIGGER orders_ai;
+     CREATE TABLE timeline_v4 (
+         order_id TEXT NOT NULL,
+         event_id TEXT NOT NULL,
+         at_ms INTEGER NOT NULL,
+         kind TEXT NOT NULL,
+         user TEXT NOT NULL,
+         role TEXT NOT NULL,
+         device TEXT NOT NULL,
+         verdict TEXT NOT NULL,
+         note TEXT,
+         details TEXT NOT NULL,
+         PRIMARY KEY (order_id, event_id)
+     ) STRICT;
+     INSERT INTO timeline_v4 SELECT * FROM timeline;
+     DROP TABLE timeline;
+     ALTER TABLE timeline_v4 RENAME TO timeline;",
+    // 5: the drop-off's position in the list, for the map (5,000 markers from one
+    // query). Existing rows get it when the core re-projects after opening
+    // (meta `reproject` = 1, see `Core::open`).
+    "ALTER TABLE orders ADD COLUMN dropoff_lat REAL;
+     ALTER TABLE orders ADD COLUMN dropoff_lon REAL;
+     INSERT OR REPLACE INTO meta (key, value) VALUES ('reproject', '1');",
+    // 6: a count of local writes per record, so the sync client can confirm a
+    // record ("nothing written since the push the server acknowledged") without
+    // loading its document.
+    "ALTER TABLE sync_state ADD COLUMN writes INTEGER NOT NULL DEFAULT 0;",
+];
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", from as u32 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Refreshes the planner's statistics when the number of orders changed by more
+/// than a quarter since the last analysis. Without them SQLite may walk a sort
+/// index over every pending order to find none assigned to one courier (50 ms
+/// instead of 0.01 ms at 100k orders). Sampled (`analysis_limit`), so cheap.
+pub(crate) fn analyze_if_grown(conn: &Connection) -> Result<(), StoreError> {
+    let count: i64 = conn.query_row("SELECT count(*) FROM orders", [], |r| r.get(0))?;
+    let last: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'analyzed_orders'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok());
+    let grown = match last {
+        None => count >= 1_000,
+        Some(last) => (count - last).abs() * 4 > last.max(1_000),
+    };
+    if grown {
+        conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;")?;
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('analyzed_orders', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [count.to_string()],
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn ensure_device_id(conn: &Connection) -> Result<DeviceId, StoreError> {
+    let fresh = uuid::Uuid::new_v4().simple().to_string();
+    // INSERT OR IGNORE keeps the first id even if two processes race on a new file.
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('device_id', ?1)",
+        params![fresh],
+    )?;
+    let id: String = conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+        r.get(0)
+    })?;
+    Ok(DeviceId::new(id))
+}
+
+/// SQLite's `PRAGMA integrity_check` on a store file: "ok" when sound.
+pub fn integrity_check(path: &Path) -> Result<String, StoreError> {
+    let conn = Connection::open(path)?;
+    Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+}
