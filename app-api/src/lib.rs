@@ -19,6 +19,7 @@ mod documents;
 mod fleet;
 mod pod;
 mod routing;
+pub mod server;
 pub use csv::*;
 pub use documents::*;
 pub use fleet::*;

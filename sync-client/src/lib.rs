@@ -18,14 +18,19 @@
 //! Killed mid-sync, nothing is lost: Core and the repo's store are both
 //! transactional files; on start every pending record is pushed again.
 
+mod blobs;
+mod bridge;
 mod dialer;
+mod live;
+mod me;
+mod pollers;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app_api::{LinkState, Request, Role};
+use app_api::{LinkState, Request};
 use app_core::Core;
 use app_core::domain::OrderId;
 use app_core::ids::{
@@ -36,10 +41,16 @@ use app_core::sync_storage::{RepoStorage, SqliteStorage, Storage, StorageKey};
 use automerge::ReadDoc;
 use futures::StreamExt;
 use samod::{BackoffConfig, DocHandle, Repo};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
+pub use app_api::server::Me;
 pub use dialer::Wire;
+
+use blobs::*;
+use bridge::*;
+use live::*;
+use me::*;
+use pollers::*;
 
 /// Where and as whom to sync.
 #[derive(Clone, Debug)]
@@ -62,20 +73,6 @@ impl SyncConfig {
             },
         }
     }
-}
-
-/// `GET /v1/me`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Me {
-    pub tenant: String,
-    pub user: String,
-    pub role: Role,
-    pub peer_id: String,
-    pub index_url: Option<String>,
-    pub courier_url: Option<String>,
-    /// The tenant's POD verification key (hex); absent for clients.
-    #[serde(default)]
-    pub pod_secret: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +98,6 @@ pub struct Position {
     pub lon: f64,
 }
 
-const ME_FILE: &str = "sync-me.json";
 const REPO_FILE: &str = "sync-repo.sqlite3";
 
 struct Shared {
@@ -121,6 +117,8 @@ struct Shared {
     /// Bumped on every (re)connection: bridges confirm their pending records at once.
     connected: tokio::sync::watch::Sender<u64>,
     courier_doc: tokio::sync::OnceCell<DocHandle>,
+    /// Proof blobs a task is waiting for (one task per blob).
+    fetching: std::sync::Mutex<HashSet<String>>,
     /// Every task this client spawned, aborted by [`SyncClient::stop`].
     tasks: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
 }
@@ -159,28 +157,6 @@ impl std::fmt::Debug for SyncClient {
         f.debug_struct("SyncClient")
             .field("user", &self.shared.me.user)
             .finish_non_exhaustive()
-    }
-}
-
-async fn fetch_me(http: &reqwest::Client, cfg: &SyncConfig, device: &str) -> Result<Me, SyncError> {
-    let mut url = cfg.server.join("v1/me").expect("static path");
-    url.query_pairs_mut().append_pair("device", device);
-    let resp = http
-        .get(url)
-        .bearer_auth(&cfg.token)
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .map_err(|e| SyncError::NeverSignedIn(e.to_string()))?;
-    let status = resp.status().as_u16();
-    let body = resp.text().await.unwrap_or_default();
-    match status {
-        200 => serde_json::from_str(&body).map_err(|e| SyncError::Server {
-            status,
-            body: format!("{e}: {body}"),
-        }),
-        401 => Err(SyncError::Unauthorized(body)),
-        _ => Err(SyncError::Server { status, body }),
     }
 }
 
@@ -260,6 +236,7 @@ impl SyncClient {
             positions,
             connected: tokio::sync::watch::channel(0).0,
             courier_doc: tokio::sync::OnceCell::new(),
+            fetching: std::sync::Mutex::default(),
             tasks: std::sync::Mutex::new(Vec::new()),
         });
         let client = Self {
@@ -340,28 +317,7 @@ impl SyncClient {
 
     /// Downloads a blob (verifying its hash).
     pub async fn fetch_blob(&self, hash: &str) -> Result<Vec<u8>, SyncError> {
-        let resp = self
-            .shared
-            .send_get(&format!("v1/blobs/{hash}"))
-            .await
-            .map_err(|e| SyncError::Blob(e.to_string()))?;
-        if !resp.status().is_success() {
-            return Err(SyncError::Server {
-                status: resp.status().as_u16(),
-                body: resp.text().await.unwrap_or_default(),
-            });
-        }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| SyncError::Blob(e.to_string()))?;
-        let got = sha256_hex(&bytes);
-        if got != hash {
-            return Err(SyncError::Blob(format!(
-                "downloaded content hashes to {got}, not {hash}"
-            )));
-        }
-        Ok(bytes.to_vec())
+        download(&self.shared, hash, 0).await
     }
 
     /// Waits until no record is pending and the link is up (for tests and
@@ -474,27 +430,6 @@ pub fn config_from_env() -> Result<Option<SyncConfig>, String> {
     Ok(Some(SyncConfig::new(url, token)))
 }
 
-/// (document, kind) entries of an index document.
-fn read_index(handle: &DocHandle) -> Vec<(DocumentId, String)> {
-    handle.with_document(|d| {
-        let Ok(Some((_, docs))) = d.get(automerge::ROOT, "docs") else {
-            return Vec::new();
-        };
-        d.map_range(&docs, ..)
-            .filter_map(|item| {
-                let id = parse_url(&item.key)?;
-                let kind = item
-                    .value
-                    .clone()
-                    .into_value()
-                    .into_string()
-                    .unwrap_or_else(|_| "order".to_owned());
-                Some((id, kind))
-            })
-            .collect()
-    })
-}
-
 async fn find_until_found(repo: &Repo, id: DocumentId, within: Duration) -> Option<DocHandle> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
@@ -510,131 +445,6 @@ async fn find_until_found(repo: &Repo, id: DocumentId, within: Duration) -> Opti
     }
 }
 
-/// Reports the link to Core as soon as the dialer connects or drops.
-/// Fetches the tenant's final invoice numbers for delivered orders that have
-/// none yet on this device (the server is the only allocator; until then the
-/// device prints a provisional number).
-async fn invoice_loop(shared: Arc<Shared>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if !shared.dialer.is_connected() {
-            continue;
-        }
-        let core = shared.core.clone();
-        let todo = tokio::task::spawn_blocking(move || core.unnumbered_invoices())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        for order in todo {
-            let resp = match shared.get(&format!("v1/invoices/{order}")).await {
-                Ok(Some(resp)) => resp,
-                // Not numbered yet (the server has not seen it delivered).
-                Ok(None) => continue,
-                Err(Unreachable) => break, // try again on the next tick
-            };
-            let Ok(body) = resp.json::<serde_json::Value>().await else {
-                continue;
-            };
-            if let Some(number) = body["number"].as_str() {
-                let core = shared.core.clone();
-                let number = number.to_owned();
-                let _ =
-                    tokio::task::spawn_blocking(move || core.set_invoice_number(&order, &number))
-                        .await;
-            }
-        }
-    }
-}
-
-async fn follow_link(shared: Arc<Shared>) {
-    let server = Some(shared.cfg.server.to_string());
-    let mut events = shared.dialer.events();
-    let initial = if shared.dialer.is_connected() {
-        LinkState::Online
-    } else {
-        LinkState::Offline
-    };
-    shared.core.set_link(initial, server.clone());
-    while let Some(event) = events.next().await {
-        let state = match event {
-            samod::DialerEvent::Connected { .. } => {
-                shared.connected.send_modify(|n| *n += 1);
-                LinkState::Online
-            }
-            _ => LinkState::Offline,
-        };
-        shared.core.set_link(state, server.clone());
-    }
-}
-
-/// The main loop: follows the index, starts a bridge per document, reports the link.
-async fn run(shared: Arc<Shared>, mut local: mpsc::UnboundedReceiver<OrderId>) {
-    let mut bridges: HashMap<OrderId, mpsc::UnboundedSender<()>> = HashMap::new();
-    let mut couriers: HashSet<DocumentId> = HashSet::new();
-    let mut index: Option<DocHandle> = None;
-    let mut index_changes: Option<futures::stream::BoxStream<'static, ()>> = None;
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    // Records pending from an earlier run (killed mid-sync) go first.
-    if let Ok(pending) = shared.core.pending() {
-        for (id, _) in pending {
-            start_bridge(&shared, &mut bridges, id);
-        }
-    }
-    loop {
-        if index.is_none()
-            && let Some(id) = shared.me.index_url.as_deref().and_then(parse_url)
-            && let Ok(Some(h)) = shared.repo.find(id).await
-        {
-            index_changes = Some(h.changes().map(|_| ()).boxed());
-            index = Some(h);
-        }
-        if let Some(h) = &index {
-            for (doc, kind) in read_index(h) {
-                match kind.as_str() {
-                    "order" => {
-                        if let Some(order) = order_of(&doc) {
-                            start_bridge(&shared, &mut bridges, order);
-                        }
-                    }
-                    "courier" if couriers.insert(doc.clone()) => {
-                        shared.spawn(follow_courier(shared.clone(), doc));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        tokio::select! {
-            Some(id) = local.recv() => {
-                start_bridge(&shared, &mut bridges, id.clone());
-                if let Some(tx) = bridges.get(&id) { let _ = tx.send(()); }
-                while let Ok(id) = local.try_recv() {
-                    start_bridge(&shared, &mut bridges, id.clone());
-                    if let Some(tx) = bridges.get(&id) { let _ = tx.send(()); }
-                }
-            }
-            _ = async { match index_changes.as_mut() { Some(s) => { s.next().await; } None => std::future::pending().await } } => {}
-            _ = tick.tick() => {}
-        }
-        bridges.retain(|_, tx| !tx.is_closed());
-    }
-}
-
-fn start_bridge(
-    shared: &Arc<Shared>,
-    bridges: &mut HashMap<OrderId, mpsc::UnboundedSender<()>>,
-    id: OrderId,
-) {
-    if bridges.contains_key(&id) || doc_id_of(&id).is_none() {
-        return;
-    }
-    let (tx, rx) = mpsc::unbounded_channel();
-    bridges.insert(id.clone(), tx);
-    shared.spawn(bridge(shared.clone(), id, rx));
-}
-
 /// Runs store work on the blocking pool. A failed join (the runtime shutting
 /// down) ends the calling task quietly instead of panicking it.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -645,418 +455,4 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
             std::future::pending().await
         }
     }
-}
-
-/// One order document between Core and the repo.
-async fn bridge(shared: Arc<Shared>, order: OrderId, mut wake: mpsc::UnboundedReceiver<()>) {
-    let doc_id = doc_id_of(&order).expect("checked by start_bridge");
-    // Seed the repo's store from Core if the repo has never seen this document
-    // (an order created on this device), so `find` loads it locally.
-    {
-        let core = shared.core.clone();
-        let storage = shared.storage.clone();
-        let (o, d) = (order.clone(), doc_id.to_string());
-        blocking(move || {
-            let prefix = StorageKey::new([d.as_str()]).expect("doc ids are keys");
-            if storage
-                .load_range(&prefix)
-                .map(|r| r.is_empty())
-                .unwrap_or(false)
-                && let Ok(bytes) = core.doc_bytes(&o)
-                && let Ok(heads) = core.heads(&o)
-                && let Some(head) = heads.first()
-            {
-                let key = StorageKey::new([d.as_str(), "incremental", &head.to_string()])
-                    .expect("hex is a key");
-                if let Err(e) = storage.put(&key, &bytes) {
-                    tracing::error!(order = %o, error = %e, "cannot seed the sync store");
-                }
-            }
-        })
-        .await;
-    }
-    let Some(handle) =
-        find_until_found(&shared.repo, doc_id.clone(), Duration::from_secs(3600)).await
-    else {
-        return;
-    };
-    let mut changes = handle.changes().boxed();
-    let mut confirm_tick = tokio::time::interval(Duration::from_millis(300));
-    let mut connected = shared.connected.subscribe();
-    // Heads both sides are known to have (pulls skip when the repo is not past them).
-    let mut seen: Vec<automerge::ChangeHash> = Vec::new();
-    // What the last push left: Core's write count (what a confirmation vouches
-    // for) and whether the record was pending. Known here, so confirmations of a
-    // record with nothing pending cost no store access.
-    let mut pushed = push(&shared, &order, &handle, &mut seen).await;
-    loop {
-        tokio::select! {
-            c = changes.next() => {
-                if c.is_none() { return; }
-                pull(&shared, &order, &handle, &mut seen).await;
-            }
-            w = wake.recv() => {
-                if w.is_none() { return; }
-                while wake.try_recv().is_ok() {}
-                pushed = push(&shared, &order, &handle, &mut seen).await;
-                confirm(&shared, &order, &handle, &mut pushed).await;
-            }
-            _ = connected.changed() => {
-                confirm(&shared, &order, &handle, &mut pushed).await;
-            }
-            _ = confirm_tick.tick() => {
-                confirm(&shared, &order, &handle, &mut pushed).await;
-            }
-        }
-    }
-}
-
-/// Repo -> Core.
-/// Repo -> Core: only what the repo has beyond `seen`.
-async fn pull(
-    shared: &Arc<Shared>,
-    order: &OrderId,
-    handle: &DocHandle,
-    seen: &mut Vec<automerge::ChangeHash>,
-) {
-    let (heads, bytes) = handle.with_document(|d| {
-        let heads = d.get_heads();
-        if heads == *seen {
-            return (heads, None);
-        }
-        let bytes = if seen.is_empty() {
-            d.save()
-        } else {
-            d.save_after(seen)
-        };
-        (heads, Some(bytes))
-    });
-    let Some(bytes) = bytes else { return };
-    let core = shared.core.clone();
-    let o = order.clone();
-    match blocking(move || core.merge_remote(&o, &bytes)).await {
-        Ok(merged) => {
-            *seen = heads;
-            if shared.me.role.is_operator() {
-                let wanted: Vec<String> = merged
-                    .blobs
-                    .into_iter()
-                    .filter(|h| !shared.core.blobs().has(h))
-                    .collect();
-                if !wanted.is_empty() {
-                    shared.spawn(fetch_proof_blobs(shared.clone(), order.clone(), wanted));
-                }
-            }
-        }
-        Err(e) => tracing::warn!(order = %order, error = %e, "remote document not merged"),
-    }
-}
-
-/// Downloads the photos and signatures an order's proofs refer to that this
-/// device lacks (dispatchers review them; they work offline once here).
-async fn fetch_proof_blobs(shared: Arc<Shared>, order: OrderId, wanted: Vec<String>) {
-    for hash in wanted {
-        for attempt in 0..20u64 {
-            let client = SyncClient {
-                shared: shared.clone(),
-            };
-            match client.fetch_blob(&hash).await {
-                Ok(bytes) => {
-                    if let Err(e) = shared.core.blobs().put_confirmed(&hash, &bytes) {
-                        tracing::warn!(%hash, error = %e, "proof file not stored");
-                    }
-                    break;
-                }
-                // The courier may not have uploaded it yet: try again later.
-                Err(e) => {
-                    tracing::debug!(%order, %hash, error = %e, "proof file not fetched yet");
-                    tokio::time::sleep(Duration::from_millis(500 * (attempt + 1))).await;
-                }
-            }
-        }
-    }
-}
-
-/// Core's side of a record after a push: its local write count (what a
-/// confirmation vouches for) and whether it is pending.
-struct Pushed {
-    writes: i64,
-    pending: bool,
-}
-
-/// Core -> repo: the changes the repo lacks, from one store call
-/// ([`Core::exchange`]); when the repo has changes Core lacks, those are
-/// pulled first. Returns Core's side, or None when Core cannot say.
-async fn push(
-    shared: &Arc<Shared>,
-    order: &OrderId,
-    handle: &DocHandle,
-    seen: &mut Vec<automerge::ChangeHash>,
-) -> Option<Pushed> {
-    for _ in 0..3 {
-        let repo_heads = handle.with_document(|d| d.get_heads());
-        let core = shared.core.clone();
-        let (o, rh) = (order.clone(), repo_heads.clone());
-        let ex = match blocking(move || core.exchange(&o, &rh)).await {
-            Ok(ex) => ex,
-            Err(e) => {
-                tracing::error!(order = %order, error = %e, "local document not pushed");
-                return None;
-            }
-        };
-        if ex.behind {
-            pull(shared, order, handle, seen).await;
-            continue;
-        }
-        let merged = if ex.for_peer.is_empty() {
-            Some(repo_heads)
-        } else {
-            handle.with_document(|d| match d.load_incremental(&ex.for_peer) {
-                Ok(_) => Some(d.get_heads()),
-                Err(e) => {
-                    tracing::error!(order = %order, error = %e, "local document not pushed");
-                    None
-                }
-            })
-        };
-        // Core has everything up to its heads; the repo at least that. If they
-        // are equal, the next change notification is our own push: nothing to pull.
-        if merged.as_ref() == Some(&ex.heads) {
-            *seen = ex.heads.clone();
-        }
-        return Some(Pushed {
-            writes: ex.writes,
-            pending: ex.pending,
-        });
-    }
-    tracing::warn!(order = %order, "the synced copy keeps changes this device cannot merge");
-    None
-}
-
-/// If the record is pending and connected: wait for the server's
-/// acknowledgement of the pushed heads, and mark it synced when its blobs are
-/// confirmed too.
-async fn confirm(
-    shared: &Arc<Shared>,
-    order: &OrderId,
-    handle: &DocHandle,
-    pushed: &mut Option<Pushed>,
-) {
-    let Some(p) = pushed.as_mut().filter(|p| p.pending) else {
-        return;
-    };
-    let Some(conn) = shared.dialer.connection_id() else {
-        return;
-    };
-    if tokio::time::timeout(Duration::from_secs(5), handle.they_have_our_changes(conn))
-        .await
-        .is_err()
-    {
-        return;
-    }
-    // Blobs referenced by this order's proofs must be confirmed first.
-    let core = shared.core.clone();
-    let o = order.clone();
-    let writes = p.writes;
-    let blobs = shared.blobs.clone();
-    let done = blocking(move || {
-        core.confirm_synced(&o, writes, |h| blobs.is_confirmed(h))
-            .unwrap_or(false)
-    })
-    .await;
-    if done {
-        // A later local write wakes the bridge, whose push reads pending again.
-        p.pending = false;
-        tracing::debug!(order = %order, "synced");
-    }
-}
-
-/// Dispatchers: live positions from one courier's document.
-async fn follow_courier(shared: Arc<Shared>, doc: DocumentId) {
-    let Some(handle) = find_until_found(&shared.repo, doc, Duration::from_secs(3600)).await else {
-        return;
-    };
-    let owner = handle.with_document(|d| match d.get(automerge::ROOT, "owner") {
-        Ok(Some((v, _))) => v.as_str().map(str::to_owned),
-        _ => None,
-    });
-    let Some(owner) = owner else { return };
-    let mut ephemera = handle.ephemera().boxed();
-    while let Some(data) = ephemera.next().await {
-        if let Some(beacon) = decode_beacon(&data)
-            && let Some(p) = beacon.point
-        {
-            let _ = shared.positions.send(Position {
-                courier: owner.clone(),
-                at_ms: beacon.at_ms,
-                lat: p.lat,
-                lon: p.lon,
-            });
-            shared.core.record_beacon(&owner, beacon);
-        }
-    }
-}
-
-/// Couriers: sends each beacon the courier's device reports (the newest
-/// only, when several queued up); dropped while offline.
-async fn beacon_loop(client: SyncClient, mut rx: mpsc::UnboundedReceiver<app_api::Beacon>) {
-    while let Some(mut beacon) = rx.recv().await {
-        while let Ok(newer) = rx.try_recv() {
-            beacon = newer;
-        }
-        if !client.is_connected() {
-            continue;
-        }
-        if let Some(message) = encode_beacon(&beacon)
-            && let Err(e) = client.send_ephemeral(message).await
-        {
-            tracing::debug!(error = %e, "beacon not sent");
-        }
-    }
-}
-
-/// Operators: the tenant's couriers, for the driver monitor (every 30 s while
-/// connected; kept by the core for offline use).
-async fn directory_loop(shared: Arc<Shared>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut fetched = false;
-    loop {
-        if fetched {
-            tick.tick().await;
-        } else {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        if !shared.dialer.is_connected() {
-            continue;
-        }
-        let Ok(Some(resp)) = shared.get("v1/couriers").await else {
-            continue;
-        };
-        #[derive(Deserialize)]
-        struct Couriers {
-            couriers: Vec<app_api::CourierInfo>,
-        }
-        let Ok(body) = resp.json::<Couriers>().await else {
-            continue;
-        };
-        let core = shared.core.clone();
-        if let Ok(Ok(())) =
-            tokio::task::spawn_blocking(move || core.set_courier_directory(&body.couriers)).await
-        {
-            fetched = true;
-        }
-    }
-}
-
-/// How long the uploader waits before retrying after a failed upload, when
-/// neither a local write nor a reconnection wakes it first.
-const UPLOAD_RETRY: Duration = Duration::from_secs(5);
-
-/// Uploads pending blobs, resuming where the server's copy ends. Wakes on a
-/// local write (a proof's blobs are stored before its event) and on every
-/// (re)connection, not on a timer; retries after [`UPLOAD_RETRY`] when an
-/// upload failed.
-async fn upload_loop(shared: Arc<Shared>) {
-    let mut connected = shared.connected.subscribe();
-    loop {
-        let mut failed = false;
-        for hash in shared.blobs.pending() {
-            if let Err(e) = upload(&shared, &hash).await {
-                tracing::debug!(blob = %hash, error = %e, "upload deferred");
-                failed = true;
-            }
-        }
-        let retry = async {
-            if failed {
-                tokio::time::sleep(UPLOAD_RETRY).await
-            } else {
-                std::future::pending().await
-            }
-        };
-        tokio::select! {
-            _ = shared.blob_written.notified() => {}
-            r = connected.changed() => if r.is_err() { return },
-            _ = retry => {}
-        }
-    }
-}
-
-async fn upload(shared: &Shared, hash: &str) -> Result<(), SyncError> {
-    let store = shared.blobs.clone();
-    let name = hash.to_owned();
-    let bytes = tokio::task::spawn_blocking(move || store.get(&name))
-        .await
-        .map_err(|e| SyncError::Blob(e.to_string()))?
-        .map_err(|e| SyncError::Blob(e.to_string()))?
-        .ok_or_else(|| SyncError::Blob(format!("blob {hash} is gone")))?;
-    let url = shared
-        .cfg
-        .server
-        .join(&format!("v1/blobs/{hash}"))
-        .expect("path");
-    let net = |e: reqwest::Error| SyncError::Blob(e.to_string());
-    let head = shared
-        .http
-        .head(url.clone())
-        .bearer_auth(&shared.cfg.token)
-        .send()
-        .await
-        .map_err(net)?;
-    let mut offset: u64 = match head.status().as_u16() {
-        200 => bytes.len() as u64,
-        404 => head
-            .headers()
-            .get("upload-offset")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-        s => {
-            return Err(SyncError::Server {
-                status: s,
-                body: String::new(),
-            });
-        }
-    };
-    const CHUNK: usize = 256 * 1024;
-    let total = bytes.len() as u64;
-    while offset < total || total == 0 {
-        let end = (offset as usize + CHUNK).min(bytes.len());
-        let resp = shared
-            .http
-            .patch(url.clone())
-            .bearer_auth(&shared.cfg.token)
-            .header("upload-offset", offset)
-            .header("upload-length", total)
-            .body(bytes[offset as usize..end].to_vec())
-            .send()
-            .await
-            .map_err(net)?;
-        match resp.status().as_u16() {
-            201 => break,
-            204 => offset = end as u64,
-            409 => {
-                offset = resp
-                    .headers()
-                    .get("upload-offset")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0)
-            }
-            s => {
-                return Err(SyncError::Server {
-                    status: s,
-                    body: resp.text().await.unwrap_or_default(),
-                });
-            }
-        }
-    }
-    // Confirmed by the server (201 after it verified the hash, or 200 on HEAD).
-    let store = shared.blobs.clone();
-    let name = hash.to_owned();
-    tokio::task::spawn_blocking(move || store.confirm(&name))
-        .await
-        .map_err(|e| SyncError::Blob(e.to_string()))?
-        .map_err(|e| SyncError::Blob(e.to_string()))?;
-    Ok(())
 }

@@ -10,7 +10,10 @@
 //!   offset is not where the server is; 413 over [`MAX_BLOB_BYTES`]; 422 when
 //!   the content does not hash to the name (the partial is discarded).
 //! - `GET /v1/blobs/{sha256}`: the bytes, for operators and the uploader; 404
-//!   otherwise (indistinguishable from missing).
+//!   otherwise (indistinguishable from missing). With `?wait=S` (at most
+//!   [`MAX_WAIT_S`]) an operator's request for a blob not uploaded yet is held
+//!   until the upload completes or `S` seconds pass: a dispatcher's device
+//!   learns the moment a courier's proof arrives instead of polling for it.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,6 +24,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::directory::now_ms;
 use crate::http::{ApiErr, Authed};
+
+/// Longest an operator's `GET ?wait=` is held.
+pub const MAX_WAIT_S: u64 = 30;
 
 /// Largest blob accepted (a POD photo is ~300 KB after the device resizes it).
 pub const MAX_BLOB_BYTES: u64 = 10 * 1024 * 1024;
@@ -146,6 +152,7 @@ pub async fn patch(
             .dir
             .record_blob(&hash2, total, &user, now_ms())
             .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        tenant.blob_stored.send_modify(|n| *n += 1);
         Ok(created(&hash2, total))
     })
     .await
@@ -155,14 +162,29 @@ pub async fn patch(
 fn created(hash: &str, size: u64) -> Response {
     (
         StatusCode::CREATED,
-        axum::Json(serde_json::json!({ "sha256": hash, "size": size })),
+        axum::Json(app_api::server::BlobStored {
+            sha256: hash.to_owned(),
+            size,
+        }),
     )
         .into_response()
 }
 
-pub async fn get(auth: Authed, hash: String) -> Result<Response, ApiErr> {
+pub async fn get(auth: Authed, hash: String, wait_s: u64) -> Result<Response, ApiErr> {
     let (done, _) = paths(&auth, &hash)?;
     let missing = || ApiErr::new(StatusCode::NOT_FOUND, format!("no blob {hash}"));
+    if wait_s > 0 && auth.who.principal.role.is_operator() {
+        // Subscribe before looking, so an upload completing in between is seen.
+        let mut stored = auth.tenant.blob_stored.subscribe();
+        let deadline =
+            tokio::time::Instant::now() + std::time::Duration::from_secs(wait_s.min(MAX_WAIT_S));
+        while tokio::fs::metadata(&done).await.is_err() {
+            match tokio::time::timeout_at(deadline, stored.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return Err(missing()),
+            }
+        }
+    }
     let dir = auth.tenant.dir.clone();
     let h = hash.clone();
     let uploader = tokio::task::spawn_blocking(move || dir.blob_uploader(&h))

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use app_api::CourierInfo;
+use app_api::server::{BreadcrumbPoint, Breadcrumbs, Couriers, InvoiceNumber, Me};
 use axum::extract::{FromRequestParts, Path, Query, State, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -144,7 +146,7 @@ async fn healthz(State(server): State<Arc<Server>>) -> (StatusCode, Json<Value>)
 }
 
 /// Who the token belongs to, and where their documents are listed.
-async fn me(auth: Authed) -> Result<Json<Value>, ApiErr> {
+async fn me(auth: Authed) -> Result<Json<Me>, ApiErr> {
     let internal = |e: crate::directory::DirectoryError| {
         ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
     };
@@ -166,16 +168,16 @@ async fn me(auth: Authed) -> Result<Json<Value>, ApiErr> {
         Err(_) => None,
         Ok(()) => Some(auth.tenant.dir.pod_secret().map_err(internal)?),
     };
-    Ok(Json(json!({
-        "pod_secret": pod_secret,
-        "tenant": auth.tenant.name,
-        "user": user.id,
-        "name": user.name,
-        "role": auth.who.principal.role,
-        "peer_id": ws::peer_id_for(&auth.who, auth.device.as_deref()).to_string(),
-        "index_url": url(&user.index_doc),
-        "courier_url": url(&user.courier_doc),
-    })))
+    Ok(Json(Me {
+        pod_secret,
+        tenant: auth.tenant.name.clone(),
+        user: user.id.to_string(),
+        name: user.name.clone(),
+        role: auth.who.principal.role,
+        peer_id: ws::peer_id_for(&auth.who, auth.device.as_deref()).to_string(),
+        index_url: url(&user.index_doc),
+        courier_url: url(&user.courier_doc),
+    }))
 }
 
 async fn sync(auth: Authed, upgrade: WebSocketUpgrade) -> Response {
@@ -188,8 +190,21 @@ async fn blob_head(auth: Authed, Path(hash): Path<String>) -> Result<Response, A
     blobs::head(auth, hash).await
 }
 
-async fn blob_get(auth: Authed, Path(hash): Path<String>) -> Result<Response, ApiErr> {
-    blobs::get(auth, hash).await
+async fn blob_get(
+    auth: Authed,
+    Path(hash): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiErr> {
+    let wait_s = match q.get("wait") {
+        None => 0,
+        Some(w) => w.parse().map_err(|_| {
+            ApiErr::new(
+                StatusCode::BAD_REQUEST,
+                format!("wait={w:?}: expected a whole number of seconds"),
+            )
+        })?,
+    };
+    blobs::get(auth, hash, wait_s).await
 }
 
 async fn blob_patch(
@@ -203,7 +218,10 @@ async fn blob_patch(
 
 /// An order's final invoice number (`INV-000042`), for whoever may read the order.
 /// 404 until the server has seen the order delivered.
-async fn invoice_number(auth: Authed, Path(order_id): Path<String>) -> Result<Json<Value>, ApiErr> {
+async fn invoice_number(
+    auth: Authed,
+    Path(order_id): Path<String>,
+) -> Result<Json<InvoiceNumber>, ApiErr> {
     let order = ruta_domain::OrderId::new(&order_id);
     let doc = ruta_model::doc_id_of(&order).ok_or_else(|| {
         ApiErr::new(
@@ -224,9 +242,7 @@ async fn invoice_number(auth: Authed, Path(order_id): Path<String>) -> Result<Js
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     match seq {
-        Some(seq) => Ok(Json(
-            json!({"order_id": order_id, "seq": seq, "number": format!("INV-{seq:06}")}),
-        )),
+        Some(seq) => Ok(Json(InvoiceNumber::new(order_id, seq))),
         None => Err(ApiErr::new(
             StatusCode::NOT_FOUND,
             "not numbered yet: the server has not seen this order delivered",
@@ -236,7 +252,7 @@ async fn invoice_number(auth: Authed, Path(order_id): Path<String>) -> Result<Js
 
 /// The tenant's couriers (operators): the driver monitor lists them even
 /// before they first sign in.
-async fn couriers(auth: Authed) -> Result<Json<Value>, ApiErr> {
+async fn couriers(auth: Authed) -> Result<Json<Couriers>, ApiErr> {
     let who = &auth.who.principal;
     policy::allow(&who.user, who.role, Call::CourierDirectory).map_err(forbidden)?;
     let dir = auth.tenant.dir.clone();
@@ -244,13 +260,16 @@ async fn couriers(auth: Authed) -> Result<Json<Value>, ApiErr> {
         .await
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(Json(json!({
-        "couriers": users
+    Ok(Json(Couriers {
+        couriers: users
             .iter()
             .filter(|u| u.role == ruta_domain::Role::Courier)
-            .map(|u| json!({"user": u.id, "name": u.name}))
-            .collect::<Vec<_>>()
-    })))
+            .map(|u| CourierInfo {
+                user: u.id.to_string(),
+                name: u.name.clone(),
+            })
+            .collect(),
+    }))
 }
 
 /// A courier's persisted breadcrumb (operators, and the courier themself).
@@ -258,7 +277,7 @@ async fn breadcrumbs(
     auth: Authed,
     Path(courier): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiErr> {
+) -> Result<Json<Breadcrumbs>, ApiErr> {
     let who = &auth.who.principal;
     policy::allow(&who.user, who.role, Call::Breadcrumbs { courier: &courier })
         .map_err(forbidden)?;
@@ -269,9 +288,12 @@ async fn breadcrumbs(
         .await
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(Json(json!({
-        "points": points.iter().map(|(at, lat, lon)| json!({"at": at, "lat": lat, "lon": lon})).collect::<Vec<_>>()
-    })))
+    Ok(Json(Breadcrumbs {
+        points: points
+            .iter()
+            .map(|&(at, lat, lon)| BreadcrumbPoint { at, lat, lon })
+            .collect(),
+    }))
 }
 
 /// A policy refusal as the HTTP answer (403 with the policy's sentence).

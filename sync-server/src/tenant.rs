@@ -87,6 +87,8 @@ pub struct Tenant {
     /// Bumped when the tokens table changes (see [`watch_tokens`]): each live
     /// session then re-checks its own token.
     pub tokens_changed: tokio::sync::watch::Sender<u64>,
+    /// Bumped when a blob upload completes: operators' `GET ?wait=` answers then.
+    pub blob_stored: tokio::sync::watch::Sender<u64>,
     /// The write guard's copies of recently written documents.
     pub shadows: crate::shadows::ShadowCache,
 }
@@ -167,6 +169,7 @@ impl Tenant {
             last_crumb: Mutex::new(HashMap::new()),
             crumbs: crumbs_tx,
             tokens_changed: tokio::sync::watch::channel(0).0,
+            blob_stored: tokio::sync::watch::channel(0).0,
             shadows: crate::shadows::ShadowCache::new(crate::shadows::SHADOW_CACHE_DOCS),
         });
         tokio::spawn(write_crumbs(tenant.dir.clone(), crumbs_rx));

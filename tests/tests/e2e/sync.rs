@@ -292,17 +292,72 @@ async fn live_location_reaches_the_dispatcher_and_a_breadcrumb_is_kept() {
         .unwrap();
     let url = format!("{}/v1/breadcrumbs/c1", server.url);
     let ok = eventually(T, async || {
-        let v = get_json(&url, &tokens["d1"]).await;
-        let ats: Vec<i64> = v["points"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["at"].as_i64().unwrap())
-            .collect();
+        let v: app_api::server::Breadcrumbs =
+            serde_json::from_value(get_json(&url, &tokens["d1"]).await).unwrap();
+        let ats: Vec<i64> = v.points.iter().map(|p| p.at).collect();
         ats.contains(&(t0 + 31_000)) && !ats.contains(&(t0 + 10_000)) && ats.contains(&t0)
     })
     .await;
     assert!(ok, "downsampled breadcrumb persisted");
+}
+
+/// A dispatcher's device asks once for a proof the courier has not uploaded
+/// yet; the server holds the request and answers when the upload completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_proof_request_is_answered_when_the_upload_completes() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier")]);
+    let server = SyncServer::start_in("sync-blob-wait", data);
+    let http = reqwest::Client::new();
+    let content = ruta_e2e_photo();
+    let hash = app_core::ids::sha256_hex(&content);
+    let get = |token: &str, query: &str| {
+        http.get(format!("{}/v1/blobs/{hash}{query}", server.url))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    // Bad input is named.
+    let r = get(&tokens["d1"], "?wait=soon").await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("wait=\"soon\"") && error.contains("seconds"),
+        "{error}"
+    );
+    // Not uploaded and nobody uploads: a held request ends as 404.
+    assert_eq!(
+        get(&tokens["d1"], "?wait=1")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    // Held, then the courier uploads: the same request answers with the bytes.
+    let held = tokio::spawn(get(&tokens["d1"], "?wait=20"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !held.is_finished(),
+        "the request is held while the blob is missing"
+    );
+    let up = http
+        .patch(format!("{}/v1/blobs/{hash}", server.url))
+        .bearer_auth(&tokens["c1"])
+        .header("upload-offset", 0)
+        .header("upload-length", content.len())
+        .body(content.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status().as_u16(), 201);
+    let up: app_api::server::BlobStored = up.json().await.unwrap();
+    assert_eq!(
+        (up.sha256.as_str(), up.size),
+        (hash.as_str(), content.len() as u64)
+    );
+    let answer = held.await.unwrap().unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    assert_eq!(answer.bytes().await.unwrap().to_vec(), content);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,76 @@
+//! The sync server's HTTP answers, shared by the server that writes them and
+//! the sync client (and tests) that read them: one owner per format, so a
+//! renamed field fails to compile instead of reading as missing.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CourierInfo, Role};
+
+/// `GET /v1/me`: who this token signs in as, and the documents to follow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub tenant: String,
+    pub user: String,
+    /// The user's display name.
+    #[serde(default)]
+    pub name: String,
+    pub role: Role,
+    /// The peer id this device must use on the sync socket.
+    pub peer_id: String,
+    /// `automerge:` URL of the user's index document (what they may open).
+    pub index_url: Option<String>,
+    /// `automerge:` URL of a courier's own document (live location).
+    pub courier_url: Option<String>,
+    /// The tenant's POD verification key (hex); only for roles that verify deliveries.
+    #[serde(default)]
+    pub pod_secret: Option<String>,
+}
+
+/// `GET /v1/invoices/{order}`: the order's final, gapless invoice number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceNumber {
+    pub order_id: String,
+    /// The tenant-wide sequence number.
+    pub seq: u64,
+    /// As printed (`INV-000042`).
+    pub number: String,
+}
+
+impl InvoiceNumber {
+    /// The number as printed for sequence number `seq`.
+    pub fn new(order_id: impl Into<String>, seq: u64) -> Self {
+        Self {
+            order_id: order_id.into(),
+            seq,
+            number: format!("INV-{seq:06}"),
+        }
+    }
+}
+
+/// `GET /v1/couriers`: the tenant's couriers, for the driver monitor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Couriers {
+    pub couriers: Vec<CourierInfo>,
+}
+
+/// One point of a courier's persisted breadcrumb.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BreadcrumbPoint {
+    /// Wall-clock milliseconds.
+    pub at: i64,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// `GET /v1/breadcrumbs/{courier}?since=ms`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Breadcrumbs {
+    pub points: Vec<BreadcrumbPoint>,
+}
+
+/// The answer to the upload that completes a blob (`201`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobStored {
+    pub sha256: String,
+    pub size: u64,
+}

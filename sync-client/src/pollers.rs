@@ -1,0 +1,91 @@
+//! Small loops beside the bridges: the link state for Core, final invoice
+//! numbers, and the courier directory for the driver monitor.
+
+use super::*;
+
+/// Reports the link to Core as soon as the dialer connects or drops.
+pub(crate) async fn follow_link(shared: Arc<Shared>) {
+    let server = Some(shared.cfg.server.to_string());
+    let mut events = shared.dialer.events();
+    let initial = if shared.dialer.is_connected() {
+        LinkState::Online
+    } else {
+        LinkState::Offline
+    };
+    shared.core.set_link(initial, server.clone());
+    while let Some(event) = events.next().await {
+        let state = match event {
+            samod::DialerEvent::Connected { .. } => {
+                shared.connected.send_modify(|n| *n += 1);
+                LinkState::Online
+            }
+            _ => LinkState::Offline,
+        };
+        shared.core.set_link(state, server.clone());
+    }
+}
+
+/// Fetches the tenant's final invoice numbers for delivered orders that have
+/// none yet on this device (the server is the only allocator; until then the
+/// device prints a provisional number).
+pub(crate) async fn invoice_loop(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !shared.dialer.is_connected() {
+            continue;
+        }
+        let core = shared.core.clone();
+        let todo = tokio::task::spawn_blocking(move || core.unnumbered_invoices())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        for order in todo {
+            let resp = match shared.get(&format!("v1/invoices/{order}")).await {
+                Ok(Some(resp)) => resp,
+                // Not numbered yet (the server has not seen it delivered).
+                Ok(None) => continue,
+                Err(Unreachable) => break, // try again on the next tick
+            };
+            let Ok(body) = resp.json::<app_api::server::InvoiceNumber>().await else {
+                continue;
+            };
+            let core = shared.core.clone();
+            let _ =
+                tokio::task::spawn_blocking(move || core.set_invoice_number(&order, &body.number))
+                    .await;
+        }
+    }
+}
+
+/// Operators: the tenant's couriers, for the driver monitor (every 30 s while
+/// connected; kept by the core for offline use).
+pub(crate) async fn directory_loop(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut fetched = false;
+    loop {
+        if fetched {
+            tick.tick().await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if !shared.dialer.is_connected() {
+            continue;
+        }
+        let Ok(Some(resp)) = shared.get("v1/couriers").await else {
+            continue;
+        };
+        let Ok(body) = resp.json::<app_api::server::Couriers>().await else {
+            continue;
+        };
+        let core = shared.core.clone();
+        if let Ok(Ok(())) =
+            tokio::task::spawn_blocking(move || core.set_courier_directory(&body.couriers)).await
+        {
+            fetched = true;
+        }
+    }
+}
