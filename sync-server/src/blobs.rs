@@ -22,8 +22,8 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::authed::{ApiErr, Authed};
 use crate::directory::now_ms;
-use crate::http::{ApiErr, Authed};
 
 /// Longest an operator's `GET ?wait=` is held.
 pub const MAX_WAIT_S: u64 = 30;

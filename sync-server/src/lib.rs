@@ -18,6 +18,7 @@
 //! Data layout: `DATA/tenants/<tenant>/store.sqlite3` (documents and directory,
 //! WAL) and `DATA/tenants/<tenant>/blobs/`.
 
+pub mod authed;
 pub mod blobs;
 pub mod config;
 pub mod directory;

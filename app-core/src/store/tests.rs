@@ -1,3 +1,6 @@
+//! Store tests: device ids, schema versions and migrations, references, and
+//! the search queries the table sends.
+
 use super::query::{fts_query, reference_prefix};
 use super::*;
 
