@@ -85,7 +85,7 @@ fn a_courier_may_pick_up_their_own_order() {
     let (_d, disp, id) = assigned_order();
     let (before, after) = courier_after(&disp, &id, Action::PickUp);
     assert_eq!(
-        check_write(&before, &after, &id, &who("c1", Role::Courier)),
+        check_write(&before, &after, &id, &who("c1", Role::Courier)).map(|e| e.len()),
         Ok(1)
     );
     // The same change from a connection authenticated as another courier is impersonation.
@@ -117,13 +117,34 @@ fn a_courier_cannot_set_price_cod_or_assignment_even_in_their_own_name() {
 }
 
 #[test]
+fn an_event_stamped_under_another_devices_node_is_refused() {
+    // A courier who knows the dispatcher's device (its events carry it) keys
+    // its own, otherwise genuine, event under that device's node: where the
+    // dispatcher's next events go.
+    let (_d, disp, id) = assigned_order();
+    let (before, after) = courier_after(&disp, &id, Action::PickUp);
+    let (_, mut event) = newest(&after);
+    let (_, theirs) = newest(&before);
+    let mut at: ruta_domain::hlc::Hlc = serde_json::from_value(theirs["at"].clone()).unwrap();
+    at.wall_ms += 10_000;
+    event["at"] = serde_json::to_value(at).unwrap();
+    let mut forged = before.clone();
+    put_event(&mut forged, &at.to_string(), &event.to_string());
+    let got = check_write(&before, &forged, &id, &who("c1", Role::Courier));
+    assert!(
+        matches!(got, Err(WriteRefusal::ForeignKey { .. })),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn the_dispatcher_may_set_the_price() {
     let (_d, disp, id) = assigned_order();
     let before = doc(&disp.doc_bytes(&id).unwrap());
     disp.act(&id, Action::SetPrice { cents: 1234 }).unwrap();
     let after = doc(&disp.doc_bytes(&id).unwrap());
     assert_eq!(
-        check_write(&before, &after, &id, &who("d1", Role::Dispatcher)),
+        check_write(&before, &after, &id, &who("d1", Role::Dispatcher)).map(|e| e.len()),
         Ok(1)
     );
 }
@@ -195,7 +216,7 @@ fn new_orders_come_only_from_clients_for_themselves_or_operators() {
     let after = doc(&client.doc_bytes(&id).unwrap());
     let empty = AutoCommit::new();
     assert_eq!(
-        check_write(&empty, &after, &id, &who("k1", Role::Client)),
+        check_write(&empty, &after, &id, &who("k1", Role::Client)).map(|e| e.len()),
         Ok(1)
     );
     // Another client cannot push it (it names k1), a courier cannot create orders.

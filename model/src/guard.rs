@@ -8,6 +8,11 @@
 //! - every added event must parse, sit under its own id, be authored by the
 //!   authenticated user in their authenticated role, and be an event that role
 //!   may make on this order's carrier type ([`lifecycle::permitted`]);
+//! - an event's id (its HLC stamp) carries the node of the device it names
+//!   ([`node_of`] its `actor.device`), so an event's key space is its device's:
+//!   whoever may write as a device is the server's to say (the caller checks
+//!   each returned event's device against who is connected), and no user can
+//!   occupy the keys another user's device will write next;
 //! - a new document must be an order document for the id it is synced under,
 //!   and a client may only create orders that name themself as the client.
 //!
@@ -25,6 +30,7 @@ use super::Principal;
 use crate::lifecycle::{self, Event, EventBody, Kind};
 use crate::order_doc::DOC_SCHEMA;
 use ruta_domain::OrderId;
+use ruta_domain::hlc::node_of;
 
 /// Why a write was refused. The message names the entry at fault.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +48,14 @@ pub enum WriteRefusal {
         key: String,
         claimed: String,
         actual: String,
+    },
+    #[error(
+        "event {key} is stamped with node {node:016x}, not that of the device it names ({device})"
+    )]
+    ForeignKey {
+        key: String,
+        node: u64,
+        device: String,
     },
     #[error("event {key}: a {role} may not make a {kind} event on this order")]
     NotPermitted {
@@ -95,13 +109,14 @@ impl View {
 }
 
 /// Judges the change from `before` to `after` made by `who` on the order
-/// document synced under `order`. Returns the number of events added.
+/// document synced under `order`. Returns the events added (whose devices the
+/// caller checks belong to `who`).
 pub fn check_write(
     before: &impl ReadDoc,
     after: &impl ReadDoc,
     order: &OrderId,
     who: &Principal,
-) -> Result<usize, WriteRefusal> {
+) -> Result<Vec<Event>, WriteRefusal> {
     let b = View::of(before);
     let a = View::of(after);
     if b.root.is_empty() {
@@ -134,7 +149,7 @@ pub fn check_write(
         .filter(|(k, _)| !b.events.contains_key(*k))
         .collect();
     if added.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let parsed = |key: &str, raw: &str| -> Result<Event, WriteRefusal> {
         let json = raw
@@ -162,6 +177,7 @@ pub fn check_write(
         .flat_map(|(k, vs)| vs.iter().filter_map(move |v| parsed(k, v).ok()))
         .collect();
     let state = lifecycle::derive(order.clone(), all);
+    let mut new = Vec::with_capacity(added.len());
     for (key, values) in added {
         if values.len() != 1 {
             return Err(WriteRefusal::BadEvent {
@@ -170,6 +186,13 @@ pub fn check_write(
             });
         }
         let event = parsed(key, &values[0])?;
+        if event.at.node != node_of(event.actor.device.as_str()) {
+            return Err(WriteRefusal::ForeignKey {
+                key: key.clone(),
+                node: event.at.node,
+                device: event.actor.device.to_string(),
+            });
+        }
         if event.actor.user != who.user || event.actor.role != who.role {
             return Err(WriteRefusal::Impersonation {
                 key: key.clone(),
@@ -208,8 +231,9 @@ pub fn check_write(
             // A second Created on an existing order would replace its spec.
             return Err(not_permitted());
         }
+        new.push(event);
     }
-    Ok(a.events.len() - b.events.len())
+    Ok(new)
 }
 
 fn check_new_document(a: &View, order: &OrderId) -> Result<(), WriteRefusal> {

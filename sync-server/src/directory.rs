@@ -176,6 +176,11 @@ impl Directory {
              ) STRICT;
              CREATE TABLE IF NOT EXISTS invoice_numbers (
                  order_id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, assigned_ms INTEGER NOT NULL
+             ) STRICT;
+             -- Which user a device (the `actor.device` of events, whose node keys
+             -- them) belongs to: the first user whose write names it.
+             CREATE TABLE IF NOT EXISTS devices (
+                 device TEXT PRIMARY KEY, user_id TEXT NOT NULL, first_ms INTEGER NOT NULL
              ) STRICT;",
         )?;
         Ok(Self {
@@ -523,6 +528,26 @@ impl Directory {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// The user `device` belongs to, claiming it for `user` if it is new.
+    pub fn claim_device(
+        &self,
+        device: &str,
+        user: &UserId,
+        now_ms: i64,
+    ) -> Result<UserId, DirectoryError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR IGNORE INTO devices (device, user_id, first_ms) VALUES (?1, ?2, ?3)",
+            params![device, user.as_str(), now_ms],
+        )?;
+        let owner: String = conn.query_row(
+            "SELECT user_id FROM devices WHERE device = ?1",
+            params![device],
+            |r| r.get(0),
+        )?;
+        Ok(UserId::new(owner))
     }
 
     pub fn log_refusal(

@@ -89,6 +89,9 @@ pub struct Tenant {
     pub tokens_changed: tokio::sync::watch::Sender<u64>,
     /// Bumped when a blob upload completes: operators' `GET ?wait=` answers then.
     pub blob_stored: tokio::sync::watch::Sender<u64>,
+    /// Device -> user, as the directory's `devices` table holds it (see
+    /// [`Tenant::device_owner`]).
+    device_owners: Mutex<HashMap<String, UserId>>,
     /// The write guard's copies of recently written documents.
     pub shadows: crate::shadows::ShadowCache,
 }
@@ -170,6 +173,7 @@ impl Tenant {
             crumbs: crumbs_tx,
             tokens_changed: tokio::sync::watch::channel(0).0,
             blob_stored: tokio::sync::watch::channel(0).0,
+            device_owners: Mutex::default(),
             shadows: crate::shadows::ShadowCache::new(crate::shadows::SHADOW_CACHE_DOCS),
         });
         tokio::spawn(write_crumbs(tenant.dir.clone(), crumbs_rx));
@@ -194,6 +198,23 @@ impl Tenant {
         tenant.reconcile_indexes().await?;
         tokio::spawn(project(Arc::downgrade(&tenant), written_rx));
         Ok(tenant)
+    }
+
+    /// The user `device` belongs to: the first user whose accepted write named
+    /// it (claimed now for `user` if no one's). Memory first, then the
+    /// directory; a device's owner never changes, so the cache is never stale.
+    pub fn device_owner(&self, device: &str, user: &UserId) -> Result<UserId, DirectoryError> {
+        if let Some(owner) = self.device_owners.lock().unwrap().get(device) {
+            return Ok(owner.clone());
+        }
+        let owner = self
+            .dir
+            .claim_device(device, user, crate::directory::now_ms())?;
+        self.device_owners
+            .lock()
+            .unwrap()
+            .insert(device.to_owned(), owner.clone());
+        Ok(owner)
     }
 
     /// A live position from `courier`: kept as a breadcrumb when it is

@@ -1,9 +1,15 @@
 //! One sync connection: authenticate, then sit between the WebSocket and the
 //! sync engine so that every inbound message is checked before samod sees it.
 //!
-//! Checks, each answered with an automerge-repo `error` message naming the
-//! problem, a close frame, and a log line (the server keeps serving others):
-//! - frames: binary only, at most [`MAX_MESSAGE_BYTES`], CBOR maps with a `type`;
+//! Checks. A malformed frame is answered with an automerge-repo `error` naming
+//! the problem and a close frame; a refused write with `doc-unavailable` for
+//! that document, carrying the reason, and the session goes on (up to
+//! [`MAX_REFUSALS`]); each is logged and recorded (the server keeps serving others):
+//! - frames: binary only, at most [`MAX_MESSAGE_BYTES`], CBOR maps with a
+//!   `type` the protocol has;
+//! - writes: only to documents the user may write (the access rules, before
+//!   anything is applied), with every added event keyed under a device of the
+//!   connected user;
 //! - sync messages carrying changes: applied to a per-connection shadow copy of
 //!   the document and judged by [`ruta_model::guard::check_write`]; changes
 //!   to index and courier documents are refused outright; changes that build
@@ -24,7 +30,7 @@ use automerge::{Automerge, ReadDoc};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
 use ruta_domain::Role;
-use ruta_model::access::DocFacts;
+use ruta_model::access::{self, Access, DocFacts};
 use ruta_model::guard::check_write;
 use ruta_model::{DocumentId, decode_position, order_of};
 use samod::PeerId;
@@ -112,6 +118,23 @@ enum Verdict {
     Answer(Vec<u8>),
 }
 
+/// The automerge-repo message types (besides `sync`, `request` and
+/// `ephemeral`, which the guard reads) that go on to the engine as they are.
+const KNOWN_TYPES: &[&str] = &[
+    "join",
+    "peer",
+    "leave",
+    "doc-unavailable",
+    "remote-heads-changed",
+    "remote-subscription-change",
+    "error",
+];
+
+/// Refused writes one session may make before it is closed: a device with a
+/// stale document or two is refused per document and keeps syncing the rest;
+/// one that keeps sending refused writes is not a device of ours.
+pub const MAX_REFUSALS: u32 = 32;
+
 /// How often the guard reloads a document (storage and the engine's copy,
 /// 25 ms apart) before it asks the peer for the history its changes build on.
 const RELOADS: u32 = 3;
@@ -191,7 +214,13 @@ impl Guard {
                     Verdict::Drop
                 });
             }
-            _ => return Ok(Verdict::Forward),
+            k if KNOWN_TYPES.contains(&k) => return Ok(Verdict::Forward),
+            other => {
+                return Err(Refused::Protocol(format!(
+                    "unknown message type {other:?} (expected one of {})",
+                    KNOWN_TYPES.join(", ")
+                )));
+            }
         }
         let doc = msg
             .document
@@ -217,6 +246,13 @@ impl Guard {
             Some(DocFacts::Index { .. } | DocFacts::Courier { .. })
         ) {
             return Err(write("this document is written by the server only".into()));
+        }
+        // Whether this peer may write the document at all, before anything of
+        // it is applied anywhere: a write the engine would drop for want of
+        // access must not leave its changes in the tenant's shadow cache,
+        // where they would be judged as history for everyone else.
+        if access::decide(&self.auth.principal, facts.as_ref()) != Access::ReadWrite {
+            return Err(write("this user may not write this document".into()));
         }
         let order = order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?;
         // Apply to the shadow; if the peer's changes build on history the
@@ -266,13 +302,44 @@ impl Guard {
                 self.tenant.shadows.put(&doc, shadow);
                 return self.ask(&doc, heads, &sync, missing).map_err(write);
             }
-            if let Err(e) = check_write(&shadow, &trial, &order, &self.auth.principal) {
+            let added = match check_write(&shadow, &trial, &order, &self.auth.principal) {
+                Ok(added) => added,
+                Err(e) => {
+                    self.tenant.shadows.put(&doc, shadow);
+                    return Err(write(e.to_string()));
+                }
+            };
+            if let Err(e) = self.devices_are_theirs(&added) {
                 self.tenant.shadows.put(&doc, shadow);
-                return Err(write(e.to_string()));
+                return Err(write(e));
             }
             self.tenant.shadows.put(&doc, trial);
             return Ok(Verdict::Forward);
         }
+    }
+
+    /// Every added event names a device of the connected user (its key space,
+    /// see [`ruta_model::guard`]): a device belongs to the first user whose
+    /// write or connection named it.
+    fn devices_are_theirs(&self, added: &[ruta_model::lifecycle::Event]) -> Result<(), String> {
+        let user = &self.auth.principal.user;
+        let mut checked: Vec<&str> = Vec::new();
+        for event in added {
+            let device = event.actor.device.as_str();
+            if checked.contains(&device) {
+                continue;
+            }
+            let owner = block_on_store(|| self.tenant.device_owner(device, user))
+                .map_err(|e| format!("device directory: {e}"))?;
+            if owner != *user {
+                return Err(format!(
+                    "event {} names device {device}, which belongs to another user",
+                    event.id()
+                ));
+            }
+            checked.push(device);
+        }
+        Ok(())
     }
 
     /// The answer to a message whose changes build on history this server
@@ -376,6 +443,30 @@ impl Guard {
     }
 }
 
+/// Runs a short store call in place on a multi-threaded runtime (see
+/// `Guard::base` for why not through the blocking pool).
+fn block_on_store<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// `doc-unavailable` for `doc`, sent in place of a refused write, with the
+/// reason in an extra `message` field: the peer's engine ignores the message
+/// for a document it holds (and the field, which is not the protocol's) and
+/// keeps the session, so one refused document does not stop the others; a
+/// client that looks can read why. (An `error` would end the peer's session.)
+fn unavailable(doc: &str, server: &PeerId, peer: &PeerId, reason: &str) -> Vec<u8> {
+    encode(vec![
+        ("type", text("doc-unavailable")),
+        ("documentId", text(doc)),
+        ("senderId", text(server.as_str())),
+        ("targetId", text(peer.as_str())),
+        ("message", text(reason)),
+    ])
+}
+
 /// Runs one authenticated WebSocket session until either side ends it.
 pub async fn session(
     socket: WebSocket,
@@ -435,6 +526,14 @@ pub async fn session(
         asked: HashMap::new(),
     };
     let mut in_tx = in_tx;
+    let mut refusals = 0u32;
+    // The device this session names is its user's from now on (the key space
+    // of its events; see `Guard::devices_are_theirs`).
+    if let Some(d) = &device
+        && let Err(e) = block_on_store(|| tenant.device_owner(d, &user))
+    {
+        tracing::warn!(user = %user, device = %d, error = %e, "device not recorded");
+    }
     let mut tokens_changed = tenant.tokens_changed.subscribe();
     // The token's expiry is known; a revocation shows as a change of the
     // tokens table (one watcher per tenant), after which this token is re-read.
@@ -493,8 +592,21 @@ pub async fn session(
                         let dir = tenant.dir.clone();
                         let u = user.clone();
                         let t = text.clone();
-                        let _ = tokio::task::spawn_blocking(move || dir.log_refusal(now_ms(), &u, doc.as_deref(), &t)).await;
-                        break Some(text);
+                        let d = doc.clone();
+                        let _ = tokio::task::spawn_blocking(move || dir.log_refusal(now_ms(), &u, d.as_deref(), &t)).await;
+                        // A refused write costs that document only; a malformed
+                        // frame, or too many refusals, ends the session.
+                        refusals += 1;
+                        match doc {
+                            Some(doc) if refusals <= MAX_REFUSALS => {
+                                let reply = unavailable(&doc, &tenant.repo.peer_id(), &peer, &text);
+                                if out_tx.send(reply).await.is_err() {
+                                    break None;
+                                }
+                            }
+                            Some(_) => break Some(format!("{text} ({MAX_REFUSALS} refused writes in this session)")),
+                            None => break Some(text),
+                        }
                     }
                 }
             }

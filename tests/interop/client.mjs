@@ -74,6 +74,7 @@ function plain(value) {
  */
 class WatchedAdapter extends WebSocketClientAdapter {
   errors = [];
+  refusals = []; // { documentId, message }: doc-unavailable naming a refused write
   closes = [];
   syncs = []; // { documentId, heads: [hex] }
 
@@ -93,6 +94,9 @@ class WatchedAdapter extends WebSocketClientAdapter {
       if (message?.type === 'error') {
         this.errors.push(String(message.message));
         log(`server error message: ${message.message}`);
+      } else if (message?.type === 'doc-unavailable' && message.message) {
+        this.refusals.push({ documentId: message.documentId, message: String(message.message) });
+        log(`server refused a write on ${message.documentId}: ${message.message}`);
       } else if (message?.type === 'sync' && message.data) {
         this.syncs.push({ documentId: message.documentId, heads: syncHeads(message.data) });
       }
@@ -280,11 +284,17 @@ if (args.forge) {
   step = `forged price on ${args.forge}`;
   const { id } = await append(args.forge, { type: 'price_set', cents: 1 });
   const deadline = Date.now() + timeoutMs;
-  while (!adapter.errors.length && Date.now() < deadline) await sleep(50);
-  if (!adapter.errors.length) fail(`the server accepted a forged price_set ${id}`);
-  await sleep(200); // let the close frame behind the error arrive
-  result.forged = { url: args.forge, id, error: adapter.errors[0], closes: adapter.closes };
-  log(`forged ${id} refused: ${adapter.errors[0]}`);
+  while (!adapter.refusals.length && !adapter.errors.length && Date.now() < deadline) await sleep(50);
+  if (!adapter.refusals.length) {
+    fail(adapter.errors.length
+      ? `the server ended the session instead of refusing the document: ${adapter.errors[0]}`
+      : `the server accepted a forged price_set ${id}`);
+  }
+  await sleep(200); // a close frame would arrive right behind
+  result.forged = {
+    url: args.forge, id, error: adapter.refusals[0].message, closes: adapter.closes,
+  };
+  log(`forged ${id} refused: ${adapter.refusals[0].message}`);
 }
 
 step = 'shutdown';

@@ -598,7 +598,8 @@ impl RawPeer {
             .unwrap();
     }
 
-    /// The server's next sync message on `doc`, or the text of its error.
+    /// The server's next sync message on `doc`, or the text of its error or
+    /// of its refusal of a write on `doc`.
     async fn next_sync(
         &mut self,
         doc: &str,
@@ -609,6 +610,10 @@ impl RawPeer {
             let field = |k: &str| get(&v, k).and_then(|t| t.as_text());
             match field("type") {
                 Some("error") => return Some(Err(field("message").unwrap_or_default().into())),
+                // A refused write: that document only, the reason attached.
+                Some("doc-unavailable") if field("documentId") == Some(doc) => {
+                    return Some(Err(field("message").unwrap_or_default().into()));
+                }
                 Some("sync") if field("documentId") == Some(doc) => {
                     let data = get(&v, "data").and_then(|d| d.as_bytes()).unwrap();
                     return Some(Ok(automerge::sync::Message::decode(data).unwrap()));
@@ -699,6 +704,8 @@ fn note(
     let last: Event = serde_json::from_str(&v.into_string().unwrap()).unwrap();
     let mut event = last.clone();
     event.at.wall_ms += 1;
+    // Keyed in its own device's space, as a real device stamps it.
+    event.at.node = app_core::hlc::node_of(actor.device.as_str());
     event.actor = actor;
     event.body = EventBody::NoteAdded { text: text.into() };
     let mut tx = local.transaction();
@@ -853,4 +860,271 @@ async fn changes_sent_without_their_parents_are_asked_for_and_still_judged() {
         !timeline(&disp.core).contains(&x3_id),
         "the forged child never did"
     );
+}
+
+impl RawPeer {
+    /// Fetches `doc` as this peer: its local copy and sync state, converged.
+    async fn fetch(&mut self, doc: &str) -> (automerge::Automerge, automerge::sync::State) {
+        self.request(doc);
+        let mut local = automerge::Automerge::new();
+        let mut state = automerge::sync::State::new();
+        self.converge(doc, &mut local, &mut state)
+            .await
+            .expect("the document arrives");
+        (local, state)
+    }
+
+    /// Sends what `local` has beyond the server's copy of `doc`.
+    fn push(&self, doc: &str, local: &automerge::Automerge, state: &mut automerge::sync::State) {
+        use automerge::sync::SyncDoc;
+        let msg = local.generate_sync_message(state).expect("changes to send");
+        assert!(!msg.changes.is_empty());
+        self.sync(doc, msg);
+    }
+
+    /// The server's refusal of a write on `doc`: the reason a `doc-unavailable`
+    /// carries (the session stays open), or `Err` with an `error` that ends it.
+    async fn refusal(&mut self, doc: &str) -> Result<String, String> {
+        let deadline = tokio::time::Instant::now() + T;
+        while let Ok(Some(v)) = tokio::time::timeout_at(deadline, self.inbox.recv()).await {
+            let field = |k: &str| get(&v, k).and_then(|t| t.as_text()).map(str::to_owned);
+            match field("type").as_deref() {
+                Some("error") => return Err(field("message").unwrap_or_default()),
+                Some("doc-unavailable") if field("documentId").as_deref() == Some(doc) => {
+                    return Ok(field("message").unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+        Err("no refusal within the deadline".into())
+    }
+}
+
+/// The newest event of an order document (to forge from what a peer can see).
+fn newest_event(local: &automerge::Automerge) -> app_core::lifecycle::Event {
+    let (_, events) = local.get(automerge::ROOT, "events").unwrap().unwrap();
+    let key = local.keys(&events).max().unwrap();
+    let (v, _) = local.get(&events, key.as_str()).unwrap().unwrap();
+    serde_json::from_str(&v.into_string().unwrap()).unwrap()
+}
+
+/// Puts `events` into the events map of `local` in one change.
+fn put_events(local: &mut automerge::Automerge, events: &[app_core::lifecycle::Event]) {
+    let (_, map) = local.get(automerge::ROOT, "events").unwrap().unwrap();
+    let mut tx = local.transaction();
+    for e in events {
+        tx.put(&map, e.id(), serde_json::to_string(e).unwrap())
+            .unwrap();
+    }
+    tx.commit();
+}
+
+/// Issue 19, weakness 1: a courier who held an order (so knows its id and the
+/// dispatcher's device) writes to it after losing it, filling the keys the
+/// dispatcher's device will stamp next. The write is refused before it is
+/// applied anywhere, and the dispatcher's next events on that order sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_without_access_leaves_no_shadow_and_blocks_no_ones_writes() {
+    use app_core::domain::{Actor, Role, UserId};
+    use app_core::lifecycle::EventBody;
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier"), ("c2", "courier")]);
+    let server = SyncServer::start_in("sync-no-shadow", data);
+    // The dispatcher's device on a clock that stands still: its next stamps are
+    // (t0, counter + 1, its node), which the attacker can compute.
+    let t0 = 1_767_000_000_000i64;
+    let dir = tempfile::tempdir().unwrap();
+    let core = app_core::Core::open_with_clock(
+        dir.path(),
+        std::sync::Arc::new(app_core::clock::ManualClock::new(t0)),
+    )
+    .unwrap();
+    let cfg = sync_client::SyncConfig::new(url::Url::parse(&server.url).unwrap(), &tokens["d1"]);
+    let disp_client = sync_client::SyncClient::start(core.clone(), dir.path(), cfg)
+        .await
+        .unwrap();
+    let c2 = device(&server.url, &tokens["c2"]).await;
+    let o1 = create_assigned(&core, "Eeva Järvinen", "c1");
+    assert!(disp_client.wait_synced(T).await);
+    let doc = doc_id_of(&OrderId::new(o1.clone())).unwrap().to_string();
+    let mut c1 = RawPeer::join(&server.url, &tokens["c1"]).await;
+    let (mut local, mut state) = c1.fetch(&doc).await;
+    let seen = newest_event(&local);
+    assert_eq!(seen.actor.user.as_str(), "d1");
+
+    // The order moves to c2: c1 may no longer read or write it.
+    act(
+        &core,
+        &o1,
+        Action::Assign {
+            courier: "c2".into(),
+        },
+    );
+    assert!(
+        eventually(T, async || status(&c2.core, &o1)
+            == Some(DeliveryStatus::Assigned))
+        .await
+    );
+    // c1 fills the dispatcher's next 200 stamps with its own notes.
+    let forged: Vec<_> = (1..=200)
+        .map(|n| {
+            let mut e = seen.clone();
+            e.at.wall_ms = t0;
+            e.at.counter = seen.at.counter + n;
+            e.actor = Actor {
+                user: UserId::new("c1"),
+                role: Role::Courier,
+                device: seen.actor.device.clone(),
+            };
+            e.body = EventBody::NoteAdded {
+                text: format!("squatting {n}"),
+            };
+            e
+        })
+        .collect();
+    put_events(&mut local, &forged);
+    c1.push(&doc, &local, &mut state);
+    let reason = c1.refusal(&doc).await.expect("refused per document");
+    assert!(reason.contains("may not write"), "{reason}");
+
+    // The dispatcher's next events land in the squatted keys and still sync.
+    for text in ["gate code 4411", "ring twice", "leave at the door"] {
+        act(&core, &o1, Action::AddNote { text: text.into() });
+    }
+    assert!(disp_client.wait_synced(T).await, "the dispatcher syncs on");
+    let notes = |core: &app_core::Core| -> Vec<String> {
+        let Response::OrderDetail(d) = core
+            .execute(Request::GetOrder {
+                order_id: o1.clone(),
+            })
+            .unwrap()
+        else {
+            panic!()
+        };
+        d.timeline
+            .into_iter()
+            .filter(|t| t.kind == "note_added")
+            .map(|t| t.details)
+            .collect()
+    };
+    assert!(
+        eventually(T, async || notes(&c2.core).len() == 3).await,
+        "c2 gets the dispatcher's notes: {:?}",
+        notes(&c2.core)
+    );
+    assert!(
+        !notes(&c2.core).iter().any(|n| n.contains("squatting")),
+        "none of c1's"
+    );
+    disp_client.stop().await;
+}
+
+/// Issue 19, weaknesses 2 and 3: an event's key is its device's, and a device
+/// is its user's. A courier with access to the order keys notes under the
+/// dispatcher's device, in two ways; each is refused for that document only,
+/// and the same session's genuine write to another order is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_keyed_under_another_users_device_are_refused_per_document() {
+    use app_core::domain::{DeviceId, UserId};
+    use app_core::lifecycle::EventBody;
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier")]);
+    let server = SyncServer::start_in("sync-key-binding", data);
+    let disp = device(&server.url, &tokens["d1"]).await;
+    let o1 = create_assigned(&disp.core, "Eeva Järvinen", "c1");
+    let o2 = create_assigned(&disp.core, "Kalle Öhman", "c1");
+    assert!(disp.client.wait_synced(T).await);
+    let doc1 = doc_id_of(&OrderId::new(o1.clone())).unwrap().to_string();
+    let doc2 = doc_id_of(&OrderId::new(o2.clone())).unwrap().to_string();
+    let mut c1 = RawPeer::join(&server.url, &tokens["c1"]).await;
+    let (mut local, mut state) = c1.fetch(&doc1).await;
+    let theirs = newest_event(&local);
+    let note = |device: DeviceId, node: u64, text: &str| {
+        let mut e = theirs.clone();
+        e.at.wall_ms += 60_000;
+        e.at.node = node;
+        e.actor.user = UserId::new("c1");
+        e.actor.role = app_core::domain::Role::Courier;
+        e.actor.device = device;
+        e.body = EventBody::NoteAdded { text: text.into() };
+        e
+    };
+
+    // 1. Naming the dispatcher's device (its node, so the key is consistent).
+    let d1_device = theirs.actor.device.clone();
+    let d1_node = theirs.at.node;
+    put_events(&mut local, &[note(d1_device, d1_node, "as d1's device")]);
+    c1.push(&doc1, &local, &mut state);
+    let reason = c1.refusal(&doc1).await.expect("refused per document");
+    assert!(reason.contains("belongs to another user"), "{reason}");
+
+    // 2. Its own device, stamped with the dispatcher's node.
+    let (mut local, mut state) = c1.fetch(&doc1).await;
+    put_events(
+        &mut local,
+        &[note(DeviceId::new("raw-c1"), d1_node, "in d1's keys")],
+    );
+    c1.push(&doc1, &local, &mut state);
+    let reason = c1.refusal(&doc1).await.expect("refused per document");
+    assert!(
+        reason.contains("not that of the device it names"),
+        "{reason}"
+    );
+
+    // 3. The same session writes a genuine note on another order: accepted.
+    let (mut local, mut state) = c1.fetch(&doc2).await;
+    let mine = {
+        let mut e = newest_event(&local);
+        e.at.wall_ms += 60_000;
+        e.at.node = app_core::hlc::node_of("raw-c1");
+        e.actor.user = UserId::new("c1");
+        e.actor.role = app_core::domain::Role::Courier;
+        e.actor.device = DeviceId::new("raw-c1");
+        e.body = EventBody::NoteAdded {
+            text: "genuine".into(),
+        };
+        e
+    };
+    put_events(&mut local, std::slice::from_ref(&mine));
+    c1.push(&doc2, &local, &mut state);
+    c1.converge(&doc2, &mut local, &mut state)
+        .await
+        .expect("the session is still served and the note accepted");
+    let reached = eventually(T, async || {
+        let Response::OrderDetail(d) = disp
+            .core
+            .execute(Request::GetOrder {
+                order_id: o2.clone(),
+            })
+            .unwrap()
+        else {
+            panic!()
+        };
+        d.timeline.iter().any(|t| t.event_id == mine.id())
+    })
+    .await;
+    assert!(reached, "the genuine note reaches the dispatcher");
+    // Neither forged note reached anyone.
+    let Response::OrderDetail(d) = disp
+        .core
+        .execute(Request::GetOrder { order_id: o1 })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(!d.timeline.iter().any(|t| t.kind == "note_added"));
+}
+
+/// Issue 19, weakness 6: a message of a type the protocol does not have is
+/// answered by name and the session closed (it used to stop being served
+/// silently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_message_type_is_named() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher")]);
+    let server = SyncServer::start_in("sync-unknown-type", data);
+    let frame = encode(vec![("type", ciborium::Value::Text("teleport".into()))]);
+    let (error, closed) = raw(&server.url, &tokens["d1"], Message::Binary(frame.into())).await;
+    assert!(
+        error.contains("unknown message type \"teleport\""),
+        "{error}"
+    );
+    assert!(closed);
 }
