@@ -367,7 +367,10 @@ pub enum Action {
     },
     PickUp,
     StartTransit,
-    CapturePod(PodInput),
+    // No `CapturePod` here: a proof is recorded only by `Request::CapturePod`,
+    // which processes the photo and signature, checks the QR code and PIN
+    // (with its lock-out) and links the proof into the courier's chain. The
+    // caller never says what was verified.
     Deliver {
         pods: Vec<String>,
     },

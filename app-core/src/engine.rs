@@ -24,7 +24,7 @@ use crate::domain::order::{Address, OrderSpec, Package, PodRequirements, Stop, T
 use crate::domain::pricing::Tariff;
 use crate::domain::{Actor, GeoPoint, OrderId, PodId, Role, UserId};
 use crate::hlc::{HlcClock, node_of};
-use crate::lifecycle::{self, Edit, Event, EventBody, OrderState, PodRecord, Refusal};
+use crate::lifecycle::{self, Edit, Event, EventBody, OrderState, Refusal};
 use crate::order_doc::{DocError, OrderDoc};
 use crate::store::{LocalStore, StoreError};
 

@@ -11,7 +11,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use app_core::Core;
-use app_core::api::{Action, NewOrder, OrderQuery, PodInput, Request, Response, Role};
+use app_core::api::{
+    Action, CapturePodRequest, NewOrder, OrderQuery, Request, Response, Role, SignatureInput,
+    StrokePoint,
+};
 use app_core::clock::ManualClock;
 use app_core::domain::OrderId;
 use app_core::lifecycle::{DeliveryStatus, OrderState, Verdict, missing_proofs};
@@ -40,6 +43,40 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..3usize).prop_map(|link| Step::Toggle { link }),
         1 => (1u16..5_000).prop_map(|ms| Step::Wait { ms }),
     ]
+}
+
+/// What one person does to an order: an action, or a proof captured at the
+/// door (through `CapturePod`, the only way a device records one).
+#[derive(Clone, Debug)]
+enum Intent {
+    Act(Action),
+    Sign,
+}
+
+/// The recipient's signature on a courier's phone.
+fn signature() -> SignatureInput {
+    SignatureInput {
+        width: 300.0,
+        height: 120.0,
+        strokes: vec![
+            (0..24)
+                .map(|i| StrokePoint {
+                    x: 10.0 + i as f32 * 11.0,
+                    y: 60.0 + (i as f32 * 0.5).sin() * 25.0,
+                    t_ms: i * 15,
+                })
+                .collect(),
+        ],
+    }
+}
+
+/// The proofs `me` captured on the order (what their delivery cites).
+fn pods_by(s: &OrderState, me: &str) -> Vec<String> {
+    s.pods
+        .iter()
+        .filter(|p| p.by.as_ref().is_some_and(|a| a.user.as_str() == me))
+        .map(|p| p.record.id.to_string())
+        .collect()
 }
 
 struct World {
@@ -95,7 +132,7 @@ impl World {
                 "Aleksanterinkatu 52",
                 "Fredrikinkatu 34",
             );
-            new.pod.photo = true;
+            new.pod.signature = true;
             new.cod_cents = if i == 0 { 2_500 } else { 0 };
             let Response::Order(o) = cores[0].execute(Request::CreateOrder(new)).unwrap() else {
                 panic!()
@@ -136,7 +173,7 @@ impl World {
         }
     }
 
-    fn action(&mut self, who: usize, order: &str, what: u8) -> Option<Action> {
+    fn action(&mut self, who: usize, order: &str, what: u8) -> Option<Intent> {
         let state = self.cores[who]
             .order_state(&OrderId::new(order.to_owned()))
             .ok();
@@ -147,7 +184,7 @@ impl World {
             return self.next_step(who, me, state.as_ref()?, what);
         }
         let what = what - 24;
-        Some(if who == 0 {
+        Some(Intent::Act(if who == 0 {
             match what {
                 0 => Action::Assign {
                     courier: "aki".into(),
@@ -161,7 +198,10 @@ impl World {
                 },
                 4 => Action::Reopen,
                 5 => Action::EditDropoffAddress {
-                    address: format!("Bulevardi {}", self.pod_seq + 1),
+                    address: format!("Bulevardi {}", {
+                        self.pod_seq += 1;
+                        self.pod_seq
+                    }),
                 },
                 6 => Action::SetCod { cents: 3_000 },
                 7 => Action::ResolveConflict {
@@ -181,33 +221,19 @@ impl World {
                 1 => Action::Accept,
                 2 | 3 => Action::PickUp,
                 4 => Action::StartTransit,
-                5 => {
-                    self.pod_seq += 1;
-                    Action::CapturePod(PodInput {
-                        id: format!("pod-{me}-{}", self.pod_seq),
-                        photo_sha256: Some(format!("{:064x}", self.pod_seq)),
-                        ..Default::default()
-                    })
-                }
-                6 | 7 => {
-                    let mine = format!("pod-{me}-");
-                    let pods: Vec<String> = state?
-                        .pods
-                        .iter()
-                        .filter(|p| p.record.id.as_str().starts_with(&mine))
-                        .map(|p| p.record.id.to_string())
-                        .collect();
-                    Action::Deliver { pods }
-                }
+                5 => return Some(Intent::Sign),
+                6 | 7 => Action::Deliver {
+                    pods: pods_by(state.as_ref()?, me),
+                },
                 8 => Action::FailAttempt {
                     reason: "nobody home".into(),
                 },
                 _ => Action::CollectCod { cents: 2_500 },
             }
-        })
+        }))
     }
 
-    fn next_step(&mut self, who: usize, me: &str, s: &OrderState, what: u8) -> Option<Action> {
+    fn next_step(&mut self, who: usize, me: &str, s: &OrderState, what: u8) -> Option<Intent> {
         use DeliveryStatus::*;
         if who == 0 {
             return match s.status {
@@ -218,33 +244,22 @@ impl World {
                     conflict: c.id.clone(),
                     note: "seen".into(),
                 }),
-            };
+            }
+            .map(Intent::Act);
         }
         let mine = s.assignee.as_ref().is_some_and(|a| a.as_str() == me);
-        let my_pods: Vec<String> = s
-            .pods
-            .iter()
-            .filter(|p| p.record.id.as_str().starts_with(&format!("pod-{me}-")))
-            .map(|p| p.record.id.to_string())
-            .collect();
-        Some(match s.status {
+        let my_pods = pods_by(s, me);
+        Some(Intent::Act(match s.status {
             Pending => Action::Claim,
             Assigned if mine => Action::PickUp,
-            PickedUp | InTransit if mine && my_pods.is_empty() => {
-                self.pod_seq += 1;
-                Action::CapturePod(PodInput {
-                    id: format!("pod-{me}-{}", self.pod_seq),
-                    photo_sha256: Some(format!("{:064x}", self.pod_seq)),
-                    ..Default::default()
-                })
-            }
+            PickedUp | InTransit if mine && my_pods.is_empty() => return Some(Intent::Sign),
             PickedUp | InTransit if mine && what.is_multiple_of(3) => {
                 Action::CollectCod { cents: 2_500 }
             }
             PickedUp | InTransit if mine => Action::Deliver { pods: my_pods },
             AttemptFailed if mine => Action::StartTransit,
             _ => return None,
-        })
+        }))
     }
 
     fn run(&mut self, steps: &[Step]) {
@@ -252,12 +267,20 @@ impl World {
             match step {
                 Step::Act { who, order, what } => {
                     let order = self.orders[*order].clone();
-                    if let Some(action) = self.action(*who, &order, *what) {
+                    if let Some(intent) = self.action(*who, &order, *what) {
                         // A refusal is the lifecycle working; it writes nothing.
-                        let request = Request::Act {
-                            order_id: order,
-                            action: action.clone(),
+                        let request = match intent.clone() {
+                            Intent::Act(action) => Request::Act {
+                                order_id: order,
+                                action,
+                            },
+                            Intent::Sign => Request::CapturePod(CapturePodRequest {
+                                order_id: order,
+                                signature: Some(signature()),
+                                ..Default::default()
+                            }),
                         };
+                        let action = intent;
                         let result = self.cores[*who].execute(request);
                         if std::env::var_os("RUTA_PROP_STATS").is_some() {
                             let verdict = match &result {
@@ -337,6 +360,7 @@ fn check_invariants(s: &OrderState) -> Result<(), String> {
                 .find(|p| &p.id == id)
                 .ok_or(format!("delivery uses unknown proof {id}"))?;
             have.photo_sha256 = have.photo_sha256.clone().or(p.photo_sha256.clone());
+            have.signature_sha256 = have.signature_sha256.clone().or(p.signature_sha256.clone());
         }
         let missing = missing_proofs(spec, &have);
         if !missing.is_empty() {

@@ -138,6 +138,58 @@ fn an_event_stamped_under_another_devices_node_is_refused() {
 }
 
 #[test]
+fn a_courier_who_lost_the_order_may_push_only_what_they_did_while_it_was_theirs() {
+    // c1 picks up offline while the dispatcher reassigns the order to c2.
+    let (_d, disp, id) = assigned_order();
+    let (_dc, courier) = core(Role::Courier, "c1");
+    courier
+        .merge_remote(&id, &disp.doc_bytes(&id).unwrap())
+        .unwrap();
+    courier.act(&id, Action::PickUp).unwrap();
+    disp.act(
+        &id,
+        Action::Assign {
+            courier: "c2".into(),
+        },
+    )
+    .unwrap();
+    let before = doc(&disp.doc_bytes(&id).unwrap());
+    let mut after = before.clone();
+    after
+        .merge(&mut doc(&courier.doc_bytes(&id).unwrap()))
+        .unwrap();
+    assert_eq!(
+        check_write(&before, &after, &id, &who("c1", Role::Courier)).map(|e| e.len()),
+        Ok(1),
+        "the offline pick-up reaches the server"
+    );
+    // The same event as if made after c1 saw the order was c2's: refused.
+    let (_, events) = after.get(ROOT, "events").unwrap().unwrap();
+    let mut event: serde_json::Value = after
+        .keys(&events)
+        .map(|k| {
+            let (v, _) = after.get(&events, k.as_str()).unwrap().unwrap();
+            serde_json::from_str::<serde_json::Value>(&v.into_string().unwrap()).unwrap()
+        })
+        .find(|e| e["body"]["type"] == "picked_up")
+        .expect("c1's pick-up");
+    event["seen"]["assignee"] = "c2".into();
+    let mut forged = before.clone();
+    let key = event["at"].as_str().map(str::to_owned).unwrap_or_else(|| {
+        serde_json::from_value::<ruta_domain::hlc::Hlc>(event["at"].clone())
+            .unwrap()
+            .to_string()
+    });
+    put_event(&mut forged, &key, &event.to_string());
+    assert!(matches!(
+        check_write(&before, &forged, &id, &who("c1", Role::Courier)),
+        Err(WriteRefusal::NotHolder { .. })
+    ));
+    // A courier who never held it gets nothing written either.
+    assert!(check_write(&before, &after, &id, &who("c3", Role::Courier)).is_err());
+}
+
+#[test]
 fn the_dispatcher_may_set_the_price() {
     let (_d, disp, id) = assigned_order();
     let before = doc(&disp.doc_bytes(&id).unwrap());

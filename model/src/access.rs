@@ -15,10 +15,19 @@ use ruta_domain::UserId;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DocFacts {
-    /// An order: its client (if a client created it) and current courier.
+    /// An order: its client (if a client created it), current courier, and
+    /// the couriers who held it before.
     Order {
         client: Option<UserId>,
         assignee: Option<UserId>,
+        /// Couriers who were assigned the order (or claimed it) and no longer
+        /// are. They may still write to it: what they did while it was theirs,
+        /// offline, must reach the server and become the conflict
+        /// docs/merges.md specifies ("the order follows the parcel"); the guard
+        /// accepts only events they made as its holder. Their index does not
+        /// list it (see [`listed`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        held: Vec<UserId>,
     },
     /// A user's index: the list of documents they may open (server-written).
     Index { owner: UserId },
@@ -45,8 +54,13 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
         None if operator || who.role == ruta_domain::Role::Client => Access::ReadWrite,
         None => Access::None,
         Some(DocFacts::Order { .. }) if operator => Access::ReadWrite,
-        Some(DocFacts::Order { client, assignee }) => match who.role {
+        Some(DocFacts::Order {
+            client,
+            assignee,
+            held,
+        }) => match who.role {
             ruta_domain::Role::Courier if assignee.as_ref().is_some_and(mine) => Access::ReadWrite,
+            ruta_domain::Role::Courier if held.iter().any(mine) => Access::ReadWrite,
             ruta_domain::Role::Client if client.as_ref().is_some_and(mine) => Access::ReadWrite,
             _ => Access::None,
         },
@@ -58,11 +72,32 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
     }
 }
 
+/// Whether `who`'s index lists the document: what they may open, except an
+/// order they only held before (they may still push what they did while it was
+/// theirs, but it is no longer their work to follow).
+pub fn listed(who: &Principal, facts: &DocFacts) -> bool {
+    if decide(who, Some(facts)) == Access::None {
+        return false;
+    }
+    match facts {
+        DocFacts::Order { assignee, held, .. } if who.role == ruta_domain::Role::Courier => {
+            !held.contains(&who.user) || assignee.as_ref() == Some(&who.user)
+        }
+        _ => true,
+    }
+}
+
 /// The facts of an order document, from its derived state.
 pub fn facts_of_order(state: &OrderState) -> DocFacts {
     DocFacts::Order {
         client: state.spec.as_ref().and_then(|s| s.client.clone()),
         assignee: state.assignee.clone(),
+        held: state
+            .involved
+            .iter()
+            .filter(|u| state.assignee.as_ref() != Some(*u))
+            .cloned()
+            .collect(),
     }
 }
 
@@ -83,6 +118,7 @@ mod tests {
         let order = DocFacts::Order {
             client: Some(UserId::new("k1")),
             assignee: Some(UserId::new("c1")),
+            held: vec![],
         };
         assert_eq!(
             decide(&p("c1", Role::Courier), Some(&order)),
@@ -103,9 +139,32 @@ mod tests {
         let unassigned = DocFacts::Order {
             client: None,
             assignee: None,
+            held: vec![],
         };
         assert_eq!(
             decide(&p("c1", Role::Courier), Some(&unassigned)),
+            Access::None
+        );
+    }
+
+    #[test]
+    fn a_courier_who_held_an_order_may_still_write_it_but_does_not_list_it() {
+        let reassigned = DocFacts::Order {
+            client: None,
+            assignee: Some(UserId::new("c2")),
+            held: vec![UserId::new("c1")],
+        };
+        let c1 = p("c1", Role::Courier);
+        assert_eq!(decide(&c1, Some(&reassigned)), Access::ReadWrite);
+        assert!(!listed(&c1, &reassigned), "no longer c1's work");
+        assert!(listed(&p("c2", Role::Courier), &reassigned));
+        assert_eq!(
+            decide(&p("c3", Role::Courier), Some(&reassigned)),
+            Access::None
+        );
+        // A client named like the courier still gets nothing.
+        assert_eq!(
+            decide(&p("c1", Role::Client), Some(&reassigned)),
             Access::None
         );
     }

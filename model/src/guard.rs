@@ -13,6 +13,9 @@
 //!   whoever may write as a device is the server's to say (the caller checks
 //!   each returned event's device against who is connected), and no user can
 //!   occupy the keys another user's device will write next;
+//! - a courier who no longer holds the order may add only events made while
+//!   they held it (`seen.assignee` is themselves): offline work after a
+//!   reassignment is accepted and becomes the lifecycle's conflict;
 //! - a new document must be an order document for the id it is synced under,
 //!   and a client may only create orders that name themself as the client.
 //!
@@ -57,6 +60,10 @@ pub enum WriteRefusal {
         node: u64,
         device: String,
     },
+    #[error(
+        "event {key}: the order is not this courier's, and the event was not made while it was"
+    )]
+    NotHolder { key: String },
     #[error("event {key}: a {role} may not make a {kind} event on this order")]
     NotPermitted {
         key: String,
@@ -177,6 +184,18 @@ pub fn check_write(
         .flat_map(|(k, vs)| vs.iter().filter_map(move |v| parsed(k, v).ok()))
         .collect();
     let state = lifecycle::derive(order.clone(), all);
+    // Who held the order before these events (a courier who no longer does may
+    // add only what they did while it was theirs).
+    let holder_before = if who.role == ruta_domain::Role::Courier {
+        let earlier: Vec<Event> = b
+            .events
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().filter_map(move |v| parsed(k, v).ok()))
+            .collect();
+        lifecycle::derive(order.clone(), earlier).assignee
+    } else {
+        None
+    };
     let mut new = Vec::with_capacity(added.len());
     for (key, values) in added {
         if values.len() != 1 {
@@ -226,6 +245,13 @@ pub fn check_write(
         };
         if !lifecycle::permitted(who.role, carrier, kind) {
             return Err(not_permitted());
+        }
+        if who.role == ruta_domain::Role::Courier
+            && holder_before.as_ref() != Some(&who.user)
+            && kind != Kind::Claimed
+            && event.seen.assignee.as_ref() != Some(&who.user)
+        {
+            return Err(WriteRefusal::NotHolder { key: key.clone() });
         }
         if kind == Kind::Created && state.created_at.is_some_and(|at| at != event.at) {
             // A second Created on an existing order would replace its spec.

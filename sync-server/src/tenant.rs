@@ -308,7 +308,7 @@ impl Tenant {
             .iter()
             .filter(|(id, f)| {
                 !matches!(f, DocFacts::Index { .. })
-                    && access::decide(&principal, Some(f)) != Access::None
+                    && access::listed(&principal, f)
                     && id.as_str() != index
             })
             .map(|(id, f)| (id.clone(), kind_name(f)))
@@ -364,7 +364,7 @@ impl Tenant {
             };
             let want: HashMap<String, &'static str> = facts
                 .iter()
-                .filter(|(_, f)| access::decide(&p, Some(f)) != Access::None)
+                .filter(|(_, f)| access::listed(&p, f))
                 .filter_map(|(id, f)| Some((url_of(&id.parse().ok()?), kind_name(f))))
                 .collect();
             let Ok(Some(handle)) = self.repo.find(index).await else {
@@ -427,8 +427,8 @@ impl Tenant {
                 user: user.id.clone(),
                 role: user.role,
             };
-            let before = access::decide(&p, old) != Access::None && old.is_some();
-            let after = access::decide(&p, Some(new)) != Access::None;
+            let before = old.is_some_and(|f| access::listed(&p, f));
+            let after = access::listed(&p, new);
             if before == after && !all {
                 continue;
             }

@@ -87,17 +87,6 @@ pub(crate) fn action_body(state: &OrderState, action: Action) -> Result<EventBod
         Action::Decline { reason } => EventBody::Declined { reason },
         Action::PickUp => EventBody::PickedUp,
         Action::StartTransit => EventBody::InTransit,
-        Action::CapturePod(p) => EventBody::PodCaptured {
-            pod: PodRecord {
-                id: PodId::new(p.id),
-                photo_sha256: p.photo_sha256,
-                signature_sha256: p.signature_sha256,
-                qr_verified: p.qr_verified,
-                pin_verified: p.pin_verified,
-                age_confirmed: p.age_confirmed,
-                chain: None,
-            },
-        },
         Action::Deliver { pods } => EventBody::Delivered {
             pods: pods.into_iter().map(PodId::new).collect(),
             for_carrier: false,

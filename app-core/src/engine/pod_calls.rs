@@ -532,11 +532,34 @@ impl Core {
     pub(super) fn pod_chains(&self) -> Result<Vec<PodChainStatus>, ApiError> {
         let ids = self.lock().store.orders_with_pods().map_err(storage)?;
         let mut records: Vec<ChainedRecord> = Vec::new();
+        // A proof outside every chain (no link: written by a modified device,
+        // or an old one) is a finding of its author's chain, never skipped:
+        // skipping it let the panel call a chain intact that did not hold it.
+        let mut unchained: BTreeMap<UserId, Vec<PodChainFinding>> = BTreeMap::new();
         for id in ids {
             let state = self.order_state(&OrderId::new(id))?;
             for p in &state.pods {
-                if let Some(r) = chained_record(&state, p) {
-                    records.push(r);
+                match chained_record(&state, p) {
+                    Some(r) => records.push(r),
+                    None => {
+                        let author =
+                            p.by.as_ref()
+                                .map(|a| a.user.clone())
+                                .unwrap_or_else(|| UserId::new("unknown"));
+                        unchained.entry(author).or_default().push(PodChainFinding {
+                            order_id: state.id.to_string(),
+                            pod_id: p.record.id.to_string(),
+                            seq: 0,
+                            message: format!(
+                                "proof {} on order {} is in no chain (it has no chain link)",
+                                p.record.id,
+                                state
+                                    .spec
+                                    .as_ref()
+                                    .map_or(state.id.as_str(), |s| s.reference.as_str())
+                            ),
+                        });
+                    }
                 }
             }
         }
@@ -555,11 +578,10 @@ impl Core {
         for r in &records {
             *counts.entry(&r.capture.courier).or_default() += 1;
         }
-        Ok(reports
+        let mut out: Vec<PodChainStatus> = reports
             .into_iter()
             .map(|(courier, report)| PodChainStatus {
                 records: counts.get(&courier).copied().unwrap_or_default(),
-                courier: courier.to_string(),
                 head_seq: report.head.as_ref().map(|h| h.seq).unwrap_or_default(),
                 findings: report
                     .findings
@@ -570,9 +592,22 @@ impl Core {
                         seq: f.seq,
                         message: f.to_string(),
                     })
+                    .chain(unchained.remove(&courier).unwrap_or_default())
                     .collect(),
+                courier: courier.to_string(),
             })
-            .collect())
+            .collect();
+        out.extend(
+            unchained
+                .into_iter()
+                .map(|(courier, findings)| PodChainStatus {
+                    courier: courier.to_string(),
+                    records: 0,
+                    head_seq: 0,
+                    findings,
+                }),
+        );
+        Ok(out)
     }
 }
 

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use app_api::{Action, Request, Role};
+use app_api::{
+    Action, CapturePodRequest, PodCaptured, Request, Response, Role, SignatureInput, StrokePoint,
+};
 
 use crate::Core;
 use crate::clock::ManualClock;
@@ -32,4 +34,39 @@ pub fn act(core: &Core, id: &str, action: Action) {
         action,
     })
     .unwrap();
+}
+
+/// A recipient's signature: two wavy strokes.
+pub fn signature() -> SignatureInput {
+    let stroke = |y0: f32, t0: u32| {
+        (0..40)
+            .map(|i| StrokePoint {
+                x: 20.0 + i as f32 * 9.0,
+                y: y0 + (i as f32 * 0.4).sin() * 30.0,
+                t_ms: t0 + i * 12,
+            })
+            .collect()
+    };
+    SignatureInput {
+        width: 400.0,
+        height: 200.0,
+        strokes: vec![stroke(80.0, 0), stroke(130.0, 700)],
+    }
+}
+
+/// Captures a signed proof on order `id` (and delivers it with `deliver`),
+/// the way a courier's device does; panics if it is refused.
+pub fn sign_for(core: &Core, id: &str, deliver: bool) -> PodCaptured {
+    let Response::PodCaptured(c) = core
+        .execute(Request::CapturePod(CapturePodRequest {
+            order_id: id.into(),
+            signature: Some(signature()),
+            deliver,
+            ..Default::default()
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
+    c
 }

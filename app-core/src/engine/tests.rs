@@ -212,7 +212,7 @@ fn search_follows_an_edited_address() {
 fn a_delivery_runs_through_the_lifecycle_on_one_device() {
     let (_dir, core, clock) = core();
     let mut new = NewOrder::simple("Eeva", "Aleksanterinkatu 52", "Annankatu 25");
-    new.pod.photo = true;
+    new.pod.signature = true;
     new.pickup_point = Some(Point {
         lat: 60.1687,
         lon: 24.9420,
@@ -245,21 +245,12 @@ fn a_delivery_runs_through_the_lifecycle_on_one_device() {
         matches!(&err, ApiError::Refused { code, .. } if code == "forbidden"),
         "{err:?}"
     );
-    act(
-        &core,
-        &order,
-        Action::CapturePod(PodInput {
-            id: "pod-1".into(),
-            photo_sha256: Some("ab12".into()),
-            ..Default::default()
-        }),
-    )
-    .unwrap();
+    let pod = crate::engine::test_support::sign_for(&core, &order.id, false);
     let Response::Order(done) = act(
         &core,
         &order,
         Action::Deliver {
-            pods: vec!["pod-1".into()],
+            pods: vec![pod.pod_id],
         },
     )
     .unwrap() else {

@@ -301,6 +301,74 @@ async fn live_location_reaches_the_dispatcher_and_a_breadcrumb_is_kept() {
     assert!(ok, "downsampled breadcrumb persisted");
 }
 
+/// Issue 19, weakness 4 (docs/merges.md, "Reassigned while the first courier
+/// picked up offline"): through the real server, the offline pick-up of a
+/// courier who lost the order meanwhile reaches everyone, and the order
+/// follows the parcel; the courier's device is not left pending forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_pickup_after_a_reassignment_reaches_the_server_and_is_the_conflict() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier"), ("c2", "courier")]);
+    let server = SyncServer::start_in("sync-offline-reassign", data);
+    let disp = device(&server.url, &tokens["d1"]).await;
+    let c1 = device(&server.url, &tokens["c1"]).await;
+    let c2 = device(&server.url, &tokens["c2"]).await;
+    let o1 = create_assigned(&disp.core, "Eeva Järvinen", "c1");
+    assert!(
+        eventually(T, async || status(&c1.core, &o1)
+            == Some(DeliveryStatus::Assigned))
+        .await
+    );
+    assert!(c1.client.wait_synced(T).await);
+
+    // c1 goes into a basement and picks the parcel up; meanwhile the
+    // dispatcher gives the order to c2.
+    c1.client.clone().stop().await;
+    act(&c1.core, &o1, Action::PickUp);
+    act(
+        &disp.core,
+        &o1,
+        Action::Assign {
+            courier: "c2".into(),
+        },
+    );
+    assert!(disp.client.wait_synced(T).await);
+    assert!(
+        eventually(T, async || status(&c2.core, &o1)
+            == Some(DeliveryStatus::Assigned))
+        .await
+    );
+
+    // c1 comes back: its pick-up is accepted and synced.
+    let cfg = SyncConfig::new(url::Url::parse(&server.url).unwrap(), &tokens["c1"]);
+    let back = SyncClient::start(c1.core.clone(), c1._dir.path(), cfg)
+        .await
+        .unwrap();
+    assert!(
+        back.wait_synced(T).await,
+        "c1's offline work is confirmed by the server"
+    );
+    // Everyone derives the order following the parcel, with the conflict open.
+    let settled = |core: &Core| {
+        let Ok(Response::OrderDetail(d)) = core.execute(Request::GetOrder {
+            order_id: o1.clone(),
+        }) else {
+            return false;
+        };
+        d.summary.status == DeliveryStatus::PickedUp
+            && d.summary.assignee.as_deref() == Some("c1")
+            && d.conflicts.iter().any(|c| c.resolved_by.is_none())
+    };
+    assert!(
+        eventually(T, async || settled(&disp.core)).await,
+        "the dispatcher sees it"
+    );
+    assert!(
+        eventually(T, async || settled(&c1.core)).await,
+        "so does c1"
+    );
+    back.stop().await;
+}
+
 /// A dispatcher's device asks once for a proof the courier has not uploaded
 /// yet; the server holds the request and answers when the upload completes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -864,14 +864,23 @@ async fn changes_sent_without_their_parents_are_asked_for_and_still_judged() {
 
 impl RawPeer {
     /// Fetches `doc` as this peer: its local copy and sync state, converged.
+    /// Asks again while the server answers unavailable (its facts follow a
+    /// write by a moment).
     async fn fetch(&mut self, doc: &str) -> (automerge::Automerge, automerge::sync::State) {
-        self.request(doc);
-        let mut local = automerge::Automerge::new();
-        let mut state = automerge::sync::State::new();
-        self.converge(doc, &mut local, &mut state)
-            .await
-            .expect("the document arrives");
-        (local, state)
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            self.request(doc);
+            let mut local = automerge::Automerge::new();
+            let mut state = automerge::sync::State::new();
+            match self.converge(doc, &mut local, &mut state).await {
+                Ok(()) => return (local, state),
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    let _ = e; // not available yet
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("the document does not arrive: {e:?}"),
+            }
+        }
     }
 
     /// Sends what `local` has beyond the server's copy of `doc`.
@@ -920,14 +929,22 @@ fn put_events(local: &mut automerge::Automerge, events: &[app_core::lifecycle::E
 }
 
 /// Issue 19, weakness 1: a courier who held an order (so knows its id and the
-/// dispatcher's device) writes to it after losing it, filling the keys the
-/// dispatcher's device will stamp next. The write is refused before it is
-/// applied anywhere, and the dispatcher's next events on that order sync.
+/// dispatcher's device) fills the keys the dispatcher's device will stamp
+/// next, after losing the order, and so does a courier who never held it
+/// (with the first one's bytes). Both are refused before anything is applied
+/// — the first because the keys are another user's device's (a courier who
+/// held the order may still push what it did then), the second because it
+/// may not write the order at all — and the dispatcher's next events sync.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_without_access_leaves_no_shadow_and_blocks_no_ones_writes() {
     use app_core::domain::{Actor, Role, UserId};
     use app_core::lifecycle::EventBody;
-    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier"), ("c2", "courier")]);
+    let (data, tokens) = tenant(&[
+        ("d1", "dispatcher"),
+        ("c1", "courier"),
+        ("c2", "courier"),
+        ("c3", "courier"),
+    ]);
     let server = SyncServer::start_in("sync-no-shadow", data);
     // The dispatcher's device on a clock that stands still: its next stamps are
     // (t0, counter + 1, its node), which the attacker can compute.
@@ -964,8 +981,9 @@ async fn a_write_without_access_leaves_no_shadow_and_blocks_no_ones_writes() {
             == Some(DeliveryStatus::Assigned))
         .await
     );
-    // c1 fills the dispatcher's next 200 stamps with its own notes.
-    let forged: Vec<_> = (1..=200)
+    // c1 fills the dispatcher's next 200 stamps (after the reassignment,
+    // which c1 has not seen: one past it) with its own notes.
+    let forged: Vec<_> = (2..=201)
         .map(|n| {
             let mut e = seen.clone();
             e.at.wall_ms = t0;
@@ -975,6 +993,9 @@ async fn a_write_without_access_leaves_no_shadow_and_blocks_no_ones_writes() {
                 role: Role::Courier,
                 device: seen.actor.device.clone(),
             };
+            // As made while c1 held the order, so only the keys give it away.
+            e.seen.status = DeliveryStatus::Assigned;
+            e.seen.assignee = Some(UserId::new("c1"));
             e.body = EventBody::NoteAdded {
                 text: format!("squatting {n}"),
             };
@@ -982,8 +1003,13 @@ async fn a_write_without_access_leaves_no_shadow_and_blocks_no_ones_writes() {
         })
         .collect();
     put_events(&mut local, &forged);
+    let mut c3 = RawPeer::join(&server.url, &tokens["c3"]).await;
+    let mut c3_state = state.clone();
     c1.push(&doc, &local, &mut state);
     let reason = c1.refusal(&doc).await.expect("refused per document");
+    assert!(reason.contains("belongs to another user"), "{reason}");
+    c3.push(&doc, &local, &mut c3_state);
+    let reason = c3.refusal(&doc).await.expect("refused per document");
     assert!(reason.contains("may not write"), "{reason}");
 
     // The dispatcher's next events land in the squatted keys and still sync.

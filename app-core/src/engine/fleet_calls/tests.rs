@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use app_api::{Action, PodInput, Request, Response, Role, WorkMode};
+use app_api::{Action, Request, Response, Role, WorkMode};
 
 use super::*;
 use crate::clock::ManualClock;
@@ -72,22 +72,7 @@ fn monitor_counts_each_couriers_work_and_shows_live_beacons() {
     session(&core, "aki", Role::Courier);
     act(&core, &ids[0], Action::PickUp);
     act(&core, &ids[1], Action::PickUp);
-    act(
-        &core,
-        &ids[1],
-        Action::CapturePod(PodInput {
-            id: "p1".into(),
-            photo_sha256: Some("ab12".into()),
-            ..Default::default()
-        }),
-    );
-    act(
-        &core,
-        &ids[1],
-        Action::Deliver {
-            pods: vec!["p1".into()],
-        },
-    );
+    crate::engine::test_support::sign_for(&core, &ids[1], true);
     session(&core, "aki", Role::Courier);
     let refused = core.execute(Request::Fleet).unwrap_err();
     assert!(matches!(&refused, ApiError::Refused { code, .. } if code == "forbidden"));

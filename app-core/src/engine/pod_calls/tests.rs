@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::Core;
 use crate::clock::ManualClock;
-use crate::engine::test_support::{open_at, session};
+use crate::engine::test_support::{open_at, session, signature};
 use crate::lifecycle::Kind;
 
 const NOW: i64 = 1_780_000_000_000;
@@ -82,23 +82,6 @@ fn camera_jpeg() -> Vec<u8> {
         .write_to(&mut out, image::ImageFormat::Jpeg)
         .unwrap();
     out.into_inner()
-}
-
-fn signature() -> SignatureInput {
-    let stroke = |y0: f32, t0: u32| {
-        (0..40)
-            .map(|i| StrokePoint {
-                x: 20.0 + i as f32 * 9.0,
-                y: y0 + (i as f32 * 0.4).sin() * 30.0,
-                t_ms: t0 + i * 12,
-            })
-            .collect()
-    };
-    SignatureInput {
-        width: 400.0,
-        height: 200.0,
-        strokes: vec![stroke(80.0, 0), stroke(130.0, 700)],
-    }
 }
 
 fn pin_of(core: &Core, id: &str) -> String {
@@ -768,4 +751,58 @@ fn cash_proof_and_delivery_are_one_write() {
     .unwrap_err();
     assert_eq!(core.order_state(&oid).unwrap().timeline.len(), before);
     assert_eq!(core.exchange(&oid, &[]).unwrap().writes, writes);
+}
+
+#[test]
+fn a_proof_outside_every_chain_is_a_finding_not_skipped() {
+    // A modified courier device writes a proof straight into the order's
+    // document, with no chain link (no core call can: there is no door for it).
+    let (_dir, courier, clock) = core();
+    let id = picked_up(&courier, PodNeeds::default(), None);
+    clock.advance(60_000);
+    capture(
+        &courier,
+        CapturePodRequest {
+            order_id: id.clone(),
+            signature: Some(signature()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let oid = crate::domain::OrderId::new(id.clone());
+    let state = courier.order_state(&oid).unwrap();
+    let genuine = state.pods[0].clone();
+    let device = crate::domain::DeviceId::new(courier.device_id());
+    let bytes = courier.doc_bytes(&oid).unwrap();
+    let mut doc = crate::order_doc::OrderDoc::load(&bytes, &[], &device).unwrap();
+    let mut at = genuine.at.unwrap();
+    at.counter += 7;
+    let mut record = genuine.record.clone();
+    record.id = crate::domain::PodId::new("forged-pod");
+    record.chain = None;
+    record.pin_verified = true;
+    doc.append(&crate::lifecycle::Event {
+        at,
+        actor: genuine.by.clone().unwrap(),
+        seen: state.seen(),
+        location: None,
+        body: crate::lifecycle::EventBody::PodCaptured { pod: record },
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dispatcher = Core::open(dir.path()).unwrap();
+    dispatcher.merge_remote(&oid, &doc.save()).unwrap();
+    let Response::PodChains { chains } = dispatcher.execute(Request::PodChains).unwrap() else {
+        panic!()
+    };
+    assert_eq!(chains.len(), 1, "{chains:?}");
+    assert_eq!(chains[0].courier, "aki");
+    assert_eq!(chains[0].records, 1, "the genuine proof is in the chain");
+    let findings: Vec<&str> = chains[0]
+        .findings
+        .iter()
+        .map(|f| f.pod_id.as_str())
+        .collect();
+    assert_eq!(findings, ["forged-pod"], "{:?}", chains[0].findings);
+    assert!(chains[0].findings[0].message.contains("in no chain"));
 }
