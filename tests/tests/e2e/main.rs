@@ -3,6 +3,7 @@
 //! Each test starts real processes (see the `ruta_e2e` harness) on loopback
 //! with their own SQLite files; browser and window tests drive the real UI.
 
+mod access_matrix;
 mod architecture;
 mod browser;
 mod crash_safety;

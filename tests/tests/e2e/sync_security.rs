@@ -18,7 +18,7 @@ use crate::sync::{act, create, create_assigned, device, status, tenant};
 
 const T: Duration = Duration::from_secs(20);
 
-fn ws_url(server: &str, token: &str) -> String {
+pub(crate) fn ws_url(server: &str, token: &str) -> String {
     format!("{}/v1/sync?token={token}", server.replacen("http", "ws", 1))
 }
 
@@ -377,15 +377,15 @@ async fn malformed_and_oversized_messages_and_blobs_are_named() {
 
 /// A raw automerge-repo session (what any client could send): joined as the
 /// token's own peer id; reads every message into a channel.
-struct RawPeer {
-    out: futures::channel::mpsc::UnboundedSender<Vec<u8>>,
-    inbox: tokio::sync::mpsc::UnboundedReceiver<ciborium::Value>,
-    me: String,
-    server: String,
+pub(crate) struct RawPeer {
+    pub(crate) out: futures::channel::mpsc::UnboundedSender<Vec<u8>>,
+    pub(crate) inbox: tokio::sync::mpsc::UnboundedReceiver<ciborium::Value>,
+    pub(crate) me: String,
+    pub(crate) server: String,
 }
 
 /// `GET /v1/me` as `token`: (peer id, courier document id if any).
-async fn me(server: &str, token: &str) -> (String, Option<String>) {
+pub(crate) async fn me(server: &str, token: &str) -> (String, Option<String>) {
     let v = ruta_e2e::get_json(&format!("{server}/v1/me"), token).await;
     (
         v["peer_id"].as_str().unwrap().to_owned(),
@@ -396,7 +396,7 @@ async fn me(server: &str, token: &str) -> (String, Option<String>) {
 }
 
 impl RawPeer {
-    async fn join(server: &str, token: &str) -> Self {
+    pub(crate) async fn join(server: &str, token: &str) -> Self {
         use ciborium::Value;
         let (me, _) = me(server, token).await;
         let (ws, _) = tokio_tungstenite::connect_async(ws_url(server, token))
@@ -443,7 +443,11 @@ impl RawPeer {
     }
 
     /// The next message of type `kind` within `within`.
-    async fn next_of(&mut self, kind: &str, within: Duration) -> Option<ciborium::Value> {
+    pub(crate) async fn next_of(
+        &mut self,
+        kind: &str,
+        within: Duration,
+    ) -> Option<ciborium::Value> {
         let deadline = tokio::time::Instant::now() + within;
         while let Ok(Some(v)) = tokio::time::timeout_at(deadline, self.inbox.recv()).await {
             if get(&v, "type").and_then(|t| t.as_text()) == Some(kind) {
@@ -453,7 +457,7 @@ impl RawPeer {
         None
     }
 
-    fn request(&self, doc: &str) {
+    pub(crate) fn request(&self, doc: &str) {
         use automerge::sync::SyncDoc;
         use ciborium::Value;
         let first = automerge::Automerge::new()
@@ -585,7 +589,7 @@ async fn positions_reach_only_dispatchers_and_cannot_be_forged() {
 
 impl RawPeer {
     /// Sends one sync message on `doc`.
-    fn sync(&self, doc: &str, msg: automerge::sync::Message) {
+    pub(crate) fn sync(&self, doc: &str, msg: automerge::sync::Message) {
         use ciborium::Value;
         self.out
             .unbounded_send(encode(vec![
