@@ -638,6 +638,11 @@ pub struct OrderDetail {
     /// Whether its receipt and invoice can be printed (the lifecycle decides).
     #[serde(default)]
     pub documents: bool,
+    /// Whether this device can check the recipient's PIN or QR code for this
+    /// order now, with no connection (it holds the order's verifier, or the
+    /// tenant key on an operator's device).
+    #[serde(default)]
+    pub verification_ready: bool,
 }
 
 /// A pickup or drop-off as a screen shows it.

@@ -74,3 +74,28 @@ pub struct BlobStored {
     pub sha256: String,
     pub size: u64,
 }
+
+/// One order's verifier: what a courier's device checks the recipient's PIN
+/// or QR code with, offline, without being able to learn it (see
+/// `ruta_pod::verifier`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderVerifier {
+    pub order_id: String,
+    pub salt: String,
+    pub rounds: u32,
+    pub hash: String,
+}
+
+impl std::fmt::Debug for OrderVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrderVerifier")
+            .field("order_id", &self.order_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `GET /v1/verifiers`: the verifiers of the calling courier's orders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verifiers {
+    pub verifiers: Vec<OrderVerifier>,
+}

@@ -15,6 +15,7 @@
 
 pub mod clock;
 pub mod cod;
+pub mod codes;
 pub mod fleet;
 pub mod geo;
 pub mod hlc;

@@ -24,6 +24,8 @@ pub enum Call<'a> {
     VerificationCode,
     /// The tenant's key verification codes are derived from (server, `/v1/me`).
     TenantKey,
+    /// The verifiers of a courier's own orders (server, `/v1/verifiers`).
+    Verifiers,
     /// The tenant's couriers for the driver monitor (server, `/v1/couriers`).
     CourierDirectory,
     /// A courier's stored breadcrumb (server, `/v1/breadcrumbs/{courier}`).
@@ -69,9 +71,14 @@ pub fn allow(user: &UserId, role: Role, call: Call<'_>) -> Result<(), Denied> {
         Call::VerificationCode if !operator => {
             deny("forbidden", "only dispatchers print verification codes")
         }
-        // Only devices that verify deliveries hold the key.
-        Call::TenantKey if role == Role::Client => {
-            deny("forbidden", "clients' devices do not verify deliveries")
+        // With the key, any order's code can be computed: operators only.
+        // Couriers check codes with their own orders' verifiers.
+        Call::TenantKey if !operator => deny(
+            "forbidden",
+            "only operators' devices hold the tenant key; couriers get verifiers for their own orders",
+        ),
+        Call::Verifiers if role != Role::Courier => {
+            deny("forbidden", "verifiers are for couriers' devices")
         }
         Call::CourierDirectory if !operator => deny("forbidden", "operators only"),
         Call::Breadcrumbs { courier } if !operator && user.as_str() != courier => {
@@ -94,7 +101,7 @@ mod tests {
     /// Every role × call, as the table the UI, the core and the server follow.
     #[test]
     fn the_request_table() {
-        let calls: [(&str, Call<'static>); 13] = [
+        let calls: [(&str, Call<'static>); 14] = [
             ("fleet", Call::Fleet),
             ("plan own", Call::PlanRoute { courier: "me" }),
             ("plan other", Call::PlanRoute { courier: "other" }),
@@ -105,6 +112,7 @@ mod tests {
             ("pod external", Call::CapturePod { carrier: External }),
             ("code", Call::VerificationCode),
             ("key", Call::TenantKey),
+            ("verifiers", Call::Verifiers),
             ("couriers", Call::CourierDirectory),
             ("crumbs own", Call::Breadcrumbs { courier: "me" }),
             ("crumbs other", Call::Breadcrumbs { courier: "other" }),
@@ -112,11 +120,11 @@ mod tests {
         // Columns in the order of `calls`.
         let (t, f) = (true, false);
         #[rustfmt::skip]
-        let table: [(Role, [bool; 13]); 4] = [
-            (Admin,      [t, t, t, t, f, f, f, t, t, t, t, t, t]),
-            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, t, t, t]),
-            (Courier,    [f, t, f, f, t, t, t, f, f, t, f, t, f]),
-            (Client,     [f, f, f, f, f, f, f, f, f, f, f, t, f]),
+        let table: [(Role, [bool; 14]); 4] = [
+            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, t, t, t]),
+            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, t, t, t]),
+            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, f, t, f]),
+            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, t, f]),
         ];
         for (role, row) in table {
             for ((name, call), want) in calls.iter().zip(row) {

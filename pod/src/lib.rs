@@ -12,4 +12,5 @@
 pub mod chain;
 pub mod photo;
 pub mod signature;
+pub mod verifier;
 pub mod verify;

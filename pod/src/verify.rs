@@ -9,9 +9,10 @@
 //! cannot be computed from the order id. HMAC is implemented here on `sha2` per
 //! RFC 2104 (a dozen lines, checked against the RFC 4231 vectors) rather than adding
 //! the `hmac` crate. The secret must be at least [`MIN_SECRET_LEN`] random bytes and
-//! must only reach devices that verify deliveries (couriers, dispatchers), never
-//! clients' devices. Six digits are guessable in 10^6 tries: the PIN screen must
-//! limit attempts.
+//! must only reach operators' devices and the server: with it, any order's code
+//! can be computed. Couriers' devices get a [`crate::verifier::Verifier`] per
+//! order of theirs instead, which checks a code without revealing it. Six digits
+//! are guessable in 10^6 tries: the PIN screen must limit attempts.
 //!
 //! What a code proves depends on how it reaches the recipient: it must come by a
 //! channel the courier does not hold (the tracking page or message, a slip the
@@ -32,21 +33,14 @@
 //! outcome, not an exceptional one). Only bytes that are not a readable image are
 //! an error ([`ScanError`]).
 
-use std::fmt;
 use std::io::Cursor;
 
 use image::{GrayImage, ImageFormat, ImageReader, Luma};
 use qrcode::{EcLevel, QrCode};
-use sha2::{Digest, Sha256};
-
-/// The prefix (and format version) of a Ruta verification QR payload.
-pub const PAYLOAD_PREFIX: &str = "RUTA1:";
-
-/// Digits in a PIN.
-pub const PIN_DIGITS: usize = 6;
-
-/// The shortest tenant secret [`code_for`] is meant to be used with (bytes).
-pub const MIN_SECRET_LEN: usize = 16;
+pub use ruta_domain::codes::{
+    MIN_SECRET_LEN, PAYLOAD_PREFIX, PIN_DIGITS, ScannedCode, VerificationCode, VerifyError,
+    check_pin, check_scan, code_for, hmac_sha256, parse_payload,
+};
 
 /// Error correction for verification QR codes: **Q** (25 %), not M (15 %).
 ///
@@ -66,89 +60,6 @@ pub const SCAN_LONG_EDGE: u32 = 1000;
 /// Decoders refuse frames larger than this on either side (a 48 MP camera gives
 /// 8000 × 6000): a bound on memory for bytes from an untrusted file.
 pub const MAX_FRAME_SIDE: u32 = 12_000;
-
-/// The verification code of one order.
-///
-/// `Debug` does not show the PIN (it ends up in logs).
-#[derive(Clone, PartialEq, Eq)]
-pub struct VerificationCode {
-    order_id: String,
-    pin: [u8; PIN_DIGITS],
-}
-
-impl VerificationCode {
-    /// The order this code belongs to.
-    pub fn order_id(&self) -> &str {
-        &self.order_id
-    }
-
-    /// The 6-digit PIN, leading zeros kept (`"004211"`).
-    pub fn pin(&self) -> String {
-        self.pin.iter().map(|&d| char::from(d)).collect()
-    }
-
-    /// The text encoded in the order's QR code: `RUTA1:<order_id>:<pin>`.
-    pub fn qr_payload(&self) -> String {
-        format!("{PAYLOAD_PREFIX}{}:{}", self.order_id, self.pin())
-    }
-}
-
-impl fmt::Debug for VerificationCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerificationCode")
-            .field("order_id", &self.order_id)
-            .field("pin", &"******")
-            .finish()
-    }
-}
-
-/// The verification code of `order_id` under the tenant's `secret`.
-///
-/// Deterministic: the same secret and order id give the same code on every device.
-/// See the module docs for the derivation and the requirements on `secret`.
-pub fn code_for(secret: &[u8], order_id: &str) -> VerificationCode {
-    let mac = hmac_sha256(secret, &[b"ruta/pod-code/v1\0", order_id.as_bytes()]);
-    // RFC 4226 dynamic truncation: 31 bits from an offset chosen by the last nibble.
-    let offset = usize::from(mac[31] & 0x0f);
-    let bits = u32::from_be_bytes([
-        mac[offset] & 0x7f,
-        mac[offset + 1],
-        mac[offset + 2],
-        mac[offset + 3],
-    ]);
-    let mut value = bits % 1_000_000;
-    let mut pin = [b'0'; PIN_DIGITS];
-    for d in pin.iter_mut().rev() {
-        // `value % 10` is below 10, so the cast cannot truncate.
-        *d = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
-    VerificationCode {
-        order_id: order_id.to_owned(),
-        pin,
-    }
-}
-
-/// HMAC-SHA256 (RFC 2104) of the concatenation of `parts` under `key`.
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    for p in parts {
-        inner.update(p);
-    }
-    let inner = inner.finalize();
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner);
-    outer.finalize().into()
-}
 
 /// A QR payload could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -420,120 +331,6 @@ fn otsu_threshold(img: &GrayImage) -> u8 {
         }
     }
     best
-}
-
-/// A verification failed; the message is for the courier.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VerifyError {
-    #[error("this is not a Ruta delivery code")]
-    NotRutaCode,
-    #[error("this QR code belongs to order {scanned}, not to order {expected}")]
-    WrongOrder { scanned: String, expected: String },
-    #[error("the code does not match this order")]
-    WrongCode,
-    #[error("a PIN has only the digits 0-9")]
-    PinNotDigits,
-    #[error("a PIN has {PIN_DIGITS} digits, this one has {0}")]
-    PinLength(usize),
-}
-
-/// A Ruta QR payload, split into its parts.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ScannedCode {
-    pub order_id: String,
-    pub pin: String,
-}
-
-impl fmt::Debug for ScannedCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScannedCode")
-            .field("order_id", &self.order_id)
-            .field("pin", &"******")
-            .finish()
-    }
-}
-
-/// Splits `RUTA1:<order_id>:<pin>` (surrounding whitespace ignored).
-pub fn parse_payload(scanned: &str) -> Result<ScannedCode, VerifyError> {
-    let rest = scanned
-        .trim()
-        .strip_prefix(PAYLOAD_PREFIX)
-        .ok_or(VerifyError::NotRutaCode)?;
-    let (order_id, pin) = rest.rsplit_once(':').ok_or(VerifyError::NotRutaCode)?;
-    if order_id.is_empty() || pin.len() != PIN_DIGITS || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(VerifyError::NotRutaCode);
-    }
-    Ok(ScannedCode {
-        order_id: order_id.to_owned(),
-        pin: pin.to_owned(),
-    })
-}
-
-/// Checks a scanned QR text against the code of the order being delivered.
-///
-/// `expected` is `code_for(secret, order_id)`; the scanned order id is compared
-/// with `order_id` and the PIN with `expected`, so an inconsistent pair fails
-/// closed.
-pub fn check_scan(
-    expected: &VerificationCode,
-    order_id: &str,
-    scanned: &str,
-) -> Result<(), VerifyError> {
-    let code = parse_payload(scanned)?;
-    if code.order_id != order_id {
-        return Err(VerifyError::WrongOrder {
-            scanned: code.order_id,
-            expected: order_id.to_owned(),
-        });
-    }
-    if digits_equal(&expected.pin, code.pin.as_bytes()) {
-        Ok(())
-    } else {
-        Err(VerifyError::WrongCode)
-    }
-}
-
-/// Checks a PIN typed by the courier (as told by the recipient).
-///
-/// Whitespace anywhere is ignored (`" 042 917 "`); ASCII digits, Arabic-Indic
-/// digits and full-width digits are accepted; the comparison takes the same time
-/// wherever the digits differ.
-pub fn check_pin(expected: &VerificationCode, typed: &str) -> Result<(), VerifyError> {
-    let mut digits = Vec::with_capacity(PIN_DIGITS);
-    for c in typed.chars().filter(|c| !c.is_whitespace()) {
-        digits.push(ascii_digit(c).ok_or(VerifyError::PinNotDigits)?);
-    }
-    if digits.len() != PIN_DIGITS {
-        return Err(VerifyError::PinLength(digits.len()));
-    }
-    if digits_equal(&expected.pin, &digits) {
-        Ok(())
-    } else {
-        Err(VerifyError::WrongCode)
-    }
-}
-
-/// The ASCII digit for a decimal digit in the scripts phone keyboards commonly
-/// produce: ASCII, Arabic-Indic, Extended Arabic-Indic (Persian, Urdu), full-width.
-fn ascii_digit(c: char) -> Option<u8> {
-    let zero = match c {
-        '0'..='9' => '0',
-        '\u{0660}'..='\u{0669}' => '\u{0660}',
-        '\u{06F0}'..='\u{06F9}' => '\u{06F0}',
-        '\u{FF10}'..='\u{FF19}' => '\u{FF10}',
-        _ => return None,
-    };
-    // The offset is 0..=9 by the ranges above.
-    Some(b'0' + (u32::from(c) - u32::from(zero)) as u8)
-}
-
-/// Equality of two digit strings of length [`PIN_DIGITS`] without an early exit.
-fn digits_equal(a: &[u8; PIN_DIGITS], b: &[u8]) -> bool {
-    if b.len() != PIN_DIGITS {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 #[cfg(test)]

@@ -185,10 +185,12 @@ impl SyncClient {
             role: me.role,
         })
         .map_err(|e| SyncError::Local(e.to_string()))?;
-        if let Some(secret) = me.pod_secret.as_deref().and_then(app_core::ids::unhex) {
-            core.set_pod_secret(&secret)
-                .map_err(|e| SyncError::Local(e.to_string()))?;
+        match me.pod_secret.as_deref().and_then(app_core::ids::unhex) {
+            Some(secret) => core.set_pod_secret(&secret),
+            // Only operators' devices hold the tenant key (couriers get verifiers).
+            None => core.forget_pod_secret(),
         }
+        .map_err(|e| SyncError::Local(e.to_string()))?;
         let storage: Arc<dyn Storage> = Arc::new(
             SqliteStorage::open(&data_dir.join(REPO_FILE))
                 .map_err(|e| SyncError::Local(e.to_string()))?,
@@ -254,6 +256,9 @@ impl SyncClient {
         shared.spawn(invoice_loop(shared.clone()));
         if shared.me.role.is_operator() {
             shared.spawn(directory_loop(shared.clone()));
+        }
+        if shared.me.role == app_api::Role::Courier {
+            shared.spawn(verifier_loop(shared.clone()));
         }
         if shared.me.courier_url.is_some() {
             let (beacon_tx, beacon_rx) = mpsc::unbounded_channel();

@@ -89,3 +89,35 @@ pub(crate) async fn directory_loop(shared: Arc<Shared>) {
         }
     }
 }
+
+/// Couriers: the verifiers of their current orders, every 3 s while connected,
+/// kept by the core so recipients' PINs and QR codes are checked offline
+/// without the tenant key.
+pub(crate) async fn verifier_loop(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !shared.dialer.is_connected() {
+            continue;
+        }
+        let Ok(Some(resp)) = shared.get("v1/verifiers").await else {
+            continue;
+        };
+        let Ok(body) = resp.json::<app_api::server::Verifiers>().await else {
+            continue;
+        };
+        let list: Vec<app_core::pod::verifier::Verifier> = body
+            .verifiers
+            .into_iter()
+            .map(|v| app_core::pod::verifier::Verifier {
+                order_id: v.order_id,
+                salt: v.salt,
+                rounds: v.rounds,
+                hash: v.hash,
+            })
+            .collect();
+        let core = shared.core.clone();
+        let _ = tokio::task::spawn_blocking(move || core.set_verifiers(&list)).await;
+    }
+}

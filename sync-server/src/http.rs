@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use app_api::CourierInfo;
-use app_api::server::{BreadcrumbPoint, Breadcrumbs, Couriers, InvoiceNumber, Me};
+use app_api::server::{BreadcrumbPoint, Breadcrumbs, Couriers, InvoiceNumber, Me, Verifiers};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Json, Response};
@@ -31,6 +31,7 @@ pub fn router(server: Arc<Server>) -> Router {
         )
         .route("/v1/breadcrumbs/{courier}", get(breadcrumbs))
         .route("/v1/couriers", get(couriers))
+        .route("/v1/verifiers", get(verifiers))
         .route("/v1/invoices/{order_id}", get(invoice_number))
         .layer(axum::extract::DefaultBodyLimit::max(
             blobs::MAX_BLOB_BYTES as usize + 1024,
@@ -212,6 +213,38 @@ async fn breadcrumbs(
             .map(|&(at, lat, lon)| BreadcrumbPoint { at, lat, lon })
             .collect(),
     }))
+}
+
+/// The verifiers of the calling courier's current orders: what its device
+/// checks recipients' PINs and QR codes with, offline, without the tenant key
+/// (which no courier's device gets). Derived once per order and kept in memory.
+async fn verifiers(auth: Authed) -> Result<Json<Verifiers>, ApiErr> {
+    let who = &auth.who.principal;
+    policy::allow(&who.user, who.role, Call::Verifiers).map_err(forbidden)?;
+    let orders: Vec<String> = auth
+        .tenant
+        .shared
+        .facts
+        .read()
+        .unwrap()
+        .iter()
+        .filter_map(|(doc, f)| match f {
+            ruta_model::access::DocFacts::Order {
+                assignee: Some(a), ..
+            } if *a == who.user => doc
+                .parse::<ruta_model::DocumentId>()
+                .ok()
+                .and_then(|d| ruta_model::order_of(&d))
+                .map(|o| o.to_string()),
+            _ => None,
+        })
+        .collect();
+    let tenant = auth.tenant.clone();
+    let verifiers = tokio::task::spawn_blocking(move || tenant.verifiers(&orders))
+        .await
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(Verifiers { verifiers }))
 }
 
 /// A policy refusal as the HTTP answer (403 with the policy's sentence).

@@ -92,6 +92,8 @@ pub struct Tenant {
     /// Device -> user, as the directory's `devices` table holds it (see
     /// [`Tenant::device_owner`]).
     device_owners: Mutex<HashMap<String, UserId>>,
+    /// Derived order verifiers (PBKDF2 is slow on purpose: once per order).
+    verifiers: Mutex<HashMap<String, app_api::server::OrderVerifier>>,
     /// The write guard's copies of recently written documents.
     pub shadows: crate::shadows::ShadowCache,
 }
@@ -174,6 +176,7 @@ impl Tenant {
             tokens_changed: tokio::sync::watch::channel(0).0,
             blob_stored: tokio::sync::watch::channel(0).0,
             device_owners: Mutex::default(),
+            verifiers: Mutex::default(),
             shadows: crate::shadows::ShadowCache::new(crate::shadows::SHADOW_CACHE_DOCS),
         });
         tokio::spawn(write_crumbs(tenant.dir.clone(), crumbs_rx));
@@ -198,6 +201,35 @@ impl Tenant {
         tenant.reconcile_indexes().await?;
         tokio::spawn(project(Arc::downgrade(&tenant), written_rx));
         Ok(tenant)
+    }
+
+    /// The verifiers of `orders` (see `ruta_domain::codes`), derived under the
+    /// tenant key the first time each is asked for.
+    pub fn verifiers(
+        &self,
+        orders: &[String],
+    ) -> Result<Vec<app_api::server::OrderVerifier>, DirectoryError> {
+        let secret = ruta_model::unhex(&self.dir.pod_secret()?).unwrap_or_default();
+        let mut out = Vec::with_capacity(orders.len());
+        for order in orders {
+            if let Some(v) = self.verifiers.lock().unwrap().get(order) {
+                out.push(v.clone());
+                continue;
+            }
+            let v = ruta_domain::codes::verifier_for(&secret, order, ruta_domain::codes::ROUNDS);
+            let v = app_api::server::OrderVerifier {
+                order_id: v.order_id,
+                salt: v.salt,
+                rounds: v.rounds,
+                hash: v.hash,
+            };
+            self.verifiers
+                .lock()
+                .unwrap()
+                .insert(order.clone(), v.clone());
+            out.push(v);
+        }
+        Ok(out)
     }
 
     /// The user `device` belongs to: the first user whose accepted write named

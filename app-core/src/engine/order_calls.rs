@@ -233,6 +233,7 @@ impl Core {
             missing_proofs: vec![],
             actions: vec![],
             documents: false,
+            verification_ready: self.can_verify(id),
         };
         // What the projection does not hold comes from the document itself.
         let state = self.order_state(&OrderId::new(id))?;

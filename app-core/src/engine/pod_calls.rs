@@ -32,6 +32,7 @@ use crate::pod::chain::{
 };
 use crate::pod::photo::{self, PhotoPolicy};
 use crate::pod::signature::{Point, Signature};
+use crate::pod::verifier::Verifier;
 use crate::pod::verify::{self, VerificationCode};
 use ruta_model::policy::Call;
 
@@ -43,6 +44,32 @@ pub const PIN_LOCK_MS: i64 = 15 * 60 * 1000;
 pub const SIGNATURE_PNG_WIDTH: u32 = 600;
 
 const META_SECRET: &str = "pod_secret";
+/// Meta key prefix of an order's verifier (couriers' devices: see
+/// `ruta_pod::verifier`).
+const META_VERIFIER: &str = "verifier:";
+
+/// What this device checks a recipient's code with: the code itself (it holds
+/// the tenant key: operators) or the order's verifier (couriers).
+enum Expected {
+    Code(VerificationCode),
+    Verifier(Verifier),
+}
+
+impl Expected {
+    fn check_pin(&self, typed: &str) -> Result<(), verify::VerifyError> {
+        match self {
+            Expected::Code(c) => verify::check_pin(c, typed),
+            Expected::Verifier(v) => v.check_pin(typed),
+        }
+    }
+
+    fn check_scan(&self, order: &str, scanned: &str) -> Result<(), verify::VerifyError> {
+        match self {
+            Expected::Code(c) => verify::check_scan(c, order, scanned),
+            Expected::Verifier(v) => v.check_scan(scanned),
+        }
+    }
+}
 const META_PHOTO_POLICY: &str = "photo_policy";
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -104,6 +131,15 @@ impl Core {
         self.set_meta(META_SECRET, &hex(secret))
     }
 
+    /// Drops a tenant key this device kept from an earlier sign-in (a courier's
+    /// device no longer gets one: it checks codes with verifiers).
+    pub fn forget_pod_secret(&self) -> Result<(), ApiError> {
+        if self.meta(META_SECRET).is_some_and(|s| !s.is_empty()) {
+            self.set_meta(META_SECRET, "")?;
+        }
+        Ok(())
+    }
+
     /// Sets the tenant's photo policy (maximum edge, quality, limits). Nothing
     /// calls it outside tests yet: the tenant configuration (issue 18) will.
     pub fn set_photo_policy(&self, policy: &PhotoPolicy) -> Result<(), ApiError> {
@@ -122,9 +158,45 @@ impl Core {
             .unwrap_or_default()
     }
 
+    /// Keeps the verifiers of this courier's orders (from the sync server's
+    /// `/v1/verifiers`), so codes are checked offline without the tenant key.
+    pub fn set_verifiers(&self, verifiers: &[Verifier]) -> Result<(), ApiError> {
+        for v in verifiers {
+            let json = serde_json::to_string(v).map_err(|e| invalid("verifier", e.to_string()))?;
+            if self
+                .meta(&format!("{META_VERIFIER}{}", v.order_id))
+                .as_deref()
+                != Some(&json)
+            {
+                self.set_meta(&format!("{META_VERIFIER}{}", v.order_id), &json)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this device can check `order_id`'s recipient code now (it holds
+    /// the tenant key or the order's verifier), with no connection.
+    pub fn can_verify(&self, order_id: &str) -> bool {
+        self.expected_code(order_id).is_some()
+    }
+
+    /// What this device checks `order_id`'s code with, if anything.
+    fn expected_code(&self, order_id: &str) -> Option<Expected> {
+        if let Some(code) = self.verification_code(order_id) {
+            return Some(Expected::Code(code));
+        }
+        self.meta(&format!("{META_VERIFIER}{order_id}"))
+            .and_then(|j| serde_json::from_str::<Verifier>(&j).ok())
+            .filter(|v| v.order_id == order_id)
+            .map(Expected::Verifier)
+    }
+
     /// The order's verification code, when this device holds the tenant secret.
     pub fn verification_code(&self, order_id: &str) -> Option<VerificationCode> {
-        let secret = self.meta(META_SECRET).and_then(|h| unhex(&h))?;
+        let secret = self
+            .meta(META_SECRET)
+            .and_then(|h| unhex(&h))
+            .filter(|s| s.len() >= verify::MIN_SECRET_LEN)?;
         Some(verify::code_for(&secret, order_id))
     }
 
@@ -365,16 +437,18 @@ impl Core {
         };
         let order = state.id.as_str();
         let code = || {
-            self.verification_code(order).ok_or_else(|| {
+            self.expected_code(order).ok_or_else(|| {
                 invalid(
                     "verification",
-                    "this device has no verification key yet: connect once so the tenant's key arrives",
+                    "this device has no verification key for this order yet: connect once after it is assigned, so its key arrives",
                 )
             })
         };
         let mut qr = false;
         if let Some(text) = &req.qr_text {
-            verify::check_scan(&code()?, order, text).map_err(|e| invalid("qr", e.to_string()))?;
+            code()?
+                .check_scan(order, text)
+                .map_err(|e| invalid("qr", e.to_string()))?;
             qr = true;
         }
         if let Some(frame) = &req.qr_frame_base64 {
@@ -389,7 +463,7 @@ impl Core {
             let expected = code()?;
             let mut first_error = None;
             for text in &found {
-                match verify::check_scan(&expected, order, text) {
+                match expected.check_scan(order, text) {
                     Ok(()) => {
                         qr = true;
                         break;
@@ -435,12 +509,7 @@ impl Core {
 
     /// Checks a typed PIN, counting wrong tries per order (kept in the store, so
     /// restarting the app does not reset them).
-    fn check_pin_attempt(
-        &self,
-        order: &str,
-        code: &VerificationCode,
-        typed: &str,
-    ) -> Result<(), ApiError> {
+    fn check_pin_attempt(&self, order: &str, code: &Expected, typed: &str) -> Result<(), ApiError> {
         let key = format!("pin_failures:{order}");
         let now = self.clock.now_ms();
         let (count, since) = self
@@ -460,7 +529,7 @@ impl Core {
                 ),
             ));
         }
-        match verify::check_pin(code, typed) {
+        match code.check_pin(typed) {
             Ok(()) => {
                 if count > 0 {
                     self.set_meta(&key, "0,0")?;

@@ -128,23 +128,38 @@ async fn couriers_get_only_their_orders_and_an_offline_shift_merges_back() {
     assert_eq!(status(&c1.core, &o2), None, "c1 never sees c2's order");
     assert_eq!(status(&c2.core, &o1), None, "c2 never sees c1's order");
 
+    // Before it goes: c1's device can check o1's code, from the verifier the
+    // server sent for its own order; it never holds the tenant key, so it
+    // cannot compute any code itself (the dispatcher's device can).
+    assert!(
+        eventually(T, async || c1.core.can_verify(&o1)).await,
+        "c1's device gets o1's verifier"
+    );
+    assert!(
+        c1.core.verification_code(&o1).is_none(),
+        "no courier's device holds the tenant key"
+    );
+    assert!(
+        !c1.core.can_verify(&o2),
+        "nor a verifier of another courier's order"
+    );
+    let me: app_api::server::Me =
+        serde_json::from_value(get_json(&format!("{}/v1/me", server.url), &tokens["c1"]).await)
+            .unwrap();
+    assert_eq!(me.pod_secret, None);
+    let pin = disp
+        .core
+        .verification_code(&o1)
+        .expect("the dispatcher's device holds the tenant key")
+        .pin();
+
     // c1 loses the network and works a shift.
     link.cut();
     assert!(eventually(T, async || !c1.client.is_connected()).await);
     act(&c1.core, &o1, Action::PickUp);
     act(&c1.core, &o1, Action::StartTransit);
     // Proof at the door, offline: a photo and the recipient's PIN, checked
-    // against the code derived from the tenant key that came with /v1/me.
-    let pin = c1
-        .core
-        .verification_code(&o1)
-        .expect("the courier's device holds the tenant key")
-        .pin();
-    assert_eq!(
-        disp.core.verification_code(&o1).map(|c| c.pin()),
-        Some(pin.clone()),
-        "every verifying device derives the same code"
-    );
+    // with o1's verifier.
     let Response::PodCaptured(pod) = c1
         .core
         .execute(Request::CapturePod(CapturePodRequest {

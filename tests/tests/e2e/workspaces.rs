@@ -76,11 +76,13 @@ async fn dispatcher_assigns_courier_delivers_offline_with_proof_dispatcher_revie
     let id = made["orderId"].as_str().unwrap().to_owned();
     let reference = made["reference"].as_str().unwrap().to_owned();
     assert!(
-        eventually(T, async || detail(&courier, &id)
-            .await
-            .is_some_and(|d| d.summary.status == DeliveryStatus::Assigned))
+        eventually(T, async || detail(&courier, &id).await.is_some_and(|d| d
+            .summary
+            .status
+            == DeliveryStatus::Assigned
+            && d.verification_ready))
         .await,
-        "the courier's device receives the assignment"
+        "the courier's device receives the assignment and the order's verifier"
     );
 
     // The recipient's code, as the dispatcher sends it (SMS/e-mail), photographed.

@@ -806,3 +806,46 @@ fn a_proof_outside_every_chain_is_a_finding_not_skipped() {
     assert_eq!(findings, ["forged-pod"], "{:?}", chains[0].findings);
     assert!(chains[0].findings[0].message.contains("in no chain"));
 }
+
+#[test]
+fn a_courier_device_checks_a_pin_with_the_orders_verifier_and_no_key() {
+    // The dispatcher's device holds the tenant key; the courier's only the
+    // verifier of its own order (what the server's /v1/verifiers sends).
+    let (_dir, dispatcher, _) = core();
+    let id = picked_up(&dispatcher, PodNeeds::default(), None);
+    let pin = pin_of(&dispatcher, &id);
+    let dir = tempfile::tempdir().unwrap();
+    let courier = Core::open(dir.path()).unwrap();
+    let oid = crate::domain::OrderId::new(id.clone());
+    courier
+        .merge_remote(&oid, &dispatcher.doc_bytes(&oid).unwrap())
+        .unwrap();
+    session(&courier, "aki", Role::Courier);
+    assert!(courier.verification_code(&id).is_none(), "no key, no code");
+    let by_pin = |c: &Core, pin: &str| {
+        capture(
+            c,
+            CapturePodRequest {
+                order_id: id.clone(),
+                pin: Some(pin.into()),
+                ..Default::default()
+            },
+        )
+    };
+    let err = by_pin(&courier, &pin).unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Invalid { field, message } if field == "verification" && message.contains("key")),
+        "{err:?}"
+    );
+    courier
+        .set_verifiers(&[crate::pod::verifier::verifier_for(SECRET, &id, 1_000)])
+        .unwrap();
+    let wrong = format!("{:06}", (pin.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let err = by_pin(&courier, &wrong).unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Invalid { field, message } if field == "pin" && message.contains("4 tries left")),
+        "{err:?}"
+    );
+    let got = by_pin(&courier, &pin).unwrap();
+    assert!(got.pin_verified, "{got:?}");
+}
