@@ -406,6 +406,7 @@ fn PodCapture(
     let missing = RwSignal::new(detail.missing_proofs.clone());
     let needs = detail.pod_needs;
     let age = detail.age_check;
+    let ready = detail.verification_ready;
     let cod = detail.summary.cod_cents;
     let order_id = StoredValue::new(detail.summary.id.clone());
 
@@ -491,6 +492,9 @@ fn PodCapture(
             {move || photo_preview.get().map(|b| view! { <img class="preview" src=util::data_url("image/jpeg", &b) alt="photo preview"/> })}
             <label>"Signature"</label>
             <SignaturePad strokes=strokes/>
+            {((needs.qr || needs.pin) && !ready).then(|| view! {
+                <p class="warn" id="pod-verify-not-ready" role="status">"This device cannot check the recipient's code for this order yet: connect once so its code check arrives (it works offline after that)."</p>
+            })}
             <label>"QR code (photo of the recipient's code)"<input type="file" id="pod-qr" accept="image/*" capture="environment" node_ref=qr_in on:change=move |_| qr_chosen.set(true)/></label>
             <label>"PIN"<input id="pod-pin" inputmode="numeric" autocomplete="one-time-code" maxlength="12" prop:value=pin on:input=move |ev| pin.set(event_target_value(&ev))/></label>
             {age.map(|a| view! { <label class="check"><input type="checkbox" id="pod-age" on:change=move |ev| age_ok.set(event_target_checked(&ev))/>{format!("I checked the recipient's ID: {a} or older")}</label> })}
