@@ -1,14 +1,22 @@
-//! The symmetric travelling-salesman solver: iterated local search.
+//! The symmetric travelling-salesman solver: iterated Lin–Kernighan.
 //!
-//! Nearest-neighbour start; local search with 2-opt and Or-opt (segments of
-//! 1–3 stops, both orientations) over 10-nearest-neighbour candidate lists and
-//! a queue of "dirty" cities (don't-look bits); perturbation by a local double
-//! bridge (two adjacent segments of up to 30 stops swapped); a perturbed tour is
-//! kept when it is no longer than the current one. Instances of up to 9 cities
-//! are enumerated exactly.
+//! Nearest-neighbour start; local search over 10-nearest-neighbour candidate
+//! lists and a queue of "dirty" cities (don't-look bits) with two moves:
+//! - a Lin–Kernighan chain of up to 6 2-opt reversals, each removing the edge
+//!   the previous one closed (breadth 3 and 2 at the first two levels, then 1),
+//!   taken as soon as closing it shortens the tour: 2-opt plus the sequential
+//!   3-, 4- … 6-opt moves 2-opt cannot reach;
+//! - Or-opt (segments of 1–3 stops moved elsewhere, either orientation).
 //!
-//! Deterministic: the trajectory depends only on the weights and the seed; the
-//! [`Budget`] decides only where it stops.
+//! Perturbation: a double bridge (two adjacent segments of up to 100 stops trade
+//! places). Acceptance anneals over the budget: a worse tour is kept with a
+//! probability that falls with its excess and with the share of the budget
+//! (time or iterations) already spent, so early kicks leave the basin and the
+//! end only descends; after 20·n kicks without a new best the walk resumes from
+//! the best tour. Instances of up to 9 cities are enumerated exactly.
+//!
+//! Deterministic for a seed under an iteration budget; under a time budget the
+//! acceptance follows the clock, so runs differ once the machine's speed does.
 
 use super::rng::{Budget, Clock, Rng};
 
@@ -28,7 +36,9 @@ pub struct TspSolution {
 }
 
 const NEIGHBOURS: usize = 10;
-const MAX_SEGMENT: usize = 30;
+/// Longest segment a kick moves: long enough that a kick reaches outside the
+/// 2- and 3-opt neighbourhood the local search repairs (30 stagnated).
+const MAX_SEGMENT: usize = 100;
 /// Kicks (per city) without a new best before the walk returns to the best tour.
 const RESTART_AFTER: u64 = 20;
 
@@ -195,7 +205,7 @@ struct LocalSearch<'a> {
 }
 
 /// Candidates tried at each level of the LK chain (first levels backtrack).
-const BREADTH: [usize; LK_DEPTH] = [5, 3, 2, 1, 1, 1];
+const BREADTH: [usize; LK_DEPTH] = [3, 2, 1, 1, 1, 1];
 const LK_DEPTH: usize = 6;
 /// Neighbours of `t2` scanned for `t3` in the LK chain.
 const LK_CANDIDATES: usize = 8;
@@ -577,6 +587,26 @@ mod tests {
             .collect();
         let optimum = crate::tsplib::tour_length(&w, 40, &by_angle);
         assert_eq!(sol.length, optimum);
+    }
+
+    #[test]
+    fn kicks_improve_on_the_first_local_optimum() {
+        // Issue 24: the old search stayed in its first basin. 150 random cities:
+        // the descent alone (no kicks) is beaten once kicks are allowed.
+        let mut rng = super::Rng::new(7);
+        let pts: Vec<(i32, i32)> = (0..150)
+            .map(|_| (rng.below(10_000) as i32, rng.below(10_000) as i32))
+            .collect();
+        let w = euclid(&pts);
+        let descent = solve(&w, 150, 1, Budget::iterations(0));
+        let searched = solve(&w, 150, 1, Budget::iterations(1_500));
+        assert!(
+            searched.length < descent.length,
+            "{} !< {}",
+            searched.length,
+            descent.length
+        );
+        assert!(searched.best_iteration > 0);
     }
 
     #[test]
