@@ -664,7 +664,9 @@ pub struct Summary {
     pub waiting_time: i64,
     pub priority: u64,
     pub violations: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub delivery: Vec<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pickup: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance: Option<i64>,
@@ -705,7 +707,9 @@ pub struct Route {
     pub waiting_time: i64,
     pub priority: u64,
     pub violations: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub delivery: Vec<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pickup: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -732,6 +736,8 @@ pub struct Step {
     pub location_index: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
+    /// After the step; left out when the problem has no amounts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub load: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance: Option<i64>,
