@@ -15,8 +15,10 @@
 //! end only descends; after 20·n kicks without a new best the walk resumes from
 //! the best tour. Instances of up to 9 cities are enumerated exactly.
 //!
-//! Deterministic for a seed under an iteration budget; under a time budget the
-//! acceptance follows the clock, so runs differ once the machine's speed does.
+//! Deterministic for a seed under an iteration budget (the acceptance schedule
+//! then follows iterations, even if a time limit is set too; the time limit can
+//! only cut the run short); under a time budget alone the schedule follows the
+//! clock, so runs differ once the machine's speed does.
 
 use super::rng::{Budget, Clock, Rng};
 
@@ -81,7 +83,13 @@ pub fn solve(weights: &[u32], n: usize, seed: u64, budget: Budget) -> TspSolutio
     let avg_edge = (current as f64 / n as f64).max(1.0);
     let (t0, t1) = (0.03 * avg_edge, 0.0005 * avg_edge);
     while clock.tick() {
-        let progress = clock.progress();
+        // With an iteration budget the schedule follows iterations only, so the
+        // run is the same on every machine even when a time limit is also set.
+        let progress = if budget.max_iterations == u64::MAX {
+            clock.progress()
+        } else {
+            (clock.iterations as f64 / budget.max_iterations as f64).min(1.0)
+        };
         let temp = t0 * (t1 / t0).powf(progress);
         ls.double_bridge(&mut rng, MAX_SEGMENT);
         ls.run();
