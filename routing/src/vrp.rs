@@ -15,7 +15,9 @@
 //!   term (`balance_weight * jobs_in_route²`).
 //!
 //! Search: ruin and recreate (related, random and string removals; greedy best
-//! insertion with blinks, jobs ordered by a random criterion) under simulated
+//! insertion with blinks, jobs ordered by a random criterion; with more than a
+//! dozen routes in use a job is priced against its neighbours' routes and one
+//! empty route per kind of vehicle first) under simulated
 //! annealing, from the warm start if one is given; the best plan is finally
 //! improved route by route (Or-opt and 2-opt, feasibility kept). Insertions of a shipment into
 //! a route are checked in O(len²) with forward times and backward latest-arrival
@@ -989,22 +991,76 @@ fn try_order(
     t + ctx.t_end(loc, v.end.map(|e| e as u32)) <= v.shift.1
 }
 
+/// Routes in use above which a job is priced only against the routes serving
+/// one of its nearest neighbours (and the empty ones), falling back to every
+/// route when none of those can take it.
+const GRANULAR_ROUTES: usize = 12;
+
 fn recreate(ctx: &Ctx<'_>, state: &mut State, todo: Vec<usize>, rng: &mut Rng, blink: f64) {
+    let mut empty_seen: Vec<usize> = Vec::new();
+    let busy = state
+        .routes
+        .iter()
+        .filter(|r| r.nodes.len() > r.fixed)
+        .count();
+    let granular = busy > GRANULAR_ROUTES;
+    let mut route_of = Vec::new();
+    let mut near = Vec::new();
+    if granular {
+        route_of = vec![usize::MAX; ctx.p.jobs.len()];
+        for (ri, r) in state.routes.iter().enumerate() {
+            for node in &r.nodes[r.fixed..] {
+                route_of[node.job as usize] = ri;
+            }
+        }
+        near = vec![false; state.routes.len()];
+    }
     for job in todo {
         let mut best: Option<(i64, usize, usize, usize)> = None;
         let pinned = ctx.p.jobs[job].pinned;
-        for (ri, r) in state.routes.iter().enumerate() {
-            if pinned.is_some_and(|p| p != r.vehicle) || !ctx.p.allowed(job, r.vehicle) {
-                continue;
+        if granular {
+            near.fill(false);
+            for &nb in &ctx.neighbours[job] {
+                if let Some(r) = route_of.get(nb as usize).filter(|&&r| r != usize::MAX) {
+                    near[*r] = true;
+                }
             }
-            if let Some((c, i, j)) = ctx.best_insertion(r, job, rng, blink)
-                && best.is_none_or(|b| c < b.0)
-            {
-                best = Some((c, ri, i, j));
+        }
+        for only_near in [granular, false] {
+            empty_seen.clear();
+            for (ri, r) in state.routes.iter().enumerate() {
+                if pinned.is_some_and(|p| p != r.vehicle) || !ctx.p.allowed(job, r.vehicle) {
+                    continue;
+                }
+                if only_near && r.nodes.len() > r.fixed && !near[ri] {
+                    continue;
+                }
+                // Empty routes of identical vehicles offer identical insertions:
+                // price one of them (a large fleet is mostly unused vehicles).
+                if r.nodes.is_empty() {
+                    let v = &ctx.p.vehicles[r.vehicle];
+                    if empty_seen.iter().any(|&o| ctx.p.vehicles[o] == *v) {
+                        continue;
+                    }
+                    empty_seen.push(r.vehicle);
+                }
+                if let Some((c, i, j)) = ctx.best_insertion(r, job, rng, blink)
+                    && best.is_none_or(|b| c < b.0)
+                {
+                    best = Some((c, ri, i, j));
+                }
+            }
+            if best.is_some() || !granular {
+                break;
             }
         }
         match best {
-            Some((_, ri, i, j)) => ctx.insert(&mut state.routes[ri], job, i, j),
+            Some((_, ri, i, j)) => {
+                ctx.insert(&mut state.routes[ri], job, i, j);
+                if granular {
+                    route_of[job] = ri;
+                }
+            }
             None => state.unassigned.push(job),
         }
     }

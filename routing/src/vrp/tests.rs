@@ -405,3 +405,20 @@ fn intra_route_moves_keep_pickups_before_deliveries() {
     assert!(pickup < delivery);
     assert_eq!(r.travel, 4000);
 }
+
+#[test]
+fn a_large_fleet_is_priced_by_neighbourhood_and_still_serves_everyone() {
+    // Deliveries loaded at the depot, 1–3 items each, capacity 6: 60 of them need
+    // well over GRANULAR_ROUTES routes, so insertions look at neighbouring routes first.
+    let mut p = random_problem(11, 60, 40, false);
+    for job in &mut p.jobs {
+        if let JobKind::Shipment { delivery, .. } = job.kind {
+            job.kind = JobKind::Delivery { task: delivery };
+        }
+    }
+    let s = solve(&p, 2, Budget::iterations(300)).unwrap();
+    let used = s.routes.iter().filter(|r| !r.stops.is_empty()).count();
+    assert!(used > GRANULAR_ROUTES, "{used} routes");
+    assert!(s.unassigned.is_empty(), "{:?}", s.unassigned);
+    assert_eq!(check(&p, &s), Vec::<String>::new());
+}
