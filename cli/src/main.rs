@@ -2,16 +2,18 @@
 //!
 //! ```text
 //! ruta route solve --tsplib FILE [--time-limit-ms N] [--iterations N] [--seed S]
+//! ruta route solve --vroom FILE|- [--time-limit-ms N] [--iterations N] [--seed S]
 //! ```
 //!
 //! Output is one JSON object on stdout; errors go to stderr with exit code 2
-//! and name the file and line.
+//! and name the file and line (TSPLIB) or the field's JSON pointer (VROOM,
+//! which also gets VROOM's `{"code": 2, "error": ...}` on stdout).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ruta_routing::{Budget, roads, tsp, tsplib};
+use ruta_routing::{Budget, roads, tsp, tsplib, vroom};
 
 #[derive(Parser)]
 #[command(name = "ruta", version, about = "Ruta's command line")]
@@ -51,13 +53,19 @@ enum Osm {
 
 #[derive(Subcommand)]
 enum Route {
-    /// Solve a symmetric TSP; prints {name, n, length, tour, ms, iterations, seed}.
-    /// `tour` lists TSPLIB node ids (1-based), starting at node 1.
+    /// Solve a symmetric TSP (`--tsplib`; prints {name, n, length, tour, ms,
+    /// iterations, seed}, `tour` in TSPLIB node ids starting at node 1) or a
+    /// VROOM problem (`--vroom`; prints VROOM's solution JSON).
+    #[command(group(clap::ArgGroup::new("input").required(true).args(["tsplib", "vroom"])))]
     Solve {
         /// A TSPLIB file (EUC_2D, CEIL_2D, GEO, ATT, or EXPLICIT FULL_MATRIX /
         /// LOWER_DIAG_ROW / UPPER_ROW / UPPER_DIAG_ROW / LOWER_ROW).
         #[arg(long)]
-        tsplib: PathBuf,
+        tsplib: Option<PathBuf>,
+        /// A VROOM problem (JSON: jobs, shipments, vehicles, matrices or
+        /// coordinates); `-` reads standard input.
+        #[arg(long)]
+        vroom: Option<PathBuf>,
         /// Wall-clock budget in milliseconds.
         #[arg(long, default_value_t = 1000)]
         time_limit_ms: u64,
@@ -69,6 +77,21 @@ enum Route {
     },
 }
 
+/// An error whose VROOM-format body goes to stdout as well.
+struct Failure {
+    message: String,
+    stdout: Option<String>,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            stdout: None,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(json) => {
@@ -78,13 +101,17 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("ruta: {e}");
+            if let Some(out) = e.stdout {
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout().lock(), "{out}");
+            }
+            eprintln!("ruta: {}", e.message);
             ExitCode::from(2)
         }
     }
 }
 
-fn run(cli: Cli) -> Result<String, String> {
+fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
         Command::Osm(Osm::Addresses { pbf, search }) => {
             let bytes = std::fs::read(&pbf).map_err(|e| format!("{}: {e}", pbf.display()))?;
@@ -118,10 +145,40 @@ fn run(cli: Cli) -> Result<String, String> {
             )
         }
         Command::Route(Route::Solve {
-            tsplib: path,
+            vroom: Some(path),
             time_limit_ms,
             iterations,
             seed,
+            ..
+        }) => {
+            let t = std::time::Instant::now();
+            let name = path.display().to_string();
+            let text = if name == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .map_err(|e| format!("stdin: {e}"))?;
+                s
+            } else {
+                std::fs::read_to_string(&path).map_err(|e| format!("{name}: {e}"))?
+            };
+            let problem = vroom::parse(&text).map_err(|e| Failure {
+                message: format!("{name}: {e}"),
+                stdout: Some(vroom::error_output(&e).to_string()),
+            })?;
+            let loading_ms = t.elapsed().as_millis() as u64;
+            let budget = Budget {
+                time_limit_ms,
+                max_iterations: iterations.unwrap_or(u64::MAX),
+            };
+            let out = problem.solve(seed, budget, loading_ms);
+            Ok(serde_json::to_string(&out).expect("solutions serialise"))
+        }
+        Command::Route(Route::Solve {
+            tsplib: Some(path),
+            time_limit_ms,
+            iterations,
+            seed,
+            ..
         }) => {
             let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             let text = String::from_utf8(text)
@@ -145,5 +202,6 @@ fn run(cli: Cli) -> Result<String, String> {
             });
             Ok(out.to_string())
         }
+        Command::Route(Route::Solve { .. }) => unreachable!("clap requires --tsplib or --vroom"),
     }
 }

@@ -52,7 +52,7 @@ fn proven_optima_are_reached_with_a_fixed_iteration_budget() {
             "--tsplib",
             path.to_str().unwrap(),
             "--iterations",
-            "20000",
+            "3000",
             "--time-limit-ms",
             "60000",
             "--seed",

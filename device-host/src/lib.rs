@@ -10,6 +10,10 @@
 //! the lifecycle, 500 store failure).
 //! The host is thin: body bytes -> [`Core::execute_json`] -> JSON.
 //!
+//! `POST /vroom` takes a VROOM problem (the body vroom-express takes) and answers VROOM's
+//! solution JSON (200) or `{"code": 2, "error": "<JSON pointer>: ..."}` (400), solved offline
+//! by [`ruta_routing::vroom`] within [`VROOM_TIME_MS`]; a tool written for VROOM can point here.
+//!
 //! `GET /tiles/{z}/{x}/{y}.pbf` serves the offline basemap's vector tiles from an MBTiles
 //! file ([`tiles_from_env`]) as stored (gzip, with `Content-Encoding: gzip`); 204 where the
 //! file has no tile, 404 when no tile file is configured.
@@ -43,6 +47,7 @@ pub fn router(core: Core, ui_dir: Option<PathBuf>, tiles: Option<MbTiles>) -> Ro
     let api = Router::new()
         .route(api::HTTP_PATH, post(call))
         .route("/healthz", get(healthz))
+        .route("/vroom", post(vroom))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(core)
         .merge(tiles);
@@ -78,6 +83,43 @@ async fn call(State(core): State<Core>, body: Bytes) -> axum::response::Response
             };
             (StatusCode::INTERNAL_SERVER_ERROR, Json(err)).into_response()
         }
+    }
+}
+
+/// The search budget of a `POST /vroom` solve (VROOM's body carries none).
+pub const VROOM_TIME_MS: u64 = 1000;
+
+async fn vroom(body: Bytes) -> axum::response::Response {
+    match tokio::task::spawn_blocking(move || vroom_response(&body, VROOM_TIME_MS)).await {
+        Ok((status, json)) => (status, Json(json)).into_response(),
+        Err(join) => {
+            tracing::error!(%join, "vroom solve panicked");
+            let body = serde_json::json!({"code": 1, "error": "internal error"});
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+        }
+    }
+}
+
+/// One call into the routing crate: the status and body vroom-express would send.
+pub fn vroom_response(body: &[u8], time_ms: u64) -> (StatusCode, serde_json::Value) {
+    let t = std::time::Instant::now();
+    let parsed = std::str::from_utf8(body)
+        .map_err(|e| ruta_routing::vroom::VroomError {
+            pointer: String::new(),
+            message: format!("not UTF-8 ({e})"),
+        })
+        .and_then(ruta_routing::vroom::parse);
+    match parsed {
+        Ok(problem) => {
+            let loading = t.elapsed().as_millis() as u64;
+            let out = problem.solve(1, ruta_routing::Budget::millis(time_ms), loading);
+            let json = serde_json::to_value(out).expect("solutions serialise");
+            (StatusCode::OK, json)
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            ruta_routing::vroom::error_output(&e),
+        ),
     }
 }
 
@@ -147,5 +189,30 @@ async fn tile(
             tracing::error!(%join, "tile read panicked");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vroom_bodies_get_vroom_answers() {
+        let body = br#"{"vehicles": [{"id": 1, "start_index": 0, "end_index": 0}],
+            "jobs": [{"id": 5, "location_index": 1}],
+            "matrices": {"car": {"durations": [[0, 60], [70, 0]]}}}"#;
+        let (status, json) = vroom_response(body, 20);
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(json["code"], 0);
+        assert_eq!(json["summary"]["cost"], 130);
+        assert_eq!(json["routes"][0]["steps"][1]["id"], 5);
+
+        let (status, json) = vroom_response(br#"{"vehicles": [{"id": 1}]}"#, 20);
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(json["code"], 2);
+        assert_eq!(
+            json["error"],
+            "/vehicles/0: a vehicle needs a start, an end or both"
+        );
     }
 }

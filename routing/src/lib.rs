@@ -10,6 +10,7 @@
 //! - [`tsp`]: the symmetric travelling-salesman solver (iterated local search).
 //! - [`vrp`]: the vehicle-routing solver (pickup-and-delivery, time windows,
 //!   capacity, skills, fixed stops), used for courier sequences and auto-assignment.
+//! - [`vroom`]: VROOM's problem and solution JSON over the [`vrp`] solver.
 //!
 //! Solvers are deterministic for a seed: their trajectory depends only on the
 //! seed and the instance; a time limit can only cut the trajectory short.
@@ -20,6 +21,7 @@ pub mod rng;
 pub mod roads;
 pub mod tsp;
 pub mod tsplib;
+pub mod vroom;
 pub mod vrp;
 
 pub use matrix::{Matrix, StraightLine};

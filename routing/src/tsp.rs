@@ -1,14 +1,24 @@
-//! The symmetric travelling-salesman solver: iterated local search.
+//! The symmetric travelling-salesman solver: iterated Lin–Kernighan.
 //!
-//! Nearest-neighbour start; local search with 2-opt and Or-opt (segments of
-//! 1–3 stops, both orientations) over 10-nearest-neighbour candidate lists and
-//! a queue of "dirty" cities (don't-look bits); perturbation by a local double
-//! bridge (two adjacent segments of up to 30 stops swapped); a perturbed tour is
-//! kept when it is no longer than the current one. Instances of up to 9 cities
-//! are enumerated exactly.
+//! Nearest-neighbour start; local search over 10-nearest-neighbour candidate
+//! lists and a queue of "dirty" cities (don't-look bits) with two moves:
+//! - a Lin–Kernighan chain of up to 6 2-opt reversals, each removing the edge
+//!   the previous one closed (breadth 3 and 2 at the first two levels, then 1),
+//!   taken as soon as closing it shortens the tour: 2-opt plus the sequential
+//!   3-, 4- … 6-opt moves 2-opt cannot reach;
+//! - Or-opt (segments of 1–3 stops moved elsewhere, either orientation).
 //!
-//! Deterministic: the trajectory depends only on the weights and the seed; the
-//! [`Budget`] decides only where it stops.
+//! Perturbation: a double bridge (two adjacent segments of up to 100 stops trade
+//! places). Acceptance anneals over the budget: a worse tour is kept with a
+//! probability that falls with its excess and with the share of the budget
+//! (time or iterations) already spent, so early kicks leave the basin and the
+//! end only descends; after 20·n kicks without a new best the walk resumes from
+//! the best tour. Instances of up to 9 cities are enumerated exactly.
+//!
+//! Deterministic for a seed under an iteration budget (the acceptance schedule
+//! then follows iterations, even if a time limit is set too; the time limit can
+//! only cut the run short); under a time budget alone the schedule follows the
+//! clock, so runs differ once the machine's speed does.
 
 use super::rng::{Budget, Clock, Rng};
 
@@ -28,7 +38,11 @@ pub struct TspSolution {
 }
 
 const NEIGHBOURS: usize = 10;
-const MAX_SEGMENT: usize = 30;
+/// Longest segment a kick moves: long enough that a kick reaches outside the
+/// 2- and 3-opt neighbourhood the local search repairs (30 stagnated).
+const MAX_SEGMENT: usize = 100;
+/// Kicks (per city) without a new best before the walk returns to the best tour.
+const RESTART_AFTER: u64 = 20;
 
 /// Solves the symmetric TSP on the dense `n x n` weights (row-major).
 ///
@@ -55,24 +69,55 @@ pub fn solve(weights: &[u32], n: usize, seed: u64, budget: Budget) -> TspSolutio
         ls.push(c);
     }
     ls.run();
-    let mut current = ls.length();
+    // `current` is where the walk is; `best` the shortest tour seen.
+    let mut current = ls.len;
     let mut saved = ls.tour.clone();
+    let mut best = current;
+    let mut best_tour = ls.tour.clone();
     let (mut best_ms, mut best_iteration) = (clock.elapsed_ms(), 0);
+    let mut since_best = 0u64;
+    // Worse tours are accepted like simulated annealing, with a temperature that
+    // starts at a fraction of an average edge and falls to nothing as the budget
+    // (time or iterations) runs out: early on the walk leaves its basin, at the end
+    // it only descends.
+    let avg_edge = (current as f64 / n as f64).max(1.0);
+    let (t0, t1) = (0.03 * avg_edge, 0.0005 * avg_edge);
     while clock.tick() {
-        ls.double_bridge(&mut rng);
+        // With an iteration budget the schedule follows iterations only, so the
+        // run is the same on every machine even when a time limit is also set.
+        let progress = if budget.max_iterations == u64::MAX {
+            clock.progress()
+        } else {
+            (clock.iterations as f64 / budget.max_iterations as f64).min(1.0)
+        };
+        let temp = t0 * (t1 / t0).powf(progress);
+        ls.double_bridge(&mut rng, MAX_SEGMENT);
         ls.run();
-        let len = ls.length();
-        if len <= current {
-            if len < current {
-                best_ms = clock.elapsed_ms();
-                best_iteration = clock.iterations;
-            }
+        let len = ls.len;
+        debug_assert_eq!(len as u64, ls.length());
+        since_best += 1;
+        if len < best {
+            best = len;
+            best_tour.copy_from_slice(&ls.tour);
+            best_ms = clock.elapsed_ms();
+            best_iteration = clock.iterations;
+            since_best = 0;
+        }
+        let threshold = current as f64 - temp * rng.unit().max(1e-12).ln();
+        if (len as f64) <= threshold {
             current = len;
             saved.copy_from_slice(&ls.tour);
+        } else if since_best > RESTART_AFTER * n as u64 {
+            // Long without a new best: walk on from the best tour.
+            ls.restore(&best_tour, best);
+            saved.copy_from_slice(&best_tour);
+            current = best;
+            since_best = 0;
         } else {
-            ls.restore(&saved);
+            ls.restore(&saved, current);
         }
     }
+    let saved = best_tour;
     let mut tour: Vec<usize> = saved.iter().map(|&c| c as usize).collect();
     let zero = tour.iter().position(|&c| c == 0).unwrap_or(0);
     tour.rotate_left(zero);
@@ -154,12 +199,24 @@ struct LocalSearch<'a> {
     w: &'a [u32],
     tour: Vec<u32>,
     pos: Vec<u32>,
+    /// Length of the current tour, kept up to date by every move.
+    len: i64,
     k: usize,
     neigh: Vec<u32>,
     queue: std::collections::VecDeque<u32>,
     queued: Vec<bool>,
     scratch: Vec<u32>,
+    /// The reversals of the LK chain being tried (position pairs; each undoes itself).
+    chain: Vec<(usize, usize)>,
+    /// Edges the chain has added (they may not be removed again in the same chain).
+    added: Vec<(u32, u32)>,
 }
+
+/// Candidates tried at each level of the LK chain (first levels backtrack).
+const BREADTH: [usize; LK_DEPTH] = [3, 2, 1, 1, 1, 1];
+const LK_DEPTH: usize = 6;
+/// Neighbours of `t2` scanned for `t3` in the LK chain.
+const LK_CANDIDATES: usize = 8;
 
 impl<'a> LocalSearch<'a> {
     fn new(w: &'a [u32], n: usize, tour: Vec<u32>) -> Self {
@@ -181,17 +238,22 @@ impl<'a> LocalSearch<'a> {
         for (i, &c) in tour.iter().enumerate() {
             pos[c as usize] = i as u32;
         }
-        Self {
+        let mut ls = Self {
             n,
             w,
             tour,
             pos,
+            len: 0,
             k,
             neigh,
             queue: Default::default(),
             queued: vec![false; n],
             scratch: Vec::with_capacity(n),
-        }
+            chain: Vec::with_capacity(LK_DEPTH),
+            added: Vec::with_capacity(LK_DEPTH),
+        };
+        ls.len = ls.length() as i64;
+        ls
     }
 
     #[inline]
@@ -216,6 +278,7 @@ impl<'a> LocalSearch<'a> {
         }
     }
 
+    /// Recomputes the length from scratch (the incremental `len` is checked against it in tests).
     fn length(&self) -> u64 {
         let mut total = 0u64;
         let mut prev = self.tour[self.n - 1];
@@ -226,15 +289,17 @@ impl<'a> LocalSearch<'a> {
         total
     }
 
-    fn restore(&mut self, saved: &[u32]) {
+    fn restore(&mut self, saved: &[u32], len: i64) {
         self.tour.copy_from_slice(saved);
         for (i, &c) in self.tour.iter().enumerate() {
             self.pos[c as usize] = i as u32;
         }
+        self.len = len;
     }
 
     /// Reverses the path from position `i` forward to position `j` (cyclic),
-    /// or equivalently the complement, whichever is shorter.
+    /// or equivalently the complement, whichever is shorter. Calling it twice
+    /// with the same positions restores the tour.
     fn reverse(&mut self, i: usize, j: usize) {
         let n = self.n;
         let mut len = (j + n - i) % n + 1;
@@ -257,42 +322,106 @@ impl<'a> LocalSearch<'a> {
     fn run(&mut self) {
         while let Some(a) = self.queue.pop_front() {
             self.queued[a as usize] = false;
-            while self.two_opt(a) || self.or_opt(a) {}
+            while self.lk(a) || self.or_opt(a) {}
         }
     }
 
-    fn two_opt(&mut self, a: u32) -> bool {
-        for forward in [true, false] {
-            let b = if forward { self.succ(a) } else { self.pred(a) };
-            let dab = self.d(a, b);
-            for idx in 0..self.k {
-                let c = self.neigh[a as usize * self.k + idx];
-                let g1 = dab - self.d(a, c);
-                if g1 <= 0 {
-                    break;
-                }
-                let dd = if forward { self.succ(c) } else { self.pred(c) };
-                if c == b || dd == a {
-                    continue;
-                }
-                let gain = g1 + self.d(c, dd) - self.d(b, dd);
-                if gain > 0 {
-                    if forward {
-                        self.reverse(self.pos[b as usize] as usize, self.pos[c as usize] as usize);
-                    } else {
-                        self.reverse(
-                            self.pos[a as usize] as usize,
-                            self.pos[dd as usize] as usize,
-                        );
-                    }
-                    for x in [a, b, c, dd] {
-                        self.push(x);
-                    }
-                    return true;
-                }
+    /// A Lin–Kernighan move from `t1`: a chain of up to [`LK_DEPTH`] 2-opt
+    /// reversals, each removing the edge the previous one closed, taken as soon
+    /// as closing the chain shortens the tour. Depth 1 is 2-opt; depth 2 and 3
+    /// reach the sequential 3-opt and 4-opt moves 2-opt alone cannot.
+    fn lk(&mut self, t1: u32) -> bool {
+        for t2 in [self.succ(t1), self.pred(t1)] {
+            self.chain.clear();
+            self.added.clear();
+            let g = self.d(t1, t2);
+            if self.lk_step(t1, t2, g, 0) {
+                return true;
             }
         }
         false
+    }
+
+    /// One level of the chain: the tour has the edge (t1, t2) to remove and `g`
+    /// is the gain so far counting that edge as removed.
+    fn lk_step(&mut self, t1: u32, t2: u32, g: i64, depth: usize) -> bool {
+        let fwd = self.succ(t1) == t2;
+        // Candidates t3 near t2, each with its t4 (the one choice that keeps a tour)
+        // and the gain after removing (t3, t4); best first.
+        let mut cand = [(0i64, 0u32, 0u32); LK_CANDIDATES];
+        let mut nc = 0;
+        for idx in 0..self.k.min(LK_CANDIDATES) {
+            let t3 = self.neigh[t2 as usize * self.k + idx];
+            let g1 = g - self.d(t2, t3);
+            if g1 <= 0 {
+                break;
+            }
+            if t3 == t1 {
+                continue;
+            }
+            let t4 = if fwd { self.pred(t3) } else { self.succ(t3) };
+            if t4 == t2
+                || self
+                    .added
+                    .iter()
+                    .any(|&(a, b)| (a == t3 && b == t4) || (a == t4 && b == t3))
+            {
+                continue;
+            }
+            cand[nc] = (g1 + self.d(t3, t4), t3, t4);
+            nc += 1;
+        }
+        let cand = &mut cand[..nc];
+        // Closing now needs no reversal to evaluate: the best closing move wins.
+        let mut closing = None;
+        let mut best_close = 0;
+        for &(g2, t3, t4) in cand.iter() {
+            let close = g2 - self.d(t4, t1);
+            if close > best_close {
+                best_close = close;
+                closing = Some((t3, t4));
+            }
+        }
+        if let Some((t3, t4)) = closing {
+            self.apply_reversal(t1, t2, t4, fwd);
+            self.added.push((t2, t3));
+            self.len -= best_close;
+            self.push(t1);
+            for k in 0..self.added.len() {
+                let (a, b) = self.added[k];
+                self.push(a);
+                self.push(b);
+            }
+            self.push(t4);
+            return true;
+        }
+        if depth + 1 == LK_DEPTH {
+            return false;
+        }
+        cand.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
+        for &(g2, t3, t4) in cand.iter().take(BREADTH[depth]) {
+            self.apply_reversal(t1, t2, t4, fwd);
+            self.added.push((t2, t3));
+            if self.lk_step(t1, t4, g2, depth + 1) {
+                return true;
+            }
+            self.added.pop();
+            let (i, j) = self.chain.pop().expect("pushed above");
+            self.reverse(i, j);
+        }
+        false
+    }
+
+    /// Removes (t1, t2) and (t3, t4), adds (t2, t3) and (t4, t1): one reversal,
+    /// logged in `chain` so the chain can be undone.
+    fn apply_reversal(&mut self, _t1: u32, t2: u32, t4: u32, fwd: bool) {
+        let (p2, p4) = (
+            self.pos[t2 as usize] as usize,
+            self.pos[t4 as usize] as usize,
+        );
+        let (i, j) = if fwd { (p2, p4) } else { (p4, p2) };
+        self.reverse(i, j);
+        self.chain.push((i, j));
     }
 
     fn or_opt(&mut self, a: u32) -> bool {
@@ -350,6 +479,7 @@ impl<'a> LocalSearch<'a> {
                             };
                             if g0 - ins > 0 {
                                 self.move_segment(p1, len, x, reversed);
+                                self.len -= g0 - ins;
                                 for z in [p, nx, x, y, s1, s2] {
                                     self.push(z);
                                 }
@@ -389,9 +519,9 @@ impl<'a> LocalSearch<'a> {
 
     /// A local double bridge: after a random position, two adjacent segments
     /// B and C trade places (x B C y -> x C B y).
-    fn double_bridge(&mut self, rng: &mut Rng) {
+    fn double_bridge(&mut self, rng: &mut Rng, max_segment: usize) {
         let n = self.n;
-        let max = MAX_SEGMENT.min((n - 2) / 2).max(1);
+        let max = max_segment.min((n - 2) / 2).max(1);
         let l1 = 1 + rng.below(max);
         let l2 = 1 + rng.below(max);
         let i = rng.below(n);
@@ -403,7 +533,7 @@ impl<'a> LocalSearch<'a> {
         for k in 0..l1 {
             self.scratch.push(self.tour[at(1 + k)]);
         }
-        let ends = [
+        let ends @ [x, b1, b2, c1, c2, y] = [
             self.tour[at(0)],
             self.tour[at(1)],
             self.tour[at(l1)],
@@ -411,6 +541,10 @@ impl<'a> LocalSearch<'a> {
             self.tour[at(l1 + l2)],
             self.tour[at(l1 + l2 + 1)],
         ];
+        self.len += self.d(x, c1) + self.d(c2, b1) + self.d(b2, y)
+            - self.d(x, b1)
+            - self.d(b2, c1)
+            - self.d(c2, y);
         for k in 0..l1 + l2 {
             let c = self.scratch[k];
             self.tour[at(1 + k)] = c;
@@ -461,6 +595,26 @@ mod tests {
             .collect();
         let optimum = crate::tsplib::tour_length(&w, 40, &by_angle);
         assert_eq!(sol.length, optimum);
+    }
+
+    #[test]
+    fn kicks_improve_on_the_first_local_optimum() {
+        // Issue 24: the old search stayed in its first basin. 150 random cities:
+        // the descent alone (no kicks) is beaten once kicks are allowed.
+        let mut rng = super::Rng::new(7);
+        let pts: Vec<(i32, i32)> = (0..150)
+            .map(|_| (rng.below(10_000) as i32, rng.below(10_000) as i32))
+            .collect();
+        let w = euclid(&pts);
+        let descent = solve(&w, 150, 1, Budget::iterations(0));
+        let searched = solve(&w, 150, 1, Budget::iterations(1_500));
+        assert!(
+            searched.length < descent.length,
+            "{} !< {}",
+            searched.length,
+            descent.length
+        );
+        assert!(searched.best_iteration > 0);
     }
 
     #[test]

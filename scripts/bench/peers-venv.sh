@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates (idempotently) the Python venv holding the peer routing solvers used by
-# scripts/bench/peers.py: pyvroom (VROOM), ortools (Google OR-Tools), elkai (LKH).
+# scripts/bench/peers.py: pyvroom (VROOM), ortools (Google OR-Tools), elkai (LKH), and pyvrp
+# (PyVRP, for scripts/bench/vrptw_side_by_side.py).
 #
 #   venv:    ${RUTA_PEERS_VENV:-$HOME/.cache/ruta/peers-venv}
 #   python:  ${RUTA_PEERS_PYTHON:-python3.11 if present, else python3}  (used only to create it)
@@ -48,8 +49,8 @@ log "installing pinned wheels from $req"
 # pip's own chatter to stderr so stdout stays clean.
 "$py" -m pip install --disable-pip-version-check --no-input -q --only-binary=:all: -r "$req" 1>&2
 
-# Smoke-import the three solvers so a broken wheel fails here, not in the benchmark.
-"$py" -c 'import vroom, elkai; from ortools.constraint_solver import pywrapcp' 1>&2
+# Smoke-import the solvers so a broken wheel fails here, not in the benchmark.
+"$py" -c 'import vroom, elkai, pyvrp; from ortools.constraint_solver import pywrapcp' 1>&2
 
 printf 'req=%s py=%s' "$req_hash" "$("$py" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')" >"$marker"
 log "ready in $(( $(date +%s) - start )) s"

@@ -33,9 +33,7 @@ fn main() -> ExitCode {
         "sizes" => sizes(),
         "bench" => run(cargo().args(["bench", "-p", "app-core", "--bench", "scale"]))
             .and_then(|()| run(cargo().args(["bench", "-p", "app-core", "--bench", "core_calls"]))),
-        "bench-routing" => setup().and_then(|()| {
-            run(cargo().args(["bench", "-p", "ruta-routing", "--bench", "routing"]))
-        }),
+        "bench-routing" => setup().and_then(|()| bench_routing()),
         "bench-sync-peers" => setup().and_then(|()| bench_sync_peers(rest)),
         "help" | "--help" | "-h" => {
             println!("{}", HELP.trim());
@@ -65,11 +63,84 @@ usage: cargo xtask <task>
   sizes   print wasm and release binary sizes
   bench   run the data-core benchmarks (see BENCHMARKS.md)
   bench-routing
-          routing side by side with VROOM, OR-Tools, vrp-core, LKH (see BENCHMARKS.md)
+          routing side by side with VROOM, OR-Tools, vrp-core, LKH, PyVRP (see BENCHMARKS.md)
   bench-sync-peers [ARGS]
           sync-server side by side with the stock automerge-repo sync server on node;
           ARGS go to scripts/bench/sync-side-by-side.mjs (see BENCHMARKS.md)
 ";
+
+/// The routing bench binary, then (unless `RUTA_BENCH_PEERS=0`) the release
+/// `ruta` next to LKH on random uniform TSPs and next to PyVRP and VROOM on
+/// Solomon-shaped VRPTW instances; reports land in `target/bench-routing/`.
+fn bench_routing() -> Result {
+    run(cargo().args(["bench", "-p", "ruta-routing", "--bench", "routing"]))?;
+    if std::env::var("RUTA_BENCH_PEERS").is_ok_and(|v| v == "0") {
+        return Ok(());
+    }
+    run(cargo().args(["build", "--release", "-p", "ruta-cli"]))?;
+    let ruta = util::target_dir()?.join("release/ruta");
+    let venv = std::process::Command::new("bash")
+        .arg(root().join("scripts/bench/peers-venv.sh"))
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    if !venv.status.success() {
+        return Err("scripts/bench/peers-venv.sh failed".into());
+    }
+    let py = String::from_utf8_lossy(&venv.stdout)
+        .lines()
+        .last()
+        .unwrap_or("python3")
+        .to_owned();
+    let out = root().join("target/bench-routing");
+    let tsp_dir = out.join("tsp");
+    run(std::process::Command::new(&py)
+        .arg(root().join("scripts/bench/tsp_instances.py"))
+        .arg(&tsp_dir))?;
+    let mut files: Vec<_> = std::fs::read_dir(&tsp_dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tsp"))
+        .collect();
+    // By size, then seed: rand120s1 before rand1000s1.
+    files.sort_by_key(|p| {
+        let name = p
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let digits: String = name
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == 's')
+            .collect();
+        let mut parts = digits.split('s').map(|x| x.parse::<u64>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    });
+    let report = |name: &str, cmd: &mut std::process::Command| -> Result {
+        eprintln!("\x1b[1;34m$\x1b[0m {} > {name}", util::show(cmd));
+        let o = cmd.stderr(std::process::Stdio::inherit()).output()?;
+        std::fs::write(out.join(name), &o.stdout)?;
+        print!("{}", String::from_utf8_lossy(&o.stdout));
+        if o.status.success() {
+            Ok(())
+        } else {
+            Err(format!("`{}` failed", util::show(cmd)).into())
+        }
+    };
+    report(
+        "tsp-vs-lkh.md",
+        std::process::Command::new(&py)
+            .arg(root().join("scripts/bench/tsp_vs_lkh.py"))
+            .arg("--ruta")
+            .arg(&ruta)
+            .args(&files),
+    )?;
+    report(
+        "vrptw-side-by-side.md",
+        std::process::Command::new(&py)
+            .arg(root().join("scripts/bench/vrptw_side_by_side.py"))
+            .arg("--ruta")
+            .arg(&ruta),
+    )
+}
 
 /// Builds the release `sync-server` and `sync-loadgen` and runs the side-by-side driver.
 fn bench_sync_peers(extra: &[String]) -> Result {

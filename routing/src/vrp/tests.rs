@@ -258,3 +258,167 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+/// Points on a line, 100 s apart per index step; one vehicle from 0 back to 0.
+fn line_problem(jobs: &[(usize, (i64, i64))]) -> Problem {
+    let n = 1 + jobs.iter().map(|j| j.0).max().unwrap_or(0);
+    Problem {
+        matrix: Matrix::from_fn(n, |i, j| ((i.abs_diff(j) * 100) as u32, 0)),
+        vehicles: vec![Vehicle {
+            start: 0,
+            end: Some(0),
+            shift: (0, OPEN),
+            capacity: [OPEN; DIMS],
+            skills: 0,
+            fixed: vec![],
+        }],
+        jobs: jobs
+            .iter()
+            .map(|&(loc, window)| Job {
+                kind: JobKind::Delivery {
+                    task: Task {
+                        location: loc,
+                        service: 0,
+                        window,
+                    },
+                },
+                amount: [0; DIMS],
+                skills: 0,
+                priority: 0,
+                pinned: None,
+            })
+            .collect(),
+        balance_weight: 0,
+        warm_start: None,
+    }
+}
+
+fn route_in_order(ctx: &Ctx<'_>, order: &[usize]) -> Route {
+    let mut r = ctx.new_route(0);
+    r.nodes = order
+        .iter()
+        .map(|&j| {
+            ctx.node(Visit {
+                job: j,
+                delivery: false,
+            })
+        })
+        .collect();
+    ctx.update(&mut r);
+    r
+}
+
+fn ctx_for(p: &Problem) -> Ctx<'_> {
+    Ctx {
+        p,
+        m: &p.matrix,
+        penalty: vec![0; p.jobs.len()],
+        neighbours: vec![vec![]; p.jobs.len()],
+    }
+}
+
+#[test]
+fn a_zigzag_route_is_straightened_within_itself() {
+    let open = (0, OPEN);
+    let p = line_problem(&[(3, open), (1, open), (4, open), (2, open), (5, open)]);
+    let ctx = ctx_for(&p);
+    let mut r = route_in_order(&ctx, &[0, 1, 2, 3, 4]);
+    assert!(r.travel > 1000);
+    improve_route(&ctx, &mut r, &mut Vec::new());
+    // Out to 5 and back is the least any order can do.
+    assert_eq!(r.travel, 1000);
+    assert!(feasible(&ctx, &r));
+}
+
+/// Unit-square corners 1000 s apart: depot (0, 0), then (0, 10), (10, 0), (10, 10).
+fn square() -> Matrix {
+    let pts = [(0.0, 0.0), (0.0, 10.0), (10.0, 0.0), (10.0, 10.0)];
+    Matrix::from_fn(4, |i, j| {
+        let (a, b): ((f64, f64), (f64, f64)) = (pts[i], pts[j]);
+        (
+            (100.0 * ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()).round() as u32,
+            0,
+        )
+    })
+}
+
+#[test]
+fn intra_route_moves_never_break_a_window() {
+    // Job 0 at (0, 10) must be reached by 1000 s, so it comes first; the
+    // other perimeter direction is as short but late for it.
+    let mut p = line_problem(&[(1, (0, 1000)), (2, (0, OPEN)), (3, (0, OPEN))]);
+    p.matrix = square();
+    let ctx = ctx_for(&p);
+    let mut r = route_in_order(&ctx, &[0, 1, 2]);
+    assert_eq!(r.travel, 4828);
+    improve_route(&ctx, &mut r, &mut Vec::new());
+    assert!(feasible(&ctx, &r));
+    assert_eq!(r.nodes[0].job, 0, "the windowed stop stays first");
+    assert_eq!(r.travel, 4000);
+}
+
+#[test]
+fn intra_route_moves_keep_pickups_before_deliveries() {
+    // A shipment from (10, 10) to (0, 10) and a job at (10, 0): of the two
+    // perimeter directions only the one through the pickup first is valid.
+    let mut p = line_problem(&[(2, (0, OPEN))]);
+    p.matrix = square();
+    p.jobs.push(Job {
+        kind: JobKind::Shipment {
+            pickup: Task::at(3),
+            delivery: Task::at(1),
+        },
+        amount: [1, 0],
+        skills: 0,
+        priority: 0,
+        pinned: None,
+    });
+    let ctx = ctx_for(&p);
+    let mut r = ctx.new_route(0);
+    r.nodes = vec![
+        ctx.node(Visit {
+            job: 1,
+            delivery: false,
+        }),
+        ctx.node(Visit {
+            job: 0,
+            delivery: false,
+        }),
+        ctx.node(Visit {
+            job: 1,
+            delivery: true,
+        }),
+    ];
+    ctx.update(&mut r);
+    assert_eq!(r.travel, 4828);
+    improve_route(&ctx, &mut r, &mut Vec::new());
+    let pickup = r
+        .nodes
+        .iter()
+        .position(|n| n.job == 1 && !n.delivery)
+        .unwrap();
+    let delivery = r
+        .nodes
+        .iter()
+        .position(|n| n.job == 1 && n.delivery)
+        .unwrap();
+    assert!(pickup < delivery);
+    assert_eq!(r.travel, 4000);
+}
+
+#[test]
+fn a_large_fleet_is_priced_by_neighbourhood_and_still_serves_everyone() {
+    // Deliveries loaded at the depot, 1–3 items each, capacity 6: 60 of them need
+    // well over GRANULAR_ROUTES routes, so insertions look at neighbouring routes first.
+    let mut p = random_problem(11, 60, 40, false);
+    for job in &mut p.jobs {
+        if let JobKind::Shipment { delivery, .. } = job.kind {
+            job.kind = JobKind::Delivery { task: delivery };
+        }
+    }
+    let s = solve(&p, 2, Budget::iterations(300)).unwrap();
+    let used = s.routes.iter().filter(|r| !r.stops.is_empty()).count();
+    assert!(used > GRANULAR_ROUTES, "{used} routes");
+    assert!(s.unassigned.is_empty(), "{:?}", s.unassigned);
+    assert_eq!(check(&p, &s), Vec::<String>::new());
+}
