@@ -1,3 +1,6 @@
+//! VROOM interface tests: problems in, VROOM solutions out, errors named by
+//! JSON pointer, and VROOM's own examples.
+
 use super::*;
 use serde_json::json;
 
