@@ -26,6 +26,9 @@ pub enum Call<'a> {
     TenantKey,
     /// The verifiers of a courier's own orders (server, `/v1/verifiers`).
     Verifiers,
+    /// Relay a live position on a courier document (server, sync socket):
+    /// `own` when the document is the caller's own.
+    SendPosition { own: bool },
     /// The tenant's couriers for the driver monitor (server, `/v1/couriers`).
     CourierDirectory,
     /// A courier's stored breadcrumb (server, `/v1/breadcrumbs/{courier}`).
@@ -80,6 +83,12 @@ pub fn allow(user: &UserId, role: Role, call: Call<'_>) -> Result<(), Denied> {
         Call::Verifiers if role != Role::Courier => {
             deny("forbidden", "verifiers are for couriers' devices")
         }
+        // Positions come from couriers, each on their own document only:
+        // nobody can place another courier on the map.
+        Call::SendPosition { own } if role != Role::Courier || !own => deny(
+            "forbidden",
+            "couriers send positions, on their own document only",
+        ),
         Call::CourierDirectory if !operator => deny("forbidden", "operators only"),
         Call::Breadcrumbs { courier } if !operator && user.as_str() != courier => {
             deny("forbidden", "operators only")
@@ -101,7 +110,7 @@ mod tests {
     /// Every role × call, as the table the UI, the core and the server follow.
     #[test]
     fn the_request_table() {
-        let calls: [(&str, Call<'static>); 14] = [
+        let calls: [(&str, Call<'static>); 16] = [
             ("fleet", Call::Fleet),
             ("plan own", Call::PlanRoute { courier: "me" }),
             ("plan other", Call::PlanRoute { courier: "other" }),
@@ -113,6 +122,8 @@ mod tests {
             ("code", Call::VerificationCode),
             ("key", Call::TenantKey),
             ("verifiers", Call::Verifiers),
+            ("position own", Call::SendPosition { own: true }),
+            ("position other", Call::SendPosition { own: false }),
             ("couriers", Call::CourierDirectory),
             ("crumbs own", Call::Breadcrumbs { courier: "me" }),
             ("crumbs other", Call::Breadcrumbs { courier: "other" }),
@@ -120,11 +131,11 @@ mod tests {
         // Columns in the order of `calls`.
         let (t, f) = (true, false);
         #[rustfmt::skip]
-        let table: [(Role, [bool; 14]); 4] = [
-            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, t, t, t]),
-            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, t, t, t]),
-            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, f, t, f]),
-            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, t, f]),
+        let table: [(Role, [bool; 16]); 4] = [
+            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t]),
+            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t]),
+            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f]),
+            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f]),
         ];
         for (role, row) in table {
             for ((name, call), want) in calls.iter().zip(row) {

@@ -29,7 +29,6 @@ use std::time::Duration;
 use automerge::{Automerge, ReadDoc};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
-use ruta_domain::Role;
 use ruta_model::access::{self, Access, DocFacts};
 use ruta_model::guard::check_write;
 use ruta_model::{DocumentId, decode_position, order_of};
@@ -425,13 +424,22 @@ impl Guard {
     /// downsampled breadcrumb; they are never stored in document history.
     fn ephemeral(&self, sender: Option<&str>, doc: Option<&str>, data: Option<&[u8]>) -> bool {
         let who = &self.auth.principal;
-        if who.role != Role::Courier || sender != Some(self.peer.as_str()) {
+        if sender != Some(self.peer.as_str()) {
             return false;
         }
         let (Some(doc), Some(data)) = (doc, data) else {
             return false;
         };
-        if !matches!(self.tenant.shared.facts(doc), Some(DocFacts::Courier { owner }) if owner == who.user)
+        let own = match self.tenant.shared.facts(doc) {
+            Some(DocFacts::Courier { owner }) => owner == who.user,
+            _ => return false,
+        };
+        if ruta_model::policy::allow(
+            &who.user,
+            who.role,
+            ruta_model::policy::Call::SendPosition { own },
+        )
+        .is_err()
         {
             return false;
         }
