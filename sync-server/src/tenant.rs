@@ -534,6 +534,39 @@ impl Tenant {
         .ok()
         .flatten();
         let Some(state) = loaded else { return };
+        // The devices this document's events name belong to their authors
+        // (the guard judged each when it was written): recorded here, so the
+        // key space of a device is bound even if the device itself has not
+        // connected since (see `Tenant::device_owner`).
+        let mut authors: Vec<(String, UserId)> = state
+            .timeline
+            .iter()
+            .map(|t| (t.event.actor.device.to_string(), t.event.actor.user.clone()))
+            .collect();
+        authors.sort();
+        authors.dedup();
+        authors.retain(|(d, _)| !self.device_owners.lock().unwrap().contains_key(d));
+        if !authors.is_empty() {
+            let dir = self.dir.clone();
+            let now = crate::directory::now_ms();
+            let owners = tokio::task::spawn_blocking(move || {
+                authors
+                    .into_iter()
+                    .filter_map(
+                        |(device, user)| match dir.claim_device(&device, &user, now) {
+                            Ok(owner) => Some((device, owner)),
+                            Err(e) => {
+                                tracing::warn!(device, error = %e, "device not recorded");
+                                None
+                            }
+                        },
+                    )
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default();
+            self.device_owners.lock().unwrap().extend(owners);
+        }
         // Every delivered order gets the tenant's next invoice number, once.
         if ruta_model::lifecycle::invoice_due(&state) {
             let dir = self.dir.clone();
