@@ -1158,3 +1158,89 @@ async fn an_unknown_message_type_is_named() {
     );
     assert!(closed);
 }
+
+/// Issue 19, weakness 2, on an installation from before the devices table: a
+/// device known only from documents' history (it never connects again) stays
+/// its author's once the server derives one of those documents again, so
+/// another user cannot take over its key space.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_known_only_from_history_stays_its_authors() {
+    use app_core::domain::{DeviceId, UserId};
+    use app_core::lifecycle::EventBody;
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier")]);
+    let mut server = SyncServer::start_in("sync-device-history-1", data);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let disp = device(&server.url, &tokens["d1"]).await;
+    let o1 = create_assigned(&disp.core, "Eeva Järvinen", "c1");
+    assert!(disp.client.wait_synced(T).await);
+    let doc = doc_id_of(&OrderId::new(o1.clone())).unwrap().to_string();
+    // d1 writes a note from a second device, "old-d1", which is never seen again.
+    let mut d1 = RawPeer::join(&server.url, &tokens["d1"]).await;
+    let (mut local, mut state) = d1.fetch(&doc).await;
+    let mut note = newest_event(&local);
+    note.at.wall_ms += 60_000;
+    note.at.node = app_core::hlc::node_of("old-d1");
+    note.actor.device = DeviceId::new("old-d1");
+    note.body = EventBody::NoteAdded {
+        text: "from the old tablet".into(),
+    };
+    put_events(&mut local, std::slice::from_ref(&note));
+    d1.push(&doc, &local, &mut state);
+    d1.converge(&doc, &mut local, &mut state).await.unwrap();
+    drop(d1);
+    disp.client.clone().stop().await;
+
+    // The server restarts as an installation that never recorded devices.
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().unwrap());
+    drop(server);
+    let store = data.path().join("tenants/acme/store.sqlite3");
+    let forget = rusqlite::Connection::open(&store).unwrap();
+    assert!(forget.execute("DELETE FROM devices", []).unwrap() > 0);
+    drop(forget);
+    let server = SyncServer::start_at("sync-device-history-2", data, &addr);
+    // A write to the order makes the server derive it again.
+    let cfg = sync_client::SyncConfig::new(url::Url::parse(&server.url).unwrap(), &tokens["d1"]);
+    let back = sync_client::SyncClient::start(disp.core.clone(), disp._dir.path(), cfg)
+        .await
+        .unwrap();
+    act(
+        &disp.core,
+        &o1,
+        Action::AddNote {
+            text: "ring twice".into(),
+        },
+    );
+    assert!(back.wait_synced(T).await);
+    let owner = || {
+        rusqlite::Connection::open(&store)
+            .unwrap()
+            .query_row(
+                "SELECT user_id FROM devices WHERE device = 'old-d1'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .ok()
+    };
+    assert!(
+        eventually(T, async || owner().as_deref() == Some("d1")).await,
+        "the derived history records old-d1 as d1's"
+    );
+
+    // c1 keys a note under old-d1: refused.
+    let mut c1 = RawPeer::join(&server.url, &tokens["c1"]).await;
+    let (mut local, mut state) = c1.fetch(&doc).await;
+    let mut forged = newest_event(&local);
+    forged.at.wall_ms += 120_000;
+    forged.at.node = app_core::hlc::node_of("old-d1");
+    forged.actor.user = UserId::new("c1");
+    forged.actor.role = app_core::domain::Role::Courier;
+    forged.actor.device = DeviceId::new("old-d1");
+    forged.body = EventBody::NoteAdded {
+        text: "in old-d1's keys".into(),
+    };
+    put_events(&mut local, std::slice::from_ref(&forged));
+    c1.push(&doc, &local, &mut state);
+    let reason = c1.refusal(&doc).await.expect("refused per document");
+    assert!(reason.contains("belongs to another user"), "{reason}");
+    back.stop().await;
+}
