@@ -90,15 +90,23 @@ pub(crate) async fn directory_loop(shared: Arc<Shared>) {
     }
 }
 
-/// Couriers: the verifiers of their current orders, every 3 s while connected,
-/// kept by the core so recipients' PINs and QR codes are checked offline
-/// without the tenant key.
+/// Couriers: the verifiers of their current orders, kept by the core so
+/// recipients' PINs and QR codes are checked offline without the tenant key.
+/// Asked for (checked every 3 s while connected) only when an open order of
+/// the courier's has none yet.
 pub(crate) async fn verifier_loop(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         if !shared.dialer.is_connected() {
+            continue;
+        }
+        let core = shared.core.clone();
+        if !tokio::task::spawn_blocking(move || core.lacks_verifiers())
+            .await
+            .unwrap_or(true)
+        {
             continue;
         }
         let Ok(Some(resp)) = shared.get("v1/verifiers").await else {

@@ -209,14 +209,21 @@ impl Tenant {
         &self,
         orders: &[String],
     ) -> Result<Vec<app_api::server::OrderVerifier>, DirectoryError> {
-        let secret = ruta_model::unhex(&self.dir.pod_secret()?).unwrap_or_default();
+        let mut secret: Option<Vec<u8>> = None;
         let mut out = Vec::with_capacity(orders.len());
         for order in orders {
             if let Some(v) = self.verifiers.lock().unwrap().get(order) {
                 out.push(v.clone());
                 continue;
             }
-            let v = ruta_domain::codes::verifier_for(&secret, order, ruta_domain::codes::ROUNDS);
+            // The key is read only when an order's verifier is not derived yet.
+            let secret = match &secret {
+                Some(s) => s,
+                None => {
+                    secret.insert(ruta_model::unhex(&self.dir.pod_secret()?).unwrap_or_default())
+                }
+            };
+            let v = ruta_domain::codes::verifier_for(secret, order, ruta_domain::codes::ROUNDS);
             let v = app_api::server::OrderVerifier {
                 order_id: v.order_id,
                 salt: v.salt,

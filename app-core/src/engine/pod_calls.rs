@@ -180,6 +180,25 @@ impl Core {
         self.expected_code(order_id).is_some()
     }
 
+    /// Whether one of the signed-in courier's open orders has nothing to check
+    /// its code with yet: the sync client asks the server for verifiers only
+    /// then, not on every tick.
+    pub fn lacks_verifiers(&self) -> bool {
+        let user = self.lock().session.user.to_string();
+        let query = app_api::OrderQuery {
+            open_work: true,
+            assignee: Some(user),
+            limit: 1_000,
+            ..Default::default()
+        };
+        match self.execute(app_api::Request::ListOrders(query)) {
+            Ok(app_api::Response::Orders { orders, .. }) => {
+                orders.iter().any(|o| !self.can_verify(&o.id))
+            }
+            _ => true,
+        }
+    }
+
     /// What this device checks `order_id`'s code with, if anything.
     fn expected_code(&self, order_id: &str) -> Option<Expected> {
         if let Some(code) = self.verification_code(order_id) {
