@@ -837,7 +837,10 @@ fn a_courier_device_checks_a_pin_with_the_orders_verifier_and_no_key() {
         matches!(&err, ApiError::Invalid { field, message } if field == "verification" && message.contains("key")),
         "{err:?}"
     );
-    assert!(courier.lacks_verifiers(), "the sync client would ask for one");
+    assert!(
+        courier.lacks_verifiers(),
+        "the sync client would ask for one"
+    );
     courier
         .set_verifiers(&[crate::pod::verifier::verifier_for(SECRET, &id, 1_000)])
         .unwrap();
