@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod account;
 mod csv;
 mod documents;
 mod fleet;
@@ -37,9 +38,6 @@ pub const HTTP_PATH: &str = "/api/call";
 pub enum Request {
     /// Who and what this device is, and what its local store holds.
     DeviceStatus,
-    /// Who works on this device (until sign-in against the tenant server exists,
-    /// the device's own choice; the server re-checks every write).
-    SetSession { user: String, role: Role },
     /// Record a new order in the local store (works with no connection).
     CreateOrder(NewOrder),
     /// Do something to an order; the lifecycle decides whether it may happen.
@@ -96,10 +94,6 @@ pub enum Request {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Response {
     DeviceStatus(DeviceStatus),
-    Session {
-        user: String,
-        role: Role,
-    },
     Order(OrderSummary),
     /// A page of orders and how many match in all: exact without filters,
     /// counted up to 10,000 with them (show "10,000+" at the cap).
@@ -461,6 +455,9 @@ pub struct DeviceStatus {
     pub schema_version: u32,
     /// Number of orders held locally.
     pub order_count: u64,
+    /// Whether anyone works on this device (else the sign-in screen shows).
+    #[serde(default)]
+    pub signed_in: bool,
     /// Who is signed in on this device, and as what (decides the workspace).
     #[serde(default)]
     pub user: String,

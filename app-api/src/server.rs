@@ -99,3 +99,45 @@ impl std::fmt::Debug for OrderVerifier {
 pub struct Verifiers {
     pub verifiers: Vec<OrderVerifier>,
 }
+
+/// `POST /v1/enrol` (no token): a one-time enrolment code and the device it signs in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    pub code: String,
+    pub device: String,
+}
+
+/// The answer to [`EnrolRequest`]: the device's token (bound to that device), once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolled {
+    pub token: String,
+    pub tenant: String,
+    pub user: String,
+    pub role: Role,
+}
+
+/// Every refusal of the server's JSON routes: a sentence, and for refusals a
+/// client acts on, a stable code (`code-used`, `code-expired`, `code-unknown`,
+/// `code-mistyped`, `too-many-attempts`, `admins_only`, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerError {
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// `POST /v1/admin/users`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// `POST /v1/admin/enrolments`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewEnrolment {
+    pub user: String,
+    #[serde(default)]
+    pub ttl_minutes: Option<u32>,
+}

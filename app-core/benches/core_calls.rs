@@ -27,11 +27,7 @@ fn filled_core(orders: usize) -> (tempfile::TempDir, Core) {
 }
 
 fn session(core: &Core, user: &str, role: Role) {
-    core.execute(Request::SetSession {
-        user: user.into(),
-        role,
-    })
-    .unwrap();
+    core.set_session(user, role).unwrap();
 }
 
 fn act(core: &Core, order_id: &str, action: Action) {

@@ -317,11 +317,7 @@ fn main() {
             })
             .unwrap();
         }
-        c.execute(Request::SetSession {
-            user: "aki".into(),
-            role: Role::Courier,
-        })
-        .unwrap();
+        c.set_session("aki", Role::Courier).unwrap();
     }
     let mut samples = Vec::new();
     for _ in 0..30 {

@@ -110,7 +110,7 @@ mod tests {
     #[test]
     fn seeds_once_and_keeps_non_ascii_names() {
         let dir = tempfile::tempdir().unwrap();
-        let core = Core::open(dir.path()).unwrap();
+        let core = Core::open(dir.path()).unwrap().or_dispatcher();
         assert_eq!(seed(&core).unwrap(), DEMO_ORDERS.len());
         assert_eq!(seed(&core).unwrap(), 0, "second run adds nothing");
         let Ok(app_api::Response::Orders { orders, .. }) =

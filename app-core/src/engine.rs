@@ -79,7 +79,11 @@ type LocalWriteHook = Box<dyn Fn(&OrderId) + Send + Sync>;
 
 struct Inner {
     store: LocalStore,
+    /// Who works on this device; meaningful only while `signed_in`.
     session: Actor,
+    /// Someone is signed in (or chose to work without a server): until then
+    /// every request but the device's status is refused.
+    signed_in: bool,
     zones: ZoneIndex,
     tariff: Tariff,
 }
@@ -104,16 +108,17 @@ impl Core {
         let device = store.device_id().clone();
         let user = store.meta("session_user").map_err(storage)?;
         let role = store.meta("session_role").map_err(storage)?;
+        let role: Option<Role> = role.and_then(|r| serde_json::from_value(r.into()).ok());
+        let signed_in = user.is_some() && role.is_some();
         let session = Actor {
-            user: UserId::new(user.unwrap_or_else(|| "local-dispatcher".into())),
-            role: role
-                .and_then(|r| serde_json::from_value(r.into()).ok())
-                .unwrap_or(Role::Dispatcher),
+            user: UserId::new(user.unwrap_or_default()),
+            role: role.unwrap_or(Role::Client),
             device,
         };
         let inner = Inner {
             store,
             session,
+            signed_in,
             zones: ZoneIndex::new(&[]).expect("no zones"),
             tariff: Tariff::default(),
         };
@@ -167,9 +172,18 @@ impl Core {
 
     /// Executes one request.
     pub fn execute(&self, request: Request) -> Result<Response, ApiError> {
+        let open = matches!(
+            request,
+            Request::DeviceStatus | Request::SyncStatus | Request::ImportProgress
+        );
+        if !open && !self.lock().signed_in {
+            return Err(ApiError::Refused {
+                code: "signed_out".into(),
+                message: "nobody is signed in on this device: sign in, or choose to work without a server".into(),
+            });
+        }
         match request {
             Request::DeviceStatus => self.device_status().map(Response::DeviceStatus),
-            Request::SetSession { user, role } => self.set_session(&user, role),
             Request::CreateOrder(new) => self.create_order(new).map(Response::Order),
             Request::Act { order_id, action } => {
                 let id = OrderId::new(order_id);
@@ -293,12 +307,17 @@ impl Core {
             core_version: env!("CARGO_PKG_VERSION").to_owned(),
             schema_version: inner.store.schema_version().map_err(storage)?,
             order_count: inner.store.order_count().map_err(storage)?,
+            signed_in: inner.signed_in,
             user: inner.session.user.to_string(),
             role: inner.session.role,
         })
     }
 
-    fn set_session(&self, user: &str, role: Role) -> Result<Response, ApiError> {
+    /// Who works on this device from now on. Not part of the command API: the
+    /// user and role come from the tenant's server (the sync client sets them
+    /// from `/v1/me`), or from the explicit choice to work without one; no
+    /// caller of a shell's command endpoint picks them.
+    pub fn set_session(&self, user: &str, role: Role) -> Result<(), ApiError> {
         let user = user.trim();
         if user.is_empty() || user.len() > 200 {
             return Err(ApiError::Invalid {
@@ -314,10 +333,59 @@ impl Core {
         tx.commit().map_err(storage)?;
         inner.session.user = UserId::new(user);
         inner.session.role = role;
-        Ok(Response::Session {
-            user: user.to_owned(),
-            role,
-        })
+        inner.signed_in = true;
+        Ok(())
+    }
+
+    /// Signs a test's dispatcher in unless someone is.
+    #[cfg(test)]
+    pub(crate) fn or_dispatcher(self) -> Self {
+        if self.session().is_none() {
+            self.set_session("local-dispatcher", Role::Dispatcher)
+                .expect("session");
+        }
+        self
+    }
+
+    /// Who is signed in, if anyone.
+    pub fn session(&self) -> Option<(String, Role)> {
+        let inner = self.lock();
+        inner
+            .signed_in
+            .then(|| (inner.session.user.to_string(), inner.session.role))
+    }
+
+    /// Signs the user out: every request but the status is refused until the
+    /// next sign-in. Local data (and unsynced changes) stay.
+    pub fn clear_session(&self) -> Result<(), ApiError> {
+        let mut inner = self.lock();
+        let tx = inner.store.write().map_err(storage)?;
+        tx.delete_meta("session_user").map_err(storage)?;
+        tx.delete_meta("session_role").map_err(storage)?;
+        tx.commit().map_err(storage)?;
+        inner.signed_in = false;
+        Ok(())
+    }
+
+    /// Forgets this device: signs out, removes every order, proof and setting
+    /// from the store and the blob directory, and gives the store a new device
+    /// id. The caller (the account service) decides that nothing is lost.
+    pub fn forget_local_data(&self) -> Result<(), ApiError> {
+        let mut inner = self.lock();
+        inner.store.wipe().map_err(storage)?;
+        inner.signed_in = false;
+        inner.session.device = inner.store.device_id().clone();
+        inner.zones = ZoneIndex::new(&[]).expect("no zones");
+        let blobs = self.blobs.dir().to_owned();
+        if blobs.exists() {
+            std::fs::remove_dir_all(&blobs).map_err(|e| ApiError::Storage {
+                message: format!("cannot remove {}: {e}", blobs.display()),
+            })?;
+        }
+        drop(inner);
+        self.revision
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

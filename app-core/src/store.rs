@@ -111,7 +111,33 @@ impl LocalStore {
         })
     }
 
-    /// The id this store was given when it was created; it never changes.
+    /// Removes everything this store holds and gives it a new device id: what
+    /// "forget this device" does (the caller has made sure nothing is lost).
+    pub fn wipe(&mut self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let tx = self.conn.transaction()?;
+        let tables: Vec<String> = tx
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table'
+                 AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'orders_fts%'",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for table in tables {
+            // Deleting orders clears the full-text index through its trigger.
+            tx.execute(&format!("DELETE FROM \"{table}\""), [])?;
+        }
+        tx.execute("INSERT INTO orders_fts (orders_fts) VALUES ('rebuild')", [])?;
+        tx.commit()?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The old rows leave the file, not only the tables.
+        self.conn.execute_batch("VACUUM")?;
+        self.device_id = ensure_device_id(&self.conn)?;
+        Ok(())
+    }
+
+    /// The id this store was given when it was created; it never changes
+    /// (until [`LocalStore::wipe`]).
     pub fn device_id(&self) -> &DeviceId {
         &self.device_id
     }
@@ -209,6 +235,11 @@ impl Tx<'_> {
             .prepare_cached("SELECT pods FROM orders WHERE id = ?1")?
             .query_row([order], |r| r.get(0))
             .optional()?)
+    }
+
+    pub fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        self.tx.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+        Ok(())
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {

@@ -119,11 +119,7 @@ impl World {
             ("bea", Role::Courier),
         ];
         for (core, (user, role)) in cores.iter().zip(people) {
-            core.execute(Request::SetSession {
-                user: user.into(),
-                role,
-            })
-            .unwrap();
+            core.set_session(user, role).unwrap();
         }
         let mut orders = Vec::new();
         for i in 0..ORDERS {

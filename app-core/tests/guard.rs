@@ -13,11 +13,7 @@ use ruta_model::guard::*;
 fn core(role: Role, user: &str) -> (tempfile::TempDir, Core) {
     let dir = tempfile::tempdir().unwrap();
     let core = Core::open(dir.path()).unwrap();
-    core.execute(Request::SetSession {
-        user: user.into(),
-        role,
-    })
-    .unwrap();
+    core.set_session(user, role).unwrap();
     (dir, core)
 }
 

@@ -98,10 +98,7 @@ async fn serve(
 fn seed(data: PathBuf, dispatcher: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
     let core = app_core::Core::open(&data)?;
     if let Some(user) = dispatcher {
-        core.execute(app_core::api::Request::SetSession {
-            user,
-            role: app_core::api::Role::Dispatcher,
-        })?;
+        core.set_session(&user, app_core::api::Role::Dispatcher)?;
     }
     let created = app_core::demo::seed(&core)?;
     println!("seeded {created} demo orders into {}", data.display());

@@ -11,6 +11,7 @@
 //! - [`policy`]: who may make which request of a device's core beyond one
 //!   order's events (driver monitor, route plans, proposals, proof capture,
 //!   verification codes), table-tested.
+//! - [`enrolment`]: one-time enrolment codes (format, check symbol, hash).
 //! - [`ids`]: who is on the other end ([`Principal`]), document ids, hashes and
 //!   hex, and the live-position / beacon encoding.
 //!
@@ -18,6 +19,7 @@
 //! crate (no rusqlite, tokio or samod; only samod-core's `DocumentId`).
 
 pub mod access;
+pub mod enrolment;
 pub mod guard;
 pub mod ids;
 pub mod lifecycle;

@@ -33,6 +33,9 @@ pub enum Call<'a> {
     CourierDirectory,
     /// A courier's stored breadcrumb (server, `/v1/breadcrumbs/{courier}`).
     Breadcrumbs { courier: &'a str },
+    /// The tenant's set-up (server, `/v1/admin/…`): users, enrolment codes,
+    /// devices and their revocation.
+    Administer,
 }
 
 /// Why a call is refused: the API's refusal code and a sentence for the user.
@@ -93,6 +96,9 @@ pub fn allow(user: &UserId, role: Role, call: Call<'_>) -> Result<(), Denied> {
         Call::Breadcrumbs { courier } if !operator && user.as_str() != courier => {
             deny("forbidden", "operators only")
         }
+        Call::Administer if role != Role::Admin => {
+            deny("admins_only", "only admins set the tenant up")
+        }
         _ => Ok(()),
     }
 }
@@ -110,7 +116,7 @@ mod tests {
     /// Every role × call, as the table the UI, the core and the server follow.
     #[test]
     fn the_request_table() {
-        let calls: [(&str, Call<'static>); 16] = [
+        let calls: [(&str, Call<'static>); 17] = [
             ("fleet", Call::Fleet),
             ("plan own", Call::PlanRoute { courier: "me" }),
             ("plan other", Call::PlanRoute { courier: "other" }),
@@ -127,15 +133,16 @@ mod tests {
             ("couriers", Call::CourierDirectory),
             ("crumbs own", Call::Breadcrumbs { courier: "me" }),
             ("crumbs other", Call::Breadcrumbs { courier: "other" }),
+            ("administer", Call::Administer),
         ];
         // Columns in the order of `calls`.
         let (t, f) = (true, false);
         #[rustfmt::skip]
-        let table: [(Role, [bool; 16]); 4] = [
-            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t]),
-            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t]),
-            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f]),
-            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f]),
+        let table: [(Role, [bool; 17]); 4] = [
+            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t]),
+            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f]),
+            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f]),
+            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f]),
         ];
         for (role, row) in table {
             for ((name, call), want) in calls.iter().zip(row) {

@@ -180,11 +180,8 @@ impl SyncClient {
             }
             Err(e) => return Err(e),
         };
-        core.execute(Request::SetSession {
-            user: me.user.clone(),
-            role: me.role,
-        })
-        .map_err(|e| SyncError::Local(e.to_string()))?;
+        core.set_session(&me.user, me.role)
+            .map_err(|e| SyncError::Local(e.to_string()))?;
         match me.pod_secret.as_deref().and_then(app_core::ids::unhex) {
             Some(secret) => core.set_pod_secret(&secret),
             // Only operators' devices hold the tenant key (couriers get verifiers).

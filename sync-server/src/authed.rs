@@ -5,22 +5,24 @@
 
 use std::sync::Arc;
 
+use app_api::server::ServerError;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json, Response};
-use serde_json::json;
 
 use crate::Server;
 use crate::directory::{Authenticated, now_ms, tenant_of_token};
 use crate::tenant::Tenant;
 use crate::ws;
 
-/// An error answer: status and a JSON `{"error": message}`.
+/// An error answer: status and a JSON [`ServerError`] (`{"error": message}`,
+/// with a `code` for refusals a client acts on).
 #[derive(Debug)]
 pub struct ApiErr {
     pub status: StatusCode,
     pub message: String,
+    pub code: Option<&'static str>,
 }
 
 impl ApiErr {
@@ -28,13 +30,31 @@ impl ApiErr {
         Self {
             status,
             message: message.into(),
+            code: None,
         }
+    }
+
+    /// A refusal with a stable code.
+    pub fn coded(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            code: Some(code),
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
     }
 }
 
 impl IntoResponse for ApiErr {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let body = ServerError {
+            error: self.message,
+            code: self.code.map(str::to_owned),
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -78,16 +98,25 @@ impl FromRequestParts<Arc<Server>> for Authed {
             .await
             .map_err(|_| unauthorized("unknown token"))?;
         let dir = tenant.dir.clone();
-        let checked = tokio::task::spawn_blocking(move || dir.authenticate(&token, now_ms()))
-            .await
-            .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let on = device.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            dir.authenticate_on(&token, on.as_deref(), now_ms())
+        })
+        .await
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         match checked {
-            Ok(who) => Ok(Authed {
-                tenant,
-                who,
-                device,
-            }),
+            Ok(who) => {
+                if let Some(d) = &device {
+                    let mut seen = tenant.last_seen.lock().unwrap_or_else(|p| p.into_inner());
+                    seen.insert(d.clone(), now_ms());
+                }
+                Ok(Authed {
+                    tenant,
+                    who,
+                    device,
+                })
+            }
             Err(problem) => {
                 tracing::warn!(tenant = %tenant_name, %problem, "authentication failed");
                 Err(unauthorized(&problem.to_string()))

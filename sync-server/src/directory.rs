@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use ruta_domain::{Role, UserId};
 use ruta_model::Principal;
 use ruta_model::access::DocFacts;
+use ruta_model::enrolment::{self, Code};
 use ruta_model::sha256_hex;
 
 /// File name of a tenant's store inside `DATA/tenants/<tenant>/`.
@@ -40,7 +41,36 @@ pub enum TokenProblem {
     Expired,
     #[error("token revoked")]
     Revoked,
+    #[error("token bound to another device")]
+    OtherDevice,
 }
+
+/// Why an enrolment code was not exchanged, as the API names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EnrolProblem {
+    #[error("no such enrolment code: check it, or ask your admin for a new one")]
+    Unknown,
+    #[error("this enrolment code was already used: ask your admin for a new one")]
+    Used,
+    #[error("this enrolment code has expired: ask your admin for a new one")]
+    Expired,
+    #[error("this device belongs to another user; forget it on the device first")]
+    DeviceOfAnotherUser,
+}
+
+impl EnrolProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            EnrolProblem::Unknown => "code-unknown",
+            EnrolProblem::Used => "code-used",
+            EnrolProblem::Expired => "code-expired",
+            EnrolProblem::DeviceOfAnotherUser => "device-of-another-user",
+        }
+    }
+}
+
+/// A device as admins see it: (device, user, first seen, any live token).
+pub type DeviceRow = (String, String, i64, bool);
 
 /// A user as the directory knows them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,8 +93,15 @@ pub struct Authenticated {
 
 /// (token id, user, created, expires, revoked).
 pub type TokenRow = (String, String, i64, Option<i64>, Option<i64>);
-/// (token id, user, role, expires, revoked).
-type AuthRow = (String, String, String, Option<i64>, Option<i64>);
+/// (token id, user, role, expires, revoked, device).
+type AuthRow = (
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
 
 pub fn tenant_dir(data: &Path, tenant: &str) -> PathBuf {
     data.join("tenants").join(tenant)
@@ -181,8 +218,21 @@ impl Directory {
              -- them) belongs to: the first user whose write names it.
              CREATE TABLE IF NOT EXISTS devices (
                  device TEXT PRIMARY KEY, user_id TEXT NOT NULL, first_ms INTEGER NOT NULL
+             ) STRICT;
+             -- One-time enrolment codes (hashed): exchanged once for a device token.
+             CREATE TABLE IF NOT EXISTS enrolments (
+                 hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
+                 created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,
+                 used_ms INTEGER, used_device TEXT
              ) STRICT;",
         )?;
+        // Tokens from enrolment are bound to the device they were issued to.
+        let has_device: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('tokens') WHERE name = 'device'")?
+            .exists([])?;
+        if !has_device {
+            conn.execute_batch("ALTER TABLE tokens ADD COLUMN device TEXT")?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_owned(),
@@ -276,17 +326,131 @@ impl Directory {
                 "no user {user:?} in tenant {tenant:?}"
             )));
         }
-        let mut secret = [0u8; 32];
-        rand::fill(&mut secret);
-        let hex = ruta_model::hex(&secret);
-        let token = format!("rt_{tenant}_{hex}");
-        let hash = sha256_hex(token.as_bytes());
-        let id = hash[..12].to_owned();
+        Ok(insert_token(
+            &self.conn(),
+            tenant,
+            user,
+            None,
+            expires_ms,
+            now_ms,
+        )?)
+    }
+
+    /// Issues a one-time enrolment code for `user`, valid for `ttl_ms`.
+    /// Returns the code (shown once: only its hash is stored) and its expiry.
+    pub fn issue_enrolment(
+        &self,
+        tenant: &str,
+        user: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> Result<(Code, i64), DirectoryError> {
+        if self.user(&UserId::new(user))?.is_none() {
+            return Err(DirectoryError::Invalid(format!(
+                "no user {user:?} in tenant {tenant:?}"
+            )));
+        }
+        let code = loop {
+            let mut random = [0u8; enrolment::RANDOM_SYMBOLS];
+            rand::fill(&mut random);
+            if let Some(code) = Code::new(tenant, random) {
+                break code;
+            }
+        };
+        let expires = now_ms + ttl_ms;
         self.conn().execute(
-            "INSERT INTO tokens (id, user_id, hash, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, user, hash, now_ms, expires_ms],
+            "INSERT INTO enrolments (hash, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![code.hash(), user, now_ms, expires],
         )?;
-        Ok((id, token))
+        Ok((code, expires))
+    }
+
+    /// Exchanges an enrolment code for a token bound to `device`, in one
+    /// transaction: a code works once, however many devices race for it.
+    /// Returns (token, user, role).
+    pub fn redeem_enrolment(
+        &self,
+        tenant: &str,
+        code: &Code,
+        device: &str,
+        now_ms: i64,
+    ) -> Result<Result<(String, User), EnrolProblem>, DirectoryError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let row: Option<(String, i64, Option<i64>)> = tx
+            .query_row(
+                "SELECT user_id, expires_ms, used_ms FROM enrolments WHERE hash = ?1",
+                params![code.hash()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((user, expires, used)) = row else {
+            return Ok(Err(EnrolProblem::Unknown));
+        };
+        if used.is_some() {
+            return Ok(Err(EnrolProblem::Used));
+        }
+        if expires <= now_ms {
+            return Ok(Err(EnrolProblem::Expired));
+        }
+        let owner: Option<String> = tx
+            .query_row(
+                "SELECT user_id FROM devices WHERE device = ?1",
+                params![device],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if owner.as_ref().is_some_and(|o| *o != user) {
+            return Ok(Err(EnrolProblem::DeviceOfAnotherUser));
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO devices (device, user_id, first_ms) VALUES (?1, ?2, ?3)",
+            params![device, user, now_ms],
+        )?;
+        tx.execute(
+            "UPDATE enrolments SET used_ms = ?2, used_device = ?3 WHERE hash = ?1",
+            params![code.hash(), now_ms, device],
+        )?;
+        let (_, token) = insert_token(&tx, tenant, &user, Some(device), None, now_ms)?;
+        let (role, name): (String, String) = tx.query_row(
+            "SELECT role, name FROM users WHERE id = ?1",
+            params![user],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        tx.commit()?;
+        Ok(Ok((
+            token,
+            User {
+                id: UserId::new(user),
+                role: parse_role(&role)?,
+                name,
+                index_doc: None,
+                courier_doc: None,
+            },
+        )))
+    }
+
+    /// Revokes every token bound to `device`; how many were live.
+    pub fn revoke_device(&self, device: &str, now_ms: i64) -> Result<usize, DirectoryError> {
+        Ok(self.conn().execute(
+            "UPDATE tokens SET revoked_ms = ?2 WHERE device = ?1 AND revoked_ms IS NULL",
+            params![device, now_ms],
+        )?)
+    }
+
+    /// Every device that claimed a user, with whether a token bound to it is live.
+    pub fn devices(&self, now_ms: i64) -> Result<Vec<DeviceRow>, DirectoryError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT d.device, d.user_id, d.first_ms,
+                    EXISTS (SELECT 1 FROM tokens t WHERE t.device = d.device AND t.revoked_ms IS NULL
+                            AND (t.expires_ms IS NULL OR t.expires_ms > ?1))
+             FROM devices d ORDER BY d.user_id, d.first_ms",
+        )?;
+        let rows = stmt.query_map(params![now_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn revoke_token(&self, id: &str, now_ms: i64) -> Result<(), DirectoryError> {
@@ -314,10 +478,21 @@ impl Directory {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Checks a presented token.
+    /// Checks a presented token, used by any device (tokens from `token issue`).
     pub fn authenticate(
         &self,
         token: &str,
+        now_ms: i64,
+    ) -> Result<Result<Authenticated, TokenProblem>, DirectoryError> {
+        self.authenticate_on(token, None, now_ms)
+    }
+
+    /// Checks a token presented by `device` (the `?device=` it names): a
+    /// token from enrolment works only on the device it was issued to.
+    pub fn authenticate_on(
+        &self,
+        token: &str,
+        device: Option<&str>,
         now_ms: i64,
     ) -> Result<Result<Authenticated, TokenProblem>, DirectoryError> {
         if tenant_of_token(token).is_none() {
@@ -327,13 +502,22 @@ impl Directory {
         let row: Option<AuthRow> = self
             .conn()
             .query_row(
-                "SELECT t.id, u.id, u.role, t.expires_ms, t.revoked_ms
+                "SELECT t.id, u.id, u.role, t.expires_ms, t.revoked_ms, t.device
                  FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?1",
                 params![hash],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
             )
             .optional()?;
-        let Some((token_id, user, role, expires, revoked)) = row else {
+        let Some((token_id, user, role, expires, revoked, bound)) = row else {
             return Ok(Err(TokenProblem::Unknown));
         };
         if revoked.is_some() {
@@ -341,6 +525,9 @@ impl Directory {
         }
         if expires.is_some_and(|e| e <= now_ms) {
             return Ok(Err(TokenProblem::Expired));
+        }
+        if bound.is_some() && bound.as_deref() != device {
+            return Ok(Err(TokenProblem::OtherDevice));
         }
         Ok(Ok(Authenticated {
             principal: Principal {
@@ -573,6 +760,29 @@ impl Directory {
     }
 }
 
+/// Inserts a fresh token; returns (token id, the token).
+fn insert_token(
+    conn: &Connection,
+    tenant: &str,
+    user: &str,
+    device: Option<&str>,
+    expires_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<(String, String), rusqlite::Error> {
+    let mut secret = [0u8; 32];
+    rand::fill(&mut secret);
+    let hex = ruta_model::hex(&secret);
+    let token = format!("rt_{tenant}_{hex}");
+    let hash = sha256_hex(token.as_bytes());
+    let id = hash[..12].to_owned();
+    conn.execute(
+        "INSERT INTO tokens (id, user_id, hash, created_ms, expires_ms, device)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, user, hash, now_ms, expires_ms, device],
+    )?;
+    Ok((id, token))
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -626,6 +836,77 @@ mod tests {
         let bytes = std::fs::read(tenant_dir(data.path(), "acme").join(STORE_FILE)).unwrap();
         let secret = token.rsplit('_').next().unwrap();
         assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    }
+
+    #[test]
+    fn an_enrolment_code_works_once_on_time_and_binds_its_token_to_the_device() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = Directory::create(data.path(), "acme").unwrap();
+        dir.add_user("c1", Role::Courier, "Cara", 0).unwrap();
+        dir.add_user("c2", Role::Courier, "Cid", 0).unwrap();
+        let (code, expires) = dir.issue_enrolment("acme", "c1", 1_000, 100).unwrap();
+        assert_eq!(expires, 1_100);
+        assert_eq!(code.tenant, "acme");
+        let (token, user) = dir
+            .redeem_enrolment("acme", &code, "dev-a", 200)
+            .unwrap()
+            .unwrap();
+        assert_eq!((user.id.as_str(), user.role), ("c1", Role::Courier));
+        assert_eq!(
+            dir.redeem_enrolment("acme", &code, "dev-b", 201).unwrap(),
+            Err(EnrolProblem::Used)
+        );
+        // Bound to dev-a: another device (or none) cannot use it.
+        assert!(
+            dir.authenticate_on(&token, Some("dev-a"), 300)
+                .unwrap()
+                .is_ok()
+        );
+        assert_eq!(
+            dir.authenticate_on(&token, Some("dev-b"), 300).unwrap(),
+            Err(TokenProblem::OtherDevice)
+        );
+        assert_eq!(
+            dir.authenticate(&token, 300).unwrap(),
+            Err(TokenProblem::OtherDevice)
+        );
+        let (late, _) = dir.issue_enrolment("acme", "c1", 1_000, 100).unwrap();
+        assert_eq!(
+            dir.redeem_enrolment("acme", &late, "dev-a", 1_100).unwrap(),
+            Err(EnrolProblem::Expired)
+        );
+        let never = Code::new("acme", [3; enrolment::RANDOM_SYMBOLS])
+            .or_else(|| Code::new("acme", [4; enrolment::RANDOM_SYMBOLS]))
+            .unwrap();
+        assert_eq!(
+            dir.redeem_enrolment("acme", &never, "dev-a", 300).unwrap(),
+            Err(EnrolProblem::Unknown)
+        );
+        // dev-a is c1's: c2's code does not take it over.
+        let (other, _) = dir.issue_enrolment("acme", "c2", 1_000, 100).unwrap();
+        assert_eq!(
+            dir.redeem_enrolment("acme", &other, "dev-a", 300).unwrap(),
+            Err(EnrolProblem::DeviceOfAnotherUser)
+        );
+        assert_eq!(
+            dir.devices(300).unwrap(),
+            vec![("dev-a".into(), "c1".into(), 200, true)]
+        );
+        assert_eq!(dir.revoke_device("dev-a", 400).unwrap(), 1);
+        assert_eq!(
+            dir.authenticate_on(&token, Some("dev-a"), 500).unwrap(),
+            Err(TokenProblem::Revoked)
+        );
+        assert_eq!(dir.devices(500).unwrap()[0].3, false);
+        // Neither the code nor the token is in the file.
+        drop(dir);
+        let bytes = std::fs::read(tenant_dir(data.path(), "acme").join(STORE_FILE)).unwrap();
+        for secret in [
+            code.to_string(),
+            token.rsplit('_').next().unwrap().to_owned(),
+        ] {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The server's HTTP surface: health, identity, the sync WebSocket, blobs and
-//! breadcrumbs. Every `/v1` route authenticates a bearer token (header
-//! `Authorization: Bearer …` or, for browsers' WebSockets, `?token=`).
+//! breadcrumbs, enrolment and the admin routes ([`crate::admin`]). Every `/v1`
+//! route but `POST /v1/enrol` authenticates a bearer token (header
+//! `Authorization: Bearer …` or, for browsers' WebSockets, `?token=`); a token
+//! from enrolment only together with the `?device=` it was issued to.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,12 +12,13 @@ use app_api::server::{BreadcrumbPoint, Breadcrumbs, Couriers, InvoiceNumber, Me,
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Json, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Router, body::Bytes};
 use ruta_model::policy::{self, Call};
 use serde_json::{Value, json};
 
 use crate::Server;
+use crate::admin;
 pub use crate::authed::{ApiErr, Authed};
 use crate::blobs;
 use crate::ws;
@@ -33,6 +36,14 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/couriers", get(couriers))
         .route("/v1/verifiers", get(verifiers))
         .route("/v1/invoices/{order_id}", get(invoice_number))
+        .route("/v1/enrol", post(admin::enrol))
+        .route("/v1/admin/users", get(admin::users).post(admin::add_user))
+        .route("/v1/admin/enrolments", post(admin::issue_enrolment))
+        .route("/v1/admin/devices", get(admin::devices))
+        .route(
+            "/v1/admin/devices/{device}/revoke",
+            post(admin::revoke_device),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(
             blobs::MAX_BLOB_BYTES as usize + 1024,
         ))

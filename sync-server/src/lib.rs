@@ -11,6 +11,7 @@
 //! - [`shadows`]: the guard's copies of recently written documents, one cache
 //!   per tenant.
 //! - [`blobs`]: resumable, content-addressed POD uploads.
+//! - [`admin`]: enrolment (codes for device tokens) and the admin routes.
 //! - [`http`]: the axum router.
 //! - [`serve`]: runs on an already-bound listener until a shutdown future
 //!   resolves, so tests bind `127.0.0.1:0` and the binary only parses its CLI.
@@ -18,6 +19,7 @@
 //! Data layout: `DATA/tenants/<tenant>/store.sqlite3` (documents and directory,
 //! WAL) and `DATA/tenants/<tenant>/blobs/`.
 
+pub mod admin;
 pub mod authed;
 pub mod blobs;
 pub mod config;
@@ -43,6 +45,8 @@ use crate::tenant::Tenant;
 pub struct Server {
     pub data: PathBuf,
     tenants: tokio::sync::Mutex<HashMap<String, Arc<Tenant>>>,
+    /// Failed enrolment attempts, for rate limiting.
+    pub enrol_limiter: admin::EnrolLimiter,
 }
 
 impl Server {
@@ -50,6 +54,7 @@ impl Server {
         Self {
             data: data.to_owned(),
             tenants: tokio::sync::Mutex::new(HashMap::new()),
+            enrol_limiter: admin::EnrolLimiter::default(),
         }
     }
 
@@ -92,6 +97,8 @@ pub async fn serve(
         }
     }
     let app = http::router(server.clone());
+    // Client addresses rate-limit enrolment attempts.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

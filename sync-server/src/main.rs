@@ -43,6 +43,41 @@ enum Command {
         #[command(subcommand)]
         command: TokenCmd,
     },
+    /// One-time enrolment codes: how a new device signs in (typed or as a QR code).
+    Enrol {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        user: String,
+        /// Minutes until the code expires.
+        #[arg(long, default_value_t = sync_server::admin::DEFAULT_TTL_MINUTES)]
+        ttl_minutes: u32,
+        /// The server address devices use: also print the QR code's payload
+        /// (the admin workspace shows the QR code itself).
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Devices that signed in.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCmd {
+    /// List devices, their users and whether they may still sync.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke every token of a device; its sessions end within seconds.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        device: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +179,50 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 for u in Directory::open(&data, &tenant)?.users()? {
                     println!("{}\t{:?}\t{}", u.id, u.role, u.name);
                 }
+            }
+        },
+        Command::Enrol {
+            tenant,
+            user,
+            ttl_minutes,
+            server,
+        } => {
+            if ttl_minutes == 0 || ttl_minutes > sync_server::admin::MAX_TTL_MINUTES {
+                return Err(format!(
+                    "--ttl-minutes: 1 to {}",
+                    sync_server::admin::MAX_TTL_MINUTES
+                )
+                .into());
+            }
+            let (code, expires) = Directory::open(&data, &tenant)?.issue_enrolment(
+                &tenant,
+                &user,
+                i64::from(ttl_minutes) * 60_000,
+                now_ms(),
+            )?;
+            eprintln!(
+                "enrolment code for {user}, works once, expires in {ttl_minutes} min (at {expires} ms):"
+            );
+            println!("{code}");
+            if let Some(server) = server {
+                println!("{}", ruta_model::enrolment::qr_payload(&server, &code));
+            }
+        }
+        Command::Device { command } => match command {
+            DeviceCmd::List { tenant } => {
+                for (device, user, first, active) in
+                    Directory::open(&data, &tenant)?.devices(now_ms())?
+                {
+                    let state = if active { "active" } else { "revoked" };
+                    println!("{device}\t{user}\t{state}\tfirst {first}");
+                }
+            }
+            DeviceCmd::Revoke { tenant, device } => {
+                let n = Directory::open(&data, &tenant)?.revoke_device(&device, now_ms())?;
+                if n == 0 {
+                    return Err(format!("device {device:?} has no live token").into());
+                }
+                println!("device {device} revoked ({n} token(s)); its sessions end within seconds");
             }
         },
         Command::Token { command } => match command {

@@ -92,6 +92,8 @@ pub struct Tenant {
     /// Device -> user, as the directory's `devices` table holds it (see
     /// [`Tenant::device_owner`]).
     device_owners: Mutex<HashMap<String, UserId>>,
+    /// When each device last made an authenticated request (since start).
+    pub last_seen: Mutex<HashMap<String, i64>>,
     /// Derived order verifiers (PBKDF2 is slow on purpose: once per order).
     verifiers: Mutex<HashMap<String, app_api::server::OrderVerifier>>,
     /// The write guard's copies of recently written documents.
@@ -176,6 +178,7 @@ impl Tenant {
             tokens_changed: tokio::sync::watch::channel(0).0,
             blob_stored: tokio::sync::watch::channel(0).0,
             device_owners: Mutex::default(),
+            last_seen: Mutex::default(),
             verifiers: Mutex::default(),
             shadows: crate::shadows::ShadowCache::new(crate::shadows::SHADOW_CACHE_DOCS),
         });

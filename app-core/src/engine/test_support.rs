@@ -14,17 +14,15 @@ use crate::clock::ManualClock;
 pub fn open_at(now_ms: i64) -> (tempfile::TempDir, Core, Arc<ManualClock>) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(now_ms));
-    let core = Core::open_with_clock(dir.path(), clock.clone()).unwrap();
+    let core = Core::open_with_clock(dir.path(), clock.clone())
+        .unwrap()
+        .or_dispatcher();
     (dir, core, clock)
 }
 
 /// Signs `user` in as `role`.
 pub fn session(core: &Core, user: &str, role: Role) {
-    core.execute(Request::SetSession {
-        user: user.into(),
-        role,
-    })
-    .unwrap();
+    core.set_session(user, role).unwrap();
 }
 
 /// Applies `action` to order `id`; panics if it is refused.

@@ -7,7 +7,9 @@ use app_api::{DeliveryStatus, OrderQuery, Point};
 fn core() -> (tempfile::TempDir, Core, Arc<ManualClock>) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let core = Core::open_with_clock(dir.path(), clock.clone()).unwrap();
+    let core = Core::open_with_clock(dir.path(), clock.clone())
+        .unwrap()
+        .or_dispatcher();
     (dir, core, clock)
 }
 
@@ -34,11 +36,7 @@ fn act(core: &Core, order: &OrderSummary, action: Action) -> Result<Response, Ap
 }
 
 fn session(core: &Core, user: &str, role: Role) {
-    core.execute(Request::SetSession {
-        user: user.into(),
-        role,
-    })
-    .unwrap();
+    core.set_session(user, role).unwrap();
 }
 
 #[test]
@@ -379,7 +377,9 @@ fn the_projection_is_a_cache_that_rebuilds_identically() {
 fn two_devices_merge_documents_both_ways() {
     let (_d1, dispatcher, clock) = core();
     let dir2 = tempfile::tempdir().unwrap();
-    let courier = Core::open_with_clock(dir2.path(), clock.clone()).unwrap();
+    let courier = Core::open_with_clock(dir2.path(), clock.clone())
+        .unwrap()
+        .or_dispatcher();
     session(&courier, "aki", Role::Courier);
     let order = create(&dispatcher, "Aino");
     act(
@@ -417,7 +417,9 @@ fn two_devices_merge_documents_both_ways() {
 fn exchange_sends_only_what_the_peer_lacks_and_says_when_it_is_behind() {
     let (_d1, a, clock) = core();
     let dir2 = tempfile::tempdir().unwrap();
-    let b = Core::open_with_clock(dir2.path(), clock.clone()).unwrap();
+    let b = Core::open_with_clock(dir2.path(), clock.clone())
+        .unwrap()
+        .or_dispatcher();
     let order = create(&a, "Aino");
     let id = OrderId::new(order.id.clone());
     // Not on b yet: behind as soon as the peer has anything; nothing to send.
@@ -476,12 +478,12 @@ fn skeleton_orders_from_schema_1_become_documents() {
         )
         .unwrap();
     }
-    let core = Core::open(dir.path()).unwrap();
+    let core = Core::open(dir.path()).unwrap().or_dispatcher();
     let (orders, _) = list(&core, OrderQuery::default());
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].reference, "R-ABCD-0001");
     assert_eq!(orders[0].customer_name, "Kalle Öhman");
     drop(core);
-    let core = Core::open(dir.path()).unwrap();
+    let core = Core::open(dir.path()).unwrap().or_dispatcher();
     assert_eq!(core.order_count().unwrap(), 1, "imported once");
 }

@@ -194,11 +194,7 @@ fn actor(user: &str, role: Role) -> Actor {
 fn new_order(who: &Actor, client: Option<&str>) -> (String, Vec<Vec<u8>>, automerge::ChangeHash) {
     let dir = tempfile::tempdir().unwrap();
     let core = app_core::Core::open(dir.path()).unwrap();
-    core.execute(Request::SetSession {
-        user: "maker".into(),
-        role: Role::Dispatcher,
-    })
-    .unwrap();
+    core.set_session("maker", Role::Dispatcher).unwrap();
     let mut new = NewOrder::simple("Matrix Oy", "Kaivokatu 1", "Bulevardi 2");
     new.client = client.map(str::to_owned);
     let Response::Order(o) = core.execute(Request::CreateOrder(new)).unwrap() else {

@@ -126,11 +126,7 @@ mod ui {
         let disp_dir = tempfile::tempdir().unwrap();
         let seeded = {
             let core = app_core::Core::open(disp_dir.path()).unwrap();
-            core.execute(app_api::Request::SetSession {
-                user: "d1".into(),
-                role: app_api::Role::Dispatcher,
-            })
-            .unwrap();
+            core.set_session("d1", app_api::Role::Dispatcher).unwrap();
             app_core::demo::seed(&core).unwrap()
         };
         let disp = device(

@@ -9,8 +9,9 @@ use crate::clock::ManualClock;
 
 fn core() -> (tempfile::TempDir, Core) {
     let dir = tempfile::tempdir().unwrap();
-    let core =
-        Core::open_with_clock(dir.path(), Arc::new(ManualClock::new(1_780_000_000_000))).unwrap();
+    let core = Core::open_with_clock(dir.path(), Arc::new(ManualClock::new(1_780_000_000_000)))
+        .unwrap()
+        .or_dispatcher();
     (dir, core)
 }
 

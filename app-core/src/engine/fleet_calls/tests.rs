@@ -159,7 +159,7 @@ fn a_courier_beacon_is_checked_kept_and_handed_to_the_sync_client() {
     );
     assert_eq!(sent[1].work_mode, Some(WorkMode::SystemOptimised));
     drop(core);
-    let core = Core::open(dir.path()).unwrap();
+    let core = Core::open(dir.path()).unwrap().or_dispatcher();
     assert_eq!(
         core.own_beacon().work_mode,
         Some(WorkMode::SystemOptimised),
@@ -171,10 +171,10 @@ fn a_courier_beacon_is_checked_kept_and_handed_to_the_sync_client() {
 fn zones_are_kept_and_file_orders_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let core = Core::open(dir.path()).unwrap();
+        let core = Core::open(dir.path()).unwrap().or_dispatcher();
         crate::demo::seed(&core).unwrap();
     }
-    let core = Core::open(dir.path()).unwrap();
+    let core = Core::open(dir.path()).unwrap().or_dispatcher();
     let Response::Zones { zones } = core.execute(Request::Zones).unwrap() else {
         panic!()
     };

@@ -444,7 +444,7 @@ fn qr_scanned_from_a_camera_frame_verifies_and_no_key_means_a_clear_error() {
 
     // A device that never received the tenant key cannot verify.
     let dir = tempfile::tempdir().unwrap();
-    let fresh = Core::open(dir.path()).unwrap();
+    let fresh = Core::open(dir.path()).unwrap().or_dispatcher();
     let id2 = picked_up(&fresh, needs, None);
     let err = capture(
         &fresh,
@@ -503,7 +503,7 @@ fn the_chain_verifies_and_shows_a_missing_record_and_a_backdated_clock() {
 
     // A dispatcher's device that got orders 1 and 3 but not 2 sees the gap.
     let dir = tempfile::tempdir().unwrap();
-    let dispatcher = Core::open(dir.path()).unwrap();
+    let dispatcher = Core::open(dir.path()).unwrap().or_dispatcher();
     for id in [&ids[0], &ids[2]] {
         let oid = crate::domain::OrderId::new(id.clone());
         dispatcher
@@ -790,7 +790,7 @@ fn a_proof_outside_every_chain_is_a_finding_not_skipped() {
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let dispatcher = Core::open(dir.path()).unwrap();
+    let dispatcher = Core::open(dir.path()).unwrap().or_dispatcher();
     dispatcher.merge_remote(&oid, &doc.save()).unwrap();
     let Response::PodChains { chains } = dispatcher.execute(Request::PodChains).unwrap() else {
         panic!()
@@ -815,7 +815,7 @@ fn a_courier_device_checks_a_pin_with_the_orders_verifier_and_no_key() {
     let id = picked_up(&dispatcher, PodNeeds::default(), None);
     let pin = pin_of(&dispatcher, &id);
     let dir = tempfile::tempdir().unwrap();
-    let courier = Core::open(dir.path()).unwrap();
+    let courier = Core::open(dir.path()).unwrap().or_dispatcher();
     let oid = crate::domain::OrderId::new(id.clone());
     courier
         .merge_remote(&oid, &dispatcher.doc_bytes(&oid).unwrap())
