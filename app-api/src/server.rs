@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{CourierInfo, Role};
 
+/// The header a device names itself with on HTTP requests (the sync socket
+/// uses `?device=`): a token from enrolment works only from its own device.
+pub const DEVICE_HEADER: &str = "x-ruta-device";
+
 /// `GET /v1/me`: who this token signs in as, and the documents to follow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {

@@ -5,6 +5,9 @@
 //! (`POST /api/call`). Both carry the same JSON, so the rest of the UI never
 //! knows which shell it runs in.
 
+use app_api::account::{
+    ACCOUNT_HTTP_PATH, ACCOUNT_TAURI_COMMAND, AccountRequest, AccountResponse,
+};
 use app_api::{ApiError, Request, Response};
 use wasm_bindgen::prelude::*;
 
@@ -44,14 +47,25 @@ impl Transport {
 /// Sends one request to this device's core.
 pub async fn call(request: &Request) -> Result<Response, ApiError> {
     match Transport::detect() {
-        Transport::TauriIpc => call_ipc(request).await,
-        Transport::Http => call_http(request).await,
+        Transport::TauriIpc => call_ipc(app_api::TAURI_COMMAND, request).await,
+        Transport::Http => call_http(app_api::HTTP_PATH, request).await,
     }
 }
 
-async fn call_ipc(request: &Request) -> Result<Response, ApiError> {
+/// Sends one request to this device's account service (sign-in, sign-out, admin).
+pub async fn account(request: &AccountRequest) -> Result<AccountResponse, ApiError> {
+    match Transport::detect() {
+        Transport::TauriIpc => call_ipc(ACCOUNT_TAURI_COMMAND, request).await,
+        Transport::Http => call_http(ACCOUNT_HTTP_PATH, request).await,
+    }
+}
+
+async fn call_ipc<Q: serde::Serialize, A: serde::de::DeserializeOwned>(
+    command: &str,
+    request: &Q,
+) -> Result<A, ApiError> {
     let args = to_js(&serde_json::json!({ "request": request }))?;
-    match invoke(app_api::TAURI_COMMAND, args).await {
+    match invoke(command, args).await {
         Ok(value) => from_js(&value),
         // The shell sends an ApiError as data; anything else (e.g. a request the
         // IPC layer could not decode) arrives as a string.
@@ -63,11 +77,14 @@ async fn call_ipc(request: &Request) -> Result<Response, ApiError> {
     }
 }
 
-async fn call_http(request: &Request) -> Result<Response, ApiError> {
+async fn call_http<Q: serde::Serialize, A: serde::de::DeserializeOwned>(
+    path: &str,
+    request: &Q,
+) -> Result<A, ApiError> {
     let transport = |e: gloo_net::Error| ApiError::Transport {
         message: e.to_string(),
     };
-    let response = gloo_net::http::Request::post(app_api::HTTP_PATH)
+    let response = gloo_net::http::Request::post(path)
         .json(request)
         .map_err(transport)?
         .send()

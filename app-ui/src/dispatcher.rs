@@ -33,11 +33,17 @@ enum Tab {
     Drivers,
     New,
     Import,
+    People,
 }
 
 #[component]
 pub fn Console() -> impl IntoView {
     let tab = RwSignal::new(Tab::Orders);
+    // Only admins see the People tab (the server refuses others' admin calls too).
+    let admin = ctx().status.with_untracked(|s| {
+        s.as_ref()
+            .is_some_and(|s| s.role == app_api::Role::Admin)
+    });
     let open = RwSignal::new(None::<String>);
     // The courier picked on the driver monitor or the map: their run is drawn.
     let courier = RwSignal::new(None::<String>);
@@ -60,6 +66,7 @@ pub fn Console() -> impl IntoView {
             {tab_button(Tab::Drivers, "tab-drivers", "Drivers")}
             {tab_button(Tab::New, "tab-new", "New order")}
             {tab_button(Tab::Import, "tab-import", "Import CSV")}
+            {move || admin.then(|| tab_button(Tab::People, "tab-people", "People"))}
         </nav>
         <datalist id="courier-list">
             {move || known.get().into_iter().map(|(user, name)| view! { <option value=user>{name}</option> }).collect_view()}
@@ -72,6 +79,7 @@ pub fn Console() -> impl IntoView {
                     Tab::Drivers => view! { <crate::fleet::Drivers selected=courier on_map=Callback::new(move |_| util::later(move || tab.set(Tab::Map)))/> }.into_any(),
                     Tab::New => view! { <NewOrderForm on_created=Callback::new(move |id: String| util::later(move || { open.set(Some(id)); tab.set(Tab::Orders); }))/> }.into_any(),
                     Tab::Import => view! { <Import/> }.into_any(),
+                    Tab::People => view! { <crate::account::Admin/> }.into_any(),
                 }}
             </main>
             {move || open.get().map(|id| view! { <OrderPanel order_id=id on_close=Callback::new(move |_| util::later(move || open.set(None)))/> })}

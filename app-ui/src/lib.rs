@@ -6,10 +6,13 @@
 //!
 //! The signed-in user's role picks the workspace: couriers get their queue and
 //! proof capture ([`courier`]), dispatchers and admins the console
-//! ([`dispatcher`]), clients the portal ([`client`]). The header always shows the
+//! ([`dispatcher`], admins with its People tab from [`account`]), clients the
+//! portal ([`client`]); nobody signed in gets the sign-in screen
+//! ([`account::SignIn`]). The header always shows the
 //! link (online / offline / local only) and how many records wait to sync;
 //! nothing waits on the network.
 
+pub mod account;
 pub mod api;
 pub mod client;
 pub mod courier;
@@ -170,13 +173,17 @@ pub fn App() -> impl IntoView {
         })
     };
     // The workspace is rebuilt only when the role changes, not on every status refresh.
-    let role = Memo::new(move |_| c.status.with(|s| s.as_ref().map(|s| s.role)));
+    // `Some(None)`: nobody is signed in (the sign-in screen).
+    let role = Memo::new(move |_| {
+        c.status
+            .with(|s| s.as_ref().map(|s| s.signed_in.then_some(s.role)))
+    });
 
     view! {
         <header class="bar">
             <h1>"Ruta"</h1>
             <span class="who">
-                {move || c.status.with(|s| s.as_ref().map(|s| format!("{} · {}", s.user, role_label(s.role))))}
+                {move || c.status.with(|s| s.as_ref().filter(|s| s.signed_in).map(|s| format!("{} · {}", s.user, role_label(s.role))))}
             </span>
             <span class="spacer"></span>
             <span id="link" class=move || link().0>{move || link().1}</span>
@@ -188,12 +195,14 @@ pub fn App() -> impl IntoView {
                 " orders"
             </span>
             <span id="transport" class="badge">{transport.label()}</span>
+            {move || matches!(role.get(), Some(Some(_))).then(|| view! { <account::AccountMenu/> })}
         </header>
         {move || match role.get() {
             None => view! { <main><p class="muted">"Opening the local store…"</p></main> }.into_any(),
-            Some(Role::Courier) => view! { <courier::Workspace/> }.into_any(),
-            Some(Role::Client) => view! { <client::Portal/> }.into_any(),
-            Some(Role::Dispatcher | Role::Admin) => view! { <dispatcher::Console/> }.into_any(),
+            Some(None) => view! { <account::SignIn/> }.into_any(),
+            Some(Some(Role::Courier)) => view! { <courier::Workspace/> }.into_any(),
+            Some(Some(Role::Client)) => view! { <client::Portal/> }.into_any(),
+            Some(Some(Role::Dispatcher | Role::Admin)) => view! { <dispatcher::Console/> }.into_any(),
         }}
         <footer class="foot muted">
             {move || c.status.with(|s| s.as_ref().map(|s| view! {

@@ -8,7 +8,10 @@
 //! and answers the [`app_core::api::Response`] (200) or an
 //! [`app_core::api::ApiError`] (400 bad input, 404 unknown order, 409 refused by
 //! the lifecycle, 500 store failure).
-//! The host is thin: body bytes -> [`Core::execute_json`] -> JSON.
+//! The host is thin: body bytes -> [`Core::execute_json`] -> JSON. The command
+//! API cannot choose who works on the device: `POST /api/account` carries an
+//! [`app_core::api::account::AccountRequest`] to the account service
+//! ([`sync_client::Account`]), which takes the user and role from the server.
 //!
 //! `POST /vroom` takes a VROOM problem (the body vroom-express takes) and answers VROOM's
 //! solution JSON (200) or `{"code": 2, "error": "<JSON pointer>: ..."}` (400), solved offline
@@ -39,11 +42,23 @@ pub const MAX_BODY_BYTES: usize = 48 * 1024 * 1024;
 
 /// Builds the HTTP app for a device. `ui_dir`, when given, is served at `/`
 /// (with `index.html` for unknown paths, as a single-page app expects); `tiles`,
-/// when given, at `/tiles/{z}/{x}/{y}.pbf`.
-pub fn router(core: Core, ui_dir: Option<PathBuf>, tiles: Option<MbTiles>) -> Router {
+/// when given, at `/tiles/{z}/{x}/{y}.pbf`; `account`, when given, answers
+/// `POST /api/account` (sign-in, sign-out, admin calls).
+pub fn router(
+    core: Core,
+    ui_dir: Option<PathBuf>,
+    tiles: Option<MbTiles>,
+    account: Option<sync_client::Account>,
+) -> Router {
     let tiles = Router::new()
         .route("/tiles/{z}/{x}/{file}", get(tile))
-        .with_state(tiles.map(Arc::new));
+        .with_state(tiles.map(Arc::new))
+        .merge(
+            Router::new()
+                .route(api::account::ACCOUNT_HTTP_PATH, post(account_call))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .with_state(account),
+        );
     let api = Router::new()
         .route(api::HTTP_PATH, post(call))
         .route("/healthz", get(healthz))
@@ -60,19 +75,52 @@ pub fn router(core: Core, ui_dir: Option<PathBuf>, tiles: Option<MbTiles>) -> Ro
     }
 }
 
+/// The HTTP status of a refusal.
+fn status_of(err: &ApiError) -> StatusCode {
+    match err {
+        ApiError::Invalid { .. } | ApiError::Malformed { .. } => StatusCode::BAD_REQUEST,
+        ApiError::Refused { .. } => StatusCode::CONFLICT,
+        ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+        ApiError::Storage { .. } | ApiError::Transport { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// `POST /api/account`: body -> one account-service call -> JSON.
+async fn account_call(
+    State(account): State<Option<sync_client::Account>>,
+    body: Bytes,
+) -> axum::response::Response {
+    let Some(account) = account else {
+        let err = ApiError::Refused {
+            code: "no_account_service".into(),
+            message: "this device host runs without an account service".into(),
+        };
+        return (StatusCode::CONFLICT, Json(err)).into_response();
+    };
+    let request: api::account::AccountRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            let err = ApiError::Malformed {
+                message: e.to_string(),
+            };
+            return (StatusCode::BAD_REQUEST, Json(err)).into_response();
+        }
+    };
+    match account.handle(request).await {
+        Ok(response) => Json(response).into_response(),
+        Err(err) => {
+            tracing::debug!(%err, "account request refused");
+            (status_of(&err), Json(err)).into_response()
+        }
+    }
+}
+
 async fn call(State(core): State<Core>, body: Bytes) -> axum::response::Response {
     let result = tokio::task::spawn_blocking(move || core.execute_json(&body)).await;
     match result {
         Ok(Ok(response)) => Json(response).into_response(),
         Ok(Err(err)) => {
-            let status = match err {
-                ApiError::Invalid { .. } | ApiError::Malformed { .. } => StatusCode::BAD_REQUEST,
-                ApiError::Refused { .. } => StatusCode::CONFLICT,
-                ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-                ApiError::Storage { .. } | ApiError::Transport { .. } => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
-            };
+            let status = status_of(&err);
             tracing::debug!(%err, "request refused");
             (status, Json(err)).into_response()
         }

@@ -82,11 +82,10 @@ async fn serve(
         Ok(None) => tracing::info!("no RUTA_OSM_PBF: routing uses straight lines"),
         Err(e) => tracing::warn!("road graph not loaded, routing uses straight lines: {e}"),
     }
-    // Sync with the tenant's server when RUTA_SYNC_URL and RUTA_SYNC_TOKEN are set.
-    if let Some(cfg) = sync_client::config_from_env()? {
-        tokio::spawn(sync_client::run_forever(core.clone(), data.clone(), cfg));
-    }
-    let app = device_host::router(core, ui, device_host::tiles_from_env());
+    // Signed in from the environment (RUTA_SYNC_URL and RUTA_SYNC_TOKEN), from
+    // stored credentials, or not yet: the UI shows the sign-in screen.
+    let account = sync_client::Account::start(core.clone(), &data).await?;
+    let app = device_host::router(core, ui, device_host::tiles_from_env(), Some(account));
     let listener = host_runtime::bind_and_announce("ruta-device", listen).await?;
     axum::serve(listener, app)
         .with_graceful_shutdown(host_runtime::shutdown_signal())

@@ -180,3 +180,9 @@ mod tests {
         assert_eq!(encode_beacon(&no_fix), None);
     }
 }
+
+/// A device id as devices name themselves (`?device=`, the device header):
+/// 1-64 of `[A-Za-z0-9-]`.
+pub fn valid_device_id(d: &str) -> bool {
+    !d.is_empty() && d.len() <= 64 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}

@@ -27,7 +27,10 @@ pub const TILES_SCHEME: &str = "rutatiles";
 
 /// Registers Ruta's commands on a builder (the real one or the mock runtime's).
 pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![commands::ruta_call])
+    builder.invoke_handler(tauri::generate_handler![
+        commands::ruta_call,
+        commands::ruta_account
+    ])
 }
 
 /// Serves the basemap's tiles on [`TILES_SCHEME`] from `tiles` (none: every tile is 404).
@@ -107,15 +110,11 @@ pub fn run() {
             if let Err(e) = core.load_road_graph_from_env() {
                 eprintln!("ruta-app: road graph not loaded, routing uses straight lines: {e}");
             }
-            // Sync with the tenant's server when RUTA_SYNC_URL and RUTA_SYNC_TOKEN are set
-            // (sign-in from the UI stores them once the console has a sign-in screen).
-            if let Some(cfg) = sync_client::config_from_env()? {
-                tauri::async_runtime::spawn(sync_client::run_forever(
-                    core.clone(),
-                    dir.clone(),
-                    cfg,
-                ));
-            }
+            // Signed in from the environment (RUTA_SYNC_URL and RUTA_SYNC_TOKEN), from
+            // stored credentials, or not yet: the UI shows the sign-in screen.
+            let account =
+                tauri::async_runtime::block_on(sync_client::Account::start(core.clone(), &dir))?;
+            app.manage(account);
             app.manage(core);
             Ok(())
         })
@@ -140,8 +139,11 @@ mod tests {
         tauri::WebviewWindow<tauri::test::MockRuntime>,
     ) {
         let core = app_core::Core::open(dir).unwrap();
+        let account =
+            tauri::async_runtime::block_on(sync_client::Account::start(core.clone(), dir)).unwrap();
         let app = super::with_commands(mock_builder())
             .manage(core)
+            .manage(account)
             .build(mock_context(noop_assets()))
             .unwrap();
         let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -154,10 +156,18 @@ mod tests {
         webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
         body: serde_json::Value,
     ) -> Result<serde_json::Value, serde_json::Value> {
+        invoke_cmd(webview, api::TAURI_COMMAND, body)
+    }
+
+    fn invoke_cmd(
+        webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+        cmd: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
         tauri::test::get_ipc_response(
             webview,
             InvokeRequest {
-                cmd: api::TAURI_COMMAND.into(),
+                cmd: cmd.into(),
                 callback: CallbackFn(0),
                 error: CallbackFn(1),
                 // The origin the Linux and macOS webviews load the app from.
@@ -171,9 +181,60 @@ mod tests {
     }
 
     #[test]
+    fn the_webview_cannot_pick_who_works_on_the_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, webview) = app_with_core(dir.path());
+        // Nobody is signed in: the core refuses work until someone is.
+        let err = invoke(
+            &webview,
+            serde_json::json!({ "request": { "op": "list_orders" } }),
+        )
+        .expect_err("signed out");
+        let err: ApiError = serde_json::from_value(err).unwrap();
+        assert!(
+            matches!(err, ApiError::Refused { ref code, .. } if code == "signed_out"),
+            "{err:?}"
+        );
+        // There is no session door on the command API any more.
+        let err = invoke(
+            &webview,
+            serde_json::json!({ "request": { "op": "set_session", "user": "boss", "role": "admin" } }),
+        )
+        .expect_err("no such operation");
+        assert!(format!("{err}").contains("set_session"), "{err}");
+        let status = invoke_cmd(
+            &webview,
+            api::account::ACCOUNT_TAURI_COMMAND,
+            serde_json::json!({ "request": { "op": "status" } }),
+        )
+        .expect("status answers");
+        assert_eq!(status["state"], "signed_out", "{status}");
+        // Working without a server is a choice the account service records.
+        let chosen = invoke_cmd(
+            &webview,
+            api::account::ACCOUNT_TAURI_COMMAND,
+            serde_json::json!({ "request": { "op": "work_without_server", "name": "Aino" } }),
+        )
+        .expect("chosen");
+        assert_eq!(chosen["state"], "without_server", "{chosen}");
+        assert_eq!(chosen["role"], "dispatcher", "{chosen}");
+        assert!(
+            dir.path()
+                .join(sync_client::account::WITHOUT_SERVER_FILE)
+                .exists()
+        );
+    }
+
+    #[test]
     fn ruta_call_reaches_the_core_and_its_store() {
         let dir = tempfile::tempdir().unwrap();
         let (_app, webview) = app_with_core(dir.path());
+        invoke_cmd(
+            &webview,
+            api::account::ACCOUNT_TAURI_COMMAND,
+            serde_json::json!({ "request": { "op": "work_without_server", "name": "Aino" } }),
+        )
+        .expect("signed in");
 
         let created = invoke(
             &webview,
@@ -240,6 +301,12 @@ mod tests {
     fn core_errors_come_back_as_typed_values() {
         let dir = tempfile::tempdir().unwrap();
         let (_app, webview) = app_with_core(dir.path());
+        invoke_cmd(
+            &webview,
+            api::account::ACCOUNT_TAURI_COMMAND,
+            serde_json::json!({ "request": { "op": "work_without_server", "name": "Aino" } }),
+        )
+        .expect("signed in");
         let err = invoke(
             &webview,
             serde_json::json!({ "request": { "op": "create_order", "customer_name": "" } }),

@@ -13,9 +13,25 @@ use tokio_tungstenite::tungstenite::Message;
 pub struct Wire {
     pub sent: AtomicU64,
     pub received: AtomicU64,
+    /// Set when the server answers a dial with 401 (token revoked or expired).
+    refused_flag: std::sync::atomic::AtomicBool,
+    pub refused: tokio::sync::Notify,
 }
 
 impl Wire {
+    pub fn is_refused(&self) -> bool {
+        self.refused_flag.load(Ordering::Relaxed)
+    }
+
+    pub fn clear_refused(&self) {
+        self.refused_flag.store(false, Ordering::Relaxed);
+    }
+
+    fn refuse(&self) {
+        self.refused_flag.store(true, Ordering::Relaxed);
+        self.refused.notify_waiters();
+    }
+
     pub fn totals(&self) -> (u64, u64) {
         (
             self.sent.load(Ordering::Relaxed),
@@ -49,9 +65,17 @@ impl samod::Dialer for WsDialer {
         let url = self.url.clone();
         let wire = self.wire.clone();
         Box::pin(async move {
-            let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
-                .await
-                .map_err(samod::DialError::transient)?;
+            let (ws, _) = match tokio_tungstenite::connect_async(url.as_str()).await {
+                Ok(ok) => ok,
+                Err(e) => {
+                    if let tokio_tungstenite::tungstenite::Error::Http(r) = &e
+                        && r.status() == 401
+                    {
+                        wire.refuse();
+                    }
+                    return Err(samod::DialError::transient(e));
+                }
+            };
             let (sink, stream) = ws.split();
             let rx_wire = wire.clone();
             let stream = stream

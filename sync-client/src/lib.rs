@@ -18,6 +18,7 @@
 //! Killed mid-sync, nothing is lost: Core and the repo's store are both
 //! transactional files; on start every pending record is pushed again.
 
+pub mod account;
 mod blobs;
 mod bridge;
 mod dialer;
@@ -26,11 +27,11 @@ mod me;
 mod pollers;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app_api::{LinkState, Request};
+use app_api::LinkState;
 use app_core::Core;
 use app_core::domain::OrderId;
 use app_core::ids::{
@@ -43,6 +44,7 @@ use futures::StreamExt;
 use samod::{BackoffConfig, DocHandle, Repo};
 use tokio::sync::{broadcast, mpsc};
 
+pub use account::Account;
 pub use app_api::server::Me;
 pub use dialer::Wire;
 
@@ -164,9 +166,9 @@ impl SyncClient {
     /// Signs in (or, offline, reuses the last sign-in), sets Core's session to
     /// the server's user and role, and starts syncing in the background.
     pub async fn start(core: Core, data_dir: &Path, cfg: SyncConfig) -> Result<Self, SyncError> {
-        let http = reqwest::Client::new();
-        let me_path = data_dir.join(ME_FILE);
         let device = core.device_id();
+        let http = device_http(&device);
+        let me_path = data_dir.join(ME_FILE);
         let me = match fetch_me(&http, &cfg, &device).await {
             Ok(me) => {
                 let _ = std::fs::write(&me_path, serde_json::to_vec(&me).expect("serialise"));
@@ -273,6 +275,18 @@ impl SyncClient {
 
     pub fn is_connected(&self) -> bool {
         self.shared.dialer.is_connected()
+    }
+
+    /// Resolves when the server refuses this device's token on a reconnect
+    /// (revoked or expired): the account service then signs the device out.
+    pub async fn refused(&self) {
+        loop {
+            let notified = self.shared.wire.refused.notified();
+            if self.shared.wire.is_refused() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Protocol bytes (sent, received) since start.
@@ -396,28 +410,17 @@ impl SyncClient {
     }
 }
 
-/// Keeps a device syncing for the life of the process: starts the client,
-/// retrying every few seconds while the server cannot be reached on first
-/// sign-in (the device works offline meanwhile). For shells.
-pub async fn run_forever(core: Core, data_dir: PathBuf, cfg: SyncConfig) {
-    loop {
-        match SyncClient::start(core.clone(), &data_dir, cfg.clone()).await {
-            Ok(client) => {
-                tracing::info!(user = %client.me().user, server = %cfg.server, "syncing");
-                std::future::pending::<()>().await;
-            }
-            Err(SyncError::Unauthorized(e)) => {
-                tracing::error!(error = %e, "sync disabled: the server refused this device's token");
-                core.set_link(LinkState::Offline, Some(cfg.server.to_string()));
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "sync not started yet; retrying");
-                core.set_link(LinkState::Offline, Some(cfg.server.to_string()));
-                tokio::time::sleep(Duration::from_secs(5)).await;
-            }
-        }
+/// An HTTP client that names this device on every request (tokens from
+/// enrolment are bound to their device).
+pub(crate) fn device_http(device: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(v) = reqwest::header::HeaderValue::from_str(device) {
+        headers.insert(app_api::server::DEVICE_HEADER, v);
     }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap_or_default()
 }
 
 /// The sync configuration from `RUTA_SYNC_URL` and `RUTA_SYNC_TOKEN`, if both are set.

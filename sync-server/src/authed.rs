@@ -82,11 +82,22 @@ impl FromRequestParts<Arc<Server>> for Authed {
                 .find(|(k, _)| k == "token")
                 .map(|(_, v)| v.into_owned())
         });
-        let device = parts.uri.query().and_then(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .find(|(k, v)| k == "device" && ws::valid_device(v))
-                .map(|(_, v)| v.into_owned())
-        });
+        let device = parts
+            .uri
+            .query()
+            .and_then(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, v)| k == "device" && ws::valid_device(v))
+                    .map(|(_, v)| v.into_owned())
+            })
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(app_api::server::DEVICE_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .filter(|v| ws::valid_device(v))
+                    .map(str::to_owned)
+            });
         let token = header.or(query).ok_or_else(|| {
             unauthorized("no token: send Authorization: Bearer <token> or ?token=")
         })?;

@@ -58,7 +58,7 @@ pub fn peer_id_for(auth: &Authenticated, device: Option<&str>) -> PeerId {
 
 /// A device id as sent in `?device=`: 1-64 of `[A-Za-z0-9-]`, else ignored.
 pub fn valid_device(d: &str) -> bool {
-    !d.is_empty() && d.len() <= 64 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    ruta_model::valid_device_id(d)
 }
 
 /// Why an inbound message was refused.

@@ -42,6 +42,11 @@ pub(crate) fn proof_blobs(state: &OrderState) -> Vec<String> {
 
 impl Core {
     /// Orders with local changes the server has not confirmed: (id, since).
+    /// How many orders have changes the server has not confirmed.
+    pub fn pending_count(&self) -> Result<u64, ApiError> {
+        Ok(self.lock().store.pending_summary(0).map_err(storage)?.1)
+    }
+
     pub fn pending(&self) -> Result<Vec<(OrderId, i64)>, ApiError> {
         Ok(self
             .lock()
