@@ -20,11 +20,7 @@ use crate::{api, ctx, role_label, util};
 /// Calls the account service and hands the answer (or a readable error) to `done`.
 pub fn run(request: AccountRequest, done: impl FnOnce(Result<AccountResponse, String>) + 'static) {
     spawn_local(async move {
-        done(
-            api::account(&request)
-                .await
-                .map_err(|e| util::describe(&e)),
-        );
+        done(api::account(&request).await.map_err(|e| util::describe(&e)));
     });
 }
 
@@ -205,6 +201,10 @@ pub fn AccountMenu() -> impl IntoView {
 /// The admin workspace's people page: users, enrolment codes, devices.
 #[component]
 pub fn Admin() -> impl IntoView {
+    let this_device = ctx()
+        .status
+        .with_untracked(|s| s.as_ref().map(|s| s.device_id.clone()))
+        .unwrap_or_default();
     let users = RwSignal::new(Vec::<TenantUser>::new());
     let devices = RwSignal::new(Vec::<TenantDevice>::new());
     let error = RwSignal::new(None::<String>);
@@ -334,15 +334,19 @@ pub fn Admin() -> impl IntoView {
                         if list.is_empty() {
                             return view! { <tr><td colspan="5" class="muted">"No device has signed in yet."</td></tr> }.into_any();
                         }
-                        list.into_iter().map(|d| {
+                        let this_device = this_device.clone();
+                        list.into_iter().map(move |d| {
                             let device = d.device.clone();
+                            let mine = d.device == this_device;
                             view! {
                                 <tr data-device=d.device.clone()>
                                     <td><code>{d.device.chars().take(8).collect::<String>()}</code></td>
                                     <td>{d.user.clone()}</td>
                                     <td>{util::stamp(d.first_ms)}</td>
                                     <td>{d.last_seen_ms.map(util::stamp).unwrap_or_else(|| "—".into())}</td>
-                                    <td>{if d.active {
+                                    <td>{if mine {
+                                        view! { <span class="muted">"this device"</span> }.into_any()
+                                    } else if d.active {
                                         view! { <button class="revoke danger" on:click=move |_| revoke(device.clone())>"Revoke"</button> }.into_any()
                                     } else {
                                         view! { <span class="muted">"revoked"</span> }.into_any()

@@ -5,9 +5,7 @@
 //! (`POST /api/call`). Both carry the same JSON, so the rest of the UI never
 //! knows which shell it runs in.
 
-use app_api::account::{
-    ACCOUNT_HTTP_PATH, ACCOUNT_TAURI_COMMAND, AccountRequest, AccountResponse,
-};
+use app_api::account::{ACCOUNT_HTTP_PATH, ACCOUNT_TAURI_COMMAND, AccountRequest, AccountResponse};
 use app_api::{ApiError, Request, Response};
 use wasm_bindgen::prelude::*;
 

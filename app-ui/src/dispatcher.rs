@@ -40,10 +40,9 @@ enum Tab {
 pub fn Console() -> impl IntoView {
     let tab = RwSignal::new(Tab::Orders);
     // Only admins see the People tab (the server refuses others' admin calls too).
-    let admin = ctx().status.with_untracked(|s| {
-        s.as_ref()
-            .is_some_and(|s| s.role == app_api::Role::Admin)
-    });
+    let admin = ctx()
+        .status
+        .with_untracked(|s| s.as_ref().is_some_and(|s| s.role == app_api::Role::Admin));
     let open = RwSignal::new(None::<String>);
     // The courier picked on the driver monitor or the map: their run is drawn.
     let courier = RwSignal::new(None::<String>);

@@ -109,6 +109,9 @@ fn write_load(data: PathBuf, count: u64) -> Result<(), Box<dyn std::error::Error
 
     use app_core::api::{Action, NewOrder, Request, Response};
     let core = app_core::Core::open(&data)?;
+    if core.session().is_none() {
+        core.set_session("load-test", app_core::api::Role::Dispatcher)?;
+    }
     let mut out = std::io::stdout().lock();
     let mut order = String::new();
     for i in 0..count {

@@ -133,6 +133,7 @@ impl Account {
                 .await;
         } else if let Some(name) = std::env::var("RUTA_WORK_WITHOUT_SERVER")
             .ok()
+            .filter(|name| !name.trim().is_empty())
             .map(|name| WithoutServer { name })
             .or_else(|| account.without_server())
         {

@@ -52,6 +52,9 @@ enum Command {
         /// Minutes until the code expires.
         #[arg(long, default_value_t = sync_server::admin::DEFAULT_TTL_MINUTES)]
         ttl_minutes: u32,
+        /// Seconds instead of minutes (tests of expiry).
+        #[arg(long, hide = true)]
+        ttl_seconds: Option<u32>,
         /// The server address devices use: also print the QR code's payload
         /// (the admin workspace shows the QR code itself).
         #[arg(long)]
@@ -185,6 +188,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             tenant,
             user,
             ttl_minutes,
+            ttl_seconds,
             server,
         } => {
             if ttl_minutes == 0 || ttl_minutes > sync_server::admin::MAX_TTL_MINUTES {
@@ -197,7 +201,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let (code, expires) = Directory::open(&data, &tenant)?.issue_enrolment(
                 &tenant,
                 &user,
-                i64::from(ttl_minutes) * 60_000,
+                ttl_seconds.map_or(i64::from(ttl_minutes) * 60_000, |s| i64::from(s) * 1000),
                 now_ms(),
             )?;
             eprintln!(

@@ -251,6 +251,15 @@ impl DeviceHost {
             .arg(data.path())
             .arg("--ui")
             .arg(ui_dist());
+        // A device with no server works alone as a dispatcher (the choice the
+        // sign-in screen offers), unless the test signs it in (or sets
+        // `RUTA_WORK_WITHOUT_SERVER` empty: a signed-out device).
+        if !env
+            .iter()
+            .any(|(k, _)| matches!(*k, "RUTA_SYNC_URL" | "RUTA_WORK_WITHOUT_SERVER"))
+        {
+            cmd.env("RUTA_WORK_WITHOUT_SERVER", "local-dispatcher");
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -370,6 +379,23 @@ pub fn provision_tenant(
         tokens.insert((*id).to_owned(), token);
     }
     tokens
+}
+
+/// A one-time enrolment code for `user` (`sync-server enrol`), valid `ttl_minutes`.
+pub fn enrolment_code(data: &Path, tenant: &str, user: &str, ttl_minutes: u32) -> String {
+    let out = Command::new(binary("sync-server"))
+        .arg("--data")
+        .arg(data)
+        .args(["enrol", "--tenant", tenant, "--user", user, "--ttl-minutes"])
+        .arg(ttl_minutes.to_string())
+        .output()
+        .expect("run sync-server enrol");
+    assert!(
+        out.status.success(),
+        "sync-server enrol failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// A loopback TCP relay between devices and a server that a test can cut and

@@ -14,6 +14,7 @@ mod invoices;
 mod loadgen;
 mod map;
 mod routing;
+mod signin;
 mod sync;
 mod sync_security;
 mod sync_server;

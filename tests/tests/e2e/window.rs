@@ -15,9 +15,22 @@ use ruta_e2e::{Proc, Xvfb, artifacts_dir, binary, free_port, wait_http_ok};
 async fn tauri_window_creates_an_order_through_ipc() {
     let app = binary("ruta-app");
     let data = tempfile::tempdir().unwrap();
-    // The dispatcher's device already holds the demo orders (real Helsinki addresses).
-    let seeded = app_core::demo::seed(&app_core::Core::open(data.path()).unwrap()).unwrap();
+    // The dispatcher's device already holds the demo orders (real Helsinki
+    // addresses), made before; nobody is signed in on it now.
+    let seeded = {
+        let core = app_core::Core::open(data.path()).unwrap();
+        core.set_session("dispatcher", app_api::Role::Dispatcher)
+            .unwrap();
+        let n = app_core::demo::seed(&core).unwrap();
+        core.clear_session().unwrap();
+        n
+    };
     assert!(seeded > 0);
+    // The tenant's server, where an admin issued a code for this dispatcher.
+    let server_data = tempfile::tempdir().unwrap();
+    ruta_e2e::provision_tenant(server_data.path(), "win", &[("dispatcher", "dispatcher")]);
+    let code = ruta_e2e::enrolment_code(server_data.path(), "win", "dispatcher", 30);
+    let server = ruta_e2e::SyncServer::start_in("sync-server-window", server_data);
     let xvfb = Xvfb::start();
     let port = free_port();
     let driver = Proc::spawn_group(
@@ -46,7 +59,7 @@ async fn tauri_window_creates_an_order_through_ipc() {
         .await
         .expect("WebDriver session with the Ruta app");
 
-    let result = drive(&client, seeded).await;
+    let result = drive(&client, seeded, &server.url, &code).await;
     let screenshot = client.screenshot().await;
     let _ = client.close().await;
     drop(driver); // stops WebKitWebDriver and the app it started (one process group)
@@ -71,14 +84,66 @@ async fn tauri_window_creates_an_order_through_ipc() {
     assert_eq!(orders[0].reference, reference);
     assert_eq!(orders[0].customer_name, "Åsa Window-Test");
     assert_eq!(orders[0].created_on, device_id);
+    // The token the window's sign-in stored: the owner's only.
+    let creds = data.path().join(sync_client::account::CREDENTIALS_FILE);
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&creds).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "{}", creds.display());
+    let stored = std::fs::read_to_string(&creds).unwrap();
+    assert!(
+        stored.contains("rt_win_") && !stored.contains(&code),
+        "token kept, code not"
+    );
 }
 
 /// Creates an order in the console, checks the table and the map; returns the created order's reference and the device id shown.
-async fn drive(client: &fantoccini::Client, seeded: usize) -> Result<(String, String), String> {
+async fn drive(
+    client: &fantoccini::Client,
+    seeded: usize,
+    server: &str,
+    code: &str,
+) -> Result<(String, String), String> {
     let err = |what: &str| {
         let what = what.to_owned();
         move |e: fantoccini::error::CmdError| format!("{what}: {e}")
     };
+    // First start: the sign-in screen. The enrolment code is typed in.
+    let field = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#signin-server"))
+        .await
+        .map_err(err("sign-in screen"))?;
+    field
+        .send_keys(server)
+        .await
+        .map_err(err("typing the server"))?;
+    client
+        .find(Locator::Css("#signin-code"))
+        .await
+        .map_err(err("code field"))?
+        .send_keys(code)
+        .await
+        .map_err(err("typing the code"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let png = client
+        .screenshot()
+        .await
+        .map_err(err("sign-in screenshot"))?;
+    std::fs::write(artifacts_dir().join("window-signin.png"), &png).unwrap();
+    client
+        .find(Locator::Css("#signin-submit"))
+        .await
+        .map_err(err("sign-in button"))?
+        .click()
+        .await
+        .map_err(err("click sign in"))?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#tab-new"))
+        .await
+        .map_err(err("the console after sign-in"))?;
     let wait = client.wait().at_most(Duration::from_secs(20));
     let device = wait
         .for_element(Locator::Css("#device-id"))
