@@ -27,6 +27,18 @@ enum Command {
         #[arg(long, env = "RUTA_DEVICE_UI")]
         ui: Option<PathBuf>,
     },
+    /// Sign the device whose store is in DIR in with a one-time enrolment code
+    /// (the sign-in screen's path, for headless devices and the demo).
+    SignIn {
+        #[arg(long, env = "RUTA_DEVICE_DATA")]
+        data: PathBuf,
+        /// The tenant's server, e.g. `https://ruta.example.com`.
+        #[arg(long)]
+        server: String,
+        /// The enrolment code an admin issued (`sync-server enrol`, or the People tab).
+        #[arg(long)]
+        code: String,
+    },
     /// Put demo orders (real Helsinki addresses) into the store in DIR if it has none.
     SeedDemo {
         #[arg(long, env = "RUTA_DEVICE_DATA")]
@@ -52,6 +64,7 @@ async fn main() -> std::process::ExitCode {
     host_runtime::init_tracing("info,samod=warn,samod_core=warn");
     let result = match Cli::parse().command {
         Command::Serve { listen, data, ui } => serve(listen, data, ui).await,
+        Command::SignIn { data, server, code } => sign_in(data, server, code).await,
         Command::SeedDemo { data, dispatcher } => seed(data, dispatcher),
         Command::WriteLoad { data, count } => write_load(data, count),
     };
@@ -92,6 +105,31 @@ async fn serve(
         .await?;
     tracing::info!("ruta-device stopped cleanly");
     Ok(())
+}
+
+async fn sign_in(
+    data: PathBuf,
+    server: String,
+    code: String,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use app_core::api::account::{AccountRequest, AccountResponse};
+    let core = app_core::Core::open(&data)?;
+    let account = sync_client::Account::start(core, &data).await?;
+    match account
+        .handle(AccountRequest::SignIn { server, code })
+        .await?
+    {
+        AccountResponse::Status(s) => {
+            println!(
+                "signed in as {} ({}) on {}",
+                s.user.unwrap_or_default(),
+                s.role.map(|r| format!("{r:?}")).unwrap_or_default(),
+                s.server.unwrap_or_default()
+            );
+            Ok(())
+        }
+        other => Err(format!("unexpected answer: {other:?}").into()),
+    }
 }
 
 fn seed(data: PathBuf, dispatcher: Option<String>) -> Result<(), Box<dyn std::error::Error>> {

@@ -1,11 +1,14 @@
 //! `cargo xtask demo`: a demo tenant on this machine.
 //!
-//! Creates the demo tenant on first run (`.demo/sync`: a dispatcher and two
-//! couriers, tokens in `.demo/tokens.txt`), seeds the dispatcher's device store
-//! (`.demo/device`) with orders at real Helsinki addresses, starts the sync
-//! server (embedded SQLite) and opens the app signed in as the dispatcher, so the
-//! seeded orders sync to the server: the real Tauri window when a display exists, otherwise the
-//! headless device host serving the same UI to a browser, with its URL printed.
+//! Creates the demo tenant on first run (`.demo/sync`: an admin, a dispatcher,
+//! two couriers and a client), starts the sync server (embedded SQLite), signs
+//! a device in for each person through the same enrolment path a real tenant
+//! uses (`sync-server enrol` + `ruta-device sign-in`; stores in
+//! `.demo/devices/<user>`), seeds the dispatcher's device with orders at real
+//! Helsinki addresses and opens the dispatcher's app — the real Tauri window
+//! when a display exists, otherwise the device host serving the UI to a
+//! browser — plus the admin's, a courier's and the client's devices in a
+//! browser, printing every URL.
 //! Ctrl-C (or closing the window) stops everything; data stays in `.demo/` for
 //! the next run (delete it to start over).
 //!
@@ -20,7 +23,10 @@ use crate::util::{Result, cargo, root, run, target_dir};
 
 pub fn run_demo(args: &[String]) -> Result {
     let browser = args.iter().any(|a| a == "--browser");
-    let port = flag_value(args, "--port").unwrap_or("8080").to_owned();
+    let port: u16 = flag_value(args, "--port")
+        .unwrap_or("8080")
+        .parse()
+        .map_err(|e| format!("--port: {e}"))?;
     let sync_port = flag_value(args, "--sync-port").unwrap_or("3030").to_owned();
 
     crate::setup()?;
@@ -28,15 +34,18 @@ pub fn run_demo(args: &[String]) -> Result {
     run(cargo().args(["build", "--bins"]).args(crate::HOST_PACKAGES))?;
     let bin = target_dir()?.join("debug");
     let data = root().join(".demo");
-    let device_dir = data.join("device");
-
-    let token = provision(&bin.join("sync-server"), &data)?;
-    run(Command::new(bin.join("ruta-device"))
-        .args(["seed-demo", "--dispatcher", "dispatcher", "--data"])
-        .arg(&device_dir))?;
+    if data.join("tokens.txt").exists() {
+        // An older demo (tokens instead of enrolment): keep it aside.
+        let aside = root().join(".demo-old");
+        let _ = std::fs::remove_dir_all(&aside);
+        std::fs::rename(&data, &aside)?;
+        println!("an older demo was moved to {}", aside.display());
+    }
+    let server = bin.join("sync-server");
+    provision(&server, &data)?;
 
     let (mut sync, sync_url) = spawn_announced(
-        Command::new(bin.join("sync-server"))
+        Command::new(&server)
             .args([
                 "serve",
                 "--listen",
@@ -47,15 +56,59 @@ pub fn run_demo(args: &[String]) -> Result {
     )?;
     println!("sync server: {sync_url} (health: {sync_url}/healthz)");
 
+    // Every device signs in the way a real tenant's do: a one-time enrolment
+    // code from the admin, exchanged for a device-bound token.
+    for (user, _) in DEMO_USERS {
+        let dir = data.join("devices").join(user);
+        if dir.join("sync-credentials.json").exists() {
+            continue;
+        }
+        let code = admin(
+            &server,
+            &data,
+            &["enrol", "--tenant", "demo", "--user", user],
+        )?;
+        run(Command::new(bin.join("ruta-device"))
+            .arg("sign-in")
+            .arg("--data")
+            .arg(&dir)
+            .args(["--server", &sync_url, "--code", &code]))?;
+    }
+    let dispatcher_dir = data.join("devices").join("dispatcher");
+    run(Command::new(bin.join("ruta-device"))
+        .args(["seed-demo", "--dispatcher", "dispatcher", "--data"])
+        .arg(&dispatcher_dir))?;
+
+    // The other workspaces, each its own device in a browser.
+    let pbf = root().join("data/osm/Helsinki.osm.pbf");
+    let mut hosts = Vec::new();
+    for (i, user) in ["admin", "courier-1", "client-1"].iter().enumerate() {
+        let (host, url) = spawn_announced(
+            Command::new(bin.join("ruta-device"))
+                .args(["serve", "--listen"])
+                .arg(format!("127.0.0.1:{}", port + 1 + i as u16))
+                .arg("--data")
+                .arg(data.join("devices").join(user))
+                .arg("--ui")
+                .arg(root().join("app-ui/dist"))
+                .env("RUTA_OSM_PBF", &pbf),
+        )?;
+        hosts.push((host, format!("{user:<10} {url}")));
+    }
+
     let display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty());
+    let others = hosts
+        .iter()
+        .map(|(_, line)| format!("    {line}"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let outcome = if display && !browser {
-        println!("opening the Ruta window (close it to stop the demo)");
+        println!("opening the dispatcher's Ruta window (close it to stop the demo)");
+        println!("other workspaces, each its own device, in a browser:\n{others}");
         Command::new(bin.join("ruta-app"))
-            .env("RUTA_DATA_DIR", &device_dir)
-            .env("RUTA_OSM_PBF", root().join("data/osm/Helsinki.osm.pbf"))
-            .env("RUTA_SYNC_URL", &sync_url)
-            .env("RUTA_SYNC_TOKEN", &token)
+            .env("RUTA_DATA_DIR", &dispatcher_dir)
+            .env("RUTA_OSM_PBF", &pbf)
             .status()
             .map(|_| ())
             .map_err(Into::into)
@@ -63,70 +116,70 @@ pub fn run_demo(args: &[String]) -> Result {
         let (mut host, url) = spawn_announced(
             Command::new(bin.join("ruta-device"))
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-                .arg(&device_dir)
+                .arg(&dispatcher_dir)
                 .arg("--ui")
                 .arg(root().join("app-ui/dist"))
-                .env("RUTA_OSM_PBF", root().join("data/osm/Helsinki.osm.pbf"))
-                .env("RUTA_SYNC_URL", &sync_url)
-                .env("RUTA_SYNC_TOKEN", &token),
+                .env("RUTA_OSM_PBF", &pbf),
         )?;
         if !display {
             println!("no display found, so the app is served to a browser instead of a window");
         }
-        println!("\n  Ruta demo tenant is running. Open {url} in a browser.  (Ctrl-C stops it)\n");
+        println!(
+            "\n  Ruta demo tenant is running (Ctrl-C stops it). Open in a browser:\n    dispatcher {url}\n{others}\n"
+        );
         let status = host.wait();
         status.map(|_| ()).map_err(Into::into)
     };
+    for (mut host, _) in hosts {
+        terminate(&mut host);
+    }
     terminate(&mut sync);
     outcome
 }
 
-/// Creates the demo tenant on first run (a dispatcher and two couriers, with
-/// device tokens kept in `.demo/tokens.txt`); returns the dispatcher's token.
-fn provision(server: &std::path::Path, data: &std::path::Path) -> Result<String> {
-    let tokens = data.join("tokens.txt");
-    if let Ok(text) = std::fs::read_to_string(&tokens)
-        && let Some(line) = text.lines().find(|l| l.starts_with("dispatcher "))
-    {
-        return Ok(line["dispatcher ".len()..].trim().to_owned());
+/// The demo tenant's people: (user, role).
+const DEMO_USERS: [(&str, &str); 5] = [
+    ("admin", "admin"),
+    ("dispatcher", "dispatcher"),
+    ("courier-1", "courier"),
+    ("courier-2", "courier"),
+    ("client-1", "client"),
+];
+
+/// Runs a `sync-server` admin command on the demo's data; its stdout.
+fn admin(server: &std::path::Path, data: &std::path::Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(server)
+        .arg("--data")
+        .arg(data.join("sync"))
+        .args(args)
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "sync-server {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
     }
-    let sync = data.join("sync");
-    let admin = |args: &[&str]| -> Result<String> {
-        let out = Command::new(server)
-            .arg("--data")
-            .arg(&sync)
-            .args(args)
-            .output()?;
-        if !out.status.success() {
-            return Err(format!(
-                "sync-server {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-            .into());
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    };
-    admin(&["tenant", "create", "demo"])?;
-    let mut lines = String::new();
-    for (user, role) in [
-        ("dispatcher", "dispatcher"),
-        ("courier-1", "courier"),
-        ("courier-2", "courier"),
-    ] {
-        admin(&[
-            "user", "add", "--tenant", "demo", "--id", user, "--role", role,
-        ])?;
-        let token = admin(&["token", "issue", "--tenant", "demo", "--user", user])?;
-        lines.push_str(&format!("{user} {token}\n"));
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Creates the demo tenant and its people on first run.
+fn provision(server: &std::path::Path, data: &std::path::Path) -> Result {
+    if data.join("sync/tenants/demo").exists() {
+        return Ok(());
     }
-    std::fs::write(&tokens, &lines)?;
-    println!("demo tenant created; device tokens in {}", tokens.display());
-    Ok(lines
-        .lines()
-        .next()
-        .and_then(|l| l.split_once(' '))
-        .map(|(_, t)| t.to_owned())
-        .expect("written above"))
+    admin(server, data, &["tenant", "create", "demo"])?;
+    for (user, role) in DEMO_USERS {
+        admin(
+            server,
+            data,
+            &[
+                "user", "add", "--tenant", "demo", "--id", user, "--role", role,
+            ],
+        )?;
+    }
+    println!("demo tenant created in {}", data.join("sync").display());
+    Ok(())
 }
 
 fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
