@@ -129,6 +129,12 @@ pub fn parse_url(url: &str) -> Option<DocumentId> {
     url.strip_prefix("automerge:").unwrap_or(url).parse().ok()
 }
 
+/// A device id as devices name themselves (`?device=`, the device header):
+/// 1-64 of `[A-Za-z0-9-]`.
+pub fn valid_device_id(d: &str) -> bool {
+    !d.is_empty() && d.len() <= 64 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,10 +185,4 @@ mod tests {
         let no_fix = app_api::Beacon { point: None, ..b };
         assert_eq!(encode_beacon(&no_fix), None);
     }
-}
-
-/// A device id as devices name themselves (`?device=`, the device header):
-/// 1-64 of `[A-Za-z0-9-]`.
-pub fn valid_device_id(d: &str) -> bool {
-    !d.is_empty() && d.len() <= 64 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }

@@ -34,10 +34,13 @@ pub const WINDOW_MS: i64 = 10 * 60 * 1000;
 pub const DEFAULT_TTL_MINUTES: u32 = 24 * 60;
 pub const MAX_TTL_MINUTES: u32 = 7 * 24 * 60;
 
+/// Times of failed attempts, oldest first.
+type Failures = VecDeque<i64>;
+
 /// Failed enrolment attempts in the last [`WINDOW_MS`], per address and in all.
 #[derive(Debug, Default)]
 pub struct EnrolLimiter {
-    inner: Mutex<(HashMap<IpAddr, VecDeque<i64>>, VecDeque<i64>)>,
+    inner: Mutex<(HashMap<IpAddr, Failures>, Failures)>,
 }
 
 impl EnrolLimiter {

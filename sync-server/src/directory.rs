@@ -897,7 +897,7 @@ mod tests {
             dir.authenticate_on(&token, Some("dev-a"), 500).unwrap(),
             Err(TokenProblem::Revoked)
         );
-        assert_eq!(dir.devices(500).unwrap()[0].3, false);
+        assert!(!dir.devices(500).unwrap()[0].3);
         // Neither the code nor the token is in the file.
         drop(dir);
         let bytes = std::fs::read(tenant_dir(data.path(), "acme").join(STORE_FILE)).unwrap();
