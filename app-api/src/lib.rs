@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod account;
+pub mod config;
 mod csv;
 mod documents;
 mod fleet;
@@ -87,6 +88,10 @@ pub enum Request {
     Zones,
     /// What an order would cost (the tariff, offline); nothing is created.
     QuotePrice(NewOrder),
+    /// The tenant's configuration in force, its history, and whether this user may change it.
+    TenantConfig,
+    /// An admin's change to the configuration (works offline; syncs).
+    ChangeConfig(config::ConfigChange),
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -122,6 +127,7 @@ pub enum Response {
         zones: Vec<ZoneView>,
     },
     Quote(PriceQuote),
+    TenantConfig(config::TenantConfigView),
 }
 
 /// A person's role; it decides what they may do and which workspace they see.

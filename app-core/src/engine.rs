@@ -28,6 +28,7 @@ use crate::lifecycle::{self, Edit, Event, EventBody, OrderState, Refusal};
 use crate::order_doc::{DocError, OrderDoc};
 use crate::store::{LocalStore, StoreError};
 
+mod config_calls;
 mod csv_calls;
 mod document_calls;
 mod fleet_calls;
@@ -70,6 +71,8 @@ pub struct Core {
     revision: Arc<std::sync::atomic::AtomicU64>,
     /// Couriers' live beacons (memory only) and who listens to this device's own.
     live: Arc<Mutex<fleet_calls::Live>>,
+    /// The tenant's configuration in force (from its document).
+    config: Arc<Mutex<config_calls::ConfigState>>,
 }
 
 /// (state, server, last contact ms).
@@ -133,7 +136,9 @@ impl Core {
             blobs: crate::blobs::BlobStore::in_data_dir(dir),
             revision: Arc::default(),
             live: Arc::default(),
+            config: Arc::default(),
         };
+        core.load_config()?;
         let zones = core.stored_zones();
         if !zones.is_empty() {
             core.lock().zones = ZoneIndex::new(&zones).map_err(|e| ApiError::Invalid {
@@ -239,6 +244,8 @@ impl Core {
                 zones: self.zone_views(),
             }),
             Request::QuotePrice(new) => self.quote(&new).map(Response::Quote),
+            Request::TenantConfig => self.tenant_config_view().map(Response::TenantConfig),
+            Request::ChangeConfig(change) => self.change_config(change).map(Response::TenantConfig),
         }
     }
 
@@ -383,6 +390,8 @@ impl Core {
             })?;
         }
         drop(inner);
+        // Back to the defaults until a tenant's configuration arrives again.
+        self.apply_config(Vec::new(), false);
         self.revision
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())

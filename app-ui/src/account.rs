@@ -28,7 +28,7 @@ pub fn run(request: AccountRequest, done: impl FnOnce(Result<AccountResponse, St
 #[component]
 pub fn SignIn() -> impl IntoView {
     let c = ctx();
-    let server = RwSignal::new(util::load_pref("signin-server").unwrap_or_default());
+    let server = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -53,7 +53,6 @@ pub fn SignIn() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
-        util::save_pref("signin-server", server.get_untracked().trim());
         run(
             AccountRequest::SignIn {
                 server: server.get_untracked(),

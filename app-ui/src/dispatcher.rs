@@ -34,6 +34,7 @@ enum Tab {
     New,
     Import,
     People,
+    Settings,
 }
 
 #[component]
@@ -66,6 +67,7 @@ pub fn Console() -> impl IntoView {
             {tab_button(Tab::New, "tab-new", "New order")}
             {tab_button(Tab::Import, "tab-import", "Import CSV")}
             {move || admin.then(|| tab_button(Tab::People, "tab-people", "People"))}
+            {move || admin.then(|| tab_button(Tab::Settings, "tab-settings", "Settings"))}
         </nav>
         <datalist id="courier-list">
             {move || known.get().into_iter().map(|(user, name)| view! { <option value=user>{name}</option> }).collect_view()}
@@ -79,6 +81,7 @@ pub fn Console() -> impl IntoView {
                     Tab::New => view! { <NewOrderForm on_created=Callback::new(move |id: String| util::later(move || { open.set(Some(id)); tab.set(Tab::Orders); }))/> }.into_any(),
                     Tab::Import => view! { <Import/> }.into_any(),
                     Tab::People => view! { <crate::account::Admin/> }.into_any(),
+                    Tab::Settings => view! { <crate::settings::TenantSettings/> }.into_any(),
                 }}
             </main>
             {move || open.get().map(|id| view! { <OrderPanel order_id=id on_close=Callback::new(move |_| util::later(move || open.set(None)))/> })}

@@ -19,6 +19,7 @@ pub mod courier;
 pub mod detail;
 pub mod dispatcher;
 pub mod fleet;
+pub mod settings;
 pub mod signature;
 pub mod util;
 

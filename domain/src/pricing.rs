@@ -5,45 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::order::{OrderSpec, Priority};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tariff {
-    /// ISO 4217 code, e.g. "EUR".
-    pub currency: String,
-    pub base_cents: i64,
-    /// Per started kilometre.
-    pub per_km_cents: i64,
-    /// Kilometres included in the base price.
-    pub included_km: u32,
-    pub express_cents: i64,
-    pub signature_cents: i64,
-    pub age_check_cents: i64,
-    pub time_window_cents: i64,
-    pub urgent_cents: i64,
-    /// Per kilogram above `included_kg`.
-    pub per_kg_cents: i64,
-    pub included_kg: u32,
-    /// VAT in basis points (2550 = 25.5 %), included in the total.
-    pub vat_bp: u32,
-}
-
-impl Default for Tariff {
-    fn default() -> Self {
-        Tariff {
-            currency: "EUR".into(),
-            base_cents: 690,
-            per_km_cents: 95,
-            included_km: 2,
-            express_cents: 500,
-            signature_cents: 100,
-            age_check_cents: 150,
-            time_window_cents: 200,
-            urgent_cents: 800,
-            per_kg_cents: 40,
-            included_kg: 5,
-            vat_bp: 2550,
-        }
-    }
-}
+pub use app_api::config::Tariff;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceLine {
@@ -61,9 +23,14 @@ pub struct Price {
     pub vat_cents: i64,
 }
 
-impl Tariff {
+/// What a tariff (plain data, in `app_api::config`) computes.
+pub trait Pricing {
     /// Prices an order travelling `distance_m` metres.
-    pub fn price(&self, spec: &OrderSpec, distance_m: f64) -> Price {
+    fn price(&self, spec: &OrderSpec, distance_m: f64) -> Price;
+}
+
+impl Pricing for Tariff {
+    fn price(&self, spec: &OrderSpec, distance_m: f64) -> Price {
         let mut lines = vec![PriceLine {
             label: "Base".into(),
             cents: self.base_cents,

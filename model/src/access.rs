@@ -33,6 +33,8 @@ pub enum DocFacts {
     Index { owner: UserId },
     /// A courier's own document: live location ephemera travel on it.
     Courier { owner: UserId },
+    /// The tenant's configuration (`config_doc`): everyone reads it, admins write it.
+    Config,
 }
 
 /// How a document is shared with a user.
@@ -69,6 +71,8 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
         Some(DocFacts::Courier { owner }) if mine(owner) => Access::ReadWrite,
         Some(DocFacts::Courier { .. }) if operator => Access::Read,
         Some(DocFacts::Courier { .. }) => Access::None,
+        Some(DocFacts::Config) if crate::config_doc::permitted(who.role) => Access::ReadWrite,
+        Some(DocFacts::Config) => Access::Read,
     }
 }
 
@@ -110,6 +114,23 @@ mod tests {
         Principal {
             user: UserId::new(user),
             role,
+        }
+    }
+
+    #[test]
+    fn everyone_reads_the_configuration_and_only_admins_write_it() {
+        for (role, want) in [
+            (Role::Admin, Access::ReadWrite),
+            (Role::Dispatcher, Access::Read),
+            (Role::Courier, Access::Read),
+            (Role::Client, Access::Read),
+        ] {
+            assert_eq!(
+                decide(&p("u", role), Some(&DocFacts::Config)),
+                want,
+                "{role:?}"
+            );
+            assert!(listed(&p("u", role), &DocFacts::Config));
         }
     }
 

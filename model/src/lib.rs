@@ -11,6 +11,8 @@
 //! - [`policy`]: who may make which request of a device's core beyond one
 //!   order's events (driver monitor, route plans, proposals, proof capture,
 //!   verification codes), table-tested.
+//! - [`config_doc`]: the tenant's configuration document (admins' changes, derived
+//!   last-writer-wins per part) and the guard's judgment of writes to it.
 //! - [`enrolment`]: one-time enrolment codes (format, check symbol, hash).
 //! - [`ids`]: who is on the other end ([`Principal`]), document ids, hashes and
 //!   hex, and the live-position / beacon encoding.
@@ -19,6 +21,7 @@
 //! crate (no rusqlite, tokio or samod; only samod-core's `DocumentId`).
 
 pub mod access;
+pub mod config_doc;
 pub mod enrolment;
 pub mod guard;
 pub mod ids;

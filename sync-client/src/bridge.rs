@@ -9,6 +9,7 @@ use super::*;
 pub(crate) async fn run(shared: Arc<Shared>, mut local: mpsc::UnboundedReceiver<OrderId>) {
     let mut bridges: HashMap<OrderId, mpsc::UnboundedSender<()>> = HashMap::new();
     let mut couriers: HashSet<DocumentId> = HashSet::new();
+    let mut configs: HashSet<DocumentId> = HashSet::new();
     let mut index: Option<DocHandle> = None;
     let mut index_changes: Option<futures::stream::BoxStream<'static, ()>> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -36,6 +37,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut local: mpsc::UnboundedReceiver<
                     }
                     "courier" if couriers.insert(doc.clone()) => {
                         shared.spawn(follow_courier(shared.clone(), doc));
+                    }
+                    app_core::config_doc::INDEX_KIND if configs.insert(doc.clone()) => {
+                        shared.spawn(config_bridge(shared.clone(), doc));
                     }
                     _ => {}
                 }
@@ -68,6 +72,49 @@ pub(crate) fn start_bridge(
     let (tx, rx) = mpsc::unbounded_channel();
     bridges.insert(id.clone(), tx);
     shared.spawn(bridge(shared.clone(), id, rx));
+}
+
+/// The tenant's configuration document between Core and the repo: small, so
+/// each side merges the other's whole document (Automerge merges are
+/// idempotent). Remote changes apply on the device at once; an admin's local
+/// change (Core's config hook) goes into the repo and so to the server.
+pub(crate) async fn config_bridge(shared: Arc<Shared>, doc: DocumentId) {
+    let Some(handle) = find_until_found(&shared.repo, doc.clone(), Duration::from_secs(3600)).await
+    else {
+        return;
+    };
+    let id = doc.to_string();
+    let local = Arc::new(tokio::sync::Notify::new());
+    {
+        let local = local.clone();
+        shared.core.on_config_write(move || local.notify_one());
+    }
+    let mut changes = handle.changes().map(|_| ()).boxed();
+    loop {
+        // Ours into the repo: a change made offline, or before the document arrived.
+        let core = shared.core.clone();
+        if let Some((held, bytes)) = blocking(move || core.config_document().ok().flatten()).await
+            && held == id
+        {
+            handle.with_document(|d| {
+                if let Err(e) = d.load_incremental(&bytes) {
+                    tracing::warn!(error = %e, "configuration not merged into the repo");
+                }
+            });
+        }
+        // The repo's into Core.
+        let bytes = handle.with_document(|d| d.save());
+        let (core, doc_id) = (shared.core.clone(), id.clone());
+        match blocking(move || core.merge_config(&doc_id, &bytes)).await {
+            Ok(true) => tracing::info!(doc = %id, "tenant configuration updated"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(doc = %id, error = %e, "configuration not applied"),
+        }
+        tokio::select! {
+            _ = changes.next() => {}
+            () = local.notified() => {}
+        }
+    }
 }
 
 /// (document, kind) entries of an index document.

@@ -706,6 +706,27 @@ impl Directory {
         )?)
     }
 
+    /// A value of the tenant's settings table.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, DirectoryError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), DirectoryError> {
+        self.conn().execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
     pub fn blob_uploader(&self, hash: &str) -> Result<Option<String>, DirectoryError> {
         Ok(self
             .conn()

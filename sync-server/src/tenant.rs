@@ -100,6 +100,9 @@ pub struct Tenant {
     pub shadows: crate::shadows::ShadowCache,
 }
 
+/// The directory setting naming the tenant's configuration document.
+pub const CONFIG_DOC_SETTING: &str = "config_doc";
+
 /// A breadcrumb point: courier, time, latitude, longitude.
 pub type Crumb = (UserId, i64, f64, f64);
 
@@ -184,6 +187,7 @@ impl Tenant {
         });
         tokio::spawn(write_crumbs(tenant.dir.clone(), crumbs_rx));
         tokio::spawn(watch_tokens(Arc::downgrade(&tenant)));
+        tenant.ensure_config_doc().await?;
         for user in tenant.dir.users()? {
             tenant.ensure_user_docs(&user).await?;
         }
@@ -287,6 +291,33 @@ impl Tenant {
     /// its policy streams (created afterwards) already see it.
     pub fn register_peer(&self, peer: PeerId, who: Principal) {
         self.shared.peers.write().unwrap().insert(peer, who);
+    }
+
+    /// The tenant's configuration document (created on first start): every
+    /// user's index lists it; only admins' writes to it pass the guard.
+    pub async fn ensure_config_doc(&self) -> Result<String, DirectoryError> {
+        if let Some(id) = self.dir.setting(CONFIG_DOC_SETTING)? {
+            return Ok(id);
+        }
+        let bytes = ruta_model::config_doc::ConfigDoc::create(&DeviceId::new("server"))
+            .map_err(|e| DirectoryError::Invalid(e.to_string()))?
+            .save();
+        let doc = Automerge::load(&bytes).expect("a fresh document loads");
+        let handle = self
+            .repo
+            .create(doc)
+            .await
+            .map_err(|_| DirectoryError::Invalid("repo stopped".into()))?;
+        let id = handle.document_id().to_string();
+        self.set_facts(&id, DocFacts::Config)?;
+        self.dir.set_setting(CONFIG_DOC_SETTING, &id)?;
+        {
+            let _guard = self.index_lock.lock().await;
+            self.update_indexes(&id, None, &DocFacts::Config, false)
+                .await;
+        }
+        tracing::info!(tenant = %self.name, doc = %id, "configuration document created");
+        Ok(id)
     }
 
     /// Creates the user's index (and, for couriers, courier) document if missing,
@@ -523,7 +554,7 @@ impl Tenant {
         let known = self.shared.facts(doc);
         if matches!(
             known,
-            Some(DocFacts::Index { .. } | DocFacts::Courier { .. })
+            Some(DocFacts::Index { .. } | DocFacts::Courier { .. } | DocFacts::Config)
         ) {
             return;
         }
@@ -611,6 +642,7 @@ fn kind_name(f: &DocFacts) -> &'static str {
         DocFacts::Order { .. } => "order",
         DocFacts::Index { .. } => "index",
         DocFacts::Courier { .. } => "courier",
+        DocFacts::Config => ruta_model::config_doc::INDEX_KIND,
     }
 }
 

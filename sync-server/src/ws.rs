@@ -30,6 +30,7 @@ use automerge::{Automerge, ReadDoc};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
 use ruta_model::access::{self, Access, DocFacts};
+use ruta_model::config_doc;
 use ruta_model::guard::check_write;
 use ruta_model::{DocumentId, decode_position, order_of};
 use samod::PeerId;
@@ -253,7 +254,12 @@ impl Guard {
         if access::decide(&self.auth.principal, facts.as_ref()) != Access::ReadWrite {
             return Err(write("this user may not write this document".into()));
         }
-        let order = order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?;
+        let config = matches!(facts, Some(DocFacts::Config));
+        let order = if config {
+            None
+        } else {
+            Some(order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?)
+        };
         // Apply to the shadow; if the peer's changes build on history the
         // shadow lacks (the engine has not stored it yet), reload and retry.
         // Shadows are the tenant's (every accepted write leaves its result
@@ -301,11 +307,29 @@ impl Guard {
                 self.tenant.shadows.put(&doc, shadow);
                 return self.ask(&doc, heads, &sync, missing).map_err(write);
             }
-            let added = match check_write(&shadow, &trial, &order, &self.auth.principal) {
+            let judged = match &order {
+                Some(order) => check_write(&shadow, &trial, order, &self.auth.principal)
+                    .map(|added| {
+                        added
+                            .iter()
+                            .map(|e| (e.id(), e.actor.device.to_string()))
+                            .collect::<Vec<_>>()
+                    })
+                    .map_err(|e| e.to_string()),
+                None => config_doc::check_write(&shadow, &trial, &self.auth.principal)
+                    .map(|added| {
+                        added
+                            .iter()
+                            .map(|e| (e.id(), e.actor.device.to_string()))
+                            .collect()
+                    })
+                    .map_err(|e| e.to_string()),
+            };
+            let added = match judged {
                 Ok(added) => added,
                 Err(e) => {
                     self.tenant.shadows.put(&doc, shadow);
-                    return Err(write(e.to_string()));
+                    return Err(write(e));
                 }
             };
             if let Err(e) = self.devices_are_theirs(&added) {
@@ -320,11 +344,11 @@ impl Guard {
     /// Every added event names a device of the connected user (its key space,
     /// see [`ruta_model::guard`]): a device belongs to the first user whose
     /// write or connection named it.
-    fn devices_are_theirs(&self, added: &[ruta_model::lifecycle::Event]) -> Result<(), String> {
+    fn devices_are_theirs(&self, added: &[(String, String)]) -> Result<(), String> {
         let user = &self.auth.principal.user;
         let mut checked: Vec<&str> = Vec::new();
-        for event in added {
-            let device = event.actor.device.as_str();
+        for (event, device) in added {
+            let device = device.as_str();
             if checked.contains(&device) {
                 continue;
             }
@@ -332,8 +356,7 @@ impl Guard {
                 .map_err(|e| format!("device directory: {e}"))?;
             if owner != *user {
                 return Err(format!(
-                    "event {} names device {device}, which belongs to another user",
-                    event.id()
+                    "event {event} names device {device}, which belongs to another user"
                 ));
             }
             checked.push(device);

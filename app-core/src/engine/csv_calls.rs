@@ -11,6 +11,7 @@
 //! [`Request::ImportProgress`]: app_api::Request::ImportProgress
 //! [`Request::ExportCsv`]: app_api::Request::ExportCsv
 
+use crate::domain::pricing::Pricing as _;
 use std::time::Instant;
 
 use app_api::{

@@ -10,6 +10,7 @@
 //!
 //! [`Request::Document`]: app_api::Request::Document
 
+use crate::domain::pricing::Pricing as _;
 use app_api::{ApiError, DocumentFile, DocumentRequest, OrderQuery};
 use base64::Engine as _;
 
@@ -21,27 +22,53 @@ use crate::documents::{
 use crate::domain::OrderId;
 use crate::lifecycle::{EventBody, OrderState};
 
-/// What documents say about the tenant; set by the shell (defaults for the demo).
+/// What documents say about the tenant: from the tenant's configuration
+/// (`config_calls`), defaults until it arrives.
 #[derive(Clone, Debug)]
 pub struct DocumentSettings {
     pub branding: Branding,
-    /// Local time offset for printed times, minutes east of UTC.
-    pub utc_offset_min: i32,
+    /// The tenant's IANA time zone: every printed time is local time there.
+    pub time_zone: String,
+    /// Printed before final invoice numbers.
+    pub invoice_prefix: String,
     /// Payment terms printed on invoices.
     pub invoice_notes: String,
 }
 
 impl Default for DocumentSettings {
     fn default() -> Self {
+        Self::from_config(&app_api::config::TenantConfig::default())
+    }
+}
+
+impl DocumentSettings {
+    pub fn from_config(config: &app_api::config::TenantConfig) -> Self {
+        use base64::Engine as _;
+        let p = &config.profile;
         Self {
             branding: Branding {
-                company_name: "Ruta Demo Oy".into(),
-                address_lines: vec!["Mannerheimintie 1".into(), "00100 Helsinki".into()],
-                ..Branding::default()
+                company_name: p.company_name.clone(),
+                address_lines: p.address_lines.clone(),
+                vat_id: p.vat_id.clone(),
+                logo_png: p
+                    .logo_base64
+                    .as_deref()
+                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()),
+                primary_colour: p.primary_colour,
+                accent_colour: p.accent_colour,
+                currency: config.tariff.currency.clone(),
             },
-            utc_offset_min: 120,
-            invoice_notes: "Payment within 14 days.".into(),
+            time_zone: p.time_zone.clone(),
+            invoice_prefix: p.invoice_prefix.clone(),
+            invoice_notes: p.invoice_footer.clone(),
         }
+    }
+
+    /// A final invoice number as the tenant prints it (the server numbers, the
+    /// prefix is the tenant's).
+    fn invoice_number(&self, number: &str) -> String {
+        let digits = number.trim_start_matches(|c: char| !c.is_ascii_digit());
+        format!("{}{digits}", self.invoice_prefix)
     }
 }
 
@@ -87,9 +114,7 @@ fn delivered_ms(state: &OrderState) -> Option<i64> {
 }
 
 impl Core {
-    /// What documents print about the tenant. Nothing calls it yet: the tenant
-    /// configuration (issue 18: branding, the tenant's time zone on invoices)
-    /// will, from the synced tenant settings.
+    /// What documents print about the tenant (the configuration sets it).
     pub fn set_document_settings(&self, settings: DocumentSettings) {
         *self.documents.lock().unwrap_or_else(|p| p.into_inner()) = settings;
     }
@@ -117,7 +142,7 @@ impl Core {
             .map_err(storage)
     }
 
-    fn settings(&self) -> DocumentSettings {
+    pub(super) fn settings(&self) -> DocumentSettings {
         self.documents
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -148,8 +173,9 @@ impl Core {
 
     pub(super) fn document(&self, req: DocumentRequest) -> Result<DocumentFile, ApiError> {
         let settings = self.settings();
-        let stamp = |ms: i64| documents::format_timestamp(ms, settings.utc_offset_min);
-        let date = |ms: i64| documents::format_date(ms, settings.utc_offset_min);
+        let offset = |ms: i64| super::config_calls::utc_offset_min(&settings.time_zone, ms);
+        let stamp = |ms: i64| documents::format_timestamp(ms, offset(ms));
+        let date = |ms: i64| documents::format_date(ms, offset(ms));
         match req {
             DocumentRequest::Labels {
                 order_ids,
@@ -266,7 +292,9 @@ impl Core {
                 let data = InvoiceData {
                     branding: settings.branding.clone(),
                     provisional: final_number.is_none(),
-                    number: final_number.unwrap_or_else(|| format!("P-{}", spec.reference)),
+                    number: final_number
+                        .map(|n| settings.invoice_number(&n))
+                        .unwrap_or_else(|| format!("P-{}", spec.reference)),
                     issue_date: delivered.map(date).unwrap_or_default(),
                     due_date: delivered.map(|d| date(d + 14 * 86_400_000)),
                     customer: Party {

@@ -7,6 +7,7 @@
 //! dispatcher's sync client hands received beacons to [`Core::record_beacon`]
 //! and the tenant's couriers to [`Core::set_courier_directory`].
 
+use crate::domain::pricing::Pricing as _;
 use std::collections::{BTreeMap, HashMap};
 
 use app_api::{

@@ -2,6 +2,7 @@
 //! translation of the API's input into the lifecycle's events.
 
 use super::*;
+use crate::domain::pricing::Pricing as _;
 
 /// The distance an order is priced for: pickup to drop-off, straight line
 /// times the urban detour until routing provides real ones; 0 when either end

@@ -18,5 +18,6 @@ mod signin;
 mod sync;
 mod sync_security;
 mod sync_server;
+mod tenant_config;
 mod window;
 mod workspaces;

@@ -604,7 +604,7 @@ impl RawPeer {
 
     /// The server's next sync message on `doc`, or the text of its error or
     /// of its refusal of a write on `doc`.
-    async fn next_sync(
+    pub(crate) async fn next_sync(
         &mut self,
         doc: &str,
         within: Duration,
@@ -870,7 +870,10 @@ impl RawPeer {
     /// Fetches `doc` as this peer: its local copy and sync state, converged.
     /// Asks again while the server answers unavailable (its facts follow a
     /// write by a moment).
-    async fn fetch(&mut self, doc: &str) -> (automerge::Automerge, automerge::sync::State) {
+    pub(crate) async fn fetch(
+        &mut self,
+        doc: &str,
+    ) -> (automerge::Automerge, automerge::sync::State) {
         let deadline = tokio::time::Instant::now() + T;
         loop {
             self.request(doc);
@@ -888,7 +891,12 @@ impl RawPeer {
     }
 
     /// Sends what `local` has beyond the server's copy of `doc`.
-    fn push(&self, doc: &str, local: &automerge::Automerge, state: &mut automerge::sync::State) {
+    pub(crate) fn push(
+        &self,
+        doc: &str,
+        local: &automerge::Automerge,
+        state: &mut automerge::sync::State,
+    ) {
         use automerge::sync::SyncDoc;
         let msg = local.generate_sync_message(state).expect("changes to send");
         assert!(!msg.changes.is_empty());
@@ -897,7 +905,7 @@ impl RawPeer {
 
     /// The server's refusal of a write on `doc`: the reason a `doc-unavailable`
     /// carries (the session stays open), or `Err` with an `error` that ends it.
-    async fn refusal(&mut self, doc: &str) -> Result<String, String> {
+    pub(crate) async fn refusal(&mut self, doc: &str) -> Result<String, String> {
         let deadline = tokio::time::Instant::now() + T;
         while let Ok(Some(v)) = tokio::time::timeout_at(deadline, self.inbox.recv()).await {
             let field = |k: &str| get(&v, k).and_then(|t| t.as_text()).map(str::to_owned);

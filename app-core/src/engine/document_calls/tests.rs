@@ -236,3 +236,80 @@ fn order_lists_carry_the_dropoff_position_for_the_map() {
     };
     assert_eq!(d.summary, *marker);
 }
+
+#[test]
+fn the_tenants_profile_shows_in_the_next_invoice_in_its_time_zone() {
+    use app_api::config::{ConfigChange, TenantProfile};
+    let (_d, core) = core();
+    let (id, _) = create(&core, "Aino Virtanen");
+    act(
+        &core,
+        &id,
+        Action::Assign {
+            courier: "aki".into(),
+        },
+    );
+    session(&core, "aki", Role::Courier);
+    act(&core, &id, Action::PickUp);
+    act(&core, &id, Action::Deliver { pods: vec![] });
+    core.set_invoice_number(&OrderId::new(&id), "INV-000042")
+        .unwrap();
+    let before = text_of(
+        &document(
+            &core,
+            DocumentRequest::Invoice {
+                order_id: id.clone(),
+            },
+        )
+        .unwrap(),
+    );
+    assert!(
+        before.contains("Ruta Demo Oy") && before.contains("INV-000042"),
+        "{before}"
+    );
+
+    session(&core, "boss", Role::Admin);
+    core.execute(Request::ChangeConfig(ConfigChange::SetProfile(
+        TenantProfile {
+            company_name: "Kuriiri Testi Oy".into(),
+            address_lines: vec!["Testikatu 5".into(), "33100 Tampere".into()],
+            vat_id: Some("FI12345678".into()),
+            time_zone: "America/New_York".into(),
+            invoice_prefix: "KT/".into(),
+            invoice_footer: "Maksuaika 7 päivää.".into(),
+            ..TenantProfile::default()
+        },
+    )))
+    .unwrap();
+    let after = text_of(
+        &document(
+            &core,
+            DocumentRequest::Invoice {
+                order_id: id.clone(),
+            },
+        )
+        .unwrap(),
+    );
+    for want in [
+        "Kuriiri Testi Oy",
+        "Testikatu 5",
+        "FI12345678",
+        "KT/000042",
+        "Maksuaika 7 päivää.",
+    ] {
+        assert!(after.contains(want), "{want} not in {after}");
+    }
+    assert!(!after.contains("Ruta Demo Oy"));
+    // Delivered at NOW: printed in New York's time, not Helsinki's.
+    let ny = crate::documents::format_timestamp(
+        NOW,
+        super::super::config_calls::utc_offset_min("America/New_York", NOW),
+    );
+    let hel = crate::documents::format_timestamp(NOW, 180);
+    assert_ne!(ny, hel);
+    assert!(
+        after.contains(&ny) && !after.contains(&hel),
+        "{ny} in {after}"
+    );
+    assert!(before.contains(&hel), "{hel} in {before}");
+}

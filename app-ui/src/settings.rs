@@ -1,0 +1,204 @@
+//! The admin's tenant settings: the profile (company, address, VAT id, time
+//! zone, invoice prefix and footer) and the tariff, with the history of
+//! changes. Every device of the tenant applies them as they sync; the core
+//! validates and names the field at fault.
+
+use app_api::config::{ConfigChange, Tariff, TenantConfigView, TenantProfile};
+use app_api::{Request, Response};
+use leptos::prelude::*;
+
+use crate::util::{self, run};
+
+/// A text field bound to a signal.
+fn text(id: &'static str, label: &'static str, value: RwSignal<String>) -> impl IntoView {
+    view! {
+        <label>{label}
+            <input id=id prop:value=value on:input=move |e| value.set(event_target_value(&e))/>
+        </label>
+    }
+}
+
+/// Euros as typed ("6,90" or "6.90") to cents.
+fn cents(text: &str) -> Option<i64> {
+    let t = text.trim().replace(',', ".");
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, "0"));
+    let frac = format!("{frac:0<2}");
+    if frac.len() > 2 {
+        return None;
+    }
+    Some(whole.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?)
+}
+
+fn euros(c: i64) -> String {
+    format!("{}.{:02}", c / 100, c % 100)
+}
+
+#[component]
+pub fn TenantSettings() -> impl IntoView {
+    let view_state = RwSignal::new(None::<TenantConfigView>);
+    let error = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(None::<String>);
+    let f = |s: &str| RwSignal::new(s.to_owned());
+    let (company, address, vat, zone, prefix, footer) = (f(""), f(""), f(""), f(""), f(""), f(""));
+    let (base, per_km, km, express, per_kg, kg, vat_pct, currency) =
+        (f(""), f(""), f(""), f(""), f(""), f(""), f(""), f(""));
+    let fill = move |v: &TenantConfigView| {
+        let p = &v.config.profile;
+        company.set(p.company_name.clone());
+        address.set(p.address_lines.join("\n"));
+        vat.set(p.vat_id.clone().unwrap_or_default());
+        zone.set(p.time_zone.clone());
+        prefix.set(p.invoice_prefix.clone());
+        footer.set(p.invoice_footer.clone());
+        let t = &v.config.tariff;
+        base.set(euros(t.base_cents));
+        per_km.set(euros(t.per_km_cents));
+        km.set(t.included_km.to_string());
+        express.set(euros(t.express_cents));
+        per_kg.set(euros(t.per_kg_cents));
+        kg.set(t.included_kg.to_string());
+        vat_pct.set(format!("{}", f64::from(t.vat_bp) / 100.0));
+        currency.set(t.currency.clone());
+    };
+    let load = move || {
+        run(Request::TenantConfig, move |r| {
+            if let Ok(Response::TenantConfig(v)) = r {
+                fill(&v);
+                let _ = view_state.try_set(Some(v));
+            }
+        })
+    };
+    load();
+    let send = move |change: ConfigChange, what: &'static str| {
+        run(Request::ChangeConfig(change), move |r| match r {
+            Ok(Response::TenantConfig(v)) => {
+                error.set(None);
+                saved.set(Some(format!(
+                    "{what} saved; every device applies it as it syncs."
+                )));
+                fill(&v);
+                view_state.set(Some(v));
+            }
+            Ok(other) => error.set(Some(util::unexpected(&other))),
+            Err(e) => {
+                saved.set(None);
+                error.set(Some(e));
+            }
+        })
+    };
+    let save_profile = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let current = view_state
+            .get_untracked()
+            .map(|v| v.config.profile)
+            .unwrap_or_default();
+        let vat_id = vat.get_untracked().trim().to_owned();
+        send(
+            ConfigChange::SetProfile(TenantProfile {
+                company_name: company.get_untracked(),
+                address_lines: address
+                    .get_untracked()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                vat_id: (!vat_id.is_empty()).then_some(vat_id),
+                time_zone: zone.get_untracked().trim().to_owned(),
+                invoice_prefix: prefix.get_untracked().trim().to_owned(),
+                invoice_footer: footer.get_untracked(),
+                ..current
+            }),
+            "Company profile",
+        );
+    };
+    let save_tariff = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let money = |field: &str, s: RwSignal<String>| {
+            cents(&s.get_untracked()).ok_or_else(|| format!("{field}: an amount like 6.90"))
+        };
+        let whole = |field: &str, s: RwSignal<String>| {
+            s.get_untracked()
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{field}: a whole number"))
+        };
+        let current = view_state
+            .get_untracked()
+            .map(|v| v.config.tariff)
+            .unwrap_or_default();
+        let parsed = (|| -> Result<Tariff, String> {
+            let pct: f64 = vat_pct
+                .get_untracked()
+                .trim()
+                .replace(',', ".")
+                .parse()
+                .map_err(|_| "VAT: a percentage like 25.5".to_owned())?;
+            Ok(Tariff {
+                currency: currency.get_untracked().trim().to_uppercase(),
+                base_cents: money("Base price", base)?,
+                per_km_cents: money("Per km", per_km)?,
+                included_km: whole("Included km", km)?,
+                express_cents: money("Express", express)?,
+                per_kg_cents: money("Per kg", per_kg)?,
+                included_kg: whole("Included kg", kg)?,
+                vat_bp: (pct * 100.0).round().clamp(0.0, f64::from(u32::MAX)) as u32,
+                ..current
+            })
+        })();
+        match parsed {
+            Ok(t) => send(ConfigChange::SetTariff(t), "Tariff"),
+            Err(e) => error.set(Some(e)),
+        }
+    };
+    view! {
+        <section id="tenant-settings" class="settings">
+            <h2>"Tenant settings"</h2>
+            {move || view_state.get().filter(|v| !v.synced).map(|_| view! {
+                <p id="settings-local" class="warning">"These are this device's settings: the tenant's arrive when it syncs with the server."</p>
+            })}
+            {move || error.get().map(|e| view! { <p id="settings-error" class="error" role="alert">{e}</p> })}
+            {move || saved.get().map(|s| view! { <p id="settings-saved" class="ok">{s}</p> })}
+            <form id="profile-form" class="card grid" on:submit=save_profile>
+                <h3>"Company profile"</h3>
+                {text("profile-company", "Company name", company)}
+                <label>"Address (one line each)"
+                    <textarea id="profile-address" rows="3" prop:value=address on:input=move |e| address.set(event_target_value(&e))></textarea>
+                </label>
+                {text("profile-vat", "VAT id", vat)}
+                {text("profile-zone", "Time zone (e.g. Europe/Helsinki)", zone)}
+                {text("profile-prefix", "Invoice number prefix", prefix)}
+                {text("profile-footer", "Invoice footer", footer)}
+                <button id="profile-save" type="submit">"Save profile"</button>
+            </form>
+            <form id="tariff-form" class="card grid" on:submit=save_tariff>
+                <h3>"Tariff"</h3>
+                {text("tariff-currency", "Currency", currency)}
+                {text("tariff-base", "Base price", base)}
+                {text("tariff-km", "Included km", km)}
+                {text("tariff-per-km", "Per started km", per_km)}
+                {text("tariff-kg", "Included kg", kg)}
+                {text("tariff-per-kg", "Per kg over", per_kg)}
+                {text("tariff-express", "Express", express)}
+                {text("tariff-vat", "VAT % (included)", vat_pct)}
+                <button id="tariff-save" type="submit">"Save tariff"</button>
+            </form>
+            <h3>"History"</h3>
+            <ul id="settings-history" class="history">
+                {move || {
+                    let history = view_state.get().map(|v| v.history).unwrap_or_default();
+                    if history.is_empty() {
+                        return view! { <li class="muted">"No changes yet: the defaults apply."</li> }.into_any();
+                    }
+                    history.into_iter().map(|h| view! {
+                        <li>{format!("{} · {} · {}", util::stamp(h.at_ms), h.by, match h.change.as_str() {
+                            "set_profile" => "company profile",
+                            "set_tariff" => "tariff",
+                            other => other,
+                        })}</li>
+                    }).collect_view().into_any()
+                }}
+            </ul>
+        </section>
+    }
+}
