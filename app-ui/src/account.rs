@@ -107,7 +107,7 @@ pub fn SignIn() -> impl IntoView {
             {move || error.get().map(|e| view! { <p id="signin-error" class="error" role="alert">{e}</p> })}
             <form id="offline-form" class="card" on:submit=alone>
                 <h3>"Work without a server"</h3>
-                <p class="muted">"A one-person operation: everything stays on this device, nothing syncs. You can sign in to a server later."</p>
+                <p class="muted">"A one-person operation: you run and set up everything on this device, nothing syncs. You can sign in to a server later."</p>
                 <label>"Your name"
                     <input id="offline-name" required prop:value=name on:input=move |e| name.set(event_target_value(&e))/>
                 </label>

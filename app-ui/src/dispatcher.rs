@@ -40,6 +40,14 @@ enum Tab {
 #[component]
 pub fn Console() -> impl IntoView {
     let tab = RwSignal::new(Tab::Orders);
+    // People and devices live on the tenant's server: not offered when working alone.
+    let sync = ctx().sync;
+    let on_server = move || {
+        sync.with(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.link != app_api::LinkState::NotConfigured)
+        })
+    };
     // Only admins see the People tab (the server refuses others' admin calls too).
     let admin = ctx()
         .status
@@ -66,7 +74,7 @@ pub fn Console() -> impl IntoView {
             {tab_button(Tab::Drivers, "tab-drivers", "Drivers")}
             {tab_button(Tab::New, "tab-new", "New order")}
             {tab_button(Tab::Import, "tab-import", "Import CSV")}
-            {move || admin.then(|| tab_button(Tab::People, "tab-people", "People"))}
+            {move || (admin && on_server()).then(|| tab_button(Tab::People, "tab-people", "People"))}
             {move || admin.then(|| tab_button(Tab::Settings, "tab-settings", "Settings"))}
         </nav>
         <datalist id="courier-list">

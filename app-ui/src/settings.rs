@@ -35,6 +35,13 @@ fn euros(c: i64) -> String {
 
 #[component]
 pub fn TenantSettings() -> impl IntoView {
+    let sync = crate::ctx().sync;
+    let on_server = move || {
+        sync.with(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.link != app_api::LinkState::NotConfigured)
+        })
+    };
     let view_state = RwSignal::new(None::<TenantConfigView>);
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(None::<String>);
@@ -154,7 +161,7 @@ pub fn TenantSettings() -> impl IntoView {
     view! {
         <section id="tenant-settings" class="settings">
             <h2>"Tenant settings"</h2>
-            {move || view_state.get().filter(|v| !v.synced).map(|_| view! {
+            {move || view_state.get().filter(|v| !v.synced && on_server()).map(|_| view! {
                 <p id="settings-local" class="warning">"These are this device's settings: the tenant's arrive when it syncs with the server."</p>
             })}
             {move || error.get().map(|e| view! { <p id="settings-error" class="error" role="alert">{e}</p> })}

@@ -217,7 +217,7 @@ mod tests {
         )
         .expect("chosen");
         assert_eq!(chosen["state"], "without_server", "{chosen}");
-        assert_eq!(chosen["role"], "dispatcher", "{chosen}");
+        assert_eq!(chosen["role"], "admin", "{chosen}");
         assert!(
             dir.path()
                 .join(sync_client::account::WITHOUT_SERVER_FILE)

@@ -357,8 +357,9 @@ impl Account {
                 message: "your name: 1 to 64 characters".into(),
             });
         }
-        // One person runs the whole operation from the console.
-        self.inner.core.set_session(name, Role::Dispatcher)
+        // One person runs the whole operation from the console, and sets it
+        // up (tariff, company profile): the admin's workspace.
+        self.inner.core.set_session(name, Role::Admin)
     }
 
     async fn status(&self) -> Result<AccountStatus, ApiError> {

@@ -157,6 +157,14 @@ impl Core {
             field: e.field,
             message: e.message,
         })?;
+        if let ConfigChange::SetProfile(p) = &change
+            && jiff::tz::TimeZone::get(&p.time_zone).is_err()
+        {
+            return Err(ApiError::Invalid {
+                field: "profile.time_zone".into(),
+                message: format!("{:?} is not in the time-zone database", p.time_zone),
+            });
+        }
         let now = self.clock.now_ms();
         let events = {
             let mut inner = self.lock();

@@ -56,6 +56,18 @@ fn an_admins_tariff_applies_to_the_next_quote_and_others_are_refused() {
     )
     .unwrap_err();
     assert!(matches!(err, ApiError::Invalid { ref field, .. } if field == "tariff.currency"));
+    let err = change(
+        &core,
+        ConfigChange::SetProfile(TenantProfile {
+            time_zone: "Europe/Atlantis".into(),
+            ..TenantProfile::default()
+        }),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ApiError::Invalid { ref field, .. } if field == "profile.time_zone"),
+        "{err:?}"
+    );
     assert_eq!(quote(&core), before + 1_000);
 }
 
