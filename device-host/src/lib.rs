@@ -18,7 +18,7 @@
 //! by [`ruta_routing::vroom`] within [`VROOM_TIME_MS`]; a tool written for VROOM can point here.
 //!
 //! `GET /tiles/{z}/{x}/{y}.pbf` serves the offline basemap's vector tiles from an MBTiles
-//! file ([`tiles_from_env`]) as stored (gzip, with `Content-Encoding: gzip`); 204 where the
+//! file ([`tiles_for`]) as stored (gzip, with `Content-Encoding: gzip`); 204 where the
 //! file has no tile, 404 when no tile file is configured.
 
 use std::path::PathBuf;
@@ -175,12 +175,14 @@ async fn healthz(State(core): State<Core>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok", "device_id": core.device_id() }))
 }
 
-/// The basemap named by `RUTA_TILES`, or the workspace's `data/tiles/helsinki.mbtiles`
-/// when present (see [`host_runtime::tiles::path_from_env`]). A file that cannot be
-/// opened is logged and the map shows no streets; the device works without it.
-pub fn tiles_from_env() -> Option<MbTiles> {
-    let Some(path) = host_runtime::tiles::path_from_env() else {
-        tracing::info!("no RUTA_TILES and no data/tiles/helsinki.mbtiles: the map has no basemap");
+/// The basemap for the device whose data is in `data` (see [`host_runtime::maps`]:
+/// `RUTA_TILES`, then `maps/basemap.mbtiles` in the data directory or beside the
+/// executable). A file that cannot be opened is logged and the map shows no streets;
+/// the device works without it.
+pub fn tiles_for(data: &std::path::Path) -> Option<MbTiles> {
+    let dirs = map_dirs(data);
+    let Some(path) = host_runtime::tiles::path_for(&dirs) else {
+        tracing::info!("no basemap (RUTA_TILES, maps/basemap.mbtiles): the map has no streets");
         return None;
     };
     match MbTiles::open(&path) {
@@ -193,6 +195,13 @@ pub fn tiles_from_env() -> Option<MbTiles> {
             None
         }
     }
+}
+
+/// Where this device looks for its map files: its data directory, then beside the binary.
+pub fn map_dirs(data: &std::path::Path) -> Vec<PathBuf> {
+    std::iter::once(data.to_owned())
+        .chain(host_runtime::maps::exe_dir())
+        .collect()
 }
 
 async fn tile(

@@ -89,16 +89,21 @@ async fn serve(
     }
     let core = app_core::Core::open(&data)?;
     tracing::info!(device_id = %core.device_id(), data = %data.display(), "device store open");
-    // Real road distances when RUTA_OSM_PBF names an extract; else straight lines.
-    match core.load_road_graph_from_env() {
-        Ok(Some(graph)) => tracing::info!(%graph, "road graph loaded"),
-        Ok(None) => tracing::info!("no RUTA_OSM_PBF: routing uses straight lines"),
-        Err(e) => tracing::warn!("road graph not loaded, routing uses straight lines: {e}"),
+    // Real road distances when a road extract is found; else straight lines.
+    let dirs = device_host::map_dirs(&data);
+    match host_runtime::maps::locate(host_runtime::maps::MapFile::Roads, &dirs) {
+        Some(path) => match core.load_road_graph(&path) {
+            Ok(graph) => tracing::info!(%graph, path = %path.display(), "road graph loaded"),
+            Err(e) => tracing::warn!("road graph not loaded, routing uses straight lines: {e}"),
+        },
+        None => tracing::info!(
+            "no road extract (RUTA_OSM_PBF, maps/roads.osm.pbf): routing uses straight lines"
+        ),
     }
     // Signed in from the environment (RUTA_SYNC_URL and RUTA_SYNC_TOKEN), from
     // stored credentials, or not yet: the UI shows the sign-in screen.
     let account = sync_client::Account::start(core.clone(), &data).await?;
-    let app = device_host::router(core, ui, device_host::tiles_from_env(), Some(account));
+    let app = device_host::router(core, ui, device_host::tiles_for(&data), Some(account));
     let listener = host_runtime::bind_and_announce("ruta-device", listen).await?;
     axum::serve(listener, app)
         .with_graceful_shutdown(host_runtime::shutdown_signal())

@@ -6,13 +6,15 @@
 //! runner: `<name> listening on http://<addr>` is the first line on stdout, so a
 //! process started with port 0 tells its parent where it is.
 //!
-//! [`tiles`] reads the offline basemap (an MBTiles file) for both shells' map view.
+//! [`tiles`] reads the offline basemap (an MBTiles file) for both shells' map view;
+//! [`maps`] says where a device finds its map files.
 
 use std::io::Write;
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
+pub mod maps;
 pub mod tiles;
 
 /// Sets up `tracing` on stderr. `RUST_LOG` overrides `default_filter`;

@@ -19,16 +19,9 @@ pub const TILES_ENV: &str = "RUTA_TILES";
 /// Where `scripts/make-tiles.sh` writes the basemap, relative to the workspace.
 pub const DEFAULT_TILES: &str = "data/tiles/helsinki.mbtiles";
 
-/// The MBTiles file to serve: `RUTA_TILES` when set (even if missing, so a wrong path is
-/// reported rather than silently replaced), else the workspace's `data/tiles/helsinki.mbtiles`
-/// when it exists (a development checkout), else none.
-pub fn path_from_env() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(TILES_ENV).filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
-    let default = workspace.join(DEFAULT_TILES);
-    default.is_file().then_some(default)
+/// The MBTiles file to serve for a shell that looks in `dirs` (see [`crate::maps`]).
+pub fn path_for(dirs: &[PathBuf]) -> Option<PathBuf> {
+    crate::maps::locate(crate::maps::MapFile::Basemap, dirs)
 }
 
 /// Why a tile file could not be read.

@@ -11,7 +11,8 @@
 //! The map's offline basemap is served on the `rutatiles` URI scheme
 //! (`rutatiles://localhost/{z}/{x}/{y}.pbf` on Linux and macOS,
 //! `http://rutatiles.localhost/...` on Windows and Android) from the MBTiles file
-//! `RUTA_TILES` names (default: the workspace's `data/tiles/helsinki.mbtiles`).
+//! [`host_runtime::maps`] finds (`RUTA_TILES`, `maps/basemap.mbtiles` in the data
+//! directory or beside the binary; the checkout's file in debug builds only).
 
 mod commands;
 
@@ -87,9 +88,19 @@ fn tile_response(tiles: Option<&MbTiles>, path: &str) -> Response<Vec<u8>> {
     }
 }
 
-/// The basemap named by `RUTA_TILES` or the workspace default, if it opens.
-fn tiles_from_env() -> Option<MbTiles> {
-    let path = host_runtime::tiles::path_from_env()?;
+/// Where the app looks for its map files before it knows its data directory:
+/// `RUTA_DATA_DIR` when set, and beside the executable (a bundle's `maps/`).
+fn early_map_dirs() -> Vec<std::path::PathBuf> {
+    std::env::var_os("RUTA_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(host_runtime::maps::exe_dir())
+        .collect()
+}
+
+/// The basemap (see [`host_runtime::maps`]), if it opens.
+fn tiles_from(dirs: &[std::path::PathBuf]) -> Option<MbTiles> {
+    let path = host_runtime::tiles::path_for(dirs)?;
     MbTiles::open(&path)
         .inspect_err(|e| eprintln!("ruta-app: basemap tiles not served: {e}"))
         .ok()
@@ -98,7 +109,7 @@ fn tiles_from_env() -> Option<MbTiles> {
 /// Starts the app: desktop `main` and the mobile entry point both land here.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    let builder = with_tiles(tauri::Builder::default(), tiles_from_env());
+    let builder = with_tiles(tauri::Builder::default(), tiles_from(&early_map_dirs()));
     let result = with_commands(builder)
         .setup(|app| {
             let dir = match std::env::var_os("RUTA_DATA_DIR") {
@@ -106,8 +117,16 @@ pub fn run() {
                 None => app.path().app_data_dir()?,
             };
             let core = Core::open(&dir)?;
-            // Real road distances when RUTA_OSM_PBF names an extract; else straight lines.
-            if let Err(e) = core.load_road_graph_from_env() {
+            // Real road distances when a road extract is found (the environment, the
+            // data directory, the bundle's resources, beside the binary); else straight lines.
+            let dirs: Vec<std::path::PathBuf> = std::iter::once(dir.clone())
+                .chain(app.path().resource_dir().ok())
+                .chain(host_runtime::maps::exe_dir())
+                .collect();
+            if let Some(path) =
+                host_runtime::maps::locate(host_runtime::maps::MapFile::Roads, &dirs)
+                && let Err(e) = core.load_road_graph(&path)
+            {
                 eprintln!("ruta-app: road graph not loaded, routing uses straight lines: {e}");
             }
             // Signed in from the environment (RUTA_SYNC_URL and RUTA_SYNC_TOKEN), from
@@ -277,7 +296,7 @@ mod tests {
         assert_eq!(none.status(), 404);
         let cors = none.headers().get("access-control-allow-origin");
         assert_eq!(cors.map(|v| v.to_str().unwrap()), Some("*"));
-        if let Some(path) = host_runtime::tiles::path_from_env() {
+        if let Some(path) = host_runtime::tiles::path_for(&[]) {
             let tiles = host_runtime::tiles::MbTiles::open(&path).unwrap();
             assert_eq!(
                 super::tile_response(Some(&tiles), "/index.html").status(),

@@ -104,7 +104,12 @@ impl Core {
         let Some(path) = std::env::var_os("RUTA_OSM_PBF") else {
             return Ok(None);
         };
-        let path = std::path::PathBuf::from(path);
+        self.load_road_graph(std::path::Path::new(&path)).map(Some)
+    }
+
+    /// Loads the road network from an OSM PBF extract (profile from
+    /// `RUTA_ROUTING_PROFILE`, car by default); a summary of the graph.
+    pub fn load_road_graph(&self, path: &std::path::Path) -> Result<String, String> {
         let profile = match std::env::var("RUTA_ROUTING_PROFILE").as_deref() {
             Ok("bicycle") => crate::routing::roads::Profile::Bicycle,
             Ok("foot") => crate::routing::roads::Profile::Foot,
@@ -115,17 +120,16 @@ impl Core {
                 ));
             }
         };
-        let bytes =
-            std::fs::read(&path).map_err(|e| format!("RUTA_OSM_PBF {}: {e}", path.display()))?;
-        let graph = RoadGraph::from_pbf(&bytes, profile)
-            .map_err(|e| format!("RUTA_OSM_PBF {}: {e}", path.display()))?;
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let graph =
+            RoadGraph::from_pbf(&bytes, profile).map_err(|e| format!("{}: {e}", path.display()))?;
         let summary = format!(
             "{} nodes, {} edges ({profile:?})",
             graph.node_count(),
             graph.edge_count()
         );
         self.set_road_graph(Some(Arc::new(graph)));
-        Ok(Some(summary))
+        Ok(summary)
     }
 
     fn travel(&self) -> (Travel, String) {
