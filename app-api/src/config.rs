@@ -93,18 +93,29 @@ impl Default for TenantProfile {
 }
 
 /// The configuration in force: what every change so far adds up to.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TenantConfig {
     pub profile: TenantProfile,
     pub tariff: Tariff,
+    /// The tenant's zones, by id. Orders are filed in the zone their drop-off is in.
+    #[serde(default)]
+    pub zones: Vec<crate::ZoneView>,
+    /// Whether any change so far concerned zones (else a device keeps its own).
+    #[serde(default)]
+    pub zones_configured: bool,
 }
 
 /// One admin change to the configuration (an event in the config document).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum ConfigChange {
     SetProfile(TenantProfile),
     SetTariff(Tariff),
+    /// Adds a zone or replaces the one with its id.
+    PutZone(crate::ZoneView),
+    RemoveZone {
+        id: String,
+    },
 }
 
 /// One entry of the configuration's history.
@@ -112,12 +123,15 @@ pub enum ConfigChange {
 pub struct ConfigHistoryEntry {
     pub at_ms: i64,
     pub by: String,
-    /// `set_profile`, `set_tariff`.
+    /// `set_profile`, `set_tariff`, `put_zone`, `remove_zone`.
     pub change: String,
+    /// What it concerned, when that is one thing (a zone's id).
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 /// What `Request::TenantConfig` answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TenantConfigView {
     pub config: TenantConfig,
     /// Newest first.

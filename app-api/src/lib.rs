@@ -92,6 +92,9 @@ pub enum Request {
     TenantConfig,
     /// An admin's change to the configuration (works offline; syncs).
     ChangeConfig(config::ConfigChange),
+    /// Admins: the zones of a GeoJSON FeatureCollection (Polygon or MultiPolygon
+    /// features; `id` and `name` properties), all or none.
+    ImportZonesGeojson { geojson: String },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.

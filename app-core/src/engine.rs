@@ -246,6 +246,9 @@ impl Core {
             Request::QuotePrice(new) => self.quote(&new).map(Response::Quote),
             Request::TenantConfig => self.tenant_config_view().map(Response::TenantConfig),
             Request::ChangeConfig(change) => self.change_config(change).map(Response::TenantConfig),
+            Request::ImportZonesGeojson { geojson } => self
+                .import_zones_geojson(&geojson)
+                .map(Response::TenantConfig),
         }
     }
 

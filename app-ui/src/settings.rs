@@ -190,6 +190,7 @@ pub fn TenantSettings() -> impl IntoView {
                 {text("tariff-vat", "VAT % (included)", vat_pct)}
                 <button id="tariff-save" type="submit">"Save tariff"</button>
             </form>
+            <Zones view_state=view_state error=error saved=saved/>
             <h3>"History"</h3>
             <ul id="settings-history" class="history">
                 {move || {
@@ -198,14 +199,98 @@ pub fn TenantSettings() -> impl IntoView {
                         return view! { <li class="muted">"No changes yet: the defaults apply."</li> }.into_any();
                     }
                     history.into_iter().map(|h| view! {
-                        <li>{format!("{} · {} · {}", util::stamp(h.at_ms), h.by, match h.change.as_str() {
+                        <li>{format!("{} · {} · {}{}", util::stamp(h.at_ms), h.by, match h.change.as_str() {
                             "set_profile" => "company profile",
                             "set_tariff" => "tariff",
+                            "put_zone" => "zone set",
+                            "remove_zone" => "zone removed",
                             other => other,
-                        })}</li>
+                        }, h.subject.map(|s| format!(" ({s})")).unwrap_or_default())}</li>
                     }).collect_view().into_any()
                 }}
             </ul>
         </section>
+    }
+}
+
+/// The tenant's zones: imported from GeoJSON, removed with undo.
+#[component]
+fn Zones(
+    view_state: RwSignal<Option<TenantConfigView>>,
+    error: RwSignal<Option<String>>,
+    saved: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let file = NodeRef::<leptos::html::Input>::new();
+    let removed = RwSignal::new(None::<app_api::ZoneView>);
+    let answer = move |what: String| {
+        move |r: Result<Response, String>| match r {
+            Ok(Response::TenantConfig(v)) => {
+                error.set(None);
+                saved.set(Some(what));
+                view_state.set(Some(v));
+            }
+            Ok(other) => error.set(Some(util::unexpected(&other))),
+            Err(e) => error.set(Some(e)),
+        }
+    };
+    let on_file = move |_| {
+        let Some(input) = file.get() else { return };
+        leptos::task::spawn_local(async move {
+            match util::input_file_text(&input).await {
+                Some(Ok(geojson)) => run(
+                    Request::ImportZonesGeojson { geojson },
+                    answer("Zones imported; orders are filed again on every device.".into()),
+                ),
+                Some(Err(e)) => error.set(Some(e)),
+                None => {}
+            }
+        });
+    };
+    let remove = move |zone: app_api::ZoneView| {
+        let id = zone.id.clone();
+        removed.set(Some(zone));
+        run(
+            Request::ChangeConfig(ConfigChange::RemoveZone { id: id.clone() }),
+            answer(format!("Zone {id} removed.")),
+        );
+    };
+    let undo = move |_| {
+        if let Some(zone) = removed.get_untracked() {
+            removed.set(None);
+            let id = zone.id.clone();
+            run(
+                Request::ChangeConfig(ConfigChange::PutZone(zone)),
+                answer(format!("Zone {id} restored.")),
+            );
+        }
+    };
+    view! {
+        <div id="zones-card" class="card">
+            <h3>"Zones"</h3>
+            <p class="muted">"Orders are filed in the zone their drop-off is in. Import polygons from a GeoJSON file (Polygon or MultiPolygon features with a name)."</p>
+            <label class="file">"Import GeoJSON: "
+                <input id="zones-file" type="file" accept=".geojson,.json,application/geo+json" node_ref=file on:change=on_file/>
+            </label>
+            {move || removed.get().map(|z| view! {
+                <p class="warning">{format!("Zone {} removed. ", z.name)}<button id="zone-undo" class="ghost" on:click=undo>"Undo"</button></p>
+            })}
+            <ul id="zones-list">
+                {move || {
+                    let zones = view_state.get().map(|v| v.config.zones).unwrap_or_default();
+                    if zones.is_empty() {
+                        return view! { <li class="muted">"No zones configured: every order is unzoned."</li> }.into_any();
+                    }
+                    zones.into_iter().map(|z| {
+                        let label = format!("{} ({}, {} corners)", z.name, z.id, z.ring.len());
+                        let id = z.id.clone();
+                        view! {
+                            <li data-zone=id>{label}" "
+                                <button class="ghost small remove-zone" on:click=move |_| remove(z.clone())>"Remove"</button>
+                            </li>
+                        }
+                    }).collect_view().into_any()
+                }}
+            </ul>
+        </div>
     }
 }

@@ -31,7 +31,7 @@ pub const INDEX_KIND: &str = "config";
 pub const MAX_LOGO_BYTES: usize = 256 * 1024;
 
 /// One admin change, as the document stores it (JSON under its id).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConfigEvent {
     /// Capture time; also the event's identity.
     pub at: Hlc,
@@ -70,6 +70,59 @@ pub fn validate(change: &ConfigChange) -> Result<(), Invalid> {
     match change {
         ConfigChange::SetProfile(p) => validate_profile(p),
         ConfigChange::SetTariff(t) => validate_tariff(t),
+        ConfigChange::PutZone(z) => validate_zone(z),
+        ConfigChange::RemoveZone { id } if valid_zone_id(id) => Ok(()),
+        ConfigChange::RemoveZone { .. } => Err(invalid("zone.id", "not a zone id")),
+    }
+}
+
+fn valid_zone_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 40
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The most corners a zone may have.
+pub const MAX_ZONE_POINTS: usize = 5_000;
+
+fn validate_zone(z: &app_api::ZoneView) -> Result<(), Invalid> {
+    if !valid_zone_id(&z.id) {
+        return Err(invalid(
+            "zone.id",
+            format!("{:?}: 1 to 40 of a-z, 0-9 and '-'", z.id),
+        ));
+    }
+    let name = z.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(invalid("zone.name", "1 to 80 characters"));
+    }
+    if z.ring.len() < 3 || z.ring.len() > MAX_ZONE_POINTS {
+        return Err(invalid(
+            "zone.ring",
+            format!("3 to {MAX_ZONE_POINTS} corners, not {}", z.ring.len()),
+        ));
+    }
+    if let Some((i, _)) = z.ring.iter().enumerate().find(|(_, p)| {
+        // (Ranges hold no NaN, and no infinity either.)
+        !((-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon))
+    }) {
+        return Err(invalid(
+            &format!("zone.ring[{i}]"),
+            "not a position (latitude -90..90, longitude -180..180)",
+        ));
+    }
+    ruta_domain::geo::ZoneIndex::new(&[zone_of(z)]).map_err(|e| invalid("zone.ring", e.message))?;
+    Ok(())
+}
+
+/// A configured zone as the domain's zone (for the point-in-zone index).
+pub fn zone_of(z: &app_api::ZoneView) -> ruta_domain::geo::Zone {
+    ruta_domain::geo::Zone {
+        id: ruta_domain::ZoneId::new(z.id.clone()),
+        name: z.name.clone(),
+        ring: z.ring.iter().map(|p| [p.lon, p.lat]).collect(),
     }
 }
 
@@ -174,28 +227,41 @@ pub fn derive(events: &[ConfigEvent]) -> (TenantConfig, Vec<ConfigHistoryEntry>)
             .then_with(|| a.actor.user.cmp(&b.actor.user))
     });
     let mut config = TenantConfig::default();
+    let mut zones: BTreeMap<String, app_api::ZoneView> = BTreeMap::new();
     let mut history = Vec::with_capacity(sorted.len());
     for e in sorted {
         // A change that does not validate (only a forged one) is skipped.
         if validate(&e.change).is_err() || !permitted(e.actor.role) {
             continue;
         }
-        let name = match &e.change {
+        let (name, subject) = match &e.change {
             ConfigChange::SetProfile(p) => {
                 config.profile = p.clone();
-                "set_profile"
+                ("set_profile", None)
             }
             ConfigChange::SetTariff(t) => {
                 config.tariff = t.clone();
-                "set_tariff"
+                ("set_tariff", None)
+            }
+            ConfigChange::PutZone(z) => {
+                config.zones_configured = true;
+                zones.insert(z.id.clone(), z.clone());
+                ("put_zone", Some(z.id.clone()))
+            }
+            ConfigChange::RemoveZone { id } => {
+                config.zones_configured = true;
+                zones.remove(id);
+                ("remove_zone", Some(id.clone()))
             }
         };
         history.push(ConfigHistoryEntry {
             at_ms: e.at.wall_ms,
             by: e.actor.user.to_string(),
             change: name.into(),
+            subject,
         });
     }
+    config.zones = zones.into_values().collect();
     history.reverse();
     (config, history)
 }

@@ -66,6 +66,14 @@ impl Core {
             inner.tariff = config.tariff.clone();
         }
         self.set_document_settings(DocumentSettings::from_config(&config));
+        // The tenant's zones, once an admin configured any: orders are filed again
+        // when they change (a device keeps its own zones until then).
+        if config.zones_configured {
+            let zones: Vec<_> = config.zones.iter().map(config_doc::zone_of).collect();
+            if let Err(e) = self.set_zones(&zones) {
+                tracing::warn!(error = %e, "the tenant's zones were not applied");
+            }
+        }
         let mut state = self.config.lock().unwrap_or_else(|p| p.into_inner());
         state.events = events;
         state.synced = synced;
@@ -146,6 +154,11 @@ impl Core {
     /// An admin's change: validated, recorded in the configuration document
     /// (works offline; syncs like any write) and applied at once.
     pub(super) fn change_config(&self, change: ConfigChange) -> Result<TenantConfigView, ApiError> {
+        self.change_config_many(vec![change])
+    }
+
+    /// Several changes, all validated before any is recorded, in one write.
+    fn change_config_many(&self, changes: Vec<ConfigChange>) -> Result<TenantConfigView, ApiError> {
         let actor = self.lock().session.clone();
         if !config_doc::permitted(actor.role) {
             return Err(ApiError::Refused {
@@ -153,17 +166,19 @@ impl Core {
                 message: "only admins change the tenant's configuration".into(),
             });
         }
-        config_doc::validate(&change).map_err(|e| ApiError::Invalid {
-            field: e.field,
-            message: e.message,
-        })?;
-        if let ConfigChange::SetProfile(p) = &change
-            && jiff::tz::TimeZone::get(&p.time_zone).is_err()
-        {
-            return Err(ApiError::Invalid {
-                field: "profile.time_zone".into(),
-                message: format!("{:?} is not in the time-zone database", p.time_zone),
-            });
+        for change in &changes {
+            config_doc::validate(change).map_err(|e| ApiError::Invalid {
+                field: e.field,
+                message: e.message,
+            })?;
+            if let ConfigChange::SetProfile(p) = change
+                && jiff::tz::TimeZone::get(&p.time_zone).is_err()
+            {
+                return Err(ApiError::Invalid {
+                    field: "profile.time_zone".into(),
+                    message: format!("{:?} is not in the time-zone database", p.time_zone),
+                });
+            }
         }
         let now = self.clock.now_ms();
         let events = {
@@ -179,9 +194,15 @@ impl Core {
                 None => ConfigDoc::create(&device).map_err(config_error)?,
             };
             let mut clock = resume_clock(&tx, &device)?;
-            let at = clock.tick(now);
-            doc.append(&ConfigEvent { at, actor, change })
+            for change in changes {
+                let at = clock.tick(now);
+                doc.append(&ConfigEvent {
+                    at,
+                    actor: actor.clone(),
+                    change,
+                })
                 .map_err(config_error)?;
+            }
             tx.put_snapshot(&id, CONFIG_KIND, &doc.save())
                 .map_err(storage)?;
             tx.set_meta(META_CONFIG_DOC, &id).map_err(storage)?;
@@ -205,6 +226,126 @@ impl Core {
         }
         self.tenant_config_view()
     }
+
+    /// Admins: the zones of a GeoJSON FeatureCollection, all or none.
+    pub(super) fn import_zones_geojson(&self, text: &str) -> Result<TenantConfigView, ApiError> {
+        let zones = zones_from_geojson(text)?;
+        self.change_config_many(zones.into_iter().map(ConfigChange::PutZone).collect())
+    }
+}
+
+/// The zones a GeoJSON FeatureCollection describes: each Polygon feature (its
+/// outer ring), and each part of a MultiPolygon (`<id>-2`, …). A zone's id is
+/// the feature's `id` property (or its id, or its name made into an id); its
+/// name the `name` property. Errors name the feature.
+pub(crate) fn zones_from_geojson(text: &str) -> Result<Vec<app_api::ZoneView>, ApiError> {
+    use geojson::{GeoJson, GeometryValue};
+    let bad = |field: String, message: String| ApiError::Invalid { field, message };
+    let parsed: GeoJson = text
+        .parse()
+        .map_err(|e| bad("geojson".into(), format!("not GeoJSON: {e}")))?;
+    let features = match parsed {
+        GeoJson::FeatureCollection(fc) => fc.features,
+        GeoJson::Feature(f) => vec![f],
+        GeoJson::Geometry(_) => {
+            return Err(bad(
+                "geojson".into(),
+                "a bare geometry: zones come from Features with a name".into(),
+            ));
+        }
+    };
+    if features.is_empty() {
+        return Err(bad("geojson.features".into(), "no features".into()));
+    }
+    let mut out = Vec::new();
+    for (i, f) in features.iter().enumerate() {
+        let at = |what: &str| format!("features[{i}]{what}");
+        let text_prop = |k: &str| {
+            f.property(k).and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.trim().to_owned()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+        };
+        let name = text_prop("name").filter(|n| !n.is_empty());
+        let id = text_prop("id")
+            .or_else(|| {
+                f.id.as_ref().map(|id| match id {
+                    geojson::feature::Id::String(s) => s.clone(),
+                    geojson::feature::Id::Number(n) => n.to_string(),
+                })
+            })
+            .or_else(|| name.clone())
+            .map(|s| slug(&s))
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| bad(at(".properties"), "needs an id or a name".into()))?;
+        let polygons = match f.geometry.as_ref().map(|g| &g.value) {
+            Some(GeometryValue::Polygon { coordinates }) => vec![coordinates.clone()],
+            Some(GeometryValue::MultiPolygon { coordinates }) => coordinates.clone(),
+            Some(_) => return Err(bad(at(".geometry"), "not a Polygon or MultiPolygon".into())),
+            None => return Err(bad(at(".geometry"), "missing".into())),
+        };
+        for (k, rings) in polygons.iter().enumerate() {
+            let outer = rings
+                .first()
+                .ok_or_else(|| bad(at(".geometry"), "a polygon without rings".into()))?;
+            let ring = outer
+                .iter()
+                .map(|p| match p.as_slice() {
+                    [lon, lat, ..] => Ok(app_api::Point {
+                        lat: *lat,
+                        lon: *lon,
+                    }),
+                    _ => Err(bad(
+                        at(".geometry"),
+                        "a position needs longitude and latitude".into(),
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut ring = ring;
+            if ring.len() > 1 && ring.first() == ring.last() {
+                ring.pop();
+            }
+            let zone = app_api::ZoneView {
+                id: if k == 0 {
+                    id.clone()
+                } else {
+                    format!("{id}-{}", k + 1)
+                },
+                name: name.clone().unwrap_or_else(|| id.clone()),
+                ring,
+            };
+            config_doc::validate(&ConfigChange::PutZone(zone.clone()))
+                .map_err(|e| bad(at(&format!(" ({})", e.field)), e.message))?;
+            out.push(zone);
+        }
+    }
+    Ok(out)
+}
+
+/// A zone id made from a name: lower case, a-z and 0-9, dashes between words.
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let c = match c {
+            'ä' | 'å' | 'á' | 'à' => 'a',
+            'ö' | 'ó' | 'ò' => 'o',
+            'ü' | 'ú' => 'u',
+            'é' | 'è' => 'e',
+            c => c,
+        };
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-');
+    out.chars()
+        .take(40)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned()
 }
 
 /// The configuration document `id` as stored, read inside a transaction.

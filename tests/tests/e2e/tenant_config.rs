@@ -152,6 +152,34 @@ async fn an_admins_configuration_reaches_every_device_and_a_dispatcher_cannot_wr
         "every change keeps its author"
     );
 
+    // The admin imports a zone from GeoJSON; the dispatcher's order inside it is filed there.
+    let (code, body) = disp
+        .call(&json!({ "op": "create_order", "customer_name": "Zoned Oy",
+            "pickup_address": "Kaivokatu 1", "dropoff_address": "Fredrikinkatu 32",
+            "dropoff_point": { "lat": 60.1680, "lon": 24.9330 } }))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let order = body["id"].as_str().unwrap().to_owned();
+    let zone = r#"{"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"name": "Kamppi"}, "geometry": {"type": "Polygon", "coordinates":
+        [[[24.925, 60.165], [24.940, 60.165], [24.940, 60.172], [24.925, 60.172]]]}}]}"#;
+    let (code, body) = admin
+        .call(&json!({ "op": "import_zones_geojson", "geojson": zone }))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let zone_of = async |host: &DeviceHost| {
+        let (_, body) = host
+            .call(&json!({ "op": "get_order", "order_id": order }))
+            .await;
+        body["summary"]["zone"].as_str().map(str::to_owned)
+    };
+    assert!(
+        eventually(T, async || zone_of(&disp).await.as_deref()
+            == Some("kamppi"))
+        .await,
+        "the dispatcher's device files its order in the admin's zone"
+    );
+
     // The dispatcher's own device refuses to change it...
     let (code, body) = change(&disp, ConfigChange::SetTariff(Tariff::default())).await;
     assert_eq!(

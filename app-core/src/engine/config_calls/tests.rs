@@ -119,3 +119,89 @@ fn times_print_in_the_tenants_zone_with_its_summer_time() {
     assert_eq!(utc_offset_min("America/New_York", 1_768_478_400_000), -300);
     assert_eq!(utc_offset_min("Nowhere/Land", 1_768_478_400_000), 0);
 }
+
+const KAMPPI: &str = r#"{"type": "FeatureCollection", "features": [
+  {"type": "Feature", "properties": {"name": "Kamppi Länsi"},
+   "geometry": {"type": "Polygon", "coordinates": [[[24.925, 60.165], [24.940, 60.165], [24.940, 60.172], [24.925, 60.172], [24.925, 60.165]]]}},
+  {"type": "Feature", "properties": {"id": "kallio", "name": "Kallio"},
+   "geometry": {"type": "MultiPolygon", "coordinates": [
+     [[[24.945, 60.180], [24.960, 60.180], [24.960, 60.188], [24.945, 60.180]]],
+     [[[24.961, 60.181], [24.970, 60.181], [24.970, 60.189], [24.961, 60.181]]]]}}
+]}"#;
+
+#[test]
+fn zones_imported_from_geojson_file_orders_and_bad_features_are_named() {
+    let (dir, core, _clock) = open_at(T0);
+    let mut new = NewOrder::simple("Aino", "Kaivokatu 1", "Fredrikinkatu 32");
+    new.dropoff_point = Some(app_api::Point {
+        lat: 60.1680,
+        lon: 24.9330,
+    });
+    let Response::Order(order) = core.execute(Request::CreateOrder(new)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(order.zone, None);
+    let import = |core: &Core, text: &str| {
+        core.execute(Request::ImportZonesGeojson {
+            geojson: text.into(),
+        })
+    };
+    let err = import(&core, KAMPPI).unwrap_err();
+    assert!(matches!(err, ApiError::Refused { ref code, .. } if code == "admins_only"));
+    session(&core, "boss", Role::Admin);
+    let Response::TenantConfig(view) = import(&core, KAMPPI).unwrap() else {
+        panic!()
+    };
+    let ids: Vec<_> = view.config.zones.iter().map(|z| z.id.as_str()).collect();
+    assert_eq!(ids, ["kallio", "kallio-2", "kamppi-lansi"]);
+    let Response::OrderDetail(d) = core
+        .execute(Request::GetOrder {
+            order_id: order.id.clone(),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        d.summary.zone.as_deref(),
+        Some("kamppi-lansi"),
+        "filed again"
+    );
+    // Removing the zone files the order out of it; the zones survive a restart.
+    core.execute(Request::ChangeConfig(ConfigChange::RemoveZone {
+        id: "kallio-2".into(),
+    }))
+    .unwrap();
+    drop(core);
+    let core = Core::open(dir.path()).unwrap();
+    let Response::Zones { zones } = core.execute(Request::Zones).unwrap() else {
+        panic!()
+    };
+    assert_eq!(zones.len(), 2);
+
+    for (text, field) in [
+        ("not json", "geojson"),
+        (
+            r#"{"type": "FeatureCollection", "features": []}"#,
+            "geojson.features",
+        ),
+        (
+            r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "A"}, "geometry": {"type": "Point", "coordinates": [24.9, 60.1]}}]}"#,
+            "features[0].geometry",
+        ),
+        (
+            r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "A"}, "geometry": {"type": "Polygon", "coordinates": [[[24.9, 60.1], [24.91, 60.1], [24.9, 60.1]]]}}, {"type": "Feature", "properties": {}, "geometry": null}]}"#,
+            "features[0] (zone.ring)",
+        ),
+    ] {
+        let err = import(&core, text).unwrap_err();
+        assert!(
+            matches!(&err, ApiError::Invalid { field: f, .. } if f == field),
+            "{text}: {err:?}"
+        );
+    }
+    let Response::Zones { zones } = core.execute(Request::Zones).unwrap() else {
+        panic!()
+    };
+    assert_eq!(zones.len(), 2, "nothing of a bad file is imported");
+}
