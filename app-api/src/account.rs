@@ -49,6 +49,15 @@ pub enum AccountRequest {
         name: String,
         role: Role,
     },
+    /// Admins: change a user's role, or disable or enable them (their sessions
+    /// end within seconds; a disabled user's devices end at the sign-in screen).
+    UpdateUser {
+        id: String,
+        #[serde(default)]
+        role: Option<Role>,
+        #[serde(default)]
+        disabled: Option<bool>,
+    },
     /// Admins: a one-time enrolment code for one of `user`'s devices.
     IssueEnrolment {
         user: String,
@@ -108,6 +117,8 @@ pub struct TenantUser {
     pub role: Role,
     /// Devices with a live token.
     pub devices: u32,
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// A device of the tenant, as admins see it.

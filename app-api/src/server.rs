@@ -145,3 +145,12 @@ pub struct NewEnrolment {
     #[serde(default)]
     pub ttl_minutes: Option<u32>,
 }
+
+/// `POST /v1/admin/users/{id}`: what to change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserChange {
+    #[serde(default)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}

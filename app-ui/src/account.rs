@@ -265,6 +265,21 @@ pub fn Admin() -> impl IntoView {
             },
         );
     };
+    let update = move |id: String, role: Option<Role>, disabled: Option<bool>| {
+        run(
+            AccountRequest::UpdateUser { id, role, disabled },
+            move |r| match r {
+                Ok(_) => {
+                    error.set(None);
+                    reload();
+                }
+                Err(e) => {
+                    error.set(Some(e));
+                    reload();
+                }
+            },
+        );
+    };
     let revoke = move |device: String| {
         run(AccountRequest::RevokeDevice { device }, move |r| match r {
             Ok(_) => reload(),
@@ -303,10 +318,27 @@ pub fn Admin() -> impl IntoView {
                         }
                         list.into_iter().map(|u| {
                             let id = u.id.clone();
+                            let (for_role, for_state) = (u.id.clone(), u.id.clone());
+                            let disabled = u.disabled;
+                            let role = u.role;
                             view! {
-                                <tr data-user=u.id.clone()>
-                                    <td>{u.id.clone()}</td><td>{u.name.clone()}</td><td>{role_label(u.role)}</td><td>{u.devices}</td>
-                                    <td><button class="enrol" on:click=move |_| enrol(id.clone())>"Sign-in code"</button></td>
+                                <tr data-user=u.id.clone() class:disabled=disabled>
+                                    <td>{u.id.clone()}</td><td>{u.name.clone()}</td>
+                                    <td>
+                                        <select class="role" on:change=move |e| update(for_role.clone(), Some(role_of(&event_target_value(&e))), None)>
+                                            {[Role::Courier, Role::Dispatcher, Role::Client, Role::Admin].into_iter().map(|r| view! {
+                                                <option value=role_label(r) selected=r == role>{role_label(r)}</option>
+                                            }).collect_view()}
+                                        </select>
+                                    </td>
+                                    <td>{if disabled { "disabled".to_owned() } else { u.devices.to_string() }}</td>
+                                    <td>
+                                        <button class="enrol" disabled=disabled on:click=move |_| enrol(id.clone())>"Sign-in code"</button>
+                                        " "
+                                        <button class="ghost small toggle-user" on:click=move |_| update(for_state.clone(), None, Some(!disabled))>
+                                            {if disabled { "Enable" } else { "Disable" }}
+                                        </button>
+                                    </td>
                                 </tr>
                             }
                         }).collect_view().into_any()

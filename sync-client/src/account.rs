@@ -178,37 +178,51 @@ impl Account {
 
     async fn supervise(self, cfg: SyncConfig) {
         let core = self.inner.core.clone();
-        let client = loop {
-            match SyncClient::start(core.clone(), &self.inner.dir, cfg.clone()).await {
-                Ok(client) => break client,
-                Err(SyncError::Unauthorized(e)) => {
-                    tracing::warn!(error = %e, "the server refused this device's token");
-                    self.signed_out_by_server().await;
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "sync not started yet; retrying");
-                    core.set_link(app_api::LinkState::Offline, Some(cfg.server.to_string()));
-                    tokio::time::sleep(Duration::from_secs(3)).await;
-                }
-            }
-        };
-        tracing::info!(user = %client.me().user, server = %cfg.server, "syncing");
-        self.inner.running.lock().await.client = Some(client.clone());
+        // Each turn is one sync client; a role change on the server starts the next.
         loop {
-            client.refused().await;
-            // One refused dial may be a restarting server: ask who we are.
-            match crate::me::fetch_me(&device_http(&core.device_id()), &cfg, &core.device_id())
-                .await
-            {
-                Err(SyncError::Unauthorized(e)) => {
-                    tracing::warn!(error = %e, "the server revoked this device's token");
-                    self.signed_out_by_server().await;
-                    return;
+            let client = loop {
+                match SyncClient::start(core.clone(), &self.inner.dir, cfg.clone()).await {
+                    Ok(client) => break client,
+                    Err(SyncError::Unauthorized(e)) => {
+                        tracing::warn!(error = %e, "the server refused this device's token");
+                        self.signed_out_by_server().await;
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sync not started yet; retrying");
+                        core.set_link(app_api::LinkState::Offline, Some(cfg.server.to_string()));
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                    }
                 }
-                _ => {
-                    client.shared.wire.clear_refused();
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+            };
+            tracing::info!(user = %client.me().user, server = %cfg.server, "syncing");
+            self.inner.running.lock().await.client = Some(client.clone());
+            loop {
+                let refused = tokio::select! {
+                    () = client.refused() => true,
+                    // A session the server ended may mean a new role: ask on reconnection.
+                    () = client.reconnected() => false,
+                };
+                // One refused dial may be a restarting server: ask who we are.
+                match crate::me::fetch_me(&device_http(&core.device_id()), &cfg, &core.device_id())
+                    .await
+                {
+                    Err(SyncError::Unauthorized(e)) => {
+                        tracing::warn!(error = %e, "the server revoked this device's token");
+                        self.signed_out_by_server().await;
+                        return;
+                    }
+                    Ok(me) if me.role != client.me().role || me.user != client.me().user => {
+                        tracing::info!(role = ?me.role, "the server changed this user's role");
+                        self.inner.running.lock().await.client = None;
+                        client.stop().await;
+                        break;
+                    }
+                    _ if refused => {
+                        client.shared.wire.clear_refused();
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    _ => {}
                 }
             }
         }
@@ -231,8 +245,8 @@ impl Account {
             .core
             .set_link(app_api::LinkState::NotConfigured, None);
         *self.inner.notice.lock().unwrap_or_else(|p| p.into_inner()) = Some(
-            "The server no longer accepts this device (revoked or expired): sign in again. \
-             Changes made here are kept."
+            "The server no longer accepts this device (revoked, expired, or the user disabled): \
+             sign in again. Changes made here are kept."
                 .into(),
         );
     }
@@ -305,6 +319,20 @@ impl Account {
             AccountRequest::AddUser { id, name, role } => {
                 self.admin_post("v1/admin/users", &NewUser { id, name, role })
                     .await?;
+                Ok(AccountResponse::Done)
+            }
+            AccountRequest::UpdateUser { id, role, disabled } => {
+                if !app_core::ids::valid_device_id(&id.replace(['_', '.', '@'], "-")) {
+                    return Err(ApiError::Invalid {
+                        field: "id".into(),
+                        message: "not a user id".into(),
+                    });
+                }
+                self.admin_post(
+                    &format!("v1/admin/users/{id}"),
+                    &app_api::server::UserChange { role, disabled },
+                )
+                .await?;
                 Ok(AccountResponse::Done)
             }
             AccountRequest::IssueEnrolment { user, ttl_minutes } => {

@@ -289,6 +289,12 @@ impl SyncClient {
         }
     }
 
+    /// Resolves at the next reconnection to the server.
+    pub async fn reconnected(&self) {
+        let mut rx = self.shared.connected.subscribe();
+        let _ = rx.changed().await;
+    }
+
     /// Protocol bytes (sent, received) since start.
     pub fn wire(&self) -> (u64, u64) {
         self.shared.wire.totals()

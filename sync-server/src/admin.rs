@@ -176,6 +176,7 @@ pub async fn users(auth: Authed) -> Result<Json<Vec<TenantUser>>, ApiErr> {
     admin(&auth)?;
     let dir = &auth.tenant.dir;
     let devices = dir.devices(now_ms()).map_err(internal)?;
+    let disabled = dir.disabled_users().map_err(internal)?;
     let users = dir.users().map_err(internal)?;
     Ok(Json(
         users
@@ -185,6 +186,7 @@ pub async fn users(auth: Authed) -> Result<Json<Vec<TenantUser>>, ApiErr> {
                     .iter()
                     .filter(|d| d.1 == u.id.as_str() && d.3)
                     .count() as u32,
+                disabled: disabled.iter().any(|d| d == u.id.as_str()),
                 id: u.id.to_string(),
                 name: u.name,
                 role: u.role,
@@ -204,6 +206,40 @@ pub async fn add_user(auth: Authed, Json(new): Json<NewUser>) -> Result<StatusCo
         Ok(()) => Ok(StatusCode::CREATED),
         Err(DirectoryError::Invalid(m)) => {
             Err(ApiErr::coded(StatusCode::BAD_REQUEST, "invalid-user", m))
+        }
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// `POST /v1/admin/users/{id}`: a new role, or disabled / enabled. An admin
+/// cannot demote or disable themselves (the tenant would lose its admin).
+pub async fn update_user(
+    auth: Authed,
+    Path(id): Path<String>,
+    Json(change): Json<app_api::server::UserChange>,
+) -> Result<StatusCode, ApiErr> {
+    admin(&auth)?;
+    let me = &auth.who.principal.user;
+    let demote = change.role.is_some_and(|r| r != ruta_domain::Role::Admin);
+    if id == me.as_str() && (demote || change.disabled == Some(true)) {
+        return Err(ApiErr::coded(
+            StatusCode::CONFLICT,
+            "not-yourself",
+            "an admin cannot demote or disable themselves: ask another admin",
+        ));
+    }
+    let user = ruta_domain::UserId::new(id.clone());
+    match auth
+        .tenant
+        .dir
+        .update_user(&user, change.role, change.disabled, now_ms())
+    {
+        Ok(()) => {
+            tracing::info!(tenant = %auth.tenant.name, user = %id, by = %me, ?change, "user changed");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(DirectoryError::Invalid(m)) => {
+            Err(ApiErr::coded(StatusCode::NOT_FOUND, "no-such-user", m))
         }
         Err(e) => Err(internal(e)),
     }

@@ -43,6 +43,8 @@ pub enum TokenProblem {
     Revoked,
     #[error("token bound to another device")]
     OtherDevice,
+    #[error("user disabled")]
+    Disabled,
 }
 
 /// Why an enrolment code was not exchanged, as the API names it.
@@ -56,6 +58,8 @@ pub enum EnrolProblem {
     Expired,
     #[error("this device belongs to another user; forget it on the device first")]
     DeviceOfAnotherUser,
+    #[error("this user is disabled: ask your admin")]
+    UserDisabled,
 }
 
 impl EnrolProblem {
@@ -65,6 +69,7 @@ impl EnrolProblem {
             EnrolProblem::Used => "code-used",
             EnrolProblem::Expired => "code-expired",
             EnrolProblem::DeviceOfAnotherUser => "device-of-another-user",
+            EnrolProblem::UserDisabled => "user-disabled",
         }
     }
 }
@@ -233,6 +238,17 @@ impl Directory {
         if !has_device {
             conn.execute_batch("ALTER TABLE tokens ADD COLUMN device TEXT")?;
         }
+        // Users an admin disabled, and when a user's role or state last changed
+        // (live sessions re-check their user when it moves).
+        let has_disabled: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('users') WHERE name = 'disabled_ms'")?
+            .exists([])?;
+        if !has_disabled {
+            conn.execute_batch(
+                "ALTER TABLE users ADD COLUMN disabled_ms INTEGER;
+                 ALTER TABLE users ADD COLUMN changed_ms INTEGER NOT NULL DEFAULT 0;",
+            )?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_owned(),
@@ -293,6 +309,43 @@ impl Directory {
             });
         }
         Ok(out)
+    }
+
+    /// The users an admin disabled.
+    pub fn disabled_users(&self) -> Result<Vec<String>, DirectoryError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT id FROM users WHERE disabled_ms IS NOT NULL ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Changes a user's role and/or disables or enables them. Their live
+    /// sessions end within seconds (the tokens stamp moves); they sign in
+    /// again with the new role, or, disabled, cannot.
+    pub fn update_user(
+        &self,
+        id: &UserId,
+        role: Option<Role>,
+        disabled: Option<bool>,
+        now_ms: i64,
+    ) -> Result<(), DirectoryError> {
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE users SET
+                 role = coalesce(?2, role),
+                 disabled_ms = CASE ?3 WHEN 1 THEN coalesce(disabled_ms, ?4) WHEN 0 THEN NULL ELSE disabled_ms END,
+                 changed_ms = ?4
+             WHERE id = ?1",
+            params![id.as_str(), role.map(role_str), disabled, now_ms],
+        )?;
+        if n == 0 {
+            return Err(DirectoryError::Invalid(format!(
+                "no user {:?}",
+                id.as_str()
+            )));
+        }
+        Ok(())
     }
 
     pub fn user(&self, id: &UserId) -> Result<Option<User>, DirectoryError> {
@@ -392,6 +445,14 @@ impl Directory {
         }
         if expires <= now_ms {
             return Ok(Err(EnrolProblem::Expired));
+        }
+        let disabled: Option<i64> = tx.query_row(
+            "SELECT disabled_ms FROM users WHERE id = ?1",
+            params![user],
+            |r| r.get(0),
+        )?;
+        if disabled.is_some() {
+            return Ok(Err(EnrolProblem::UserDisabled));
         }
         let owner: Option<String> = tx
             .query_row(
@@ -502,7 +563,7 @@ impl Directory {
         let row: Option<AuthRow> = self
             .conn()
             .query_row(
-                "SELECT t.id, u.id, u.role, t.expires_ms, t.revoked_ms, t.device
+                "SELECT t.id, u.id, u.role, t.expires_ms, coalesce(t.revoked_ms, -u.disabled_ms), t.device
                  FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?1",
                 params![hash],
                 |r| {
@@ -520,8 +581,10 @@ impl Directory {
         let Some((token_id, user, role, expires, revoked, bound)) = row else {
             return Ok(Err(TokenProblem::Unknown));
         };
-        if revoked.is_some() {
-            return Ok(Err(TokenProblem::Revoked));
+        match revoked {
+            Some(r) if r < 0 => return Ok(Err(TokenProblem::Disabled)),
+            Some(_) => return Ok(Err(TokenProblem::Revoked)),
+            None => {}
         }
         if expires.is_some_and(|e| e <= now_ms) {
             return Ok(Err(TokenProblem::Expired));
@@ -545,10 +608,30 @@ impl Directory {
     /// each polling the store (one query per tenant per tick, not per session).
     pub fn tokens_stamp(&self) -> Result<(i64, i64, i64), DirectoryError> {
         Ok(self.conn().query_row(
-            "SELECT count(*), count(revoked_ms), coalesce(max(revoked_ms), 0) FROM tokens",
+            "SELECT count(*), count(revoked_ms),
+                    coalesce(max(revoked_ms), 0) + (SELECT coalesce(max(changed_ms), 0) FROM users)
+             FROM tokens",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?)
+    }
+
+    /// Whether a session on the token with `id`, signed in as `role`, may go on:
+    /// the token is live, its user not disabled and still in that role.
+    pub fn session_live(&self, id: &str, role: Role, now_ms: i64) -> Result<bool, DirectoryError> {
+        // (expires, revoked, user disabled, user's role).
+        type SessionRow = (Option<i64>, Option<i64>, Option<i64>, String);
+        let row: Option<SessionRow> = self
+            .conn()
+            .query_row(
+                "SELECT t.expires_ms, t.revoked_ms, u.disabled_ms, u.role
+                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        Ok(matches!(row, Some((exp, None, None, r))
+            if exp.is_none_or(|e| e > now_ms) && r == role_str(role)))
     }
 
     /// Whether the token with `id` may still be used.
@@ -928,6 +1011,42 @@ mod tests {
         ] {
             assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
         }
+    }
+
+    #[test]
+    fn a_disabled_user_cannot_sign_in_and_a_role_change_ends_live_sessions() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = Directory::create(data.path(), "acme").unwrap();
+        dir.add_user("d1", Role::Dispatcher, "Dana", 0).unwrap();
+        let (id, token) = dir.issue_token("acme", "d1", None, 0).unwrap();
+        assert!(dir.session_live(&id, Role::Dispatcher, 1).unwrap());
+        let stamp = dir.tokens_stamp().unwrap();
+        dir.update_user(&UserId::new("d1"), Some(Role::Courier), None, 10)
+            .unwrap();
+        assert_ne!(dir.tokens_stamp().unwrap(), stamp, "sessions re-check");
+        assert!(!dir.session_live(&id, Role::Dispatcher, 11).unwrap());
+        assert!(dir.session_live(&id, Role::Courier, 11).unwrap());
+        let who = dir.authenticate(&token, 12).unwrap().unwrap();
+        assert_eq!(
+            who.principal.role,
+            Role::Courier,
+            "the next sign-in has the new role"
+        );
+        dir.update_user(&UserId::new("d1"), None, Some(true), 20)
+            .unwrap();
+        assert_eq!(
+            dir.authenticate(&token, 21).unwrap(),
+            Err(TokenProblem::Disabled)
+        );
+        assert!(!dir.session_live(&id, Role::Courier, 21).unwrap());
+        assert_eq!(dir.disabled_users().unwrap(), vec!["d1".to_owned()]);
+        dir.update_user(&UserId::new("d1"), None, Some(false), 30)
+            .unwrap();
+        assert!(dir.authenticate(&token, 31).unwrap().is_ok());
+        assert!(
+            dir.update_user(&UserId::new("nobody"), None, Some(true), 40)
+                .is_err()
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/invoices/{order_id}", get(invoice_number))
         .route("/v1/enrol", post(admin::enrol))
         .route("/v1/admin/users", get(admin::users).post(admin::add_user))
+        .route("/v1/admin/users/{id}", post(admin::update_user))
         .route("/v1/admin/enrolments", post(admin::issue_enrolment))
         .route("/v1/admin/devices", get(admin::devices))
         .route(

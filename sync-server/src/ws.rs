@@ -509,6 +509,7 @@ pub async fn session(
     tenant.register_peer(peer.clone(), auth.principal.clone());
     let user = auth.principal.user.clone();
     let token_id = auth.token_id.clone();
+    let who_role = auth.principal.role;
     let (mut ws_tx, mut ws_rx) = socket.split();
     // The engine's messages to the peer, and the guard's own answers (`Verdict::Answer`).
     let (mut out_tx, mut out_rx) = futures::channel::mpsc::channel::<Vec<u8>>(64);
@@ -588,9 +589,10 @@ pub async fn session(
                 }
                 let dir = tenant.dir.clone();
                 let id = token_id.clone();
-                let live = tokio::task::spawn_blocking(move || dir.token_live(&id, now_ms())).await;
+                let role = who_role;
+                let live = tokio::task::spawn_blocking(move || dir.session_live(&id, role, now_ms())).await;
                 if !matches!(live, Ok(Ok(true))) {
-                    break Some("token revoked or expired".into());
+                    break Some("token revoked or expired, or the user disabled or given another role".into());
                 }
             }
             msg = ws_rx.next() => {

@@ -478,3 +478,77 @@ async fn failed_enrolment_attempts_are_rate_limited_per_address() {
         (429, "too-many-attempts".into())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_user_is_signed_out_and_an_admin_cannot_lock_themselves_out() {
+    let data = tempfile::tempdir().unwrap();
+    provision_tenant(
+        data.path(),
+        "acme",
+        &[("boss", "admin"), ("disp", "dispatcher")],
+    );
+    let codes = [
+        enrolment_code(data.path(), "acme", "boss", 30),
+        enrolment_code(data.path(), "acme", "disp", 30),
+    ];
+    let server = SyncServer::start_in("sync-disable", data);
+    let admin = signed_out("device-disable-admin");
+    let disp = signed_out("device-disable-disp");
+    for (host, code) in [(&admin, &codes[0]), (&disp, &codes[1])] {
+        let (c, body) = sign_in(host, &server.url, code).await;
+        assert_eq!(c, 200, "{body}");
+    }
+    assert!(
+        eventually(T, async || account(&admin, json!({ "op": "users" }))
+            .await
+            .0
+            == 200)
+        .await
+    );
+    // A new role reaches the running device: its session is cut, and it
+    // comes back as what the server now says.
+    let (c, body) = account(
+        &admin,
+        json!({ "op": "update_user", "id": "disp", "role": "courier" }),
+    )
+    .await;
+    assert_eq!(c, 200, "{body}");
+    assert!(
+        eventually(Duration::from_secs(20), async || status(&disp).await.role
+            == Some(app_api::Role::Courier))
+        .await,
+        "the device follows the new role"
+    );
+    let (c, body) = account(
+        &admin,
+        json!({ "op": "update_user", "id": "boss", "disabled": true }),
+    )
+    .await;
+    assert_eq!((c, refusal(&body)), (409, "not-yourself"), "{body}");
+    let (c, body) = account(
+        &admin,
+        json!({ "op": "update_user", "id": "disp", "disabled": true }),
+    )
+    .await;
+    assert_eq!(c, 200, "{body}");
+    assert!(
+        eventually(Duration::from_secs(15), async || status(&disp).await.state
+            == AccountState::SignedOut)
+        .await,
+        "the disabled user's device is signed out"
+    );
+    let (_, body) = account(&admin, json!({ "op": "users" })).await;
+    let row = body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "disp")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["disabled"], true, "{body}");
+    // A new code for a disabled user signs nothing in.
+    let code = enrolment_code(server.data.path(), "acme", "disp", 30);
+    let (c, body) = sign_in(&disp, &server.url, &code).await;
+    assert_eq!((c, refusal(&body)), (409, "user-disabled"), "{body}");
+    assert_eq!(status(&disp).await.state, AccountState::SignedOut);
+}
