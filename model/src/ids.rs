@@ -129,6 +129,16 @@ pub fn parse_url(url: &str) -> Option<DocumentId> {
     url.strip_prefix("automerge:").unwrap_or(url).parse().ok()
 }
 
+/// A user id as the directory accepts it: 1-64 of letters, digits and `- _ . @`
+/// (safe in a URL path segment).
+pub fn valid_user_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+}
+
 /// A device id as devices name themselves (`?device=`, the device header):
 /// 1-64 of `[A-Za-z0-9-]`.
 pub fn valid_device_id(d: &str) -> bool {

@@ -54,8 +54,6 @@ struct Running {
     cfg: Option<SyncConfig>,
     client: Option<SyncClient>,
     supervisor: Option<tokio::task::AbortHandle>,
-    /// The configuration came from the environment (headless device).
-    from_env: bool,
 }
 
 struct Inner {
@@ -125,12 +123,10 @@ impl Account {
             }),
         };
         if let Some(cfg) = crate::config_from_env()? {
-            account.run(cfg, true).await;
+            account.run(cfg).await;
         } else if let Some(creds) = account.credentials() {
             let server = url::Url::parse(&creds.server).map_err(|e| e.to_string())?;
-            account
-                .run(SyncConfig::new(server, creds.token), false)
-                .await;
+            account.run(SyncConfig::new(server, creds.token)).await;
         } else if let Some(name) = std::env::var("RUTA_WORK_WITHOUT_SERVER")
             .ok()
             .filter(|name| !name.trim().is_empty())
@@ -164,13 +160,12 @@ impl Account {
 
     /// Starts syncing with `cfg` under a supervisor that signs the device out
     /// when the server refuses its token.
-    async fn run(&self, cfg: SyncConfig, from_env: bool) {
+    async fn run(&self, cfg: SyncConfig) {
         let mut running = self.inner.running.lock().await;
         if let Some(s) = running.supervisor.take() {
             s.abort();
         }
         running.cfg = Some(cfg.clone());
-        running.from_env = from_env;
         let me = self.clone();
         let task = tokio::spawn(async move { me.supervise(cfg).await });
         running.supervisor = Some(task.abort_handle());
@@ -322,7 +317,7 @@ impl Account {
                 Ok(AccountResponse::Done)
             }
             AccountRequest::UpdateUser { id, role, disabled } => {
-                if !app_core::ids::valid_device_id(&id.replace(['_', '.', '@'], "-")) {
+                if !app_core::ids::valid_user_id(&id) {
                     return Err(ApiError::Invalid {
                         field: "id".into(),
                         message: "not a user id".into(),
@@ -484,7 +479,7 @@ impl Account {
         // The server said who this is; the sync client confirms it on start.
         self.inner.core.set_session(&enrolled.user, enrolled.role)?;
         *self.inner.notice.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.run(SyncConfig::new(base, enrolled.token), false).await;
+        self.run(SyncConfig::new(base, enrolled.token)).await;
         tracing::info!(user = %enrolled.user, tenant = %enrolled.tenant, "device signed in");
         Ok(())
     }
@@ -523,7 +518,6 @@ impl Account {
             client.stop().await;
         }
         running.cfg = None;
-        running.from_env = false;
         for file in [CREDENTIALS_FILE, WITHOUT_SERVER_FILE, crate::me::ME_FILE] {
             remove(&self.inner.dir.join(file))?;
         }

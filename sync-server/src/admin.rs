@@ -71,6 +71,11 @@ impl EnrolLimiter {
 
     pub fn failed(&self, ip: IpAddr, now: i64) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        // Addresses that failed long ago and never came back are forgotten.
+        if g.0.len() > 4 * FAILURES_PER_SERVER {
+            let cutoff = now - WINDOW_MS;
+            g.0.retain(|_, t| t.back().is_some_and(|&last| last > cutoff));
+        }
         g.0.entry(ip).or_default().push_back(now);
         g.1.push_back(now);
     }

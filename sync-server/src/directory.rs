@@ -121,11 +121,7 @@ pub fn valid_tenant_name(name: &str) -> bool {
 }
 
 fn valid_user_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+    ruta_model::valid_user_id(id)
 }
 
 /// The tenant a token names (`rt_<tenant>_<secret>`), without checking it.
