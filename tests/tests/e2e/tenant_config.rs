@@ -90,7 +90,12 @@ async fn an_admins_configuration_reaches_every_device_and_a_dispatcher_cannot_wr
     let tokens = provision_tenant(
         data.path(),
         "acme",
-        &[("boss", "admin"), ("disp", "dispatcher"), ("k1", "client")],
+        &[
+            ("boss", "admin"),
+            ("disp", "dispatcher"),
+            ("c1", "courier"),
+            ("k1", "client"),
+        ],
     );
     let server = SyncServer::start_in("sync-config", data);
     let admin = device("device-config-admin", &server.url, &tokens["boss"]);
@@ -223,27 +228,51 @@ async fn an_admins_configuration_reaches_every_device_and_a_dispatcher_cannot_wr
         base_cents: 1,
         ..Tariff::default()
     });
-    let mut rogue = crate::sync_security::RawPeer::join(&server.url, &tokens["disp"]).await;
-    let (mut local, mut state) = rogue.fetch(&doc).await;
-    put(
-        &mut local,
-        &forge(
-            "disp",
-            app_api::Role::Dispatcher,
-            "d15a0000000000000000000000000001",
-            cheap.clone(),
-        ),
-    );
-    let reason = push_refused(&mut rogue, &doc, &mut local, &mut state).await;
-    assert!(reason.contains("may not write"), "{reason}");
-    assert!(
-        directory
-            .refusals()
-            .unwrap()
-            .iter()
-            .any(|(u, d, _)| u == "disp" && d.as_deref() == Some(doc.as_str())),
-        "logged"
-    );
+    // A modified client of every other role: it may read the document, and
+    // its write is refused per document and logged.
+    for (n, (user, role)) in [
+        ("disp", app_api::Role::Dispatcher),
+        ("c1", app_api::Role::Courier),
+        ("k1", app_api::Role::Client),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut rogue = crate::sync_security::RawPeer::join(&server.url, &tokens[user]).await;
+        let (mut local, mut state) = rogue.fetch(&doc).await;
+        let device = format!("d15a00000000000000000000000000{n:02}");
+        put(&mut local, &forge(user, role, &device, cheap.clone()));
+        let reason = push_refused(&mut rogue, &doc, &mut local, &mut state).await;
+        assert!(reason.contains("may not write"), "{user}: {reason}");
+        assert!(
+            directory
+                .refusals()
+                .unwrap()
+                .iter()
+                .any(|(u, d, _)| u == user && d.as_deref() == Some(doc.as_str())),
+            "{user}'s refusal is logged"
+        );
+        // Nor may they use the admin routes.
+        let http = reqwest::Client::new();
+        let users = http
+            .get(format!("{}/v1/admin/users", server.url))
+            .bearer_auth(&tokens[user])
+            .send()
+            .await
+            .unwrap();
+        let issue = http
+            .post(format!("{}/v1/admin/enrolments", server.url))
+            .bearer_auth(&tokens[user])
+            .json(&json!({ "user": user }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (users.status().as_u16(), issue.status().as_u16()),
+            (403, 403),
+            "{user}"
+        );
+    }
     // An admin's modified client with a value out of range is refused too, naming it.
     let mut odd = crate::sync_security::RawPeer::join(&server.url, &tokens["boss"]).await;
     let (mut local, mut state) = odd.fetch(&doc).await;
