@@ -1,9 +1,12 @@
 //! The tenant's configuration as every device holds it: the tenant's profile
 //! (company, address, VAT id, logo, colours, time zone, invoice numbering and
-//! footer) and the tariff. It lives in a CRDT document owned by the tenant
+//! footer), the tariff, service levels, zones and the POD policy — in the
+//! tenant's document, read by every signed-in user — and warehouses,
+//! vehicles and courier profiles — in the staff document, which clients never
+//! receive. Both are CRDT documents owned by the tenant
 //! (`ruta_model::config_doc`), written only by admins — the server's write
-//! guard refuses anyone else — and read by every signed-in user, so it works
-//! offline and a change takes effect on every device as it syncs.
+//! guard refuses anyone else — so they work offline and a change takes effect
+//! on every device as it syncs.
 //!
 //! Plain data: the rules (validation, who may change what) are in
 //! `ruta_model::config_doc`; prices are computed by `ruta_domain::pricing`.
@@ -92,6 +95,170 @@ impl Default for TenantProfile {
     }
 }
 
+/// A level of service the tenant sells (standard, express, same-day): its
+/// price on top of the tariff, the delivery window it promises and the proofs
+/// it requires by default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceLevel {
+    /// 1 to 40 of a-z, 0-9 and '-'.
+    pub id: String,
+    pub name: String,
+    /// Added to the tariff's price (VAT included).
+    pub price_cents: i64,
+    /// The drop-off window it promises, from the order's creation (0: none).
+    #[serde(default)]
+    pub window_minutes: u32,
+    /// Proofs its orders need, on top of what the order itself asks.
+    #[serde(default)]
+    pub proofs: crate::PodNeeds,
+}
+
+/// How proofs of delivery are taken.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodPolicy {
+    /// A photo's longer side is scaled down to this many pixels.
+    pub photo_max_px: u32,
+    /// JPEG quality of a stored photo, 30 to 95.
+    pub photo_quality: u8,
+    /// Proofs every order needs unless its service says more.
+    #[serde(default)]
+    pub default_proofs: crate::PodNeeds,
+}
+
+impl Default for PodPolicy {
+    fn default() -> Self {
+        Self {
+            photo_max_px: 1600,
+            photo_quality: 80,
+            default_proofs: crate::PodNeeds::default(),
+        }
+    }
+}
+
+/// What a warehouse or hub is used as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WarehouseUses {
+    #[serde(default)]
+    pub pickup: bool,
+    #[serde(default)]
+    pub dropoff: bool,
+    #[serde(default)]
+    pub staging: bool,
+    /// Where couriers' routes start and end.
+    #[serde(default)]
+    pub route_endpoint: bool,
+}
+
+/// A warehouse or hub.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Warehouse {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub position: crate::Point,
+    #[serde(default)]
+    pub uses: WarehouseUses,
+    /// As people write them (`Mo-Fr 08:00-18:00`), printed as given.
+    #[serde(default)]
+    pub opening_hours: String,
+}
+
+/// What a vehicle is, which decides how it is routed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum VehicleType {
+    OnFoot,
+    #[default]
+    Bicycle,
+    CargoBike,
+    Scooter,
+    Car,
+    Van,
+}
+
+impl VehicleType {
+    pub const ALL: [VehicleType; 6] = [
+        VehicleType::OnFoot,
+        VehicleType::Bicycle,
+        VehicleType::CargoBike,
+        VehicleType::Scooter,
+        VehicleType::Car,
+        VehicleType::Van,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VehicleType::OnFoot => "On foot",
+            VehicleType::Bicycle => "Bicycle",
+            VehicleType::CargoBike => "Cargo bike",
+            VehicleType::Scooter => "Scooter",
+            VehicleType::Car => "Car",
+            VehicleType::Van => "Van",
+        }
+    }
+
+    /// The wire name (`cargo_bike`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VehicleType::OnFoot => "on_foot",
+            VehicleType::Bicycle => "bicycle",
+            VehicleType::CargoBike => "cargo_bike",
+            VehicleType::Scooter => "scooter",
+            VehicleType::Car => "car",
+            VehicleType::Van => "van",
+        }
+    }
+}
+
+/// One of the tenant's vehicles.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vehicle {
+    pub id: String,
+    pub name: String,
+    pub kind: VehicleType,
+    /// Parcels it carries at once (0: no limit).
+    pub capacity_items: u32,
+    /// Kilograms it carries at once (0: no limit).
+    pub capacity_kg: u32,
+    #[serde(default)]
+    pub plate: String,
+}
+
+/// How a courier works: what the planner, the auto-assignment and the
+/// console know of them beyond their name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourierProfile {
+    /// The courier's user id.
+    pub user: String,
+    /// The console's "call courier" dials it.
+    #[serde(default)]
+    pub phone: String,
+    /// The vehicle they drive (a vehicle's id).
+    #[serde(default)]
+    pub vehicle: Option<String>,
+    /// Zones they work (ids); empty: all.
+    #[serde(default)]
+    pub home_zones: Vec<String>,
+    /// Whether they may collect cash on delivery.
+    #[serde(default)]
+    pub handles_cash: bool,
+    #[serde(default)]
+    pub carrier: crate::CarrierType,
+    /// The warehouse where their shift starts (a warehouse's id).
+    #[serde(default)]
+    pub shift_start: Option<String>,
+}
+
+/// Which configuration document a change belongs in: the tenant's (every
+/// user of the tenant reads it, clients included) or the staff's (admins,
+/// dispatchers and couriers only: warehouses, vehicles, courier profiles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigScope {
+    Tenant,
+    Staff,
+}
+
 /// The configuration in force: what every change so far adds up to.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TenantConfig {
@@ -103,6 +270,45 @@ pub struct TenantConfig {
     /// Whether any change so far concerned zones (else a device keeps its own).
     #[serde(default)]
     pub zones_configured: bool,
+    /// Service levels, by id.
+    #[serde(default)]
+    pub services: Vec<ServiceLevel>,
+    #[serde(default)]
+    pub pod_policy: PodPolicy,
+    /// Staff only (empty on a client's device): warehouses, by id.
+    #[serde(default)]
+    pub warehouses: Vec<Warehouse>,
+    /// Staff only: vehicles, by id.
+    #[serde(default)]
+    pub vehicles: Vec<Vehicle>,
+    /// Staff only: courier profiles, by user.
+    #[serde(default)]
+    pub couriers: Vec<CourierProfile>,
+}
+
+impl TenantConfig {
+    pub fn service(&self, id: &str) -> Option<&ServiceLevel> {
+        self.services.iter().find(|s| s.id == id)
+    }
+
+    pub fn courier(&self, user: &str) -> Option<&CourierProfile> {
+        self.couriers.iter().find(|c| c.user == user)
+    }
+
+    pub fn vehicle(&self, id: &str) -> Option<&Vehicle> {
+        self.vehicles.iter().find(|v| v.id == id)
+    }
+
+    pub fn warehouse(&self, id: &str) -> Option<&Warehouse> {
+        self.warehouses.iter().find(|w| w.id == id)
+    }
+
+    /// The vehicle a courier drives, if their profile names one that exists.
+    pub fn vehicle_of(&self, user: &str) -> Option<&Vehicle> {
+        self.courier(user)
+            .and_then(|c| c.vehicle.as_deref())
+            .and_then(|v| self.vehicle(v))
+    }
 }
 
 /// One admin change to the configuration (an event in the config document).
@@ -116,6 +322,86 @@ pub enum ConfigChange {
     RemoveZone {
         id: String,
     },
+    /// Adds a service level or replaces the one with its id.
+    PutService(ServiceLevel),
+    RemoveService {
+        id: String,
+    },
+    SetPodPolicy(PodPolicy),
+    /// Adds a warehouse or replaces the one with its id (staff document).
+    PutWarehouse(Warehouse),
+    RemoveWarehouse {
+        id: String,
+    },
+    /// Adds a vehicle or replaces the one with its id (staff document).
+    PutVehicle(Vehicle),
+    RemoveVehicle {
+        id: String,
+    },
+    /// Sets a courier's profile (staff document).
+    PutCourier(CourierProfile),
+    RemoveCourier {
+        user: String,
+    },
+}
+
+impl ConfigChange {
+    /// The document this change belongs in.
+    pub fn scope(&self) -> ConfigScope {
+        match self {
+            ConfigChange::SetProfile(_)
+            | ConfigChange::SetTariff(_)
+            | ConfigChange::PutZone(_)
+            | ConfigChange::RemoveZone { .. }
+            | ConfigChange::PutService(_)
+            | ConfigChange::RemoveService { .. }
+            | ConfigChange::SetPodPolicy(_) => ConfigScope::Tenant,
+            ConfigChange::PutWarehouse(_)
+            | ConfigChange::RemoveWarehouse { .. }
+            | ConfigChange::PutVehicle(_)
+            | ConfigChange::RemoveVehicle { .. }
+            | ConfigChange::PutCourier(_)
+            | ConfigChange::RemoveCourier { .. } => ConfigScope::Staff,
+        }
+    }
+
+    /// The wire name (`put_zone`), as history shows it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConfigChange::SetProfile(_) => "set_profile",
+            ConfigChange::SetTariff(_) => "set_tariff",
+            ConfigChange::PutZone(_) => "put_zone",
+            ConfigChange::RemoveZone { .. } => "remove_zone",
+            ConfigChange::PutService(_) => "put_service",
+            ConfigChange::RemoveService { .. } => "remove_service",
+            ConfigChange::SetPodPolicy(_) => "set_pod_policy",
+            ConfigChange::PutWarehouse(_) => "put_warehouse",
+            ConfigChange::RemoveWarehouse { .. } => "remove_warehouse",
+            ConfigChange::PutVehicle(_) => "put_vehicle",
+            ConfigChange::RemoveVehicle { .. } => "remove_vehicle",
+            ConfigChange::PutCourier(_) => "put_courier",
+            ConfigChange::RemoveCourier { .. } => "remove_courier",
+        }
+    }
+
+    /// What it concerns, when that is one thing (a zone's id, a courier).
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            ConfigChange::SetProfile(_)
+            | ConfigChange::SetTariff(_)
+            | ConfigChange::SetPodPolicy(_) => None,
+            ConfigChange::PutZone(z) => Some(&z.id),
+            ConfigChange::PutService(s) => Some(&s.id),
+            ConfigChange::PutWarehouse(w) => Some(&w.id),
+            ConfigChange::PutVehicle(v) => Some(&v.id),
+            ConfigChange::PutCourier(c) => Some(&c.user),
+            ConfigChange::RemoveZone { id }
+            | ConfigChange::RemoveService { id }
+            | ConfigChange::RemoveWarehouse { id }
+            | ConfigChange::RemoveVehicle { id } => Some(id),
+            ConfigChange::RemoveCourier { user } => Some(user),
+        }
+    }
 }
 
 /// One entry of the configuration's history.
@@ -123,7 +409,7 @@ pub enum ConfigChange {
 pub struct ConfigHistoryEntry {
     pub at_ms: i64,
     pub by: String,
-    /// `set_profile`, `set_tariff`, `put_zone`, `remove_zone`.
+    /// The change's name ([`ConfigChange::name`]: `set_profile`, `put_zone`, …).
     pub change: String,
     /// What it concerned, when that is one thing (a zone's id).
     #[serde(default)]

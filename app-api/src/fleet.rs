@@ -83,6 +83,15 @@ pub struct CourierStatus {
     pub name: String,
     /// In the server's directory (false: only seen as an assignee).
     pub known: bool,
+    /// From the courier's profile: the number "call courier" dials.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The vehicle their profile names, as `name (type)`.
+    #[serde(default)]
+    pub vehicle: Option<String>,
+    /// Names of their home zones (empty: all).
+    #[serde(default)]
+    pub home_zones: Vec<String>,
     pub availability: Availability,
     pub work_mode: Option<WorkMode>,
     /// Last reported position, and when it was fixed.
@@ -94,9 +103,9 @@ pub struct CourierStatus {
     pub assigned: u32,
     /// Picked up or in transit.
     pub on_board: u32,
-    /// Delivered since local midnight (UTC day of this device's clock).
+    /// Delivered since midnight in the tenant's time zone.
     pub delivered_today: u32,
-    /// Failed attempts and returns since local midnight.
+    /// Failed attempts and returns since midnight in the tenant's time zone.
     pub failed_today: u32,
 }
 

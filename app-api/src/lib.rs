@@ -54,6 +54,13 @@ pub enum Request {
     /// Who should take which unassigned order: a proposal for the dispatcher to
     /// approve or edit; nothing is assigned by it.
     ProposeAssignment(ProposeAssignmentRequest),
+    /// Before assigning: what speaks against giving these orders to this
+    /// courier (outside their home zones, more than their vehicle carries,
+    /// cash they do not handle). Nothing is refused: the dispatcher decides.
+    AssignmentWarnings {
+        order_ids: Vec<String>,
+        courier: String,
+    },
     /// Street geometry through points in order, for the map.
     RoutePath { points: Vec<Point> },
     /// Import orders from CSV text (columns: see app-core `csv_io`). Every row is
@@ -113,6 +120,9 @@ pub enum Response {
     SyncStatus(SyncStatus),
     RoutePlan(RoutePlan),
     AssignmentProposal(AssignmentProposal),
+    AssignmentWarnings {
+        warnings: Vec<AssignmentWarning>,
+    },
     RoutePath(RoutePath),
     ImportReport(ImportReport),
     ImportProgress(ImportProgress),
@@ -525,6 +535,10 @@ pub struct NewOrder {
     /// Set when a client creates the order for themselves.
     #[serde(default)]
     pub client: Option<String>,
+    /// A service level of the tenant's (`TenantConfig::services`, by id): its
+    /// price is added, its window and proofs apply unless the order says more.
+    #[serde(default)]
+    pub service: Option<String>,
 }
 
 impl NewOrder {
@@ -550,6 +564,7 @@ impl NewOrder {
             dropoff_phone: String::new(),
             pod: PodNeeds::default(),
             client: None,
+            service: None,
         }
     }
 }

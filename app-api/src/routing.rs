@@ -104,6 +104,28 @@ pub struct CourierAvailability {
     pub shift_end_ms: Option<i64>,
 }
 
+/// What speaks against an assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentWarningKind {
+    /// The order's zone is not one of the courier's home zones.
+    OutOfZone,
+    /// With it, the courier's load is more than their vehicle carries.
+    OverCapacity,
+    /// It collects cash on delivery and the courier does not handle cash.
+    Cash,
+}
+
+/// One warning before an assignment, said in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentWarning {
+    /// The order it is about (empty: the whole selection).
+    pub order_id: String,
+    pub reference: String,
+    pub kind: AssignmentWarningKind,
+    pub message: String,
+}
+
 /// Propose who takes which unassigned order; nothing is assigned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProposeAssignmentRequest {

@@ -46,7 +46,7 @@ pub struct Parsed {
 }
 
 const REQUIRED: [&str; 3] = ["customer_name", "pickup_address", "dropoff_address"];
-const KNOWN: [&str; 22] = [
+const KNOWN: [&str; 23] = [
     "customer_name",
     "pickup_address",
     "dropoff_address",
@@ -69,6 +69,7 @@ const KNOWN: [&str; 22] = [
     "pod_signature",
     "pod_qr",
     "pod_pin",
+    "service",
 ];
 
 /// Largest import accepted, so a wrong file cannot exhaust memory.
@@ -423,6 +424,7 @@ fn parse_row(
         dropoff_contact_name: String::new(),
         dropoff_phone: String::new(),
         client: Some(text("client")?).filter(|c| !c.is_empty()),
+        service: Some(text("service")?).filter(|c| !c.is_empty()),
     })
 }
 

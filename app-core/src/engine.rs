@@ -21,7 +21,6 @@ use app_api::{
 use crate::clock::{Clock, SystemClock};
 use crate::domain::geo::ZoneIndex;
 use crate::domain::order::{Address, OrderSpec, Package, PodRequirements, Stop, TimeWindow};
-use crate::domain::pricing::Tariff;
 use crate::domain::{Actor, GeoPoint, OrderId, PodId, Role, UserId};
 use crate::hlc::{HlcClock, node_of};
 use crate::lifecycle::{self, Edit, Event, EventBody, OrderState, Refusal};
@@ -88,7 +87,7 @@ struct Inner {
     /// every request but the device's status is refused.
     signed_in: bool,
     zones: ZoneIndex,
-    tariff: Tariff,
+    rates: crate::domain::pricing::Rates,
 }
 
 impl std::fmt::Debug for Core {
@@ -123,7 +122,7 @@ impl Core {
             session,
             signed_in,
             zones: ZoneIndex::new(&[]).expect("no zones"),
-            tariff: Tariff::default(),
+            rates: Default::default(),
         };
         let core = Self {
             inner: Arc::new(Mutex::new(inner)),
@@ -221,6 +220,9 @@ impl Core {
             Request::ProposeAssignment(req) => self
                 .propose_assignment(req)
                 .map(Response::AssignmentProposal),
+            Request::AssignmentWarnings { order_ids, courier } => self
+                .assignment_warnings(&order_ids, &courier)
+                .map(|warnings| Response::AssignmentWarnings { warnings }),
             Request::RoutePath { points } => self.route_path(points).map(Response::RoutePath),
             Request::ImportOrdersCsv { csv, partial } => self
                 .import_orders_csv(csv.as_bytes(), partial)
@@ -394,7 +396,7 @@ impl Core {
         }
         drop(inner);
         // Back to the defaults until a tenant's configuration arrives again.
-        self.apply_config(Vec::new(), false);
+        self.reset_config();
         self.revision
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())

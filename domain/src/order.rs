@@ -167,6 +167,9 @@ pub struct OrderSpec {
     /// The computed price, in minor units (see [`super::pricing`]).
     #[serde(default)]
     pub price_cents: i64,
+    /// The tenant's service level it was ordered at (an id), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 impl OrderSpec {
@@ -282,6 +285,7 @@ pub mod tests {
             },
             cod_cents: 0,
             price_cents: 990,
+            service: None,
         }
     }
 

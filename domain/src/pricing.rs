@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::order::{OrderSpec, Priority};
 
-pub use app_api::config::Tariff;
+pub use app_api::config::{ServiceLevel, Tariff};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceLine {
@@ -84,16 +84,49 @@ impl Pricing for Tariff {
             "Urgent",
             self.urgent_cents,
         );
-        let total_cents: i64 = lines.iter().map(|l| l.cents).sum();
-        // VAT included in the total: total * rate / (1 + rate), rounded half up.
-        let bp = i64::from(self.vat_bp);
-        let vat_cents = (total_cents * bp + (10_000 + bp) / 2) / (10_000 + bp);
-        Price {
-            currency: self.currency.clone(),
-            lines,
-            total_cents,
-            vat_cents,
+        price_of(&self.currency, self.vat_bp, lines)
+    }
+}
+
+/// The lines summed, with the VAT included in them.
+fn price_of(currency: &str, vat_bp: u32, lines: Vec<PriceLine>) -> Price {
+    let total_cents: i64 = lines.iter().map(|l| l.cents).sum();
+    // VAT included in the total: total * rate / (1 + rate), rounded half up.
+    let bp = i64::from(vat_bp);
+    let vat_cents = (total_cents * bp + (10_000 + bp) / 2) / (10_000 + bp);
+    Price {
+        currency: currency.to_owned(),
+        lines,
+        total_cents,
+        vat_cents,
+    }
+}
+
+/// What an order is priced by: the tariff and the tenant's service levels.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rates {
+    pub tariff: Tariff,
+    pub services: Vec<ServiceLevel>,
+}
+
+impl Pricing for Rates {
+    /// The tariff's price, and the order's service level's price as a line of
+    /// its own (a service the tenant no longer offers adds nothing).
+    fn price(&self, spec: &OrderSpec, distance_m: f64) -> Price {
+        let mut price = self.tariff.price(spec, distance_m);
+        if let Some(service) = spec
+            .service
+            .as_deref()
+            .and_then(|id| self.services.iter().find(|s| s.id == id))
+            && service.price_cents != 0
+        {
+            price.lines.push(PriceLine {
+                label: service.name.clone(),
+                cents: service.price_cents,
+            });
+            price = price_of(&price.currency, self.tariff.vat_bp, price.lines);
         }
+        price
     }
 }
 
@@ -101,6 +134,31 @@ impl Pricing for Tariff {
 mod tests {
     use super::*;
     use crate::order::tests::sample_spec;
+
+    #[test]
+    fn a_service_level_adds_its_line_and_vat_follows() {
+        let rates = Rates {
+            tariff: Tariff::default(),
+            services: vec![ServiceLevel {
+                id: "same-day".into(),
+                name: "Same day".into(),
+                price_cents: 1255,
+                window_minutes: 480,
+                proofs: Default::default(),
+            }],
+        };
+        let mut spec = sample_spec("R-1");
+        let plain = rates.price(&spec, 1_500.0);
+        assert_eq!(plain, Tariff::default().price(&spec, 1_500.0));
+        spec.service = Some("same-day".into());
+        let p = rates.price(&spec, 1_500.0);
+        assert_eq!(p.total_cents, 690 + 1255);
+        assert_eq!(p.lines.last().unwrap().label, "Same day");
+        // 1945 / 1.255 = 1549.8 -> VAT 395
+        assert_eq!(p.vat_cents, 395);
+        spec.service = Some("gone".into());
+        assert_eq!(rates.price(&spec, 1_500.0).total_cents, 690);
+    }
 
     #[test]
     fn base_only_within_included_distance() {

@@ -35,6 +35,9 @@ pub enum DocFacts {
     Courier { owner: UserId },
     /// The tenant's configuration (`config_doc`): everyone reads it, admins write it.
     Config,
+    /// The staff configuration (warehouses, vehicles, courier profiles): staff
+    /// read it, admins write it, clients never see it.
+    StaffConfig,
 }
 
 /// How a document is shared with a user.
@@ -71,8 +74,14 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
         Some(DocFacts::Courier { owner }) if mine(owner) => Access::ReadWrite,
         Some(DocFacts::Courier { .. }) if operator => Access::Read,
         Some(DocFacts::Courier { .. }) => Access::None,
-        Some(DocFacts::Config) if crate::config_doc::permitted(who.role) => Access::ReadWrite,
+        Some(DocFacts::Config | DocFacts::StaffConfig)
+            if crate::config_doc::permitted(who.role) =>
+        {
+            Access::ReadWrite
+        }
         Some(DocFacts::Config) => Access::Read,
+        Some(DocFacts::StaffConfig) if who.role == ruta_domain::Role::Client => Access::None,
+        Some(DocFacts::StaffConfig) => Access::Read,
     }
 }
 
@@ -131,6 +140,24 @@ mod tests {
                 "{role:?}"
             );
             assert!(listed(&p("u", role), &DocFacts::Config));
+        }
+    }
+
+    #[test]
+    fn staff_read_the_staff_configuration_and_clients_never_see_it() {
+        for (role, want) in [
+            (Role::Admin, Access::ReadWrite),
+            (Role::Dispatcher, Access::Read),
+            (Role::Courier, Access::Read),
+            (Role::Client, Access::None),
+        ] {
+            let who = p("u", role);
+            assert_eq!(decide(&who, Some(&DocFacts::StaffConfig)), want, "{role:?}");
+            assert_eq!(
+                listed(&who, &DocFacts::StaffConfig),
+                want != Access::None,
+                "{role:?}"
+            );
         }
     }
 

@@ -1,11 +1,17 @@
-//! The tenant's configuration document: one Automerge document per tenant, a
-//! map of admin changes (events), append-only like an order's history, so
-//! every change keeps its author and time.
+//! The tenant's configuration documents: two Automerge documents per tenant,
+//! each a map of admin changes (events), append-only like an order's history,
+//! so every change keeps its author and time. The tenant's document
+//! ([`ConfigScope::Tenant`]: profile, tariff, services, zones, POD policy) is
+//! read by every user of the tenant; the staff document
+//! ([`ConfigScope::Staff`]: warehouses, vehicles, courier profiles) by staff
+//! only — clients never receive it.
 //!
-//! What is in force is [`derive`]d: the changes in stamp (HLC) order, each
-//! replacing its part (profile or tariff) — the last writer wins per part,
-//! deterministically on every device, and concurrent edits of different parts
-//! both hold. Undo is a change that puts the earlier value back.
+//! What is in force is [`derive`]d from both: the changes in stamp (HLC)
+//! order, each replacing its part (profile, tariff, POD policy) or its item
+//! (a zone, service, warehouse, vehicle or courier by id) — the last writer
+//! wins per part or item, deterministically on every device, and concurrent
+//! edits of different parts both hold. Undo is a change that puts the earlier
+//! value back.
 //!
 //! Rules, shared by the device (before it writes) and the server's guard
 //! (before it accepts): only admins change the configuration ([`permitted`]);
@@ -14,7 +20,10 @@
 use std::collections::BTreeMap;
 
 use app_api::Role;
-use app_api::config::{ConfigChange, ConfigHistoryEntry, Tariff, TenantConfig, TenantProfile};
+use app_api::config::{
+    ConfigChange, ConfigHistoryEntry, ConfigScope, CourierProfile, PodPolicy, ServiceLevel, Tariff,
+    TenantConfig, TenantProfile, Vehicle, Warehouse,
+};
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value, transaction::Transactable};
 use ruta_domain::hlc::{Hlc, node_of};
 use ruta_domain::{Actor, DeviceId};
@@ -25,8 +34,34 @@ use crate::order_doc::actor_of;
 
 /// The document's `schema` field.
 pub const CONFIG_SCHEMA: i64 = 1;
-/// The `kind` of a configuration document in a user's index.
+/// The `kind` of the tenant's configuration document (in the document and
+/// in a user's index).
 pub const INDEX_KIND: &str = "config";
+/// The `kind` of the staff configuration document.
+pub const STAFF_INDEX_KIND: &str = "staff_config";
+
+/// The `kind` a document of `scope` carries.
+pub fn kind_of(scope: ConfigScope) -> &'static str {
+    match scope {
+        ConfigScope::Tenant => INDEX_KIND,
+        ConfigScope::Staff => STAFF_INDEX_KIND,
+    }
+}
+
+/// The scope of a document `kind` (None: not a configuration document).
+pub fn scope_of_kind(kind: &str) -> Option<ConfigScope> {
+    match kind {
+        INDEX_KIND => Some(ConfigScope::Tenant),
+        STAFF_INDEX_KIND => Some(ConfigScope::Staff),
+        _ => None,
+    }
+}
+
+/// Who reads a document of `scope`: everyone for the tenant's, staff (not
+/// clients) for the staff document.
+pub fn readable(scope: ConfigScope, role: Role) -> bool {
+    scope == ConfigScope::Tenant || role != Role::Client
+}
 /// Largest logo accepted, decoded.
 pub const MAX_LOGO_BYTES: usize = 256 * 1024;
 
@@ -71,9 +106,138 @@ pub fn validate(change: &ConfigChange) -> Result<(), Invalid> {
         ConfigChange::SetProfile(p) => validate_profile(p),
         ConfigChange::SetTariff(t) => validate_tariff(t),
         ConfigChange::PutZone(z) => validate_zone(z),
-        ConfigChange::RemoveZone { id } if valid_zone_id(id) => Ok(()),
-        ConfigChange::RemoveZone { .. } => Err(invalid("zone.id", "not a zone id")),
+        ConfigChange::RemoveZone { id } => removed_id("zone.id", id),
+        ConfigChange::PutService(v) => validate_service(v),
+        ConfigChange::RemoveService { id } => removed_id("service.id", id),
+        ConfigChange::SetPodPolicy(p) => validate_pod_policy(p),
+        ConfigChange::PutWarehouse(w) => validate_warehouse(w),
+        ConfigChange::RemoveWarehouse { id } => removed_id("warehouse.id", id),
+        ConfigChange::PutVehicle(v) => validate_vehicle(v),
+        ConfigChange::RemoveVehicle { id } => removed_id("vehicle.id", id),
+        ConfigChange::PutCourier(c) => validate_courier(c),
+        ConfigChange::RemoveCourier { user } if crate::ids::valid_user_id(user) => Ok(()),
+        ConfigChange::RemoveCourier { .. } => Err(invalid("courier.user", "not a user id")),
     }
+}
+
+fn removed_id(field: &str, id: &str) -> Result<(), Invalid> {
+    if valid_zone_id(id) {
+        Ok(())
+    } else {
+        Err(invalid(field, format!("{id:?} is not an id")))
+    }
+}
+
+fn id_of(field: &str, id: &str) -> Result<(), Invalid> {
+    if valid_zone_id(id) {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!("{id:?}: 1 to 40 of a-z, 0-9 and '-'"),
+        ))
+    }
+}
+
+fn name_of(field: &str, name: &str, max: usize) -> Result<(), Invalid> {
+    let n = name.trim().chars().count();
+    if n == 0 || n > max {
+        return Err(invalid(field, format!("1 to {max} characters")));
+    }
+    Ok(())
+}
+
+fn position_ok(p: &app_api::Point) -> bool {
+    (-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon)
+}
+
+fn validate_service(v: &ServiceLevel) -> Result<(), Invalid> {
+    id_of("service.id", &v.id)?;
+    name_of("service.name", &v.name, 60)?;
+    if !(0..=10_000_000).contains(&v.price_cents) {
+        return Err(invalid("service.price_cents", "0 to 100,000.00"));
+    }
+    if v.window_minutes > 14 * 24 * 60 {
+        return Err(invalid("service.window_minutes", "0 to 20,160 (14 days)"));
+    }
+    Ok(())
+}
+
+fn validate_pod_policy(p: &PodPolicy) -> Result<(), Invalid> {
+    if !(320..=4096).contains(&p.photo_max_px) {
+        return Err(invalid("pod_policy.photo_max_px", "320 to 4096 pixels"));
+    }
+    if !(30..=95).contains(&p.photo_quality) {
+        return Err(invalid("pod_policy.photo_quality", "30 to 95"));
+    }
+    Ok(())
+}
+
+fn validate_warehouse(w: &Warehouse) -> Result<(), Invalid> {
+    id_of("warehouse.id", &w.id)?;
+    name_of("warehouse.name", &w.name, 80)?;
+    name_of("warehouse.address", &w.address, 200)?;
+    if !position_ok(&w.position) {
+        return Err(invalid(
+            "warehouse.position",
+            "not a position (latitude -90..90, longitude -180..180)",
+        ));
+    }
+    if w.opening_hours.chars().count() > 120 {
+        return Err(invalid("warehouse.opening_hours", "at most 120 characters"));
+    }
+    Ok(())
+}
+
+fn validate_vehicle(v: &Vehicle) -> Result<(), Invalid> {
+    id_of("vehicle.id", &v.id)?;
+    name_of("vehicle.name", &v.name, 60)?;
+    if v.capacity_items > 10_000 {
+        return Err(invalid(
+            "vehicle.capacity_items",
+            "0 to 10,000 (0: no limit)",
+        ));
+    }
+    if v.capacity_kg > 50_000 {
+        return Err(invalid("vehicle.capacity_kg", "0 to 50,000 (0: no limit)"));
+    }
+    if v.plate.chars().count() > 20 {
+        return Err(invalid("vehicle.plate", "at most 20 characters"));
+    }
+    Ok(())
+}
+
+fn validate_courier(c: &CourierProfile) -> Result<(), Invalid> {
+    if !crate::ids::valid_user_id(&c.user) {
+        return Err(invalid(
+            "courier.user",
+            format!("{:?} is not a user id", c.user),
+        ));
+    }
+    let phone = c.phone.trim();
+    if phone.chars().count() > 24
+        || !phone
+            .chars()
+            .all(|ch| ch.is_ascii_digit() || matches!(ch, '+' | ' ' | '-' | '(' | ')'))
+    {
+        return Err(invalid(
+            "courier.phone",
+            "at most 24 of digits, '+', ' ', '-', '(' and ')'",
+        ));
+    }
+    if let Some(v) = &c.vehicle {
+        id_of("courier.vehicle", v)?;
+    }
+    if let Some(w) = &c.shift_start {
+        id_of("courier.shift_start", w)?;
+    }
+    if c.home_zones.len() > 50 {
+        return Err(invalid("courier.home_zones", "at most 50 zones"));
+    }
+    for (i, z) in c.home_zones.iter().enumerate() {
+        id_of(&format!("courier.home_zones[{i}]"), z)?;
+    }
+    Ok(())
 }
 
 fn valid_zone_id(id: &str) -> bool {
@@ -219,7 +383,9 @@ fn validate_tariff(t: &Tariff) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// What the changes add up to, and the history (newest first).
+/// What the changes add up to, and the history (newest first). `events` are
+/// those of both documents (each document's [`ConfigDoc::events`] holds only
+/// changes of its own scope).
 pub fn derive(events: &[ConfigEvent]) -> (TenantConfig, Vec<ConfigHistoryEntry>) {
     let mut sorted: Vec<&ConfigEvent> = events.iter().collect();
     sorted.sort_by(|a, b| {
@@ -228,40 +394,65 @@ pub fn derive(events: &[ConfigEvent]) -> (TenantConfig, Vec<ConfigHistoryEntry>)
     });
     let mut config = TenantConfig::default();
     let mut zones: BTreeMap<String, app_api::ZoneView> = BTreeMap::new();
+    let mut services: BTreeMap<String, ServiceLevel> = BTreeMap::new();
+    let mut warehouses: BTreeMap<String, Warehouse> = BTreeMap::new();
+    let mut vehicles: BTreeMap<String, Vehicle> = BTreeMap::new();
+    let mut couriers: BTreeMap<String, CourierProfile> = BTreeMap::new();
     let mut history = Vec::with_capacity(sorted.len());
     for e in sorted {
         // A change that does not validate (only a forged one) is skipped.
         if validate(&e.change).is_err() || !permitted(e.actor.role) {
             continue;
         }
-        let (name, subject) = match &e.change {
-            ConfigChange::SetProfile(p) => {
-                config.profile = p.clone();
-                ("set_profile", None)
-            }
-            ConfigChange::SetTariff(t) => {
-                config.tariff = t.clone();
-                ("set_tariff", None)
-            }
+        match &e.change {
+            ConfigChange::SetProfile(p) => config.profile = p.clone(),
+            ConfigChange::SetTariff(t) => config.tariff = t.clone(),
+            ConfigChange::SetPodPolicy(p) => config.pod_policy = p.clone(),
             ConfigChange::PutZone(z) => {
                 config.zones_configured = true;
                 zones.insert(z.id.clone(), z.clone());
-                ("put_zone", Some(z.id.clone()))
             }
             ConfigChange::RemoveZone { id } => {
                 config.zones_configured = true;
                 zones.remove(id);
-                ("remove_zone", Some(id.clone()))
             }
-        };
+            ConfigChange::PutService(v) => {
+                services.insert(v.id.clone(), v.clone());
+            }
+            ConfigChange::RemoveService { id } => {
+                services.remove(id);
+            }
+            ConfigChange::PutWarehouse(w) => {
+                warehouses.insert(w.id.clone(), w.clone());
+            }
+            ConfigChange::RemoveWarehouse { id } => {
+                warehouses.remove(id);
+            }
+            ConfigChange::PutVehicle(v) => {
+                vehicles.insert(v.id.clone(), v.clone());
+            }
+            ConfigChange::RemoveVehicle { id } => {
+                vehicles.remove(id);
+            }
+            ConfigChange::PutCourier(c) => {
+                couriers.insert(c.user.clone(), c.clone());
+            }
+            ConfigChange::RemoveCourier { user } => {
+                couriers.remove(user);
+            }
+        }
         history.push(ConfigHistoryEntry {
             at_ms: e.at.wall_ms,
             by: e.actor.user.to_string(),
-            change: name.into(),
-            subject,
+            change: e.change.name().into(),
+            subject: e.change.subject().map(str::to_owned),
         });
     }
     config.zones = zones.into_values().collect();
+    config.services = services.into_values().collect();
+    config.warehouses = warehouses.into_values().collect();
+    config.vehicles = vehicles.into_values().collect();
+    config.couriers = couriers.into_values().collect();
     history.reverse();
     (config, history)
 }
@@ -282,17 +473,18 @@ pub enum ConfigDocError {
 pub struct ConfigDoc {
     doc: AutoCommit,
     events: ObjId,
+    scope: ConfigScope,
 }
 
 impl ConfigDoc {
-    /// A new, empty configuration document (the server makes one per tenant;
-    /// a device working without a server makes its own).
-    pub fn create(device: &DeviceId) -> Result<Self, ConfigDocError> {
+    /// A new, empty configuration document of `scope` (the server makes one
+    /// of each per tenant; a device working without a server makes its own).
+    pub fn create(device: &DeviceId, scope: ConfigScope) -> Result<Self, ConfigDocError> {
         let mut doc = AutoCommit::new().with_actor(actor_of(device));
         doc.put(ROOT, "schema", CONFIG_SCHEMA)?;
-        doc.put(ROOT, "kind", "config")?;
+        doc.put(ROOT, "kind", kind_of(scope))?;
         let events = doc.put_object(ROOT, "events", ObjType::Map)?;
-        Ok(Self { doc, events })
+        Ok(Self { doc, events, scope })
     }
 
     /// Loads a saved document.
@@ -300,8 +492,13 @@ impl ConfigDoc {
         let mut doc =
             AutoCommit::load(bytes).map_err(|e| ConfigDocError::Corrupt(e.to_string()))?;
         doc.set_actor(actor_of(device));
-        let events = events_of(&doc)?;
-        Ok(Self { doc, events })
+        let (events, scope) = events_of(&doc)?;
+        Ok(Self { doc, events, scope })
+    }
+
+    /// Which document this is.
+    pub fn scope(&self) -> ConfigScope {
+        self.scope
     }
 
     pub fn append(&mut self, event: &ConfigEvent) -> Result<(), ConfigDocError> {
@@ -322,30 +519,38 @@ impl ConfigDoc {
         self.doc.save()
     }
 
-    /// Every well-formed event (an entry that is not one is ignored).
+    /// Every well-formed event of this document's scope (an entry that is
+    /// not one is ignored).
     pub fn events(&self) -> Vec<ConfigEvent> {
         parse_events(&self.doc, &self.events)
             .into_values()
             .flatten()
+            .filter(|e| e.change.scope() == self.scope)
             .collect()
     }
 
     pub fn automerge(&self) -> &AutoCommit {
         &self.doc
     }
+
+    /// The document's heads (what it holds so far).
+    pub fn heads(&mut self) -> Vec<automerge::ChangeHash> {
+        self.doc.get_heads()
+    }
 }
 
-fn events_of(doc: &impl ReadDoc) -> Result<ObjId, ConfigDocError> {
+fn events_of(doc: &impl ReadDoc) -> Result<(ObjId, ConfigScope), ConfigDocError> {
     match doc.get(ROOT, "schema") {
         Ok(Some((Value::Scalar(s), _))) if s.as_i64() == Some(CONFIG_SCHEMA) => {}
         _ => return Err(ConfigDocError::NotConfig("no schema 1".into())),
     }
-    match doc.get(ROOT, "kind") {
-        Ok(Some((Value::Scalar(s), _))) if s.as_str() == Some("config") => {}
-        _ => return Err(ConfigDocError::NotConfig("kind is not config".into())),
+    let scope = match doc.get(ROOT, "kind") {
+        Ok(Some((Value::Scalar(s), _))) => s.as_str().and_then(scope_of_kind),
+        _ => None,
     }
+    .ok_or_else(|| ConfigDocError::NotConfig("kind is not config or staff_config".into()))?;
     match doc.get(ROOT, "events") {
-        Ok(Some((Value::Object(ObjType::Map), id))) => Ok(id),
+        Ok(Some((Value::Object(ObjType::Map), id))) => Ok((id, scope)),
         _ => Err(ConfigDocError::NotConfig("no events map".into())),
     }
 }
@@ -406,6 +611,8 @@ pub enum ConfigRefusal {
     },
     #[error("change {key} is stamped with node {node:016x}, not that of the device it names")]
     ForeignKey { key: String, node: u64 },
+    #[error("change {key} ({change}) belongs in the other configuration document")]
+    WrongDocument { key: String, change: String },
 }
 
 /// The server's judgment of a peer's change to the configuration document:
@@ -417,8 +624,10 @@ pub fn check_write(
     after: &impl ReadDoc,
     who: &Principal,
 ) -> Result<Vec<ConfigEvent>, ConfigRefusal> {
-    let before_events = events_of(before).map_err(|_| ConfigRefusal::NotCreatedByServer)?;
-    let after_events = events_of(after).map_err(|e| ConfigRefusal::RootChanged(e.to_string()))?;
+    let (before_events, scope) =
+        events_of(before).map_err(|_| ConfigRefusal::NotCreatedByServer)?;
+    let (after_events, _) =
+        events_of(after).map_err(|e| ConfigRefusal::RootChanged(e.to_string()))?;
     for key in ["schema", "kind", "events"] {
         let b = before.get_all(ROOT, key).unwrap_or_default();
         let a = after.get_all(ROOT, key).unwrap_or_default();
@@ -479,6 +688,12 @@ pub fn check_write(
             });
         }
         validate(&event.change).map_err(|e| bad(e.to_string()))?;
+        if event.change.scope() != scope {
+            return Err(ConfigRefusal::WrongDocument {
+                key: key.clone(),
+                change: event.change.name().into(),
+            });
+        }
         out.push(event);
     }
     Ok(out)

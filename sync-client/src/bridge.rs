@@ -38,8 +38,11 @@ pub(crate) async fn run(shared: Arc<Shared>, mut local: mpsc::UnboundedReceiver<
                     "courier" if couriers.insert(doc.clone()) => {
                         shared.spawn(follow_courier(shared.clone(), doc));
                     }
-                    app_core::config_doc::INDEX_KIND if configs.insert(doc.clone()) => {
-                        shared.spawn(config_bridge(shared.clone(), doc));
+                    kind if app_core::config_doc::scope_of_kind(kind).is_some()
+                        && configs.insert(doc.clone()) =>
+                    {
+                        let scope = app_core::config_doc::scope_of_kind(kind).expect("matched");
+                        shared.spawn(config_bridge(shared.clone(), doc, scope));
                     }
                     _ => {}
                 }
@@ -74,11 +77,16 @@ pub(crate) fn start_bridge(
     shared.spawn(bridge(shared.clone(), id, rx));
 }
 
-/// The tenant's configuration document between Core and the repo: small, so
-/// each side merges the other's whole document (Automerge merges are
-/// idempotent). Remote changes apply on the device at once; an admin's local
-/// change (Core's config hook) goes into the repo and so to the server.
-pub(crate) async fn config_bridge(shared: Arc<Shared>, doc: DocumentId) {
+/// A configuration document (the tenant's or the staff one) between Core and
+/// the repo: small, so each side merges the other's whole document (Automerge
+/// merges are idempotent). Remote changes apply on the device at once; an
+/// admin's local change (Core's config hook) goes into the repo and so to the
+/// server.
+pub(crate) async fn config_bridge(
+    shared: Arc<Shared>,
+    doc: DocumentId,
+    scope: app_api::config::ConfigScope,
+) {
     let Some(handle) = find_until_found(&shared.repo, doc.clone(), Duration::from_secs(3600)).await
     else {
         return;
@@ -93,7 +101,8 @@ pub(crate) async fn config_bridge(shared: Arc<Shared>, doc: DocumentId) {
     loop {
         // Ours into the repo: a change made offline, or before the document arrived.
         let core = shared.core.clone();
-        if let Some((held, bytes)) = blocking(move || core.config_document().ok().flatten()).await
+        if let Some((held, bytes)) =
+            blocking(move || core.config_document(scope).ok().flatten()).await
             && held == id
         {
             handle.with_document(|d| {

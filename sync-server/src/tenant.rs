@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use app_api::config::ConfigScope;
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjType, ROOT, ReadDoc};
 use ruta_domain::{DeviceId, UserId};
@@ -102,6 +103,8 @@ pub struct Tenant {
 
 /// The directory setting naming the tenant's configuration document.
 pub const CONFIG_DOC_SETTING: &str = "config_doc";
+/// The directory setting naming the staff configuration document.
+pub const STAFF_CONFIG_DOC_SETTING: &str = "staff_config_doc";
 
 /// A breadcrumb point: courier, time, latitude, longitude.
 pub type Crumb = (UserId, i64, f64, f64);
@@ -293,13 +296,32 @@ impl Tenant {
         self.shared.peers.write().unwrap().insert(peer, who);
     }
 
-    /// The tenant's configuration document (created on first start): every
-    /// user's index lists it; only admins' writes to it pass the guard.
+    /// The tenant's configuration documents (created on first start): every
+    /// user's index lists the tenant's, staff's indexes the staff one; only
+    /// admins' writes to them pass the guard. Returns the tenant's.
     pub async fn ensure_config_doc(&self) -> Result<String, DirectoryError> {
-        if let Some(id) = self.dir.setting(CONFIG_DOC_SETTING)? {
+        let staff = self
+            .ensure_config_doc_of(
+                ConfigScope::Staff,
+                STAFF_CONFIG_DOC_SETTING,
+                DocFacts::StaffConfig,
+            )
+            .await?;
+        tracing::debug!(tenant = %self.name, doc = %staff, "staff configuration document");
+        self.ensure_config_doc_of(ConfigScope::Tenant, CONFIG_DOC_SETTING, DocFacts::Config)
+            .await
+    }
+
+    async fn ensure_config_doc_of(
+        &self,
+        scope: ConfigScope,
+        setting: &str,
+        facts: DocFacts,
+    ) -> Result<String, DirectoryError> {
+        if let Some(id) = self.dir.setting(setting)? {
             return Ok(id);
         }
-        let bytes = ruta_model::config_doc::ConfigDoc::create(&DeviceId::new("server"))
+        let bytes = ruta_model::config_doc::ConfigDoc::create(&DeviceId::new("server"), scope)
             .map_err(|e| DirectoryError::Invalid(e.to_string()))?
             .save();
         let doc = Automerge::load(&bytes).expect("a fresh document loads");
@@ -309,14 +331,13 @@ impl Tenant {
             .await
             .map_err(|_| DirectoryError::Invalid("repo stopped".into()))?;
         let id = handle.document_id().to_string();
-        self.set_facts(&id, DocFacts::Config)?;
-        self.dir.set_setting(CONFIG_DOC_SETTING, &id)?;
+        self.set_facts(&id, facts.clone())?;
+        self.dir.set_setting(setting, &id)?;
         {
             let _guard = self.index_lock.lock().await;
-            self.update_indexes(&id, None, &DocFacts::Config, false)
-                .await;
+            self.update_indexes(&id, None, &facts, false).await;
         }
-        tracing::info!(tenant = %self.name, doc = %id, "configuration document created");
+        tracing::info!(tenant = %self.name, doc = %id, ?scope, "configuration document created");
         Ok(id)
     }
 
@@ -554,7 +575,12 @@ impl Tenant {
         let known = self.shared.facts(doc);
         if matches!(
             known,
-            Some(DocFacts::Index { .. } | DocFacts::Courier { .. } | DocFacts::Config)
+            Some(
+                DocFacts::Index { .. }
+                    | DocFacts::Courier { .. }
+                    | DocFacts::Config
+                    | DocFacts::StaffConfig
+            )
         ) {
             return;
         }
@@ -643,6 +669,7 @@ fn kind_name(f: &DocFacts) -> &'static str {
         DocFacts::Index { .. } => "index",
         DocFacts::Courier { .. } => "courier",
         DocFacts::Config => ruta_model::config_doc::INDEX_KIND,
+        DocFacts::StaffConfig => ruta_model::config_doc::STAFF_INDEX_KIND,
     }
 }
 

@@ -254,7 +254,7 @@ impl Guard {
         if access::decide(&self.auth.principal, facts.as_ref()) != Access::ReadWrite {
             return Err(write("this user may not write this document".into()));
         }
-        let config = matches!(facts, Some(DocFacts::Config));
+        let config = matches!(facts, Some(DocFacts::Config | DocFacts::StaffConfig));
         let order = if config {
             None
         } else {

@@ -1,29 +1,52 @@
-//! The tenant's configuration on this device: the configuration document
-//! (`ruta_model::config_doc`) kept in the store, merged from the server by the
-//! sync client, changed by admins here, and applied to what the device does —
-//! the tariff to every price, the profile to every document (company, address,
-//! VAT id, logo, colours, invoice prefix and footer, the tenant's time zone).
+//! The tenant's configuration on this device: the configuration documents
+//! (`ruta_model::config_doc`: the tenant's, and on staff devices the staff
+//! one) kept in the store, merged from the server by the sync client, changed
+//! by admins here, and applied to what the device does — the tariff and
+//! service levels to every price, the profile to every document (company,
+//! address, VAT id, logo, colours, invoice prefix and footer, the tenant's
+//! time zone), zones to filing, vehicles and courier profiles to planning.
 
-use app_api::config::{ConfigChange, TenantConfig, TenantConfigView};
+use std::collections::BTreeMap;
+
+use app_api::config::{ConfigChange, ConfigScope, TenantConfig, TenantConfigView};
 use ruta_model::config_doc::{self, ConfigDoc, ConfigEvent};
 
 use super::*;
 
-/// The store's `docs.kind` of the configuration document.
-const CONFIG_KIND: &str = "config";
-/// Meta key: the id of the configuration document in force.
-const META_CONFIG_DOC: &str = "config_doc";
-/// The id of the document a device working without a server keeps.
-const LOCAL_CONFIG_ID: &str = "local-config";
+/// Meta key: the id of the document of `scope` in force.
+fn meta_key(scope: ConfigScope) -> &'static str {
+    match scope {
+        ConfigScope::Tenant => "config_doc",
+        ConfigScope::Staff => "staff_config_doc",
+    }
+}
+
+/// The id of the document of `scope` a device working without a server keeps.
+fn local_id(scope: ConfigScope) -> &'static str {
+    match scope {
+        ConfigScope::Tenant => "local-config",
+        ConfigScope::Staff => "local-staff-config",
+    }
+}
+
+const SCOPES: [ConfigScope; 2] = [ConfigScope::Tenant, ConfigScope::Staff];
 
 type ConfigHook = Box<dyn Fn() + Send + Sync>;
 
 /// The configuration in force on this device, and its history.
 #[derive(Default)]
 pub(crate) struct ConfigState {
-    pub(crate) events: Vec<ConfigEvent>,
+    /// Each document's events.
+    pub(crate) events: BTreeMap<ConfigScope, Vec<ConfigEvent>>,
+    /// Whether the tenant's document came from the server.
     pub(crate) synced: bool,
     hooks: Vec<ConfigHook>,
+}
+
+impl ConfigState {
+    fn all(&self) -> Vec<ConfigEvent> {
+        self.events.values().flatten().cloned().collect()
+    }
 }
 
 /// The UTC offset of `time_zone` at `ms`, in minutes (0 for an unknown zone).
@@ -38,8 +61,8 @@ pub(crate) fn utc_offset_min(time_zone: &str, ms: i64) -> i32 {
 }
 
 impl Core {
-    fn config_doc_id(&self) -> Result<Option<String>, ApiError> {
-        self.lock().store.meta(META_CONFIG_DOC).map_err(storage)
+    fn config_doc_id(&self, scope: ConfigScope) -> Result<Option<String>, ApiError> {
+        self.lock().store.meta(meta_key(scope)).map_err(storage)
     }
 
     fn stored_config(&self, id: &str) -> Result<Option<ConfigDoc>, ApiError> {
@@ -51,19 +74,45 @@ impl Core {
 
     /// Loads the stored configuration and applies it (at open).
     pub(super) fn load_config(&self) -> Result<(), ApiError> {
-        if let Some(id) = self.config_doc_id()?
-            && let Some(doc) = self.stored_config(&id)?
-        {
-            self.apply_config(doc.events(), id != LOCAL_CONFIG_ID);
+        let mut any = false;
+        for scope in SCOPES {
+            if let Some(id) = self.config_doc_id(scope)?
+                && let Some(doc) = self.stored_config(&id)?
+            {
+                let mut state = self.config.lock().unwrap_or_else(|p| p.into_inner());
+                state.events.insert(scope, doc.events());
+                if scope == ConfigScope::Tenant {
+                    state.synced = id != local_id(scope);
+                }
+                any = true;
+            }
+        }
+        if any {
+            self.apply_config();
         }
         Ok(())
     }
 
-    pub(super) fn apply_config(&self, events: Vec<ConfigEvent>, synced: bool) {
+    /// Back to the defaults (after the local data is forgotten).
+    pub(super) fn reset_config(&self) {
+        {
+            let mut s = self.config.lock().unwrap_or_else(|p| p.into_inner());
+            s.events.clear();
+            s.synced = false;
+        }
+        self.apply_config();
+    }
+
+    /// Puts the configuration the stored events add up to in force.
+    pub(super) fn apply_config(&self) {
+        let events = self.config.lock().unwrap_or_else(|p| p.into_inner()).all();
         let (config, _) = config_doc::derive(&events);
         {
             let mut inner = self.lock();
-            inner.tariff = config.tariff.clone();
+            inner.rates = crate::domain::pricing::Rates {
+                tariff: config.tariff.clone(),
+                services: config.services.clone(),
+            };
         }
         self.set_document_settings(DocumentSettings::from_config(&config));
         // The tenant's zones, once an admin configured any: orders are filed again
@@ -74,51 +123,72 @@ impl Core {
                 tracing::warn!(error = %e, "the tenant's zones were not applied");
             }
         }
-        let mut state = self.config.lock().unwrap_or_else(|p| p.into_inner());
-        state.events = events;
-        state.synced = synced;
     }
 
-    /// Merges the tenant's configuration document as the server holds it
-    /// (the sync client calls this whenever it changes). True when something
-    /// new arrived.
+    /// Merges a configuration document (the tenant's or the staff one) as the
+    /// server holds it (the sync client calls this whenever it changes). True
+    /// when something new arrived; nothing is written when nothing did.
     pub fn merge_config(&self, doc_id: &str, bytes: &[u8]) -> Result<bool, ApiError> {
+        let incoming = {
+            let device = self.lock().store.device_id().clone();
+            ConfigDoc::load(bytes, &device).map_err(config_error)?
+        };
+        let scope = incoming.scope();
         // Load, merge and save in one transaction: a change made here at the
         // same moment is never overwritten.
         let events = {
             let mut inner = self.lock();
             let device = inner.store.device_id().clone();
             let tx = inner.store.write().map_err(storage)?;
-            let mut doc = match load_in(&tx, doc_id, &device)? {
+            let held = tx.meta(meta_key(scope)).map_err(storage)?;
+            let (mut doc, fresh) = match load_in(&tx, doc_id, &device)? {
                 Some(mut doc) => {
+                    let before = doc.heads();
                     doc.merge_bytes(bytes).map_err(config_error)?;
-                    doc
+                    let after = doc.heads();
+                    (doc, before != after)
                 }
-                None => ConfigDoc::load(bytes, &device).map_err(config_error)?,
+                None => (incoming, true),
             };
-            tx.put_snapshot(doc_id, CONFIG_KIND, &doc.save())
-                .map_err(storage)?;
-            tx.set_meta(META_CONFIG_DOC, doc_id).map_err(storage)?;
-            tx.commit().map_err(storage)?;
+            if doc.scope() != scope {
+                return Err(ApiError::Malformed {
+                    message: format!("configuration document {doc_id} changed its kind"),
+                });
+            }
+            let moved = held.as_deref() != Some(doc_id);
+            if fresh || moved {
+                tx.put_snapshot(doc_id, config_doc::kind_of(scope), &doc.save())
+                    .map_err(storage)?;
+                tx.set_meta(meta_key(scope), doc_id).map_err(storage)?;
+                tx.commit().map_err(storage)?;
+            }
             doc.events()
         };
-        let (before_events, before_synced) = {
-            let s = self.config.lock().unwrap_or_else(|p| p.into_inner());
-            (s.events.len(), s.synced)
+        let changed = {
+            let mut s = self.config.lock().unwrap_or_else(|p| p.into_inner());
+            let first = scope == ConfigScope::Tenant && !s.synced;
+            if scope == ConfigScope::Tenant {
+                s.synced = true;
+            }
+            let same = s.events.get(&scope) == Some(&events);
+            s.events.insert(scope, events);
+            first || !same
         };
-        let changed = events.len() != before_events || !before_synced;
-        self.apply_config(events, true);
         if changed {
+            self.apply_config();
             self.revision
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(changed)
     }
 
-    /// The configuration document as this device holds it (its id and bytes),
-    /// for the sync client to merge into its copy.
-    pub fn config_document(&self) -> Result<Option<(String, Vec<u8>)>, ApiError> {
-        let Some(id) = self.config_doc_id()? else {
+    /// The configuration document of `scope` as this device holds it (its id
+    /// and bytes), for the sync client to merge into its copy.
+    pub fn config_document(
+        &self,
+        scope: ConfigScope,
+    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+        let Some(id) = self.config_doc_id(scope)? else {
             return Ok(None);
         };
         Ok(self.stored_config(&id)?.map(|mut d| (id, d.save())))
@@ -136,13 +206,13 @@ impl Core {
     /// The configuration in force.
     pub fn tenant_config(&self) -> TenantConfig {
         let s = self.config.lock().unwrap_or_else(|p| p.into_inner());
-        config_doc::derive(&s.events).0
+        config_doc::derive(&s.all()).0
     }
 
     pub(super) fn tenant_config_view(&self) -> Result<TenantConfigView, ApiError> {
         let role = self.lock().session.role;
         let s = self.config.lock().unwrap_or_else(|p| p.into_inner());
-        let (config, history) = config_doc::derive(&s.events);
+        let (config, history) = config_doc::derive(&s.all());
         Ok(TenantConfigView {
             config,
             history,
@@ -181,38 +251,52 @@ impl Core {
             }
         }
         let now = self.clock.now_ms();
-        let events = {
+        let written = {
             let mut inner = self.lock();
             let device = inner.store.device_id().clone();
             let tx = inner.store.write().map_err(storage)?;
-            let id = tx
-                .meta(META_CONFIG_DOC)
-                .map_err(storage)?
-                .unwrap_or_else(|| LOCAL_CONFIG_ID.to_owned());
-            let mut doc = match load_in(&tx, &id, &device)? {
-                Some(doc) => doc,
-                None => ConfigDoc::create(&device).map_err(config_error)?,
-            };
             let mut clock = resume_clock(&tx, &device)?;
-            for change in changes {
-                let at = clock.tick(now);
-                doc.append(&ConfigEvent {
-                    at,
-                    actor: actor.clone(),
-                    change,
-                })
-                .map_err(config_error)?;
+            let mut written = Vec::new();
+            for scope in SCOPES {
+                let mine: Vec<&ConfigChange> =
+                    changes.iter().filter(|c| c.scope() == scope).collect();
+                if mine.is_empty() {
+                    continue;
+                }
+                let id = tx
+                    .meta(meta_key(scope))
+                    .map_err(storage)?
+                    .unwrap_or_else(|| local_id(scope).to_owned());
+                let mut doc = match load_in(&tx, &id, &device)? {
+                    Some(doc) => doc,
+                    None => ConfigDoc::create(&device, scope).map_err(config_error)?,
+                };
+                for change in mine {
+                    let at = clock.tick(now);
+                    doc.append(&ConfigEvent {
+                        at,
+                        actor: actor.clone(),
+                        change: change.clone(),
+                    })
+                    .map_err(config_error)?;
+                }
+                tx.put_snapshot(&id, config_doc::kind_of(scope), &doc.save())
+                    .map_err(storage)?;
+                tx.set_meta(meta_key(scope), &id).map_err(storage)?;
+                written.push((scope, doc.events()));
             }
-            tx.put_snapshot(&id, CONFIG_KIND, &doc.save())
-                .map_err(storage)?;
-            tx.set_meta(META_CONFIG_DOC, &id).map_err(storage)?;
             tx.set_meta("hlc", &clock.last().to_string())
                 .map_err(storage)?;
             tx.commit().map_err(storage)?;
-            doc.events()
+            written
         };
-        let synced = self.config.lock().unwrap_or_else(|p| p.into_inner()).synced;
-        self.apply_config(events, synced);
+        {
+            let mut s = self.config.lock().unwrap_or_else(|p| p.into_inner());
+            for (scope, events) in written {
+                s.events.insert(scope, events);
+            }
+        }
+        self.apply_config();
         self.revision
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for hook in self

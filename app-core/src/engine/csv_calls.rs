@@ -94,15 +94,18 @@ impl Core {
         });
         let mut problems: Vec<RowError> = parsed.errors;
         // The spec rules a single create applies, row by row, before writing.
-        let (actor, tariff) = {
+        let (actor, rates) = {
             let inner = self.lock();
-            (inner.session.clone(), inner.tariff.clone())
+            (inner.session.clone(), inner.rates.clone())
         };
+        let config = self.tenant_config();
+        let now = self.clock.now_ms();
         let mut good: Vec<(u64, NewOrder)> = Vec::with_capacity(parsed.rows.len());
         for (line, new) in parsed.rows {
             // The reference is given at write time; a placeholder lets the rest be checked.
             let checked = spec_from(&new, &actor).and_then(|mut s| {
                 s.reference = "R-IMPORT".into();
+                super::order_calls::apply_service(&mut s, &config, now)?;
                 s.validate().map_err(Into::into)
             });
             match checked {
@@ -145,7 +148,7 @@ impl Core {
         let total = good.len() as u64;
         self.set_progress("writing", 0, total);
         for chunk in good.chunks(IMPORT_CHUNK) {
-            let refs = match self.create_chunk(chunk, &actor, &tariff) {
+            let refs = match self.create_chunk(chunk, &actor, &rates) {
                 Ok(refs) => refs,
                 Err(e) => {
                     report.problems.push(ImportProblem {
@@ -189,9 +192,10 @@ impl Core {
         &self,
         chunk: &[(u64, NewOrder)],
         actor: &crate::domain::Actor,
-        tariff: &crate::domain::pricing::Tariff,
+        rates: &crate::domain::pricing::Rates,
     ) -> Result<Vec<(OrderId, String)>, ApiError> {
         let now = self.clock.now_ms();
+        let config = self.tenant_config();
         let mut inner = self.lock();
         let super::Inner { store, zones, .. } = &mut *inner;
         let zones = &*zones;
@@ -203,9 +207,11 @@ impl Core {
         let prepare = |new: &NewOrder, reference: &str, at: Hlc| -> Result<Prepared, ApiError> {
             let id = OrderId::new(uuid::Uuid::new_v4().to_string());
             let mut spec = spec_from(new, actor).map_err(|r| refused(&id, r))?;
+            super::order_calls::apply_service(&mut spec, &config, now)
+                .map_err(|r| refused(&id, r))?;
             spec.reference = reference.to_owned();
             let distance = priced_distance_m(&spec);
-            spec.price_cents = tariff.price(&spec, distance).total_cents;
+            spec.price_cents = rates.price(&spec, distance).total_cents;
             let empty = lifecycle::OrderState::empty(id.clone());
             let event = lifecycle::decide(&empty, actor, EventBody::Created { spec }, at, None)
                 .map_err(|r| refused(&id, r))?;

@@ -283,10 +283,21 @@ impl Core {
             DocumentRequest::Invoice { order_id } => {
                 let state = self.delivered_state(&order_id)?;
                 let spec = state.spec.as_ref().expect("checked");
-                let (final_number, tariff) =
-                    (self.invoice_number(&state.id)?, self.lock().tariff.clone());
+                let (final_number, rates) =
+                    (self.invoice_number(&state.id)?, self.lock().rates.clone());
                 let distance = priced_distance_m(spec);
-                let price = tariff.price(spec, distance);
+                let tariff = &rates.tariff;
+                // The lines as the tariff in force breaks the price down; the
+                // order's own price (fixed at creation, or set by a
+                // dispatcher) is what is billed, the difference a line of its own.
+                let mut price = rates.price(spec, distance);
+                let agreed = spec.price_cents;
+                if agreed > 0 && agreed != price.total_cents {
+                    price.lines.push(crate::domain::pricing::PriceLine {
+                        label: "Adjustment to the agreed price".into(),
+                        cents: agreed - price.total_cents,
+                    });
+                }
                 let delivered = delivered_ms(&state);
                 let (signature_png, _) = self.delivery_images(&state);
                 let data = InvoiceData {

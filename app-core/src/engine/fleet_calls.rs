@@ -57,7 +57,7 @@ impl Core {
         tx.commit().map_err(storage)
     }
 
-    fn courier_directory(&self) -> Vec<CourierInfo> {
+    pub(super) fn courier_directory(&self) -> Vec<CourierInfo> {
         self.lock()
             .store
             .meta(META_DIRECTORY)
@@ -156,10 +156,16 @@ impl Core {
     /// their beacon and workload. Operators only.
     pub(super) fn fleet(&self) -> Result<FleetBoard, ApiError> {
         let now = self.clock.now_ms();
+        let config = self.tenant_config();
+        // "Today" is the tenant's day, in its time zone.
+        let offset_ms = i64::from(super::config_calls::utc_offset_min(
+            &config.profile.time_zone,
+            now,
+        )) * 60_000;
         let (counts, unassigned) = {
             let inner = self.lock();
             super::allow(&inner.session, ruta_model::policy::Call::Fleet)?;
-            let day_start = now - now.rem_euclid(DAY_MS);
+            let day_start = now - (now + offset_ms).rem_euclid(DAY_MS);
             inner.store.workload(day_start).map_err(storage)?
         };
         let mut rows: BTreeMap<String, CourierStatus> = BTreeMap::new();
@@ -167,6 +173,28 @@ impl Core {
             user: user.to_owned(),
             name: name.to_owned(),
             known,
+            phone: config
+                .courier(user)
+                .map(|c| c.phone.trim().to_owned())
+                .filter(|p| !p.is_empty()),
+            vehicle: config
+                .vehicle_of(user)
+                .map(|v| format!("{} ({})", v.name, v.kind.label())),
+            home_zones: config
+                .courier(user)
+                .map(|c| {
+                    c.home_zones
+                        .iter()
+                        .map(|z| {
+                            config
+                                .zones
+                                .iter()
+                                .find(|x| &x.id == z)
+                                .map_or_else(|| z.clone(), |x| x.name.clone())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             availability: Availability::Offline,
             work_mode: None,
             position: None,
@@ -284,11 +312,13 @@ impl Core {
     /// What `new` would cost under the tenant's tariff, as the order would be
     /// priced when created.
     pub(super) fn quote(&self, new: &NewOrder) -> Result<PriceQuote, ApiError> {
-        let (actor, tariff) = {
+        let (actor, rates) = {
             let inner = self.lock();
-            (inner.session.clone(), inner.tariff.clone())
+            (inner.session.clone(), inner.rates.clone())
         };
         let mut spec = spec_from(new, &actor).map_err(|r| refused(&OrderId::new("quote"), r))?;
+        super::order_calls::apply_service(&mut spec, &self.tenant_config(), self.clock.now_ms())
+            .map_err(|r| refused(&OrderId::new("quote"), r))?;
         // The store gives the reference on creation; any will do for the check.
         spec.reference = "QUOTE".into();
         if let crate::lifecycle::Verdict::Rejected { refusal } =
@@ -297,7 +327,7 @@ impl Core {
             return Err(refused(&OrderId::new("quote"), refusal));
         }
         let distance = priced_distance_m(&spec);
-        let price = tariff.price(&spec, distance);
+        let price = rates.price(&spec, distance);
         Ok(PriceQuote {
             currency: price.currency,
             lines: price

@@ -73,7 +73,53 @@ pub(crate) fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refu
         },
         cod_cents: new.cod_cents,
         price_cents: 0,
+        service: new
+            .service
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
     })
+}
+
+/// What the order's service level and the tenant's POD policy add to a new
+/// order's spec: the proofs they require (on top of the order's own), and the
+/// service's delivery window from `now` when the order gives none. A service
+/// the tenant does not offer is refused by name.
+pub(crate) fn apply_service(
+    spec: &mut OrderSpec,
+    config: &app_api::config::TenantConfig,
+    now_ms: i64,
+) -> Result<(), Refusal> {
+    let mut needs = config.pod_policy.default_proofs;
+    if let Some(id) = &spec.service {
+        let Some(service) = config.service(id) else {
+            let offered: Vec<&str> = config.services.iter().map(|s| s.id.as_str()).collect();
+            return Err(Refusal::from(crate::domain::order::SpecError::new(
+                "service",
+                if offered.is_empty() {
+                    format!("{id:?}: the tenant offers no service levels")
+                } else {
+                    format!("{id:?} is not offered (offered: {})", offered.join(", "))
+                },
+            )));
+        };
+        needs.photo |= service.proofs.photo;
+        needs.signature |= service.proofs.signature;
+        needs.qr |= service.proofs.qr;
+        needs.pin |= service.proofs.pin;
+        if spec.dropoff.window.is_none() && service.window_minutes > 0 {
+            spec.dropoff.window = Some(TimeWindow {
+                start_ms: now_ms,
+                end_ms: now_ms + i64::from(service.window_minutes) * 60_000,
+            });
+        }
+    }
+    spec.pod.photo |= needs.photo;
+    spec.pod.signature |= needs.signature;
+    spec.pod.qr |= needs.qr;
+    spec.pod.pin |= needs.pin;
+    Ok(())
 }
 
 /// Turns an API action into the lifecycle event it asks for.
@@ -154,12 +200,15 @@ impl Core {
         new: &NewOrder,
         import: Option<(&str, &str)>,
     ) -> Result<(), ApiError> {
-        let (actor, tariff) = {
+        let (actor, rates) = {
             let inner = self.lock();
-            (inner.session.clone(), inner.tariff.clone())
+            (inner.session.clone(), inner.rates.clone())
         };
+        let config = self.tenant_config();
+        let now = self.clock.now_ms();
         self.write_event(id, |tx, state, at| {
             let mut spec = spec_from(new, &actor).map_err(|r| refused(id, r))?;
+            apply_service(&mut spec, &config, now).map_err(|r| refused(id, r))?;
             spec.reference = match import {
                 Some((row, reference)) => {
                     tx.drop_skeleton_order(row).map_err(storage)?;
@@ -168,7 +217,7 @@ impl Core {
                 None => tx.next_order_reference().map_err(storage)?,
             };
             let distance = priced_distance_m(&spec);
-            spec.price_cents = tariff.price(&spec, distance).total_cents;
+            spec.price_cents = rates.price(&spec, distance).total_cents;
             lifecycle::decide(state, &actor, EventBody::Created { spec }, at, None)
                 .map_err(|r| refused(id, r))
         })?;

@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use app_api::{
-    ApiError, AssignmentProposal, CourierWorkload, OrderQuery, OrderSummary, PlanRouteRequest,
-    PlannedStop, Point, ProposeAssignmentRequest, ProposedAssignment, RoutePath, RoutePlan,
-    StopRef, Unplanned,
+    ApiError, AssignmentProposal, AssignmentWarning, AssignmentWarningKind, CourierWorkload,
+    OrderQuery, OrderSummary, PlanRouteRequest, PlannedStop, Point, ProposeAssignmentRequest,
+    ProposedAssignment, RoutePath, RoutePlan, StopRef, Unplanned,
 };
 
 use super::{Core, storage};
@@ -67,6 +67,18 @@ fn trip_stop(s: &StopRef) -> TripStop {
     TripStop {
         order: OrderId::new(&s.order_id),
         kind: kind_in(s.kind),
+    }
+}
+
+pub(super) fn vehicle_kind(t: app_api::config::VehicleType) -> VehicleKind {
+    use app_api::config::VehicleType as T;
+    match t {
+        T::OnFoot => VehicleKind::OnFoot,
+        T::Bicycle => VehicleKind::Bicycle,
+        T::CargoBike => VehicleKind::CargoBike,
+        T::Scooter => VehicleKind::Scooter,
+        T::Car => VehicleKind::Car,
+        T::Van => VehicleKind::Van,
     }
 }
 
@@ -132,16 +144,36 @@ impl Core {
         Ok(summary)
     }
 
-    fn travel(&self) -> (Travel, String) {
+    /// How travel is timed: the road graph where one is loaded (its own
+    /// profile), else the straight line at `kind`'s speed.
+    fn travel(&self, kind: VehicleKind) -> (Travel, String) {
         match self.roads.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             Some(g) => {
                 let model = format!("roads:{}", crate::store::enum_str(&g.profile()));
                 (Travel::Roads(g), model)
             }
             None => (
-                Travel::Straight(StraightLine::for_vehicle(VehicleKind::Bicycle)),
+                Travel::Straight(StraightLine::for_vehicle(kind)),
                 "straight_line".into(),
             ),
+        }
+    }
+
+    /// The vehicle a courier is planned with: the one their profile names in
+    /// the tenant's configuration (its type and capacity), else a bicycle
+    /// carrying `fallback_items` parcels (0: no limit).
+    pub(super) fn vehicle_for(&self, courier: &str, fallback_items: u32) -> Vehicle {
+        match self.tenant_config().vehicle_of(courier) {
+            Some(v) => Vehicle {
+                kind: vehicle_kind(v.kind),
+                capacity_items: v.capacity_items,
+                capacity_g: v.capacity_kg.saturating_mul(1000),
+            },
+            None => Vehicle {
+                kind: VehicleKind::Bicycle,
+                capacity_items: fallback_items,
+                capacity_g: 0,
+            },
         }
     }
 
@@ -218,7 +250,8 @@ impl Core {
         })?;
         let mut unplanned = Vec::new();
         let loaded = self.load_orders(&orders, &mut unplanned)?;
-        let (travel, travel_model) = self.travel();
+        let vehicle = self.vehicle_for(&req.courier, req.capacity_items);
+        let (travel, travel_model) = self.travel(vehicle.kind);
         let now_ms = self.clock.now_ms();
         let by_id = |id: &OrderId| loaded.iter().find(|l| &l.load.order == id);
         let position = gp(req.position);
@@ -237,11 +270,7 @@ impl Core {
             let seq = SequenceRequest {
                 now_ms,
                 position,
-                vehicle: Vehicle {
-                    kind: VehicleKind::Bicycle,
-                    capacity_items: req.capacity_items,
-                    capacity_g: 0,
-                },
+                vehicle,
                 orders: loaded.iter().map(|l| l.load.clone()).collect(),
                 started: req.started.as_ref().map(trip_stop),
                 current: req.current.iter().map(trip_stop).collect(),
@@ -376,23 +405,29 @@ impl Core {
                 kept.push((l, UserId::new(&c.user)));
             }
         }
-        let (travel, travel_model) = self.travel();
+        let (travel, travel_model) = self.travel(VehicleKind::Bicycle);
+        let config = self.tenant_config();
         let request = AssignRequest {
             now_ms: self.clock.now_ms(),
             couriers: req
                 .couriers
                 .iter()
-                .map(|c| CourierInput {
-                    user: UserId::new(&c.user),
-                    position: gp(c.position),
-                    vehicle: Vehicle {
-                        kind: VehicleKind::Bicycle,
-                        capacity_items: c.capacity_items,
-                        capacity_g: 0,
-                    },
-                    home_zones: c.home_zones.iter().map(ZoneId::new).collect(),
-                    carrier: c.carrier,
-                    shift_end_ms: c.shift_end_ms,
+                .map(|c| {
+                    // The courier's profile, where the tenant keeps one, says
+                    // what they drive, where they work and what they carry.
+                    let profile = config.courier(&c.user);
+                    let home_zones = match profile {
+                        Some(p) if !p.home_zones.is_empty() => p.home_zones.clone(),
+                        _ => c.home_zones.clone(),
+                    };
+                    CourierInput {
+                        user: UserId::new(&c.user),
+                        position: gp(c.position),
+                        vehicle: self.vehicle_for(&c.user, c.capacity_items),
+                        home_zones: home_zones.iter().map(ZoneId::new).collect(),
+                        carrier: profile.map_or(c.carrier, |p| p.carrier),
+                        shift_end_ms: c.shift_end_ms,
+                    }
                 })
                 .collect(),
             orders: todo.iter().map(|l| l.load.clone()).collect(),
@@ -445,6 +480,123 @@ impl Core {
         })
     }
 
+    /// What speaks against giving `order_ids` to `courier`, from the
+    /// courier's profile in the tenant's configuration (a courier without one
+    /// gets no warnings: nothing is known against them).
+    pub(super) fn assignment_warnings(
+        &self,
+        order_ids: &[String],
+        courier: &str,
+    ) -> Result<Vec<AssignmentWarning>, ApiError> {
+        super::allow(&self.lock().session, Call::ProposeAssignment)?;
+        let config = self.tenant_config();
+        let Some(profile) = config.courier(courier) else {
+            return Ok(Vec::new());
+        };
+        let who = self
+            .courier_directory()
+            .into_iter()
+            .find(|c| c.user == courier)
+            .map(|c| c.name)
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| courier.to_owned());
+        let zone_name = |id: &str| {
+            config
+                .zones
+                .iter()
+                .find(|z| z.id == id)
+                .map_or_else(|| id.to_owned(), |z| z.name.clone())
+        };
+        let mut out = Vec::new();
+        let mut selected = Vec::with_capacity(order_ids.len());
+        for id in order_ids {
+            let summary = self.summary(&OrderId::new(id))?;
+            let state = self.order_state(&OrderId::new(id))?;
+            selected.push((summary, state));
+        }
+        for (o, _) in &selected {
+            if !profile.home_zones.is_empty()
+                && !o
+                    .zone
+                    .as_ref()
+                    .is_some_and(|z| profile.home_zones.contains(z))
+            {
+                let homes: Vec<String> = profile.home_zones.iter().map(|z| zone_name(z)).collect();
+                out.push(AssignmentWarning {
+                    order_id: o.id.clone(),
+                    reference: o.reference.clone(),
+                    kind: AssignmentWarningKind::OutOfZone,
+                    message: format!(
+                        "{} is {}; {who} works {}",
+                        o.reference,
+                        o.zone.as_deref().map_or_else(
+                            || "in no zone".to_owned(),
+                            |z| format!("in {}", zone_name(z))
+                        ),
+                        homes.join(", ")
+                    ),
+                });
+            }
+            if o.cod_cents > 0 && !profile.handles_cash {
+                out.push(AssignmentWarning {
+                    order_id: o.id.clone(),
+                    reference: o.reference.clone(),
+                    kind: AssignmentWarningKind::Cash,
+                    message: format!(
+                        "{} collects {} cash on delivery; {who} does not handle cash",
+                        o.reference,
+                        crate::documents::format_money(o.cod_cents, &config.tariff.currency)
+                    ),
+                });
+            }
+        }
+        if let Some(v) = config.vehicle_of(courier) {
+            let theirs = self.all_orders(OrderQuery {
+                statuses: crate::lifecycle::Work::open_statuses(),
+                assignee: Some(courier.to_owned()),
+                ..Default::default()
+            })?;
+            let mut items = 0u64;
+            let mut grams = 0u64;
+            let mut add = |state: &crate::lifecycle::OrderState| {
+                if let Some(spec) = &state.spec {
+                    let (i, g) = spec.load();
+                    items += u64::from(i);
+                    grams += u64::from(g);
+                }
+            };
+            for o in theirs.iter().filter(|o| !order_ids.contains(&o.id)) {
+                add(&self.order_state(&OrderId::new(&o.id))?);
+            }
+            for (_, state) in &selected {
+                add(state);
+            }
+            let over_items = v.capacity_items > 0 && items > u64::from(v.capacity_items);
+            let over_kg = v.capacity_kg > 0 && grams > u64::from(v.capacity_kg) * 1000;
+            if over_items || over_kg {
+                out.push(AssignmentWarning {
+                    order_id: String::new(),
+                    reference: String::new(),
+                    kind: AssignmentWarningKind::OverCapacity,
+                    message: if over_items {
+                        format!(
+                            "{who} would carry {items} parcels; {} takes {}",
+                            v.name, v.capacity_items
+                        )
+                    } else {
+                        format!(
+                            "{who} would carry {} kg; {} takes {} kg",
+                            grams.div_ceil(1000),
+                            v.name,
+                            v.capacity_kg
+                        )
+                    },
+                });
+            }
+        }
+        Ok(out)
+    }
+
     pub(super) fn route_path(&self, points: Vec<Point>) -> Result<RoutePath, ApiError> {
         if points.len() < 2 {
             return Err(ApiError::Invalid {
@@ -452,7 +604,7 @@ impl Core {
                 message: "a path needs at least two points".into(),
             });
         }
-        let (travel, travel_model) = self.travel();
+        let (travel, travel_model) = self.travel(VehicleKind::Bicycle);
         let mut out = vec![points[0]];
         let (mut distance_m, mut duration_s) = (0i64, 0i64);
         for w in points.windows(2) {

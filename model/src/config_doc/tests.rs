@@ -139,7 +139,7 @@ fn bad_values_name_their_field() {
 
 /// A document as the server creates it, and a peer's copy of it.
 fn server_doc() -> (ConfigDoc, Vec<u8>) {
-    let mut doc = ConfigDoc::create(&DeviceId::new("5e7e")).unwrap();
+    let mut doc = ConfigDoc::create(&DeviceId::new("5e7e"), ConfigScope::Tenant).unwrap();
     let bytes = doc.save();
     (doc, bytes)
 }
@@ -251,7 +251,7 @@ fn history_and_the_root_cannot_be_rewritten() {
         Err(ConfigRefusal::RootChanged("tariff".into()))
     );
     // A brand-new document from a peer is not a configuration document.
-    let fresh = ConfigDoc::create(&DeviceId::new("aa01")).unwrap();
+    let fresh = ConfigDoc::create(&DeviceId::new("aa01"), ConfigScope::Tenant).unwrap();
     let empty = AutoCommit::new();
     assert_eq!(
         check_write(&empty, fresh.automerge(), &who),
@@ -295,4 +295,179 @@ fn concurrent_admin_edits_merge_to_the_same_configuration_everywhere() {
         400
     };
     assert_eq!(x.0.tariff.base_cents, winner);
+}
+
+fn vehicle(id: &str, items: u32) -> Vehicle {
+    Vehicle {
+        id: id.into(),
+        name: format!("Van {id}"),
+        kind: app_api::config::VehicleType::Van,
+        capacity_items: items,
+        capacity_kg: 500,
+        plate: "ABC-123".into(),
+    }
+}
+
+#[test]
+fn staff_changes_go_only_in_the_staff_document_and_tenant_changes_only_in_the_tenants() {
+    let (boss, who) = admin();
+    let mut clock = HlcClock::new(node_of("aa01"));
+    for (scope, wrong) in [
+        (
+            ConfigScope::Tenant,
+            ConfigChange::PutVehicle(vehicle("v1", 10)),
+        ),
+        (ConfigScope::Staff, tariff(100)),
+    ] {
+        let mut server = ConfigDoc::create(&DeviceId::new("5e7e"), scope).unwrap();
+        let bytes = server.save();
+        let mut peer = ConfigDoc::load(&bytes, &boss.device).unwrap();
+        assert_eq!(peer.scope(), scope);
+        peer.append(&event(&mut clock, 1_000, &boss, wrong.clone()))
+            .unwrap();
+        assert!(
+            matches!(
+                check_write(server.automerge(), peer.automerge(), &who),
+                Err(ConfigRefusal::WrongDocument { .. })
+            ),
+            "{scope:?}"
+        );
+        // And a forged one that got in anyway is not read from it.
+        assert!(peer.events().is_empty(), "{scope:?}");
+    }
+    // The right document takes it.
+    let mut server = ConfigDoc::create(&DeviceId::new("5e7e"), ConfigScope::Staff).unwrap();
+    let bytes = server.save();
+    let mut peer = ConfigDoc::load(&bytes, &boss.device).unwrap();
+    let e = event(
+        &mut clock,
+        2_000,
+        &boss,
+        ConfigChange::PutVehicle(vehicle("v1", 10)),
+    );
+    peer.append(&e).unwrap();
+    assert_eq!(
+        check_write(server.automerge(), peer.automerge(), &who),
+        Ok(vec![e])
+    );
+}
+
+#[test]
+fn items_are_kept_by_id_and_the_last_put_or_remove_of_each_wins() {
+    let boss = actor("boss", Role::Admin, "aa01");
+    let mut c = HlcClock::new(node_of("aa01"));
+    let courier = |vehicle: &str| CourierProfile {
+        user: "courier-1".into(),
+        phone: "+358 40 123 4567".into(),
+        vehicle: Some(vehicle.into()),
+        home_zones: vec!["kallio".into()],
+        handles_cash: true,
+        carrier: Default::default(),
+        shift_start: None,
+    };
+    let events = vec![
+        event(
+            &mut c,
+            1_000,
+            &boss,
+            ConfigChange::PutVehicle(vehicle("v1", 10)),
+        ),
+        event(
+            &mut c,
+            1_100,
+            &boss,
+            ConfigChange::PutVehicle(vehicle("v2", 4)),
+        ),
+        event(
+            &mut c,
+            1_200,
+            &boss,
+            ConfigChange::PutVehicle(vehicle("v1", 12)),
+        ),
+        event(
+            &mut c,
+            1_300,
+            &boss,
+            ConfigChange::PutCourier(courier("v1")),
+        ),
+        event(
+            &mut c,
+            1_400,
+            &boss,
+            ConfigChange::RemoveVehicle { id: "v2".into() },
+        ),
+        event(
+            &mut c,
+            1_500,
+            &boss,
+            ConfigChange::PutCourier(courier("v2")),
+        ),
+    ];
+    let mut reversed = events.clone();
+    reversed.reverse();
+    let (config, history) = derive(&events);
+    assert_eq!(derive(&reversed).0, config, "order-independent");
+    assert_eq!(config.vehicles, vec![vehicle("v1", 12)]);
+    assert_eq!(config.couriers, vec![courier("v2")]);
+    // The profile names a vehicle that is gone: the courier has none.
+    assert_eq!(config.vehicle_of("courier-1"), None);
+    assert_eq!(history[0].change, "put_courier");
+    assert_eq!(history[0].subject.as_deref(), Some("courier-1"));
+    assert_eq!(history[1].change, "remove_vehicle");
+}
+
+#[test]
+fn new_parts_are_validated_with_the_field_named() {
+    let mut bad_vehicle = vehicle("v1", 10);
+    bad_vehicle.capacity_items = 20_000;
+    let bad_courier = CourierProfile {
+        user: "courier-1".into(),
+        phone: "call me".into(),
+        vehicle: None,
+        home_zones: vec![],
+        handles_cash: false,
+        carrier: Default::default(),
+        shift_start: None,
+    };
+    let bad_warehouse = Warehouse {
+        id: "hub".into(),
+        name: "Hub".into(),
+        address: "Sörnäisten rantatie 1".into(),
+        position: app_api::Point {
+            lat: 99.0,
+            lon: 24.9,
+        },
+        uses: Default::default(),
+        opening_hours: String::new(),
+    };
+    let bad_service = ServiceLevel {
+        id: "Express!".into(),
+        name: "Express".into(),
+        price_cents: 500,
+        window_minutes: 120,
+        proofs: Default::default(),
+    };
+    let bad_policy = PodPolicy {
+        photo_quality: 100,
+        ..PodPolicy::default()
+    };
+    for (change, field) in [
+        (
+            ConfigChange::PutVehicle(bad_vehicle),
+            "vehicle.capacity_items",
+        ),
+        (ConfigChange::PutCourier(bad_courier), "courier.phone"),
+        (
+            ConfigChange::PutWarehouse(bad_warehouse),
+            "warehouse.position",
+        ),
+        (ConfigChange::PutService(bad_service), "service.id"),
+        (
+            ConfigChange::SetPodPolicy(bad_policy),
+            "pod_policy.photo_quality",
+        ),
+    ] {
+        assert_eq!(validate(&change).unwrap_err().field, field);
+    }
+    assert!(validate(&ConfigChange::SetPodPolicy(PodPolicy::default())).is_ok());
 }

@@ -92,7 +92,7 @@ fn the_configuration_survives_a_restart_and_a_merge_from_another_device() {
     let (_d2, other, _c2) = open_at(T0 + 10);
     session(&other, "ada", Role::Admin);
     change(&other, tariff(1_234)).unwrap();
-    let (_, bytes) = other.config_document().unwrap().unwrap();
+    let (_, bytes) = other.config_document(ConfigScope::Tenant).unwrap().unwrap();
     let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     assert!(core.merge_config("server-doc", &bytes).unwrap());
     assert!(
@@ -107,7 +107,7 @@ fn the_configuration_survives_a_restart_and_a_merge_from_another_device() {
     let view = change(&core, tariff(2_000)).unwrap();
     assert!(view.synced);
     assert!(seen.load(std::sync::atomic::Ordering::SeqCst));
-    let (id, _) = core.config_document().unwrap().unwrap();
+    let (id, _) = core.config_document(ConfigScope::Tenant).unwrap().unwrap();
     assert_eq!(id, "server-doc");
 }
 
@@ -204,4 +204,120 @@ fn zones_imported_from_geojson_file_orders_and_bad_features_are_named() {
         panic!()
     };
     assert_eq!(zones.len(), 2, "nothing of a bad file is imported");
+}
+
+#[test]
+fn a_service_level_prices_windows_and_requires_its_proofs_and_an_unknown_one_is_named() {
+    use app_api::config::{PodPolicy, ServiceLevel};
+    let (_d, core, _clock) = open_at(T0);
+    let base = quote(&core);
+    session(&core, "boss", Role::Admin);
+    change(
+        &core,
+        ConfigChange::PutService(ServiceLevel {
+            id: "express".into(),
+            name: "Express (2 h)".into(),
+            price_cents: 900,
+            window_minutes: 120,
+            proofs: app_api::PodNeeds {
+                signature: true,
+                ..Default::default()
+            },
+        }),
+    )
+    .unwrap();
+    change(
+        &core,
+        ConfigChange::SetPodPolicy(PodPolicy {
+            default_proofs: app_api::PodNeeds {
+                photo: true,
+                ..Default::default()
+            },
+            ..PodPolicy::default()
+        }),
+    )
+    .unwrap();
+    session(&core, "disp", Role::Dispatcher);
+    let mut new = NewOrder::simple("Aino", "Kaivokatu 1", "Bulevardi 14");
+    new.service = Some("express".into());
+    let Response::Quote(q) = core.execute(Request::QuotePrice(new.clone())).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        q.total_cents,
+        base + 900 + Tariff::default().time_window_cents
+    );
+    assert!(
+        q.lines
+            .iter()
+            .any(|l| l.label == "Express (2 h)" && l.cents == 900)
+    );
+    let Response::Order(o) = core.execute(Request::CreateOrder(new.clone())).unwrap() else {
+        panic!()
+    };
+    assert_eq!(o.price_cents, q.total_cents, "created as quoted");
+    let state = core
+        .order_state(&crate::domain::OrderId::new(&o.id))
+        .unwrap();
+    let spec = state.spec.unwrap();
+    assert_eq!(spec.service.as_deref(), Some("express"));
+    assert!(spec.pod.signature && spec.pod.photo, "{:?}", spec.pod);
+    let w = spec.dropoff.window.unwrap();
+    assert_eq!((w.start_ms, w.end_ms), (T0, T0 + 120 * 60_000));
+    // The POD policy alone applies to an order without a service.
+    let plain = NewOrder::simple("Aino", "Kaivokatu 1", "Bulevardi 14");
+    let Response::Order(p) = core.execute(Request::CreateOrder(plain)).unwrap() else {
+        panic!()
+    };
+    let spec = core
+        .order_state(&crate::domain::OrderId::new(&p.id))
+        .unwrap()
+        .spec
+        .unwrap();
+    assert!(spec.pod.photo && !spec.pod.signature);
+    new.service = Some("overnight".into());
+    let err = core.execute(Request::CreateOrder(new)).unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Invalid { field, message } if field == "service" && message.contains("express")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn staff_configuration_lives_in_its_own_document() {
+    let (_d, core, _clock) = open_at(T0);
+    session(&core, "boss", Role::Admin);
+    change(&core, tariff(800)).unwrap();
+    assert!(core.config_document(ConfigScope::Staff).unwrap().is_none());
+    change(
+        &core,
+        ConfigChange::PutVehicle(app_api::config::Vehicle {
+            id: "bike-1".into(),
+            name: "Bike 1".into(),
+            kind: app_api::config::VehicleType::CargoBike,
+            capacity_items: 6,
+            capacity_kg: 60,
+            plate: String::new(),
+        }),
+    )
+    .unwrap();
+    let (staff_id, staff) = core.config_document(ConfigScope::Staff).unwrap().unwrap();
+    let (tenant_id, tenant) = core.config_document(ConfigScope::Tenant).unwrap().unwrap();
+    assert_ne!(staff_id, tenant_id);
+    let dev = crate::domain::DeviceId::new("aa");
+    let staff = ConfigDoc::load(&staff, &dev).unwrap();
+    let tenant = ConfigDoc::load(&tenant, &dev).unwrap();
+    assert_eq!(staff.scope(), ConfigScope::Staff);
+    assert_eq!(staff.events().len(), 1);
+    assert_eq!(tenant.events().len(), 1);
+    // Both merge into another device and add up there.
+    let (_d2, other, _c2) = open_at(T0 + 5);
+    let (_, s) = core.config_document(ConfigScope::Staff).unwrap().unwrap();
+    let (_, t) = core.config_document(ConfigScope::Tenant).unwrap().unwrap();
+    assert!(other.merge_config("staff-doc", &s).unwrap());
+    assert!(other.merge_config("tenant-doc", &t).unwrap());
+    let c = other.tenant_config();
+    assert_eq!(c.tariff.base_cents, 800);
+    assert_eq!(c.vehicles.len(), 1);
+    assert!(!other.merge_config("staff-doc", &s).unwrap(), "nothing new");
 }

@@ -307,3 +307,169 @@ fn paths_follow_streets_when_a_road_graph_is_loaded() {
         .unwrap_err();
     assert!(matches!(e, app_api::ApiError::Invalid { .. }));
 }
+
+fn configure(core: &Core, changes: Vec<app_api::config::ConfigChange>) {
+    session(core, "boss", Role::Admin);
+    for c in changes {
+        core.execute(Request::ChangeConfig(c)).unwrap();
+    }
+    session(core, "disp", Role::Dispatcher);
+}
+
+fn van(items: u32, kg: u32) -> app_api::config::ConfigChange {
+    app_api::config::ConfigChange::PutVehicle(app_api::config::Vehicle {
+        id: "van-1".into(),
+        name: "Van 1".into(),
+        kind: app_api::config::VehicleType::Van,
+        capacity_items: items,
+        capacity_kg: kg,
+        plate: String::new(),
+    })
+}
+
+fn profile(home_zones: &[&str], cash: bool) -> app_api::config::ConfigChange {
+    app_api::config::ConfigChange::PutCourier(app_api::config::CourierProfile {
+        user: "aki".into(),
+        phone: "+358 40 555 0101".into(),
+        vehicle: Some("van-1".into()),
+        home_zones: home_zones.iter().map(|z| z.to_string()).collect(),
+        handles_cash: cash,
+        carrier: Default::default(),
+        shift_start: None,
+    })
+}
+
+/// The most parcels on board at once along a plan.
+fn peak_load(plan: &app_api::RoutePlan) -> i32 {
+    let mut load = 0;
+    let mut peak = 0;
+    for s in &plan.stops {
+        load += if s.kind == StopKind::Pickup { 1 } else { -1 };
+        peak = peak.max(load);
+    }
+    peak
+}
+
+#[test]
+fn the_vehicle_in_a_couriers_profile_limits_their_plan() {
+    let (_d, core) = core();
+    let ids: Vec<String> = (0..4).map(|k| create(&core, k, true)).collect();
+    for id in &ids {
+        act(
+            &core,
+            id,
+            Action::Assign {
+                courier: "aki".into(),
+            },
+        );
+    }
+    // No profile: the request's capacity (none) holds.
+    let free = plan(&core, request("aki"));
+    assert_eq!(free.stops.len(), 8);
+    assert!(
+        peak_load(&free) > 1,
+        "pickups side by side go together: {free:?}"
+    );
+    configure(&core, vec![van(1, 0), profile(&[], true)]);
+    let limited = plan(&core, request("aki"));
+    assert_eq!(limited.stops.len(), 8);
+    assert_eq!(peak_load(&limited), 1, "one parcel at a time: {limited:?}");
+    configure(&core, vec![van(2, 0)]);
+    assert!(peak_load(&plan(&core, request("aki"))) <= 2);
+}
+
+#[test]
+fn assigning_outside_a_couriers_zones_beyond_their_van_or_with_cash_they_do_not_handle_warns() {
+    use app_api::config::ConfigChange;
+    use app_api::{AssignmentWarningKind as K, ZoneView};
+    let (_d, core) = core();
+    let zone = |id: &str, name: &str, lat: f64, lon: f64| {
+        ConfigChange::PutZone(ZoneView {
+            id: id.into(),
+            name: name.into(),
+            ring: vec![
+                p(lat - 0.01, lon - 0.02),
+                p(lat - 0.01, lon + 0.03),
+                p(lat + 0.01, lon + 0.03),
+                p(lat + 0.01, lon - 0.02),
+            ],
+        })
+    };
+    configure(
+        &core,
+        vec![
+            zone("kamppi", "Kamppi", 60.164, 24.935),
+            zone("kallio", "Kallio", 60.184, 24.950),
+            van(1, 0),
+            profile(&["kallio"], false),
+        ],
+    );
+    let a = create(&core, 0, true);
+    let b = create(&core, 1, true);
+    act(&core, &b, Action::SetCod { cents: 2_500 });
+    let warnings = |ids: &[&String], courier: &str| match core
+        .execute(Request::AssignmentWarnings {
+            order_ids: ids.iter().map(|s| s.to_string()).collect(),
+            courier: courier.into(),
+        })
+        .unwrap()
+    {
+        Response::AssignmentWarnings { warnings } => warnings,
+        other => panic!("{other:?}"),
+    };
+    let w = warnings(&[&a, &b], "aki");
+    let kinds: Vec<K> = w.iter().map(|w| w.kind).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == K::OutOfZone).count(),
+        2,
+        "{w:?}"
+    );
+    assert!(kinds.contains(&K::Cash), "{w:?}");
+    assert!(kinds.contains(&K::OverCapacity), "{w:?}");
+    let zone_msg = &w.iter().find(|w| w.kind == K::OutOfZone).unwrap().message;
+    assert!(
+        zone_msg.contains("in Kamppi") && zone_msg.contains("works Kallio"),
+        "{zone_msg}"
+    );
+    let cash = &w.iter().find(|w| w.kind == K::Cash).unwrap();
+    assert_eq!(cash.order_id, b);
+    assert!(cash.message.contains("25.00 EUR"), "{}", cash.message);
+    // One order fits the van, and with Kamppi among aki's zones and cash
+    // handled, nothing speaks against it.
+    configure(&core, vec![profile(&["kallio", "kamppi"], true)]);
+    assert_eq!(warnings(&[&a], "aki"), vec![]);
+    // Someone the tenant keeps no profile of: nothing is known against them.
+    assert_eq!(warnings(&[&a, &b], "bea"), vec![]);
+    // The driver monitor shows the profile.
+    let Response::Fleet(board) = core.execute(Request::Fleet).unwrap() else {
+        panic!()
+    };
+    let aki = board.couriers.iter().find(|c| c.user == "aki");
+    assert!(aki.is_none() || aki.unwrap().phone.as_deref() == Some("+358 40 555 0101"));
+    act(
+        &core,
+        &a,
+        Action::Assign {
+            courier: "aki".into(),
+        },
+    );
+    let Response::Fleet(board) = core.execute(Request::Fleet).unwrap() else {
+        panic!()
+    };
+    let aki = board.couriers.iter().find(|c| c.user == "aki").unwrap();
+    assert_eq!(aki.phone.as_deref(), Some("+358 40 555 0101"));
+    assert_eq!(aki.vehicle.as_deref(), Some("Van 1 (Van)"));
+    assert_eq!(
+        aki.home_zones,
+        vec!["Kallio".to_owned(), "Kamppi".to_owned()]
+    );
+    // Couriers do not ask.
+    session(&core, "aki", Role::Courier);
+    assert!(
+        core.execute(Request::AssignmentWarnings {
+            order_ids: vec![a.clone()],
+            courier: "aki".into(),
+        })
+        .is_err()
+    );
+}
