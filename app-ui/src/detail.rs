@@ -61,6 +61,24 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
         );
     };
     let courier = RwSignal::new(String::new());
+    // What speaks against the assignment being asked for (the courier, the warnings).
+    let warned = RwSignal::new(None::<(String, Vec<app_api::AssignmentWarning>)>);
+    let assign = move |who: String| {
+        run(
+            Request::AssignmentWarnings {
+                order_ids: vec![id.get_value()],
+                courier: who.clone(),
+            },
+            move |r| match r {
+                Ok(Response::AssignmentWarnings { warnings }) if warnings.is_empty() => {
+                    act(Action::Assign { courier: who })
+                }
+                Ok(Response::AssignmentWarnings { warnings }) => warned.set(Some((who, warnings))),
+                Ok(other) => error.set(Some(util::unexpected(&other))),
+                Err(e) => error.set(Some(e)),
+            },
+        )
+    };
     let reason = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
 
@@ -126,12 +144,26 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                                     <form class="inline" on:submit=move |ev| {
                                         ev.prevent_default();
                                         let who = courier.get_untracked().trim().to_owned();
-                                        if !who.is_empty() { act(Action::Assign { courier: who }); }
+                                        if !who.is_empty() { assign(who); }
                                     }>
                                         <input id="assign-courier" list="courier-list" placeholder="courier id" prop:value=courier
                                             on:input=move |ev| courier.set(event_target_value(&ev))/>
                                         <button id="assign" type="submit">{if s.assignee.is_some() { "Reassign" } else { "Assign" }}</button>
                                     </form>
+                                })}
+                                {move || warned.get().map(|(who, warnings)| view! {
+                                    <div id="assign-warning" class="warning" role="alertdialog">
+                                        <p><b>{format!("Before assigning to {who}:")}</b></p>
+                                        <ul>{warnings.into_iter().map(|w| view! {
+                                            <li class="assign-warning" data-kind=util::name_of(&w.kind)>{w.message}</li>
+                                        }).collect_view()}</ul>
+                                        <button id="assign-anyway" on:click=move |_| {
+                                            warned.set(None);
+                                            act(Action::Assign { courier: who.clone() });
+                                        }>"Assign anyway"</button>
+                                        " "
+                                        <button id="assign-keep" class="ghost" on:click=move |_| warned.set(None)>"Don't assign"</button>
+                                    </div>
                                 })}
                                 {can_unassign.then(|| view! { <button class="ghost" id="unassign" on:click=move |_| act(Action::Unassign)>"Unassign"</button> })}
                                 {can_carrier.then(|| view! { <button class="ghost" on:click=move |_| act(Action::RecordCarrierDelivery)>"Record carrier delivery"</button> })}

@@ -110,7 +110,10 @@ pub fn Drivers(selected: RwSignal<Option<String>>, on_map: Callback<()>) -> impl
                         view! {
                             <tr class="driver-row" data-courier=c.user.clone() class:selected=is_sel tabindex="0"
                                 on:click=move |_| selected.set(Some(user.clone()))>
-                                <td><strong>{c.name.clone()}</strong>{(c.name != c.user).then(|| view! { <span class="muted small">{format!(" {}", c.user)}</span> })}</td>
+                                <td><strong>{c.name.clone()}</strong>{(c.name != c.user).then(|| view! { <span class="muted small">{format!(" {}", c.user)}</span> })}
+                                    {c.phone.clone().map(|p| view! { " " <a class="call small" href=format!("tel:{}", p.replace(' ', "")) title="Call courier" on:click=|e| e.stop_propagation()>{format!("☎ {p}")}</a> })}
+                                    {c.vehicle.clone().map(|v| view! { <div class="muted small vehicle">{v}{(!c.home_zones.is_empty()).then(|| format!(" · {}", c.home_zones.join(", ")))}</div> })}
+                                </td>
                                 <td><span class=avail_class>{c.availability.label()}</span></td>
                                 <td>{c.work_mode.map(|m| m.label()).unwrap_or("—")}</td>
                                 <td class="small">{seen(&c, now())}</td>

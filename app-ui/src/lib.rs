@@ -15,6 +15,7 @@
 pub mod account;
 pub mod api;
 pub mod client;
+pub mod config_items;
 pub mod courier;
 pub mod detail;
 pub mod dispatcher;

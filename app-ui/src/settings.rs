@@ -1,6 +1,7 @@
 //! The admin's tenant settings: the profile (company, address, VAT id, time
-//! zone, invoice prefix and footer) and the tariff, with the history of
-//! changes. Every device of the tenant applies them as they sync; the core
+//! zone, invoice prefix and footer), the tariff, zones, and the item cards of
+//! [`crate::config_items`] (services, POD policy, warehouses, vehicles,
+//! courier profiles), with the history of changes. Every device of the tenant applies them as they sync; the core
 //! validates and names the field at fault.
 
 use app_api::config::{ConfigChange, Tariff, TenantConfigView, TenantProfile};
@@ -19,7 +20,7 @@ fn text(id: &'static str, label: &'static str, value: RwSignal<String>) -> impl 
 }
 
 /// Euros as typed ("6,90" or "6.90") to cents.
-fn cents(text: &str) -> Option<i64> {
+pub(crate) fn cents(text: &str) -> Option<i64> {
     let t = text.trim().replace(',', ".");
     let (whole, frac) = t.split_once('.').unwrap_or((&t, "0"));
     let frac = format!("{frac:0<2}");
@@ -29,7 +30,7 @@ fn cents(text: &str) -> Option<i64> {
     Some(whole.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?)
 }
 
-fn euros(c: i64) -> String {
+pub(crate) fn euros(c: i64) -> String {
     format!("{}.{:02}", c / 100, c % 100)
 }
 
@@ -158,6 +159,11 @@ pub fn TenantSettings() -> impl IntoView {
             Err(e) => error.set(Some(e)),
         }
     };
+    let report = crate::config_items::Report {
+        view_state,
+        error,
+        saved,
+    };
     view! {
         <section id="tenant-settings" class="settings">
             <h2>"Tenant settings"</h2>
@@ -191,6 +197,9 @@ pub fn TenantSettings() -> impl IntoView {
                 <button id="tariff-save" type="submit">"Save tariff"</button>
             </form>
             <Zones view_state=view_state error=error saved=saved/>
+            <crate::config_items::ServicesCard report=report/>
+            <crate::config_items::WarehousesCard report=report/>
+            <crate::config_items::FleetCard report=report/>
             <h3>"History"</h3>
             <ul id="settings-history" class="history">
                 {move || {
@@ -204,6 +213,15 @@ pub fn TenantSettings() -> impl IntoView {
                             "set_tariff" => "tariff",
                             "put_zone" => "zone set",
                             "remove_zone" => "zone removed",
+                            "put_service" => "service level set",
+                            "remove_service" => "service level removed",
+                            "set_pod_policy" => "POD policy",
+                            "put_warehouse" => "warehouse set",
+                            "remove_warehouse" => "warehouse removed",
+                            "put_vehicle" => "vehicle set",
+                            "remove_vehicle" => "vehicle removed",
+                            "put_courier" => "courier profile set",
+                            "remove_courier" => "courier profile removed",
                             other => other,
                         }, h.subject.map(|s| format!(" ({s})")).unwrap_or_default())}</li>
                     }).collect_view().into_any()

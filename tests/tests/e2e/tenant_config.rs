@@ -2,7 +2,9 @@
 //! profile reach a dispatcher's and a client's devices (other processes) and
 //! apply there; a modified dispatcher client writing the configuration
 //! document is refused by the server and logged, and nothing of it reaches
-//! anyone.
+//! anyone. The staff document (vehicles, courier profiles) reaches staff
+//! devices and drives the courier's plan and the dispatcher's assignment
+//! warnings; a client can neither read it nor receive it.
 
 use std::time::Duration;
 
@@ -295,4 +297,220 @@ async fn an_admins_configuration_reaches_every_device_and_a_dispatcher_cannot_wr
     for host in [&admin, &disp, &client] {
         assert_eq!(quote(host).await, before + 1_000, "{}", host.url);
     }
+}
+
+fn forge_event(
+    user: &str,
+    role: app_api::Role,
+    device: &str,
+    change: ConfigChange,
+) -> app_core::config_doc::ConfigEvent {
+    let mut clock = app_core::hlc::HlcClock::new(app_core::hlc::node_of(device));
+    app_core::config_doc::ConfigEvent {
+        at: clock.tick(1_790_000_000_000),
+        actor: app_core::domain::Actor {
+            user: app_core::domain::UserId::new(user),
+            role,
+            device: app_core::domain::DeviceId::new(device),
+        },
+        change,
+    }
+}
+
+fn put_event(local: &mut automerge::Automerge, e: &app_core::config_doc::ConfigEvent) {
+    let events = match local.get(automerge::ROOT, "events") {
+        Ok(Some((_, id))) => id,
+        _ => panic!("a configuration document"),
+    };
+    local
+        .transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(&events, e.id(), serde_json::to_string(e).unwrap())?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_configuration_drives_plans_and_warnings_and_clients_never_see_it() {
+    use app_api::config::{CourierProfile, Vehicle, VehicleType};
+    let data = tempfile::tempdir().unwrap();
+    let tokens = provision_tenant(
+        data.path(),
+        "acme",
+        &[
+            ("boss", "admin"),
+            ("disp", "dispatcher"),
+            ("c1", "courier"),
+            ("k1", "client"),
+        ],
+    );
+    let server = SyncServer::start_in("sync-staff-config", data);
+    let admin = device("device-staff-admin", &server.url, &tokens["boss"]);
+    let disp = device("device-staff-disp", &server.url, &tokens["disp"]);
+    let courier = device("device-staff-c1", &server.url, &tokens["c1"]);
+    let client = device("device-staff-client", &server.url, &tokens["k1"]);
+    for host in [&admin, &disp, &courier, &client] {
+        assert!(
+            eventually(T, async || config(host).await.synced).await,
+            "{}",
+            host.url
+        );
+    }
+    let zone = r#"{"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"id": "kallio", "name": "Kallio"}, "geometry": {"type": "Polygon",
+        "coordinates": [[[24.940, 60.178], [24.960, 60.178], [24.960, 60.190], [24.940, 60.190]]]}}]}"#;
+    let (code, body) = admin
+        .call(&json!({ "op": "import_zones_geojson", "geojson": zone }))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    for c in [
+        ConfigChange::PutVehicle(Vehicle {
+            id: "bike-1".into(),
+            name: "Cargo bike 1".into(),
+            kind: VehicleType::CargoBike,
+            capacity_items: 1,
+            capacity_kg: 0,
+            plate: String::new(),
+        }),
+        ConfigChange::PutCourier(CourierProfile {
+            user: "c1".into(),
+            phone: "+358 40 555 0199".into(),
+            vehicle: Some("bike-1".into()),
+            home_zones: vec!["kallio".into()],
+            handles_cash: false,
+            carrier: Default::default(),
+            shift_start: None,
+        }),
+    ] {
+        let (code, body) = change(&admin, c).await;
+        assert_eq!(code, 200, "{body}");
+    }
+    // Staff devices receive it; the client's configuration has none of it.
+    for host in [&disp, &courier] {
+        assert!(
+            eventually(T, async || config(host).await.config.couriers.len() == 1).await,
+            "{}: the staff document arrives",
+            host.url
+        );
+    }
+    let seen = config(&client).await.config;
+    assert!(
+        seen.couriers.is_empty() && seen.vehicles.is_empty(),
+        "{seen:?}"
+    );
+    assert_eq!(seen.zones.len(), 1, "the client has the tenant's document");
+
+    // Two orders outside Kallio, one with cash, for c1.
+    let mut ids = Vec::new();
+    for (k, cod) in [(0, 0), (1, 1_500)] {
+        let (code, body) = disp
+            .call(
+                &json!({ "op": "create_order", "customer_name": format!("Staff {k}"),
+                "pickup_address": "Kaivokatu 1", "dropoff_address": "Bulevardi 5",
+                "pickup_point": { "lat": 60.1708 + 0.0002 * k as f64, "lon": 24.9410 },
+                "dropoff_point": { "lat": 60.1640, "lon": 24.9330 + 0.0025 * k as f64 },
+                "cod_cents": cod }),
+            )
+            .await;
+        assert_eq!(code, 200, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let (code, body) = disp
+        .call(&json!({ "op": "assignment_warnings", "order_ids": ids, "courier": "c1" }))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let kinds: Vec<&str> = body["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "out_of_zone").count(),
+        2,
+        "{body}"
+    );
+    assert!(
+        kinds.contains(&"cash") && kinds.contains(&"over_capacity"),
+        "{body}"
+    );
+    // The dispatcher assigns anyway; the courier's own device plans one parcel at a time.
+    for id in &ids {
+        let (code, body) = disp
+            .call(&json!({ "op": "act", "order_id": id, "action": { "action": "assign", "courier": "c1" } }))
+            .await;
+        assert_eq!(code, 200, "{body}");
+    }
+    let plan = async || {
+        let (code, body) = courier
+            .call(&json!({ "op": "plan_route", "courier": "c1",
+                "position": { "lat": 60.1699, "lon": 24.9384 } }))
+            .await;
+        assert_eq!(code, 200, "{body}");
+        body
+    };
+    assert!(
+        eventually(T, async || plan().await["stops"].as_array().unwrap().len()
+            == 4)
+        .await,
+        "c1's device has both orders"
+    );
+    let stops = plan().await;
+    let mut load = 0;
+    for s in stops["stops"].as_array().unwrap() {
+        load += if s["kind"] == "pickup" { 1 } else { -1 };
+        assert!(load <= 1, "the cargo bike carries one parcel: {stops}");
+    }
+
+    // A client cannot open the staff document: it is answered as missing.
+    let directory = sync_server::directory::Directory::open(server.data.path(), "acme").unwrap();
+    let staff_doc = directory
+        .setting(sync_server::tenant::STAFF_CONFIG_DOC_SETTING)
+        .unwrap()
+        .expect("the server made the staff document");
+    let mut nosy = crate::sync_security::RawPeer::join(&server.url, &tokens["k1"]).await;
+    nosy.request(&staff_doc);
+    assert!(
+        nosy.next_of("doc-unavailable", T).await.is_some(),
+        "the staff document is unavailable to a client"
+    );
+    // A modified dispatcher client may read it but not write it; an admin's
+    // modified client writing a tenant change into it is refused by name.
+    let vehicle = ConfigChange::PutVehicle(Vehicle {
+        id: "bike-1".into(),
+        name: "Roomy".into(),
+        kind: VehicleType::Van,
+        capacity_items: 999,
+        capacity_kg: 0,
+        plate: String::new(),
+    });
+    let mut rogue = crate::sync_security::RawPeer::join(&server.url, &tokens["disp"]).await;
+    let (mut local, mut state) = rogue.fetch(&staff_doc).await;
+    put_event(
+        &mut local,
+        &forge_event(
+            "disp",
+            app_api::Role::Dispatcher,
+            "d15a0000000000000000000000000077",
+            vehicle,
+        ),
+    );
+    let reason = push_refused(&mut rogue, &staff_doc, &mut local, &mut state).await;
+    assert!(reason.contains("may not write"), "{reason}");
+    let mut odd = crate::sync_security::RawPeer::join(&server.url, &tokens["boss"]).await;
+    let (mut local, mut state) = odd.fetch(&staff_doc).await;
+    put_event(
+        &mut local,
+        &forge_event(
+            "boss",
+            app_api::Role::Admin,
+            "b055000000000000000000000000007b",
+            ConfigChange::SetTariff(Tariff::default()),
+        ),
+    );
+    let reason = push_refused(&mut odd, &staff_doc, &mut local, &mut state).await;
+    assert!(reason.contains("other configuration document"), "{reason}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let seen = config(&disp).await.config;
+    assert_eq!(seen.vehicles[0].capacity_items, 1, "nothing forged got in");
 }
