@@ -425,6 +425,7 @@ pub struct TenantConfigView {
     /// Whether the signed-in user may change it (admins).
     pub editable: bool,
     /// Whether the device holds the tenant's own configuration yet (false: the
-    /// defaults, until the configuration document arrives from the server).
+    /// defaults, until the configuration document arrives from the server;
+    /// for staff, the staff document too).
     pub synced: bool,
 }

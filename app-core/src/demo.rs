@@ -4,6 +4,7 @@
 //! Seeding goes through [`Core::execute`] like any user action, and only into an
 //! empty store, so running the demo twice does not duplicate anything.
 
+use app_api::config::ConfigChange;
 use app_api::{ApiError, NewOrder, Point, Request};
 
 use crate::Core;
@@ -81,26 +82,193 @@ pub fn zones() -> Vec<Zone> {
     ]
 }
 
-/// Seeds the demo zones and orders if the store holds no orders. Returns how
+/// How many orders the demo seeds.
+pub const DEMO_ORDER_COUNT: usize = 200;
+
+const FIRST_NAMES: [&str; 12] = [
+    "Aino", "Björn", "Eeva", "Kalle", "Siiri", "Matti", "Helmi", "Onni", "Linnea", "Väinö", "Ella",
+    "Juho",
+];
+const LAST_NAMES: [&str; 10] = [
+    "Mäkelä",
+    "Lindqvist",
+    "Järvinen",
+    "Öhman",
+    "Heikkilä",
+    "Virtanen",
+    "Nieminen",
+    "Koskinen",
+    "Söderberg",
+    "Laine",
+];
+
+/// Seeds the demo zones and orders if the store holds no orders: the listed
+/// ones, then pairs of their (real) addresses up to [`DEMO_ORDER_COUNT`],
+/// with varied priorities, parcels and some cash on delivery. Returns how
 /// many orders were created.
 pub fn seed(core: &Core) -> Result<usize, ApiError> {
     if core.order_count()? > 0 {
         return Ok(0);
     }
     core.set_zones(&zones())?;
-    for (customer, pickup, (plat, plon), dropoff, (dlat, dlon)) in DEMO_ORDERS {
-        let mut new = NewOrder::simple(customer, pickup, dropoff);
-        new.pickup_point = Some(Point {
-            lat: *plat,
-            lon: *plon,
-        });
-        new.dropoff_point = Some(Point {
-            lat: *dlat,
-            lon: *dlon,
-        });
+    let addresses: Vec<(&str, (f64, f64))> = DEMO_ORDERS
+        .iter()
+        .flat_map(|(_, p, pp, d, dp)| [(*p, *pp), (*d, *dp)])
+        .collect();
+    let n = addresses.len();
+    for k in 0..DEMO_ORDER_COUNT {
+        let new = match DEMO_ORDERS.get(k) {
+            Some((customer, pickup, p, dropoff, d)) => order(customer, (pickup, *p), (dropoff, *d)),
+            None => {
+                let from = addresses[(k * 7) % n];
+                let mut to = addresses[(k * 11 + 3) % n];
+                if to.0 == from.0 {
+                    to = addresses[(k * 11 + 4) % n];
+                }
+                let customer = format!(
+                    "{} {}",
+                    FIRST_NAMES[k % FIRST_NAMES.len()],
+                    LAST_NAMES[(k / FIRST_NAMES.len()) % LAST_NAMES.len()]
+                );
+                let mut new = order(&customer, from, to);
+                new.parcels = Some(1 + (k % 3) as u32);
+                new.weight_g = 500 + (k as u32 * 370) % 6_000;
+                new.priority = [
+                    app_api::Priority::Normal,
+                    app_api::Priority::Normal,
+                    app_api::Priority::High,
+                    app_api::Priority::Low,
+                    app_api::Priority::Normal,
+                    app_api::Priority::Urgent,
+                ][k % 6];
+                if k % 9 == 0 {
+                    new.cod_cents = 1_990 + (k as i64 % 5) * 500;
+                }
+                new
+            }
+        };
         core.execute(Request::CreateOrder(new))?;
     }
-    Ok(DEMO_ORDERS.len())
+    Ok(DEMO_ORDER_COUNT)
+}
+
+fn order(customer: &str, from: (&str, (f64, f64)), to: (&str, (f64, f64))) -> NewOrder {
+    let mut new = NewOrder::simple(customer, from.0, to.0);
+    new.pickup_point = Some(Point {
+        lat: from.1.0,
+        lon: from.1.1,
+    });
+    new.dropoff_point = Some(Point {
+        lat: to.1.0,
+        lon: to.1.1,
+    });
+    new
+}
+
+/// The demo tenant's configuration, as its admin would enter it: profile,
+/// tariff, service levels, POD policy, the demo zones, a hub, vehicles and
+/// the two couriers' profiles.
+pub fn configuration() -> Vec<ConfigChange> {
+    use app_api::config::{
+        CourierProfile, PodPolicy, ServiceLevel, Tariff, TenantProfile, Vehicle, VehicleType,
+        Warehouse, WarehouseUses,
+    };
+    let service = |id: &str, name: &str, price_cents: i64, window_minutes: u32| ServiceLevel {
+        id: id.into(),
+        name: name.into(),
+        price_cents,
+        window_minutes,
+        proofs: app_api::PodNeeds::default(),
+    };
+    let vehicle = |id: &str, name: &str, kind, items, kg| Vehicle {
+        id: id.into(),
+        name: name.into(),
+        kind,
+        capacity_items: items,
+        capacity_kg: kg,
+        plate: String::new(),
+    };
+    let courier = |user: &str, phone: &str, vehicle: &str, zones: &[&str], cash| CourierProfile {
+        user: user.into(),
+        phone: phone.into(),
+        vehicle: Some(vehicle.into()),
+        home_zones: zones.iter().map(|z| (*z).to_owned()).collect(),
+        handles_cash: cash,
+        carrier: app_api::CarrierType::Internal,
+        shift_start: Some("hub-kamppi".into()),
+    };
+    let mut changes = vec![
+        ConfigChange::SetProfile(TenantProfile {
+            company_name: "Ruta Demo Oy".into(),
+            vat_id: Some("FI12345678".into()),
+            ..TenantProfile::default()
+        }),
+        ConfigChange::SetTariff(Tariff::default()),
+        ConfigChange::PutService(service("standard", "Standard (same day)", 0, 8 * 60)),
+        ConfigChange::PutService(service("express", "Express (2 hours)", 900, 120)),
+        ConfigChange::SetPodPolicy(PodPolicy {
+            default_proofs: app_api::PodNeeds {
+                signature: true,
+                ..Default::default()
+            },
+            ..PodPolicy::default()
+        }),
+    ];
+    changes.extend(zones().into_iter().map(|z| {
+        ConfigChange::PutZone(app_api::ZoneView {
+            id: z.id.to_string(),
+            name: z.name,
+            ring: z
+                .ring
+                .iter()
+                .map(|[lon, lat]| Point {
+                    lat: *lat,
+                    lon: *lon,
+                })
+                .collect(),
+        })
+    }));
+    changes.extend([
+        ConfigChange::PutWarehouse(Warehouse {
+            id: "hub-kamppi".into(),
+            name: "Kamppi hub".into(),
+            address: "Urho Kekkosen katu 1".into(),
+            position: Point {
+                lat: 60.169_0,
+                lon: 24.932_0,
+            },
+            uses: WarehouseUses {
+                pickup: true,
+                dropoff: true,
+                staging: true,
+                route_endpoint: true,
+            },
+            opening_hours: "Mo-Fr 07:00-20:00, Sa 09:00-16:00".into(),
+        }),
+        ConfigChange::PutVehicle(vehicle(
+            "bike-1",
+            "Cargo bike 1",
+            VehicleType::CargoBike,
+            12,
+            80,
+        )),
+        ConfigChange::PutVehicle(vehicle("van-1", "Van 1", VehicleType::Van, 60, 700)),
+        ConfigChange::PutCourier(courier(
+            "courier-1",
+            "+358 40 555 0101",
+            "bike-1",
+            &["kamppi", "punavuori"],
+            true,
+        )),
+        ConfigChange::PutCourier(courier(
+            "courier-2",
+            "+358 40 555 0102",
+            "van-1",
+            &["keskusta", "punavuori"],
+            false,
+        )),
+    ]);
+    changes
 }
 
 #[cfg(test)]
@@ -111,14 +279,33 @@ mod tests {
     fn seeds_once_and_keeps_non_ascii_names() {
         let dir = tempfile::tempdir().unwrap();
         let core = Core::open(dir.path()).unwrap().or_dispatcher();
-        assert_eq!(seed(&core).unwrap(), DEMO_ORDERS.len());
+        assert_eq!(seed(&core).unwrap(), DEMO_ORDER_COUNT);
         assert_eq!(seed(&core).unwrap(), 0, "second run adds nothing");
-        let Ok(app_api::Response::Orders { orders, .. }) =
-            core.execute(Request::ListOrders(Default::default()))
+        let Ok(app_api::Response::Orders { orders, total }) =
+            core.execute(Request::ListOrders(app_api::OrderQuery {
+                search: Some("Öhman".into()),
+                limit: 500,
+                ..Default::default()
+            }))
         else {
             panic!()
         };
-        assert_eq!(orders.len(), DEMO_ORDERS.len());
+        assert!(total > 1, "{total}");
         assert!(orders.iter().any(|o| o.customer_name == "Kalle Öhman"));
+        assert_eq!(core.order_count().unwrap(), DEMO_ORDER_COUNT as u64);
+    }
+
+    #[test]
+    fn the_demo_configuration_is_valid_and_an_admin_applies_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = Core::open(dir.path()).unwrap().or_dispatcher();
+        core.set_session("admin", app_api::Role::Admin).unwrap();
+        for change in configuration() {
+            core.execute(Request::ChangeConfig(change)).unwrap();
+        }
+        let c = core.tenant_config();
+        assert_eq!(c.zones.len(), zones().len());
+        assert_eq!(c.vehicle_of("courier-2").unwrap().id, "van-1");
+        assert_eq!(c.services.len(), 2);
     }
 }

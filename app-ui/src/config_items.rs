@@ -260,8 +260,8 @@ pub fn ServicesCard(report: Report) -> impl IntoView {
                 {proofs.view()}
                 <button id="service-save" type="submit">"Save service"</button>
             </form>
+            <h3>"Proof of delivery"</h3>
             <form id="pod-policy-form" class="grid" on:submit=save_policy>
-                <h3>"Proof of delivery"</h3>
                 {field("pod-photo-px", "Photo longer side (px)", policy_px)}
                 {field("pod-photo-quality", "Photo quality (30–95)", policy_quality)}
                 <p class="muted">"Every order needs:"</p>
@@ -528,6 +528,7 @@ pub fn FleetCard(report: Report) -> impl IntoView {
                 {check("courier-cash", "Handles cash", ccash)}
                 <fieldset id="courier-zones" class="checks">
                     <legend>"Home zones (none ticked: all)"</legend>
+                    {move || report.config(|c| c.zones.is_empty()).then(|| view! { <span class="muted small">"No zones configured."</span> })}
                     {move || report.config(|c| c.zones.clone()).into_iter().map(|z| {
                         let zid = z.id.clone();
                         let zid2 = z.id.clone();

@@ -21,6 +21,8 @@
 //! file ([`tiles_for`]) as stored (gzip, with `Content-Encoding: gzip`); 204 where the
 //! file has no tile, 404 when no tile file is configured.
 
+pub mod sim;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -26,6 +26,14 @@ enum Command {
         /// Directory of the built web UI to serve at `/`.
         #[arg(long, env = "RUTA_DEVICE_UI")]
         ui: Option<PathBuf>,
+        /// The demo: on an admin's device, apply the demo configuration once
+        /// the tenant's documents arrive, if the tenant has none.
+        #[arg(long)]
+        demo: bool,
+        /// The demo's simulated shift: this device acts as its user would
+        /// (see `device_host::sim`), N times faster than real life.
+        #[arg(long, value_name = "N")]
+        simulate: Option<f64>,
     },
     /// Sign the device whose store is in DIR in with a one-time enrolment code
     /// (the sign-in screen's path, for headless devices and the demo).
@@ -63,7 +71,13 @@ enum Command {
 async fn main() -> std::process::ExitCode {
     host_runtime::init_tracing("info,samod=warn,samod_core=warn");
     let result = match Cli::parse().command {
-        Command::Serve { listen, data, ui } => serve(listen, data, ui).await,
+        Command::Serve {
+            listen,
+            data,
+            ui,
+            demo,
+            simulate,
+        } => serve(listen, data, ui, demo, simulate).await,
         Command::SignIn { data, server, code } => sign_in(data, server, code).await,
         Command::SeedDemo { data, dispatcher } => seed(data, dispatcher),
         Command::WriteLoad { data, count } => write_load(data, count),
@@ -81,6 +95,8 @@ async fn serve(
     listen: SocketAddr,
     data: PathBuf,
     ui: Option<PathBuf>,
+    demo: bool,
+    simulate: Option<f64>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(ui) = &ui
         && !ui.join("index.html").is_file()
@@ -103,6 +119,11 @@ async fn serve(
     // Signed in from the environment (RUTA_SYNC_URL and RUTA_SYNC_TOKEN), from
     // stored credentials, or not yet: the UI shows the sign-in screen.
     let account = sync_client::Account::start(core.clone(), &data).await?;
+    if let Some(speed) = simulate {
+        tokio::spawn(device_host::sim::run(core.clone(), account.clone(), speed));
+    } else if demo {
+        tokio::spawn(device_host::sim::configure_if_admin(core.clone()));
+    }
     let app = device_host::router(core, ui, device_host::tiles_for(&data), Some(account));
     let listener = host_runtime::bind_and_announce("ruta-device", listen).await?;
     axum::serve(listener, app)

@@ -223,6 +223,43 @@ impl Account {
         }
     }
 
+    /// Drops the connection for `how_long`, then reconnects as before (the
+    /// demo's dead spots, tests). Work on the device goes on meanwhile and
+    /// syncs on reconnection. Nothing happens when the device is not signed
+    /// in to a server.
+    pub async fn offline_for(&self, how_long: Duration) {
+        let cfg = {
+            let mut running = self.inner.running.lock().await;
+            let Some(cfg) = running.cfg.clone() else {
+                return;
+            };
+            if let Some(s) = running.supervisor.take() {
+                s.abort();
+            }
+            if let Some(client) = running.client.take() {
+                client.stop().await;
+            }
+            cfg
+        };
+        self.inner
+            .core
+            .set_link(app_api::LinkState::Offline, Some(cfg.server.to_string()));
+        tracing::info!(seconds = how_long.as_secs_f64(), "offline for a while");
+        tokio::time::sleep(how_long).await;
+        // Signed out or signed in elsewhere meanwhile: leave it be.
+        let same = self
+            .inner
+            .running
+            .lock()
+            .await
+            .cfg
+            .as_ref()
+            .is_some_and(|c| c.server == cfg.server && c.token == cfg.token);
+        if same {
+            self.run(cfg).await;
+        }
+    }
+
     /// The server refused the token: back to the sign-in screen, keeping
     /// every local change.
     async fn signed_out_by_server(&self) {

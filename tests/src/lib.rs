@@ -246,11 +246,23 @@ impl DeviceHost {
         data: tempfile::TempDir,
         env: &[(&str, &std::ffi::OsStr)],
     ) -> Self {
+        Self::start_with(name, data, env, &[])
+    }
+
+    /// Starts a host with extra environment and extra `serve` arguments
+    /// (e.g. `--simulate 40`).
+    pub fn start_with(
+        name: &str,
+        data: tempfile::TempDir,
+        env: &[(&str, &std::ffi::OsStr)],
+        args: &[&str],
+    ) -> Self {
         let mut cmd = Command::new(binary("ruta-device"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data.path())
             .arg("--ui")
-            .arg(ui_dist());
+            .arg(ui_dist())
+            .args(args);
         // A device with no server works alone as a dispatcher (the choice the
         // sign-in screen offers), unless the test signs it in (or sets
         // `RUTA_WORK_WITHOUT_SERVER` empty: a signed-out device).

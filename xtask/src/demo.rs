@@ -12,9 +12,19 @@
 //! Ctrl-C (or closing the window) stops everything; data stays in `.demo/` for
 //! the next run (delete it to start over).
 //!
+//! The demo lives: the admin's device applies the demo configuration (zones,
+//! a hub, vehicles, courier profiles, tariff, services); a simulated shift
+//! runs in the couriers' and the client's devices and in a second,
+//! headless dispatcher device (`autodispatch`, signed in as the dispatcher)
+//! that assigns work by the auto-assignment proposal — couriers accept,
+//! drive the road graph with live positions, pick up, deliver with a
+//! signature, sometimes fail an attempt or lose their connection for a while;
+//! the client orders now and then (`device_host::sim`).
+//!
 //! Options: `--browser` serves the UI to a browser even when a display exists;
 //! `--port N` picks the browser port (default 8080); `--sync-port N` the sync
-//! server's (default 3030).
+//! server's (default 3030); `--speed N` runs the shift N times faster than
+//! real life (default 3); `--no-sim` keeps everything still.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -28,6 +38,11 @@ pub fn run_demo(args: &[String]) -> Result {
         .parse()
         .map_err(|e| format!("--port: {e}"))?;
     let sync_port = flag_value(args, "--sync-port").unwrap_or("3030").to_owned();
+    let speed: f64 = flag_value(args, "--speed")
+        .unwrap_or("3")
+        .parse()
+        .map_err(|e| format!("--speed: {e}"))?;
+    let simulate = !args.iter().any(|a| a == "--no-sim");
 
     crate::setup()?;
     crate::ui::build()?;
@@ -58,8 +73,8 @@ pub fn run_demo(args: &[String]) -> Result {
 
     // Every device signs in the way a real tenant's do: a one-time enrolment
     // code from the admin, exchanged for a device-bound token.
-    for (user, _) in DEMO_USERS {
-        let dir = data.join("devices").join(user);
+    for (device, user) in DEMO_DEVICES {
+        let dir = data.join("devices").join(device);
         if dir.join("sync-credentials.json").exists() {
             continue;
         }
@@ -79,21 +94,38 @@ pub fn run_demo(args: &[String]) -> Result {
         .args(["seed-demo", "--dispatcher", "dispatcher", "--data"])
         .arg(&dispatcher_dir))?;
 
-    // The other workspaces, each its own device in a browser.
+    // The other workspaces, each its own device in a browser; the simulated
+    // ones act as their users would.
     let pbf = root().join("data/osm/Helsinki.osm.pbf");
     let mut hosts = Vec::new();
-    for (i, user) in ["admin", "courier-1", "client-1"].iter().enumerate() {
-        let (host, url) = spawn_announced(
-            Command::new(bin.join("ruta-device"))
-                .args(["serve", "--listen"])
-                .arg(format!("127.0.0.1:{}", port + 1 + i as u16))
-                .arg("--data")
-                .arg(data.join("devices").join(user))
-                .arg("--ui")
-                .arg(root().join("app-ui/dist"))
-                .env("RUTA_OSM_PBF", &pbf),
-        )?;
-        hosts.push((host, format!("{user:<10} {url}")));
+    for (i, device) in [
+        "admin",
+        "courier-1",
+        "client-1",
+        "courier-2",
+        "autodispatch",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut cmd = Command::new(bin.join("ruta-device"));
+        cmd.args(["serve", "--demo", "--listen"])
+            .arg(format!("127.0.0.1:{}", port + 1 + i as u16))
+            .arg("--data")
+            .arg(data.join("devices").join(device))
+            .arg("--ui")
+            .arg(root().join("app-ui/dist"))
+            .env("RUTA_OSM_PBF", &pbf);
+        if simulate && *device != "admin" {
+            cmd.arg("--simulate").arg(speed.to_string());
+        } else if !simulate && *device == "autodispatch" {
+            continue;
+        }
+        let (host, url) = spawn_announced(&mut cmd)?;
+        hosts.push((host, format!("{device:<12} {url}")));
+    }
+    if simulate {
+        println!("simulated shift running at {speed}x (--no-sim keeps it still)");
     }
 
     let display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
@@ -144,6 +176,18 @@ const DEMO_USERS: [(&str, &str); 5] = [
     ("courier-1", "courier"),
     ("courier-2", "courier"),
     ("client-1", "client"),
+];
+
+/// The demo's devices: (device directory, user signed in on it). The
+/// dispatcher has two: the one people use, and `autodispatch`, headless,
+/// which assigns work during the simulated shift.
+const DEMO_DEVICES: [(&str, &str); 6] = [
+    ("admin", "admin"),
+    ("dispatcher", "dispatcher"),
+    ("courier-1", "courier-1"),
+    ("courier-2", "courier-2"),
+    ("client-1", "client-1"),
+    ("autodispatch", "dispatcher"),
 ];
 
 /// Runs a `sync-server` admin command on the demo's data; its stdout.

@@ -38,8 +38,8 @@ type ConfigHook = Box<dyn Fn() + Send + Sync>;
 pub(crate) struct ConfigState {
     /// Each document's events.
     pub(crate) events: BTreeMap<ConfigScope, Vec<ConfigEvent>>,
-    /// Whether the tenant's document came from the server.
-    pub(crate) synced: bool,
+    /// The documents that came from the server.
+    pub(crate) synced: std::collections::BTreeSet<ConfigScope>,
     hooks: Vec<ConfigHook>,
 }
 
@@ -81,8 +81,8 @@ impl Core {
             {
                 let mut state = self.config.lock().unwrap_or_else(|p| p.into_inner());
                 state.events.insert(scope, doc.events());
-                if scope == ConfigScope::Tenant {
-                    state.synced = id != local_id(scope);
+                if id != local_id(scope) {
+                    state.synced.insert(scope);
                 }
                 any = true;
             }
@@ -98,7 +98,7 @@ impl Core {
         {
             let mut s = self.config.lock().unwrap_or_else(|p| p.into_inner());
             s.events.clear();
-            s.synced = false;
+            s.synced.clear();
         }
         self.apply_config();
     }
@@ -166,10 +166,7 @@ impl Core {
         };
         let changed = {
             let mut s = self.config.lock().unwrap_or_else(|p| p.into_inner());
-            let first = scope == ConfigScope::Tenant && !s.synced;
-            if scope == ConfigScope::Tenant {
-                s.synced = true;
-            }
+            let first = s.synced.insert(scope);
             let same = s.events.get(&scope) == Some(&events);
             s.events.insert(scope, events);
             first || !same
@@ -217,7 +214,10 @@ impl Core {
             config,
             history,
             editable: config_doc::permitted(role),
-            synced: s.synced,
+            // Staff need the staff document too, or an admin's vehicle
+            // would go into a document of this device's own.
+            synced: s.synced.contains(&ConfigScope::Tenant)
+                && (role == app_api::Role::Client || s.synced.contains(&ConfigScope::Staff)),
         })
     }
 

@@ -7,6 +7,7 @@ mod access_matrix;
 mod architecture;
 mod browser;
 mod crash_safety;
+mod demo_shift;
 mod device_hosts;
 mod fleet;
 mod interop;

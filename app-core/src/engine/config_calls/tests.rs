@@ -100,6 +100,13 @@ fn the_configuration_survives_a_restart_and_a_merge_from_another_device() {
         "nothing new"
     );
     assert_eq!(core.tenant_config().tariff.base_cents, 1_234);
+    // An admin's view counts as synced once the staff document is here too.
+    session(&core, "boss", Role::Admin);
+    assert!(!core.tenant_config_view().unwrap().synced);
+    let staff = ConfigDoc::create(&crate::domain::DeviceId::new("server"), ConfigScope::Staff)
+        .unwrap()
+        .save();
+    assert!(core.merge_config("server-staff", &staff).unwrap());
     // A local change now lands in the server's document, and the hook fires.
     let s = seen.clone();
     core.on_config_write(move || s.store(true, std::sync::atomic::Ordering::SeqCst));
