@@ -15,6 +15,10 @@
 //   setZones(FeatureCollection of polygons {id, name?})
 //   filterZone(zoneId | null)                      orders of one zone only
 //   onSelect(callback(kind, id))                   kind: 'order' | 'courier'
+//   startDraw(ring | null, onChange(ring))         draw or edit a zone: a click adds a corner,
+//                                                  a corner drags, a click on it removes it;
+//                                                  ring: [[lon, lat], ...] (not closed)
+//   stopDraw()                                     ends drawing; returns the ring
 //   ready                                          Promise: resolves when the map has loaded
 //   statusColors                                   status -> colour, for legends
 //
@@ -115,6 +119,13 @@ export function style(tiles = tileUrl()) {
       paint: { 'fill-color': '#6366f1', 'fill-opacity': 0.08 } },
     { id: 'zones-line', type: 'line', source: 'zones',
       paint: { 'line-color': '#4f46e5', 'line-width': 1.5, 'line-dasharray': [3, 2] } },
+    { id: 'draft-fill', type: 'fill', source: 'draft', filter: ['==', ['geometry-type'], 'Polygon'],
+      paint: { 'fill-color': '#f59e0b', 'fill-opacity': 0.18 } },
+    { id: 'draft-line', type: 'line', source: 'draft', filter: ['!=', ['geometry-type'], 'Point'],
+      paint: { 'line-color': '#d97706', 'line-width': 2.5 } },
+    { id: 'draft-corners', type: 'circle', source: 'draft', filter: ['==', ['geometry-type'], 'Point'],
+      paint: { 'circle-color': '#ffffff', 'circle-radius': 6,
+        'circle-stroke-color': '#d97706', 'circle-stroke-width': 2.5 } },
     { id: 'path', type: 'line', source: 'path', layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: { 'line-color': '#1d4ed8', 'line-width': 4, 'line-opacity': 0.8 } },
     { id: 'orders', type: 'circle', source: 'orders',
@@ -138,6 +149,7 @@ export function style(tiles = tileUrl()) {
       orders: { type: 'geojson', data: EMPTY, promoteId: 'id' },
       couriers: { type: 'geojson', data: EMPTY, promoteId: 'id' },
       path: { type: 'geojson', data: EMPTY },
+      draft: { type: 'geojson', data: EMPTY },
     },
     layers,
   };
@@ -184,11 +196,101 @@ function applyZoneFilter() {
   }
 }
 
+// --- drawing a zone: the corners being drawn, and who hears of changes ---
+
+let draft = null; // { ring: [[lon, lat]], onChange, dragging: index | null }
+
+function draftData() {
+  if (!draft) return EMPTY;
+  const ring = draft.ring;
+  const features = ring.map((p, i) => ({
+    type: 'Feature', properties: { i }, geometry: { type: 'Point', coordinates: p },
+  }));
+  if (ring.length >= 3) {
+    features.unshift({ type: 'Feature', properties: {},
+      geometry: { type: 'Polygon', coordinates: [[...ring, ring[0]]] } });
+  } else if (ring.length === 2) {
+    features.unshift({ type: 'Feature', properties: {},
+      geometry: { type: 'LineString', coordinates: ring } });
+  }
+  return { type: 'FeatureCollection', features };
+}
+
+function redrawDraft(changed) {
+  source('draft')?.setData(draftData());
+  if (changed && draft) draft.onChange?.(draft.ring.map((p) => [...p]));
+}
+
+function cornerAt(point) {
+  if (!loaded || !draft) return null;
+  const hit = map.queryRenderedFeatures(
+    [[point.x - 8, point.y - 8], [point.x + 8, point.y + 8]], { layers: ['draft-corners'] });
+  return hit.length ? hit[0].properties.i : null;
+}
+
+function wireDrawing(m) {
+  m.on('mousedown', (e) => {
+    const i = cornerAt(e.point);
+    if (i == null) return;
+    e.preventDefault();
+    draft.dragging = i;
+    draft.moved = false;
+    m.dragPan.disable();
+  });
+  m.on('mousemove', (e) => {
+    if (!draft) return;
+    m.getCanvas().style.cursor = cornerAt(e.point) != null ? 'move' : 'crosshair';
+    if (draft.dragging == null) return;
+    draft.ring[draft.dragging] = [e.lngLat.lng, e.lngLat.lat];
+    draft.moved = true;
+    redrawDraft(false);
+  });
+  m.on('mouseup', () => {
+    if (!draft || draft.dragging == null) return;
+    const moved = draft.moved;
+    draft.dragging = null;
+    m.dragPan.enable();
+    if (moved) {
+      draft.justDragged = true;
+      redrawDraft(true);
+    }
+  });
+  m.on('click', (e) => {
+    if (!draft) return;
+    if (draft.justDragged) { draft.justDragged = false; return; }
+    const i = cornerAt(e.point);
+    if (i != null) draft.ring.splice(i, 1);
+    else draft.ring.push([e.lngLat.lng, e.lngLat.lat]);
+    redrawDraft(true);
+  });
+}
+
+/** Starts drawing (ring null) or editing a zone's corners; `onChange(ring)` after each change. */
+export function startDraw(ring, onChange) {
+  draft = { ring: (ring ?? []).map((p) => [...p]), onChange, dragging: null };
+  redrawDraft(false);
+  if (loaded && draft.ring.length >= 3 && maplibre) {
+    const bounds = new maplibre.LngLatBounds();
+    for (const p of draft.ring) bounds.extend(p);
+    map.fitBounds(bounds, { padding: 60, duration: 0 });
+  }
+}
+
+/** Ends drawing; returns the ring drawn. */
+export function stopDraw() {
+  const ring = draft ? draft.ring.map((p) => [...p]) : [];
+  draft = null;
+  redrawDraft(false);
+  if (loaded) map.getCanvas().style.cursor = '';
+  return ring;
+}
+
 function drawAll() {
   source('orders')?.setData(data.orders);
   source('couriers')?.setData(data.couriers);
   source('zones')?.setData(data.zones);
   source('path')?.setData(data.path ?? EMPTY);
+  source('draft')?.setData(draftData());
   applyZoneFilter();
 }
 
@@ -220,8 +322,9 @@ export async function create(elementId, { center = [24.9445, 60.1712], zoom = 14
     const id = e.features?.[0]?.properties?.id;
     if (id != null) for (const cb of selectCallbacks) cb(kind, id);
   };
-  map.on('click', 'orders', clicked('order'));
-  map.on('click', 'couriers', clicked('courier'));
+  map.on('click', 'orders', (e) => { if (!draft) clicked('order')(e); });
+  map.on('click', 'couriers', (e) => { if (!draft) clicked('courier')(e); });
+  wireDrawing(map);
   for (const layer of ['orders', 'couriers']) {
     map.on('mouseenter', layer, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', layer, () => { map.getCanvas().style.cursor = ''; });
@@ -309,8 +412,10 @@ export function idle() {
 
 window.rutaMap = {
   create, setOrders, setCouriers, moveCouriers, setPath, setZones, filterZone, onSelect, idle,
-  style, statusColors,
+  startDraw, stopDraw, style, statusColors,
   get ready() { return ready; },
+  /** The corners being drawn ([[lon, lat]]), or null: for tests. */
+  get draft() { return draft ? draft.ring.map((p) => [...p]) : null; },
   /** The MapLibre map, for tests and benchmarks. */
   get map() { return map; },
 };

@@ -82,7 +82,7 @@ pub fn zones() -> Vec<Zone> {
     ]
 }
 
-/// How many orders the demo seeds.
+/// How many orders `cargo xtask demo` seeds.
 pub const DEMO_ORDER_COUNT: usize = 200;
 
 const FIRST_NAMES: [&str; 12] = [
@@ -102,11 +102,17 @@ const LAST_NAMES: [&str; 10] = [
     "Laine",
 ];
 
-/// Seeds the demo zones and orders if the store holds no orders: the listed
-/// ones, then pairs of their (real) addresses up to [`DEMO_ORDER_COUNT`],
-/// with varied priorities, parcels and some cash on delivery. Returns how
-/// many orders were created.
+/// Seeds the demo zones and the listed orders if the store holds no orders.
+/// Returns how many orders were created.
 pub fn seed(core: &Core) -> Result<usize, ApiError> {
+    seed_many(core, DEMO_ORDERS.len())
+}
+
+/// Seeds the demo zones and `count` orders if the store holds no orders: the
+/// listed ones, then pairs of their (real) addresses, with varied
+/// priorities, parcels and some cash on delivery. Returns how many orders
+/// were created.
+pub fn seed_many(core: &Core, count: usize) -> Result<usize, ApiError> {
     if core.order_count()? > 0 {
         return Ok(0);
     }
@@ -116,7 +122,7 @@ pub fn seed(core: &Core) -> Result<usize, ApiError> {
         .flat_map(|(_, p, pp, d, dp)| [(*p, *pp), (*d, *dp)])
         .collect();
     let n = addresses.len();
-    for k in 0..DEMO_ORDER_COUNT {
+    for k in 0..count {
         let new = match DEMO_ORDERS.get(k) {
             Some((customer, pickup, p, dropoff, d)) => order(customer, (pickup, *p), (dropoff, *d)),
             None => {
@@ -149,7 +155,7 @@ pub fn seed(core: &Core) -> Result<usize, ApiError> {
         };
         core.execute(Request::CreateOrder(new))?;
     }
-    Ok(DEMO_ORDER_COUNT)
+    Ok(count)
 }
 
 fn order(customer: &str, from: (&str, (f64, f64)), to: (&str, (f64, f64))) -> NewOrder {
@@ -279,7 +285,10 @@ mod tests {
     fn seeds_once_and_keeps_non_ascii_names() {
         let dir = tempfile::tempdir().unwrap();
         let core = Core::open(dir.path()).unwrap().or_dispatcher();
-        assert_eq!(seed(&core).unwrap(), DEMO_ORDER_COUNT);
+        assert_eq!(
+            seed_many(&core, DEMO_ORDER_COUNT).unwrap(),
+            DEMO_ORDER_COUNT
+        );
         assert_eq!(seed(&core).unwrap(), 0, "second run adds nothing");
         let Ok(app_api::Response::Orders { orders, total }) =
             core.execute(Request::ListOrders(app_api::OrderQuery {

@@ -278,3 +278,25 @@ pub fn name_of<T: serde::Serialize>(v: &T) -> String {
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
 }
+
+/// An id made from a name (`Töölö Etelä` → `toolo-etela`): lower case a-z and
+/// 0-9, dashes between words, at most 40 characters — a zone's or item's id.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let c = match c {
+            'ä' | 'å' | 'á' | 'à' => 'a',
+            'ö' | 'ó' | 'ò' => 'o',
+            'ü' | 'ú' => 'u',
+            'é' | 'è' => 'e',
+            c => c,
+        };
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out: String = out.trim_end_matches('-').chars().take(40).collect();
+    out.trim_end_matches('-').to_owned()
+}

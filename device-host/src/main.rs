@@ -55,6 +55,9 @@ enum Command {
         /// sync (the server refuses events by anyone but the connection's user).
         #[arg(long)]
         dispatcher: Option<String>,
+        /// How many orders (default: the listed few; more pair their addresses).
+        #[arg(long)]
+        orders: Option<usize>,
     },
     /// Write orders and edits as fast as possible, printing `committed <order> <events>`
     /// after each commit, until killed or COUNT writes are done (crash tests, load).
@@ -79,7 +82,11 @@ async fn main() -> std::process::ExitCode {
             simulate,
         } => serve(listen, data, ui, demo, simulate).await,
         Command::SignIn { data, server, code } => sign_in(data, server, code).await,
-        Command::SeedDemo { data, dispatcher } => seed(data, dispatcher),
+        Command::SeedDemo {
+            data,
+            dispatcher,
+            orders,
+        } => seed(data, dispatcher, orders),
         Command::WriteLoad { data, count } => write_load(data, count),
     };
     match result {
@@ -158,12 +165,19 @@ async fn sign_in(
     }
 }
 
-fn seed(data: PathBuf, dispatcher: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
+fn seed(
+    data: PathBuf,
+    dispatcher: Option<String>,
+    orders: Option<usize>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let core = app_core::Core::open(&data)?;
     if let Some(user) = dispatcher {
         core.set_session(&user, app_core::api::Role::Dispatcher)?;
     }
-    let created = app_core::demo::seed(&core)?;
+    let created = match orders {
+        Some(n) => app_core::demo::seed_many(&core, n)?,
+        None => app_core::demo::seed(&core)?,
+    };
     println!("seeded {created} demo orders into {}", data.display());
     Ok(())
 }

@@ -91,7 +91,14 @@ pub fn run_demo(args: &[String]) -> Result {
     }
     let dispatcher_dir = data.join("devices").join("dispatcher");
     run(Command::new(bin.join("ruta-device"))
-        .args(["seed-demo", "--dispatcher", "dispatcher", "--data"])
+        .args([
+            "seed-demo",
+            "--orders",
+            "200",
+            "--dispatcher",
+            "dispatcher",
+            "--data",
+        ])
         .arg(&dispatcher_dir))?;
 
     // The other workspaces, each its own device in a browser; the simulated

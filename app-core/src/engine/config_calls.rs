@@ -115,6 +115,17 @@ impl Core {
             };
         }
         self.set_document_settings(DocumentSettings::from_config(&config));
+        // The POD policy: how photos taken from now on are stored.
+        let policy = crate::pod::photo::PhotoPolicy {
+            max_edge_px: config.pod_policy.photo_max_px,
+            jpeg_quality: config.pod_policy.photo_quality,
+            ..self.photo_policy()
+        };
+        if policy != self.photo_policy()
+            && let Err(e) = self.set_photo_policy(&policy)
+        {
+            tracing::warn!(error = %e, "the tenant's photo policy was not applied");
+        }
         // The tenant's zones, once an admin configured any: orders are filed again
         // when they change (a device keeps its own zones until then).
         if config.zones_configured {

@@ -140,8 +140,8 @@ impl Core {
         Ok(())
     }
 
-    /// Sets the tenant's photo policy (maximum edge, quality, limits). Nothing
-    /// calls it outside tests yet: the tenant configuration (issue 18) will.
+    /// Sets the tenant's photo policy (maximum edge, quality, limits); the
+    /// tenant configuration's POD policy sets its edge and quality.
     pub fn set_photo_policy(&self, policy: &PhotoPolicy) -> Result<(), ApiError> {
         policy
             .validate()

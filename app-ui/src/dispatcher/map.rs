@@ -21,6 +21,10 @@ mod js {
         pub fn set_path(feature: &JsValue) -> Result<(), JsValue>;
         #[wasm_bindgen(js_namespace = rutaMap, js_name = onSelect, catch)]
         pub fn on_select(cb: &Closure<dyn FnMut(String, String)>) -> Result<(), JsValue>;
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = startDraw, catch)]
+        pub fn start_draw(ring: &JsValue, cb: &Closure<dyn FnMut(JsValue)>) -> Result<(), JsValue>;
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = stopDraw, catch)]
+        pub fn stop_draw() -> Result<JsValue, JsValue>;
     }
 }
 
@@ -114,18 +118,24 @@ pub fn MapView(open: RwSignal<Option<String>>, courier: RwSignal<Option<String>>
             util::mark("ruta:map-orders-set");
         });
     });
-    // Zones: drawn once, and the zone filter.
-    run(Request::Zones, move |r| {
-        if let Ok(Response::Zones { zones: z }) = r {
-            let fc = serde_json::json!({ "type": "FeatureCollection", "features": z.iter().map(|z| {
-                let mut ring: Vec<[f64; 2]> = z.ring.iter().map(|p| [p.lon, p.lat]).collect();
-                if let Some(first) = ring.first().copied() { ring.push(first); }
-                serde_json::json!({ "type": "Feature", "geometry": { "type": "Polygon", "coordinates": [ring] }, "properties": { "id": z.id, "name": z.name } })
-            }).collect::<Vec<_>>() });
-            let _ = js::set_zones(&to_js(&fc));
-            let _ = zones.try_set(z);
-        }
+    // Zones: drawn whenever something changed (an admin's zone arrives), and the zone filter.
+    Effect::new(move |_| {
+        c.changed.track();
+        run(Request::Zones, move |r| {
+            if let Ok(Response::Zones { zones: z }) = r {
+                let fc = serde_json::json!({ "type": "FeatureCollection", "features": z.iter().map(|z| {
+                    let mut ring: Vec<[f64; 2]> = z.ring.iter().map(|p| [p.lon, p.lat]).collect();
+                    if let Some(first) = ring.first().copied() { ring.push(first); }
+                    serde_json::json!({ "type": "Feature", "geometry": { "type": "Polygon", "coordinates": [ring] }, "properties": { "id": z.id, "name": z.name } })
+                }).collect::<Vec<_>>() });
+                let _ = js::set_zones(&to_js(&fc));
+                let _ = zones.try_set(z);
+            }
+        });
     });
+    let admin = c
+        .status
+        .with_untracked(|s| s.as_ref().map(|s| s.role) == Some(app_api::Role::Admin));
     Effect::new(move |_| {
         let z = zone.get();
         let _ = js::filter_zone(
@@ -253,8 +263,137 @@ pub fn MapView(open: RwSignal<Option<String>>, courier: RwSignal<Option<String>>
                     if without > 0 { format!("{n} orders on the map · {without} without a position (geocode their addresses)") } else { format!("{n} orders on the map") }
                 }}</span>
             </div>
+            {admin.then(|| view! { <ZoneEditor zones=zones error=error/> })}
             <Show when=move || error.get().is_some()><p class="error" role="alert">{move || error.get()}</p></Show>
             <div id="map" class="map"></div>
         </section>
+    }
+}
+
+/// A zone being drawn or edited on the map.
+#[derive(Clone, Debug, PartialEq)]
+struct Draft {
+    /// The zone edited, or None for a new one.
+    id: Option<String>,
+    ring: Vec<[f64; 2]>,
+}
+
+/// Admins: draw a zone on the map (a click adds a corner, a corner drags, a
+/// click on it removes it) or edit an existing one's corners; saving puts it
+/// in the tenant's configuration, where every device files orders by it.
+#[component]
+fn ZoneEditor(
+    zones: RwSignal<Vec<app_api::ZoneView>>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    use wasm_bindgen::prelude::*;
+    let draft = RwSignal::new(None::<Draft>);
+    let name = RwSignal::new(String::new());
+    let new_id = RwSignal::new(String::new());
+    let note = RwSignal::new(None::<String>);
+    let begin = move |existing: Option<app_api::ZoneView>| {
+        let ring: Vec<[f64; 2]> = existing
+            .as_ref()
+            .map(|z| z.ring.iter().map(|p| [p.lon, p.lat]).collect())
+            .unwrap_or_default();
+        name.set(
+            existing
+                .as_ref()
+                .map(|z| z.name.clone())
+                .unwrap_or_default(),
+        );
+        new_id.set(String::new());
+        note.set(None);
+        draft.set(Some(Draft {
+            id: existing.map(|z| z.id),
+            ring: ring.clone(),
+        }));
+        let cb = Closure::<dyn FnMut(JsValue)>::new(move |ring: JsValue| {
+            let text = js_sys::JSON::stringify(&ring)
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default();
+            if let Ok(ring) = serde_json::from_str::<Vec<[f64; 2]>>(&text) {
+                draft.update(|d| {
+                    if let Some(d) = d {
+                        d.ring = ring;
+                    }
+                });
+            }
+        });
+        let _ = js::start_draw(&to_js(&serde_json::json!(ring)), &cb);
+        cb.forget();
+    };
+    let stop = move || {
+        let _ = js::stop_draw();
+        draft.set(None);
+    };
+    let save = move |_| {
+        let Some(d) = draft.get_untracked() else {
+            return;
+        };
+        let zone_name = name.get_untracked().trim().to_owned();
+        let id = d.id.clone().unwrap_or_else(|| {
+            let typed = new_id.get_untracked().trim().to_owned();
+            if typed.is_empty() {
+                crate::util::slug(&zone_name)
+            } else {
+                typed
+            }
+        });
+        let zone = app_api::ZoneView {
+            id: id.clone(),
+            name: zone_name.clone(),
+            ring: d
+                .ring
+                .iter()
+                .map(|[lon, lat]| app_api::Point {
+                    lat: *lat,
+                    lon: *lon,
+                })
+                .collect(),
+        };
+        run(
+            Request::ChangeConfig(app_api::config::ConfigChange::PutZone(zone)),
+            move |r| match r {
+                Ok(Response::TenantConfig(_)) => {
+                    error.set(None);
+                    stop();
+                    note.set(Some(format!(
+                        "Zone {zone_name} saved: every device files orders by it."
+                    )));
+                }
+                Ok(other) => error.set(Some(util::unexpected(&other))),
+                Err(e) => error.set(Some(e)),
+            },
+        );
+    };
+    view! {
+        <div class="filters zone-editor" id="zone-editor">
+            {move || match draft.get() {
+                None => view! {
+                    <button id="zone-draw" class="ghost" on:click=move |_| begin(None)>"Draw a zone"</button>
+                    <select id="zone-edit" on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(z) = zones.get_untracked().into_iter().find(|z| z.id == v) { begin(Some(z)); }
+                    }>
+                        <option value="">"Edit a zone's corners…"</option>
+                        {move || zones.get().into_iter().map(|z| view! { <option value=z.id.clone()>{z.name.clone()}</option> }).collect_view()}
+                    </select>
+                    {move || note.get().map(|n| view! { <span class="ok small" id="zone-saved">{n}</span> })}
+                }.into_any(),
+                Some(d) => view! {
+                    <span class="muted small" id="zone-draft-corners" data-corners=d.ring.len().to_string()>{format!(
+                        "{} corners · click the map to add one, drag one to move it, click one to remove it", d.ring.len()
+                    )}</span>
+                    <input id="zone-draft-name" placeholder="zone name" prop:value=name on:input=move |e| name.set(event_target_value(&e))/>
+                    {d.id.is_none().then(|| view! {
+                        <input id="zone-draft-id" placeholder="id (from the name)" prop:value=new_id on:input=move |e| new_id.set(event_target_value(&e))/>
+                    })}
+                    <button id="zone-draft-save" disabled=d.ring.len() < 3 on:click=save>"Save zone"</button>
+                    <button id="zone-draft-cancel" class="ghost" on:click=move |_| stop()>"Cancel"</button>
+                }.into_any(),
+            }}
+        </div>
     }
 }

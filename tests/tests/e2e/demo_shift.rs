@@ -67,7 +67,14 @@ async fn a_simulated_shift_delivers_orders_and_moves_couriers_on_the_dispatchers
     // The dispatcher's device holds the demo orders (seeded offline, synced on start).
     let desk = tempfile::tempdir().unwrap();
     let seeded = Command::new(binary("ruta-device"))
-        .args(["seed-demo", "--dispatcher", "dispatcher", "--data"])
+        .args([
+            "seed-demo",
+            "--orders",
+            "60",
+            "--dispatcher",
+            "dispatcher",
+            "--data",
+        ])
         .arg(desk.path())
         .output()
         .unwrap();

@@ -150,6 +150,48 @@ async fn an_admins_configuration_reaches_every_device_and_a_dispatcher_cannot_wr
     );
     let seen = config(&disp).await;
     assert_eq!(seen.config.profile.time_zone, "Europe/Stockholm");
+    // The next invoice the dispatcher's device makes carries the new branding
+    // (an external carrier's delivery, recorded by the dispatcher).
+    let (code, body) = disp
+        .call(
+            &json!({ "op": "create_order", "customer_name": "Laskutus Oy",
+            "pickup_address": "Kaivokatu 1", "dropoff_address": "Bulevardi 14",
+            "carrier": "external" }),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let billed = body["id"].as_str().unwrap().to_owned();
+    for action in [
+        json!({ "action": "assign", "courier": "carrier-posti" }),
+        json!({ "action": "pick_up" }),
+        json!({ "action": "record_carrier_delivery" }),
+    ] {
+        let (code, body) = disp
+            .call(&json!({ "op": "act", "order_id": billed, "action": action }))
+            .await;
+        assert_eq!(code, 200, "{action}: {body}");
+    }
+    let (code, body) = disp
+        .call(&json!({ "op": "document", "document": "invoice", "order_id": billed }))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let pdf = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(body["data_base64"].as_str().unwrap())
+            .unwrap()
+    };
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &pdf).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(file.path())
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Kuriiri Testi Oy"), "{text}");
+    assert!(!text.contains("Ruta Demo Oy"), "{text}");
     assert_eq!(
         seen.history
             .iter()
@@ -513,4 +555,80 @@ async fn the_staff_configuration_drives_plans_and_warnings_and_clients_never_see
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let seen = config(&disp).await.config;
     assert_eq!(seen.vehicles[0].capacity_items, 1, "nothing forged got in");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_draws_a_zone_on_the_map_and_a_dispatchers_order_inside_it_is_filed_there() {
+    let tiles = ruta_e2e::workspace_root().join("data/tiles/helsinki.mbtiles");
+    let data = tempfile::tempdir().unwrap();
+    let tokens = provision_tenant(
+        data.path(),
+        "acme",
+        &[("boss", "admin"), ("disp", "dispatcher")],
+    );
+    let server = SyncServer::start_in("sync-zone-draw", data);
+    let admin = DeviceHost::start_with_env(
+        "device-zone-admin",
+        tempfile::tempdir().unwrap(),
+        &[
+            ("RUTA_SYNC_URL", server.url.as_ref()),
+            ("RUTA_SYNC_TOKEN", tokens["boss"].as_ref()),
+            ("RUTA_TILES", tiles.as_os_str()),
+        ],
+    );
+    let disp = device("device-zone-disp", &server.url, &tokens["disp"]);
+    for host in [&admin, &disp] {
+        assert!(eventually(T, async || config(host).await.synced).await);
+    }
+    // An order at the map's opening centre, in no zone yet.
+    let (code, body) = disp
+        .call(
+            &json!({ "op": "create_order", "customer_name": "Keskusta Oy",
+            "pickup_address": "Kaivokatu 1", "dropoff_address": "Mannerheimintie 1",
+            "dropoff_point": { "lat": 60.1699, "lon": 24.9384 } }),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body["zone"].is_null(), "{body}");
+    let order = body["id"].as_str().unwrap().to_owned();
+
+    let url = format!("{}/", admin.url);
+    let drawn = tokio::task::spawn_blocking(move || {
+        ruta_e2e::browser_phase("zones.mjs", "draw", &url, json!({ "name": "Drawn Centre" }))
+    })
+    .await
+    .unwrap();
+    assert!(
+        drawn["saved"].as_str().unwrap().contains("Drawn Centre"),
+        "{drawn}"
+    );
+    // The dispatcher's device (another process) has the zone with the corners as
+    // drawn, and files its order there.
+    assert!(
+        eventually(T, async || config(&disp)
+            .await
+            .config
+            .zones
+            .iter()
+            .any(|z| z.id == "drawn-centre" && z.ring.len() == 4))
+        .await,
+        "the drawn zone reaches the dispatcher's device: {drawn}"
+    );
+    assert!(
+        eventually(T, async || {
+            let (_, body) = disp
+                .call(&json!({ "op": "get_order", "order_id": order }))
+                .await;
+            body["summary"]["zone"] == "drawn-centre"
+        })
+        .await,
+        "the order inside it is filed there"
+    );
+    // The dragged corner is where it was dropped, not where it was first clicked.
+    let ring = &config(&disp).await.config.zones[0].ring;
+    let first = drawn["ring"][0].as_array().unwrap();
+    assert!(
+        (ring[0].lon - first[0].as_f64().unwrap()).abs() < 1e-9,
+        "{ring:?} vs {first:?}"
+    );
 }

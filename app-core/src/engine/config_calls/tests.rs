@@ -282,6 +282,26 @@ fn a_service_level_prices_windows_and_requires_its_proofs_and_an_unknown_one_is_
         .spec
         .unwrap();
     assert!(spec.pod.photo && !spec.pod.signature);
+    // Photos are stored by the policy's edge and quality.
+    assert_eq!(core.photo_policy().max_edge_px, 1600);
+    session(&core, "boss", Role::Admin);
+    change(
+        &core,
+        ConfigChange::SetPodPolicy(PodPolicy {
+            photo_max_px: 1024,
+            photo_quality: 70,
+            ..PodPolicy::default()
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            core.photo_policy().max_edge_px,
+            core.photo_policy().jpeg_quality
+        ),
+        (1024, 70)
+    );
+    session(&core, "disp", Role::Dispatcher);
     new.service = Some("overnight".into());
     let err = core.execute(Request::CreateOrder(new)).unwrap_err();
     assert!(
