@@ -17,6 +17,9 @@ pub enum DocumentRequest {
     /// The order's invoice (delivered orders only); the number is provisional
     /// until the tenant's server has numbered it.
     Invoice { order_id: String },
+    /// A sample invoice with the tenant's branding, tariff and footer as
+    /// configured now (the settings' live preview); nothing is numbered.
+    InvoicePreview,
     /// A client's deliveries created in `[from_ms, to_ms)`, as PDF or CSV.
     Statement {
         customer_name: String,

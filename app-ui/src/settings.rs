@@ -68,6 +68,33 @@ pub fn TenantSettings() -> impl IntoView {
         vat_pct.set(format!("{}", f64::from(t.vat_bp) / 100.0));
         currency.set(t.currency.clone());
     };
+    // The invoice preview: a sample invoice with the branding in force, made
+    // again after every save.
+    let preview = RwSignal::new(None::<String>);
+    let refresh_preview = move || {
+        run(
+            Request::Document(app_api::DocumentRequest::InvoicePreview),
+            move |r| {
+                if let Ok(Response::Document(f)) = r {
+                    let _ = preview.try_set(Some(util::data_url(&f.mime, &f.data_base64)));
+                }
+            },
+        )
+    };
+    let logo = RwSignal::new(None::<String>);
+    let logo_input = NodeRef::<leptos::html::Input>::new();
+    let on_logo = move |_| {
+        let Some(input) = logo_input.get() else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            match util::input_file_base64(&input).await {
+                Some(Ok(b64)) => logo.set(Some(b64)),
+                Some(Err(e)) => error.set(Some(e)),
+                None => {}
+            }
+        });
+    };
     let load = move || {
         run(Request::TenantConfig, move |r| {
             if let Ok(Response::TenantConfig(v)) = r {
@@ -77,6 +104,7 @@ pub fn TenantSettings() -> impl IntoView {
         })
     };
     load();
+    refresh_preview();
     let send = move |change: ConfigChange, what: &'static str| {
         run(Request::ChangeConfig(change), move |r| match r {
             Ok(Response::TenantConfig(v)) => {
@@ -86,6 +114,7 @@ pub fn TenantSettings() -> impl IntoView {
                 )));
                 fill(&v);
                 view_state.set(Some(v));
+                refresh_preview();
             }
             Ok(other) => error.set(Some(util::unexpected(&other))),
             Err(e) => {
@@ -115,6 +144,7 @@ pub fn TenantSettings() -> impl IntoView {
                 time_zone: zone.get_untracked().trim().to_owned(),
                 invoice_prefix: prefix.get_untracked().trim().to_owned(),
                 invoice_footer: footer.get_untracked(),
+                logo_base64: logo.get_untracked().or(current.logo_base64.clone()),
                 ..current
             }),
             "Company profile",
@@ -182,8 +212,21 @@ pub fn TenantSettings() -> impl IntoView {
                 {text("profile-zone", "Time zone (e.g. Europe/Helsinki)", zone)}
                 {text("profile-prefix", "Invoice number prefix", prefix)}
                 {text("profile-footer", "Invoice footer", footer)}
+                <label>"Logo (PNG or JPEG, at most 256 KiB)"
+                    <input id="profile-logo" type="file" accept="image/png,image/jpeg" node_ref=logo_input on:change=on_logo/>
+                </label>
+                {move || logo.get().or_else(|| view_state.get().and_then(|v| v.config.profile.logo_base64)).map(|b64| view! {
+                    <img id="profile-logo-shown" class="logo-preview" alt="logo" src=util::data_url("image/png", &b64)/>
+                })}
                 <button id="profile-save" type="submit">"Save profile"</button>
             </form>
+            <div id="invoice-preview-card" class="card">
+                <h3>"Invoice preview"</h3>
+                <p class="muted">"A sample invoice as every device prints it now: company, logo, colours, VAT id, footer and tariff."</p>
+                {move || preview.get().map(|src| view! {
+                    <iframe id="invoice-preview" title="Invoice preview" src=src class="pdf-preview"></iframe>
+                })}
+            </div>
             <form id="tariff-form" class="card grid" on:submit=save_tariff>
                 <h3>"Tariff"</h3>
                 {text("tariff-currency", "Currency", currency)}

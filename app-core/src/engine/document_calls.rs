@@ -342,6 +342,51 @@ impl Core {
                     pdf,
                 ))
             }
+            DocumentRequest::InvoicePreview => {
+                let now = self.clock.now_ms();
+                let t = self.lock().rates.tariff.clone();
+                let km = t.included_km + 3;
+                let line = |description: String, cents: i64| InvoiceLine {
+                    description,
+                    quantity: 1,
+                    unit_price_cents: cents,
+                    vat_rate_bp: t.vat_bp,
+                };
+                let data = InvoiceData {
+                    branding: settings.branding.clone(),
+                    provisional: true,
+                    number: "PREVIEW".into(),
+                    issue_date: date(now),
+                    due_date: Some(date(now + 14 * 86_400_000)),
+                    customer: Party {
+                        name: "Sample Customer Oy".into(),
+                        address_lines: vec!["Bulevardi 14".into(), "00120 Helsinki".into()],
+                        phone: None,
+                    },
+                    customer_vat_id: None,
+                    order: Some(InvoiceOrder {
+                        reference: "R-SAMPLE-0001".into(),
+                        pickup: "Kaivokatu 1, Helsinki".into(),
+                        dropoff: "Bulevardi 14, Helsinki".into(),
+                        distance_m: Some(km * 1000),
+                        delivered_at: Some(stamp(now)),
+                    }),
+                    lines: vec![
+                        line("Base".into(), t.base_cents),
+                        line(
+                            format!("Distance {km} km (3 km over {} included)", t.included_km),
+                            3 * t.per_km_cents,
+                        ),
+                        line("Express".into(), t.express_cents),
+                    ],
+                    prices_include_vat: true,
+                    cod_collected_cents: None,
+                    signature_png: None,
+                    notes: settings.invoice_notes.clone(),
+                };
+                let pdf = documents::invoice_pdf(&data).map_err(doc_error)?;
+                Ok(file("invoice-preview.pdf".into(), "application/pdf", pdf))
+            }
             DocumentRequest::Statement {
                 customer_name,
                 from_ms,

@@ -581,14 +581,47 @@ pub(crate) fn BulkBar(
                 .map(|o| (o.id.clone(), o.assignee.clone()))
                 .collect()
         });
-        undo.set(Some(before));
-        bulk(
-            std::rc::Rc::new(move |_| {
-                Some(Action::Assign {
-                    courier: who.clone(),
-                })
-            }),
-            "Assign",
+        // What speaks against it (zones, the van, cash) is asked first; the
+        // dispatcher decides.
+        let ids: Vec<String> = before.iter().map(|(id, _)| id.clone()).collect();
+        let courier = who.clone();
+        run(
+            Request::AssignmentWarnings {
+                order_ids: ids,
+                courier: who.clone(),
+            },
+            move |r| {
+                if let Ok(Response::AssignmentWarnings { warnings }) = &r
+                    && !warnings.is_empty()
+                {
+                    let mut lines: Vec<String> = warnings
+                        .iter()
+                        .take(8)
+                        .map(|w| format!("• {}", w.message))
+                        .collect();
+                    if warnings.len() > 8 {
+                        lines.push(format!("… and {} more", warnings.len() - 8));
+                    }
+                    let ok = window()
+                        .confirm_with_message(&format!(
+                            "Before assigning to {courier}:\n{}\n\nAssign anyway?",
+                            lines.join("\n")
+                        ))
+                        .unwrap_or(false);
+                    if !ok {
+                        return;
+                    }
+                }
+                undo.set(Some(before));
+                bulk(
+                    std::rc::Rc::new(move |_| {
+                        Some(Action::Assign {
+                            courier: courier.clone(),
+                        })
+                    }),
+                    "Assign",
+                );
+            },
         );
     };
     let undo_assign = move |_| {

@@ -50,6 +50,24 @@ async fn quote(host: &DeviceHost) -> i64 {
     }
 }
 
+/// The text of a PDF document answer (`pdftotext -layout`).
+fn pdf_text(answer: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(answer["data_base64"].as_str().unwrap())
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(file.path())
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 async fn change(host: &DeviceHost, c: ConfigChange) -> (u16, serde_json::Value) {
     host.call(&serde_json::to_value(Request::ChangeConfig(c)).unwrap())
         .await
@@ -148,8 +166,13 @@ async fn an_admins_configuration_reaches_every_device_and_a_dispatcher_cannot_wr
             == "Kuriiri Testi Oy")
         .await
     );
+    assert!(
+        eventually(T, async || config(&disp).await.config.profile.time_zone
+            == "Europe/Stockholm")
+        .await,
+        "the dispatcher's device has the new profile"
+    );
     let seen = config(&disp).await;
-    assert_eq!(seen.config.profile.time_zone, "Europe/Stockholm");
     // The next invoice the dispatcher's device makes carries the new branding
     // (an external carrier's delivery, recorded by the dispatcher).
     let (code, body) = disp
@@ -175,23 +198,24 @@ async fn an_admins_configuration_reaches_every_device_and_a_dispatcher_cannot_wr
         .call(&json!({ "op": "document", "document": "invoice", "order_id": billed }))
         .await;
     assert_eq!(code, 200, "{body}");
-    let pdf = {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD
-            .decode(body["data_base64"].as_str().unwrap())
-            .unwrap()
-    };
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), &pdf).unwrap();
-    let text = std::process::Command::new("pdftotext")
-        .args(["-layout"])
-        .arg(file.path())
-        .arg("-")
-        .output()
-        .expect("pdftotext");
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = pdf_text(&body);
     assert!(text.contains("Kuriiri Testi Oy"), "{text}");
     assert!(!text.contains("Ruta Demo Oy"), "{text}");
+    // The admin's live preview shows the same branding and the new tariff.
+    let (code, body) = admin
+        .call(&json!({ "op": "document", "document": "invoice_preview" }))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let text = pdf_text(&body);
+    assert!(
+        text.contains("Kuriiri Testi Oy") && text.contains("PREVIEW"),
+        "{text}"
+    );
+    let base = Tariff::default().base_cents + 1_000;
+    assert!(
+        text.contains(&format!("{}.{:02}", base / 100, base % 100)),
+        "the new base price in {text}"
+    );
     assert_eq!(
         seen.history
             .iter()
