@@ -92,6 +92,10 @@ pub struct CourierStatus {
     /// Names of their home zones (empty: all).
     #[serde(default)]
     pub home_zones: Vec<String>,
+    /// Where their shift starts (the warehouse their profile names): plans
+    /// start there until a position arrives.
+    #[serde(default)]
+    pub start: Option<Point>,
     pub availability: Availability,
     pub work_mode: Option<WorkMode>,
     /// Last reported position, and when it was fixed.

@@ -144,7 +144,7 @@ fn CourierWork(user: String, info: Option<CourierStatus>, on_map: Callback<()>) 
     let error = RwSignal::new(None::<String>);
     let position = info
         .as_ref()
-        .and_then(|i| i.position)
+        .and_then(|i| i.position.or(i.start))
         .unwrap_or(util::DEFAULT_CENTER);
     let name = info
         .as_ref()
@@ -257,7 +257,7 @@ fn Proposal(board: RwSignal<Option<FleetBoard>>) -> impl IntoView {
                         })
                         .map(|c| CourierAvailability {
                             user: c.user.clone(),
-                            position: c.position.unwrap_or(util::DEFAULT_CENTER),
+                            position: c.position.or(c.start).unwrap_or(util::DEFAULT_CENTER),
                             capacity_items: 0,
                             home_zones: Vec::new(),
                             carrier: Default::default(),

@@ -180,6 +180,11 @@ impl Core {
             vehicle: config
                 .vehicle_of(user)
                 .map(|v| format!("{} ({})", v.name, v.kind.label())),
+            start: config
+                .courier(user)
+                .and_then(|c| c.shift_start.as_deref())
+                .and_then(|w| config.warehouse(w))
+                .map(|w| w.position),
             home_zones: config
                 .courier(user)
                 .map(|c| {

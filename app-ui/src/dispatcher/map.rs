@@ -182,19 +182,17 @@ pub fn MapView(open: RwSignal<Option<String>>, courier: RwSignal<Option<String>>
         };
         // `get`, not `track`: a memo never read has no sources and never changes.
         let _moved = start.get();
-        let start = fleet.with_untracked(|b| {
-            b.as_ref()?
-                .couriers
-                .iter()
-                .find(|c| c.user == user)?
-                .position
+        let (start, depot) = fleet.with_untracked(|b| {
+            b.as_ref()
+                .and_then(|b| b.couriers.iter().find(|c| c.user == user))
+                .map_or((None, None), |c| (c.position, c.start))
         });
         // Only the newest request draws (an older answer may arrive last).
         run_gen.update_value(|g| *g += 1);
         let this_run = run_gen.get_value();
         let current = move || run_gen.try_get_value() == Some(this_run);
         leptos::task::spawn_local(async move {
-            let position = start.unwrap_or(util::DEFAULT_CENTER);
+            let position = start.or(depot).unwrap_or(util::DEFAULT_CENTER);
             let plan = crate::api::call(&Request::PlanRoute(app_api::PlanRouteRequest {
                 courier: user.clone(),
                 position,

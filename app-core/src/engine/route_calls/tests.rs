@@ -463,6 +463,34 @@ fn assigning_outside_a_couriers_zones_beyond_their_van_or_with_cash_they_do_not_
         aki.home_zones,
         vec!["Kallio".to_owned(), "Kamppi".to_owned()]
     );
+    assert_eq!(aki.start, None, "no shift start named");
+    // A shift start at a hub: plans start there until a position arrives.
+    let hub = p(60.1690, 24.9320);
+    let ConfigChange::PutCourier(with_start) = profile(&["kallio"], true) else {
+        unreachable!()
+    };
+    configure(
+        &core,
+        vec![
+            ConfigChange::PutWarehouse(app_api::config::Warehouse {
+                id: "hub".into(),
+                name: "Hub".into(),
+                address: "Urho Kekkosen katu 1".into(),
+                position: hub,
+                uses: Default::default(),
+                opening_hours: String::new(),
+            }),
+            ConfigChange::PutCourier(app_api::config::CourierProfile {
+                shift_start: Some("hub".into()),
+                ..with_start
+            }),
+        ],
+    );
+    let Response::Fleet(board) = core.execute(Request::Fleet).unwrap() else {
+        panic!()
+    };
+    let aki = board.couriers.iter().find(|c| c.user == "aki").unwrap();
+    assert_eq!(aki.start, Some(hub));
     // Couriers do not ask.
     session(&core, "aki", Role::Courier);
     assert!(
