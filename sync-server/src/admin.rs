@@ -176,6 +176,37 @@ fn admin(auth: &Authed) -> Result<(), ApiErr> {
     })
 }
 
+/// `GET /v1/admin/config`: the tenant's configuration in force (both
+/// documents) with its history.
+pub async fn config(auth: Authed) -> Result<Json<app_api::config::TenantConfigView>, ApiErr> {
+    admin(&auth)?;
+    auth.tenant
+        .config_view(&auth.who.principal)
+        .await
+        .map(Json)
+        .map_err(internal)
+}
+
+/// `POST /v1/admin/config`: one `ConfigChange` (JSON, as devices send it),
+/// for scripts; the same rules as on a device, the field at fault named.
+pub async fn change_config(
+    auth: Authed,
+    Json(change): Json<app_api::config::ConfigChange>,
+) -> Result<Json<app_api::config::TenantConfigView>, ApiErr> {
+    admin(&auth)?;
+    match auth
+        .tenant
+        .change_config(&auth.who.principal, change, now_ms())
+        .await
+    {
+        Ok(view) => Ok(Json(view)),
+        Err(DirectoryError::Invalid(m)) => {
+            Err(ApiErr::coded(StatusCode::BAD_REQUEST, "invalid-config", m))
+        }
+        Err(e) => Err(internal(e)),
+    }
+}
+
 /// `GET /v1/admin/users`.
 pub async fn users(auth: Authed) -> Result<Json<Vec<TenantUser>>, ApiErr> {
     admin(&auth)?;

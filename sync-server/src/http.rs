@@ -42,6 +42,10 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/admin/enrolments", post(admin::issue_enrolment))
         .route("/v1/admin/devices", get(admin::devices))
         .route(
+            "/v1/admin/config",
+            get(admin::config).post(admin::change_config),
+        )
+        .route(
             "/v1/admin/devices/{device}/revoke",
             post(admin::revoke_device),
         )

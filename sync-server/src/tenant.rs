@@ -312,6 +312,103 @@ impl Tenant {
             .await
     }
 
+    /// An admin's configuration change through the server's HTTP API (for
+    /// scripts): validated by the same rules as a device's, appended to the
+    /// document of its scope as an event by that admin (stamped on the
+    /// server's node, after every stamp the document holds), and synced to
+    /// every device like one made on a device. Returns the configuration in
+    /// force and its history.
+    pub async fn change_config(
+        &self,
+        who: &Principal,
+        change: app_api::config::ConfigChange,
+        now_ms: i64,
+    ) -> Result<app_api::config::TenantConfigView, DirectoryError> {
+        use ruta_model::config_doc::{self, ConfigDoc, ConfigEvent};
+        if !config_doc::permitted(who.role) {
+            return Err(DirectoryError::Invalid(
+                "only admins change the tenant's configuration".into(),
+            ));
+        }
+        config_doc::validate(&change).map_err(|e| DirectoryError::Invalid(e.to_string()))?;
+        let setting = match change.scope() {
+            ConfigScope::Tenant => CONFIG_DOC_SETTING,
+            ConfigScope::Staff => STAFF_CONFIG_DOC_SETTING,
+        };
+        let id = self
+            .dir
+            .setting(setting)?
+            .ok_or_else(|| DirectoryError::Invalid("no configuration document yet".into()))?;
+        let doc_id: DocumentId = id
+            .parse()
+            .map_err(|_| DirectoryError::Invalid("bad configuration document id".into()))?;
+        let handle =
+            self.repo.find(doc_id).await.ok().flatten().ok_or_else(|| {
+                DirectoryError::Invalid("configuration document not loaded".into())
+            })?;
+        let server = DeviceId::new("server");
+        let actor = ruta_domain::Actor {
+            user: who.user.clone(),
+            role: who.role,
+            device: server.clone(),
+        };
+        let appended = handle.with_document(|d| -> Result<(), String> {
+            let mut doc = ConfigDoc::load(&d.save(), &server).map_err(|e| e.to_string())?;
+            let mut clock = ruta_domain::hlc::HlcClock::new(ruta_domain::hlc::node_of("server"));
+            for e in doc.events() {
+                clock.observe(e.at, now_ms);
+            }
+            let event = ConfigEvent {
+                at: clock.tick(now_ms),
+                actor: actor.clone(),
+                change: change.clone(),
+            };
+            doc.append(&event).map_err(|e| e.to_string())?;
+            let bytes = doc.save();
+            d.load_incremental(&bytes).map_err(|e| e.to_string())?;
+            Ok(())
+        });
+        appended.map_err(DirectoryError::Invalid)?;
+        tracing::info!(tenant = %self.name, user = %who.user, change = change.name(), "configuration changed over HTTP");
+        self.config_view(who).await
+    }
+
+    /// The configuration in force as `who` may see it, with its history.
+    pub async fn config_view(
+        &self,
+        who: &Principal,
+    ) -> Result<app_api::config::TenantConfigView, DirectoryError> {
+        use ruta_model::config_doc::{self, ConfigDoc};
+        let mut events = Vec::new();
+        for (scope, setting) in [
+            (ConfigScope::Tenant, CONFIG_DOC_SETTING),
+            (ConfigScope::Staff, STAFF_CONFIG_DOC_SETTING),
+        ] {
+            if !config_doc::readable(scope, who.role) {
+                continue;
+            }
+            let Some(id) = self.dir.setting(setting)? else {
+                continue;
+            };
+            let Ok(doc_id) = id.parse::<DocumentId>() else {
+                continue;
+            };
+            if let Ok(Some(handle)) = self.repo.find(doc_id).await {
+                let bytes = handle.with_document(|d| d.save());
+                if let Ok(doc) = ConfigDoc::load(&bytes, &DeviceId::new("server")) {
+                    events.extend(doc.events());
+                }
+            }
+        }
+        let (config, history) = config_doc::derive(&events);
+        Ok(app_api::config::TenantConfigView {
+            config,
+            history,
+            editable: config_doc::permitted(who.role),
+            synced: true,
+        })
+    }
+
     async fn ensure_config_doc_of(
         &self,
         scope: ConfigScope,

@@ -656,3 +656,102 @@ async fn an_admin_draws_a_zone_on_the_map_and_a_dispatchers_order_inside_it_is_f
         "{ring:?} vs {first:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_changes_the_configuration_through_the_admin_api_and_devices_follow() {
+    use app_api::config::{Vehicle, VehicleType};
+    let data = tempfile::tempdir().unwrap();
+    let tokens = provision_tenant(
+        data.path(),
+        "acme",
+        &[("boss", "admin"), ("disp", "dispatcher")],
+    );
+    let server = SyncServer::start_in("sync-config-api", data);
+    let disp = device("device-config-api-disp", &server.url, &tokens["disp"]);
+    assert!(eventually(T, async || config(&disp).await.synced).await);
+    let before = quote(&disp).await;
+    let http = reqwest::Client::new();
+    let post = async |token: &str, change: ConfigChange| {
+        let r = http
+            .post(format!("{}/v1/admin/config", server.url))
+            .bearer_auth(token)
+            .json(&change)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (
+            status,
+            r.json::<serde_json::Value>().await.unwrap_or_default(),
+        )
+    };
+    let (code, body) = post(
+        &tokens["boss"],
+        ConfigChange::SetTariff(Tariff {
+            base_cents: Tariff::default().base_cents + 500,
+            ..Tariff::default()
+        }),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        body["config"]["tariff"]["base_cents"],
+        Tariff::default().base_cents + 500
+    );
+    assert!(
+        eventually(T, async || quote(&disp).await == before + 500).await,
+        "the dispatcher's device prices by the script's tariff"
+    );
+    // A staff item goes into the staff document and reaches staff devices.
+    let (code, body) = post(
+        &tokens["boss"],
+        ConfigChange::PutVehicle(Vehicle {
+            id: "van-9".into(),
+            name: "Van 9".into(),
+            kind: VehicleType::Van,
+            capacity_items: 30,
+            capacity_kg: 500,
+            plate: "XYZ-9".into(),
+        }),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        eventually(T, async || config(&disp).await.config.vehicles.len() == 1).await,
+        "the vehicle reaches the dispatcher's device"
+    );
+    // Bad values are named; a dispatcher may not use the route.
+    let (code, body) = post(
+        &tokens["boss"],
+        ConfigChange::SetTariff(Tariff {
+            vat_bp: 99_999,
+            ..Tariff::default()
+        }),
+    )
+    .await;
+    assert_eq!((code, body["code"].as_str()), (400, Some("invalid-config")));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("tariff.vat_bp")
+            || body.to_string().contains("tariff.vat_bp"),
+        "{body}"
+    );
+    let (code, _) = post(&tokens["disp"], ConfigChange::SetTariff(Tariff::default())).await;
+    assert_eq!(code, 403);
+    let view: TenantConfigView = http
+        .get(format!("{}/v1/admin/config", server.url))
+        .bearer_auth(&tokens["boss"])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view.history.len(), 2, "{:?}", view.history);
+    assert!(view.history.iter().all(|h| h.by == "boss"));
+    assert_eq!(view.history[0].change, "put_vehicle");
+    // The dispatcher's own history shows the script's changes by their author.
+    assert!(eventually(T, async || config(&disp).await.history.len() == 2).await);
+}
