@@ -27,6 +27,10 @@ enum Kind {
     Order,
     Index,
     CourierDoc,
+    /// The tenant's configuration document.
+    Config,
+    /// The staff configuration document (warehouses, vehicles, courier profiles).
+    StaffConfig,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,6 +65,12 @@ fn expected(user: &str, kind: Kind, op: Op) -> bool {
         // server writes it (positions travel as ephemera).
         (Kind::CourierDoc, Op::Read) => matches!(user, "c1" | "d1" | "a1"),
         (Kind::Index | Kind::CourierDoc, _) => false,
+        // The tenant's configuration: everyone reads it; the staff one: staff only.
+        (Kind::Config, Op::Read) => true,
+        (Kind::StaffConfig, Op::Read) => user != "k1",
+        // Only admins add changes; nobody rewrites or removes what is there.
+        (Kind::Config | Kind::StaffConfig, Op::Append) => user == "a1",
+        (Kind::Config | Kind::StaffConfig, _) => false,
     }
 }
 
@@ -286,7 +296,7 @@ async fn every_role_on_every_document_kind_gets_exactly_its_rights() {
     );
     // The base copies writes are built on: what an operator or the owner holds.
     let mut d1 = RawPeer::join(&server.url, &tokens["d1"]).await;
-    let bases: BTreeMap<Kind, (String, Automerge)> = [
+    let mut bases: BTreeMap<Kind, (String, Automerge)> = [
         (Kind::Order, order.clone(), d1.copy_of(&order).await),
         (Kind::Index, index.clone(), c1.copy_of(&index).await),
         (
@@ -298,6 +308,22 @@ async fn every_role_on_every_document_kind_gets_exactly_its_rights() {
     .into_iter()
     .map(|(k, id, doc)| (k, (id, doc)))
     .collect();
+    // The configuration documents the server made.
+    let directory = sync_server::directory::Directory::open(server.data.path(), "acme").unwrap();
+    for (kind, setting) in [
+        (Kind::Config, sync_server::tenant::CONFIG_DOC_SETTING),
+        (
+            Kind::StaffConfig,
+            sync_server::tenant::STAFF_CONFIG_DOC_SETTING,
+        ),
+    ] {
+        let id = directory
+            .setting(setting)
+            .unwrap()
+            .expect("made by the server");
+        let copy = d1.copy_of(&id).await;
+        bases.insert(kind, (id, copy));
+    }
     drop((c1, d1));
 
     let mut results: Vec<(String, Kind, Op, Outcome)> = Vec::new();
@@ -343,7 +369,39 @@ async fn every_role_on_every_document_kind_gets_exactly_its_rights() {
                             tx.delete(&events, key).unwrap();
                         })
                     }
-                    // Server-written documents: add a field, change one, drop one.
+                    (Kind::Config | Kind::StaffConfig, Op::Append) => {
+                        use app_api::config::{ConfigChange, Tariff, Vehicle, VehicleType};
+                        let change = if kind == Kind::Config {
+                            ConfigChange::SetTariff(Tariff {
+                                base_cents: 777,
+                                ..Tariff::default()
+                            })
+                        } else {
+                            ConfigChange::PutVehicle(Vehicle {
+                                id: format!("van-{user}"),
+                                name: "Matrix van".into(),
+                                kind: VehicleType::Van,
+                                capacity_items: 10,
+                                capacity_kg: 100,
+                                plate: String::new(),
+                            })
+                        };
+                        let mut clock = app_core::hlc::HlcClock::new(app_core::hlc::node_of(
+                            me.device.as_str(),
+                        ));
+                        let e = app_core::config_doc::ConfigEvent {
+                            at: clock.tick(1_790_000_000_000),
+                            actor: me.clone(),
+                            change,
+                        };
+                        changed(base, |tx| {
+                            let (_, events) = tx.get(ROOT, "events").unwrap().unwrap();
+                            tx.put(&events, e.id(), serde_json::to_string(&e).unwrap())
+                                .unwrap();
+                        })
+                    }
+                    // Server-written documents, and the configuration's root:
+                    // add a field, change one, drop one.
                     (_, Op::Append) => changed(base, |tx| {
                         tx.put_object(ROOT, format!("by-{user}"), ObjType::Map)
                             .unwrap();
