@@ -38,6 +38,18 @@ async fn config(host: &DeviceHost) -> TenantConfigView {
     }
 }
 
+/// Whether the device is signed in and holds the tenant's configuration
+/// (false, not a panic, while it is still signing in).
+async fn synced(host: &DeviceHost) -> bool {
+    match host.call(&json!({ "op": "tenant_config" })).await {
+        (200, body) => matches!(
+            serde_json::from_value(body),
+            Ok(Response::TenantConfig(v)) if v.synced
+        ),
+        _ => false,
+    }
+}
+
 async fn quote(host: &DeviceHost) -> i64 {
     let req = json!({ "op": "quote_price", "customer_name": "Aino",
         "pickup_address": "Kaivokatu 1", "dropoff_address": "Bulevardi 14" });
@@ -123,7 +135,7 @@ async fn an_admins_configuration_reaches_every_device_and_a_dispatcher_cannot_wr
     let client = device("device-config-client", &server.url, &tokens["k1"]);
     for host in [&admin, &disp, &client] {
         assert!(
-            eventually(T, async || config(host).await.synced).await,
+            eventually(T, async || synced(host).await).await,
             "{}: the tenant's configuration document arrives",
             host.url
         );
@@ -417,7 +429,7 @@ async fn the_staff_configuration_drives_plans_and_warnings_and_clients_never_see
     let client = device("device-staff-client", &server.url, &tokens["k1"]);
     for host in [&admin, &disp, &courier, &client] {
         assert!(
-            eventually(T, async || config(host).await.synced).await,
+            eventually(T, async || synced(host).await).await,
             "{}",
             host.url
         );
@@ -602,7 +614,7 @@ async fn an_admin_draws_a_zone_on_the_map_and_a_dispatchers_order_inside_it_is_f
     );
     let disp = device("device-zone-disp", &server.url, &tokens["disp"]);
     for host in [&admin, &disp] {
-        assert!(eventually(T, async || config(host).await.synced).await);
+        assert!(eventually(T, async || synced(host).await).await);
     }
     // An order at the map's opening centre, in no zone yet.
     let (code, body) = disp
@@ -668,7 +680,7 @@ async fn a_script_changes_the_configuration_through_the_admin_api_and_devices_fo
     );
     let server = SyncServer::start_in("sync-config-api", data);
     let disp = device("device-config-api-disp", &server.url, &tokens["disp"]);
-    assert!(eventually(T, async || config(&disp).await.synced).await);
+    assert!(eventually(T, async || synced(&disp).await).await);
     let before = quote(&disp).await;
     let http = reqwest::Client::new();
     let post = async |token: &str, change: ConfigChange| {
