@@ -50,10 +50,14 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
     };
     // Price preview: the tariff on this device, as the order would be priced.
     let quote = RwSignal::new(None::<Result<app_api::PriceQuote, String>>);
+    // Only the newest question's answer is shown: answers may arrive out of
+    // order, and an older one must not overwrite a newer price.
+    let asked = StoredValue::new(0u64);
     Effect::new(move |_| {
         let mut new = match build() {
             Ok(new) => new,
             Err(e) => {
+                asked.update_value(|n| *n += 1);
                 quote.set(Some(Err(e)));
                 return;
             }
@@ -67,7 +71,12 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
                 *a = "-".into();
             }
         }
+        asked.update_value(|n| *n += 1);
+        let this = asked.get_value();
         run(Request::QuotePrice(new), move |r| {
+            if asked.try_get_value() != Some(this) {
+                return;
+            }
             let _ = quote.try_set(Some(match r {
                 Ok(Response::Quote(q)) => Ok(q),
                 Ok(other) => Err(util::unexpected(&other)),
