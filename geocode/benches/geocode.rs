@@ -1,0 +1,2 @@
+//! Address search benchmark (filled in below).
+fn main() {}
