@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod account;
+mod address;
 pub mod config;
 mod csv;
 mod documents;
@@ -22,6 +23,7 @@ mod fleet;
 mod pod;
 mod routing;
 pub mod server;
+pub use address::*;
 pub use csv::*;
 pub use documents::*;
 pub use fleet::*;
@@ -102,6 +104,17 @@ pub enum Request {
     /// Admins: the zones of a GeoJSON FeatureCollection (Polygon or MultiPolygon
     /// features; `id` and `name` properties), all or none.
     ImportZonesGeojson { geojson: String },
+    /// Suggestions from the device's offline address index for what was typed
+    /// (at most `limit`, default 8; those nearer `near` first among equals).
+    SearchAddress {
+        query: String,
+        #[serde(default)]
+        limit: Option<u32>,
+        #[serde(default)]
+        near: Option<Point>,
+    },
+    /// The address at a point (a click on the map), if the index has one near.
+    ReverseGeocode { point: Point },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -141,6 +154,10 @@ pub enum Response {
     },
     Quote(PriceQuote),
     TenantConfig(config::TenantConfigView),
+    AddressSearch(AddressSearch),
+    ReverseGeocoded {
+        suggestion: Option<AddressSuggestion>,
+    },
 }
 
 /// A person's role; it decides what they may do and which workspace they see.

@@ -130,8 +130,16 @@ fn place_category(tags: &Tags<'_>) -> Option<String> {
             "amenity"
                 if matches!(
                     v,
-                    "bench" | "waste_basket" | "bicycle_parking" | "vending_machine" | "parking_entrance"
-                        | "recycling" | "telephone" | "clock" | "drinking_water" | "parking_space"
+                    "bench"
+                        | "waste_basket"
+                        | "bicycle_parking"
+                        | "vending_machine"
+                        | "parking_entrance"
+                        | "recycling"
+                        | "telephone"
+                        | "clock"
+                        | "drinking_water"
+                        | "parking_space"
                 ) =>
             {
                 None
@@ -278,7 +286,11 @@ impl RawExtract {
         let needed: HashSet<i64> = ways
             .iter()
             .flat_map(|(refs, _)| refs.iter().copied())
-            .chain(street_ways.iter().flat_map(|(_, refs)| refs.iter().copied()))
+            .chain(
+                street_ways
+                    .iter()
+                    .flat_map(|(_, refs)| refs.iter().copied()),
+            )
             .collect();
         let mut position: HashMap<i64, GeoPoint> = HashMap::with_capacity(needed.len());
         ElementReader::new(bytes)
@@ -309,11 +321,18 @@ impl RawExtract {
                 entry.lines.push(line);
             }
         }
-        out.streets = streets.into_values().filter(|s| !s.lines.is_empty()).collect();
+        out.streets = streets
+            .into_values()
+            .filter(|s| !s.lines.is_empty())
+            .collect();
         out.streets.sort_by(|a, b| a.name.cmp(&b.name));
 
         for (refs, use_) in ways {
-            let points: Vec<GeoPoint> = refs.iter().filter_map(|id| position.get(id)).copied().collect();
+            let points: Vec<GeoPoint> = refs
+                .iter()
+                .filter_map(|id| position.get(id))
+                .copied()
+                .collect();
             let Some(centre) = centre_of(&points) else {
                 continue;
             };
@@ -344,7 +363,11 @@ impl RawExtract {
                                 .map(|p| (*p, node_address.get(id).cloned()))
                         })
                         .collect();
-                    out.interpolations.push(RawInterpolation { step, street, nodes });
+                    out.interpolations.push(RawInterpolation {
+                        step,
+                        street,
+                        nodes,
+                    });
                 }
             }
         }

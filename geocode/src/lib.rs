@@ -130,6 +130,8 @@ enum Target {
 #[derive(Clone, Debug)]
 struct Key {
     compact: String,
+    /// Which letters a-z (bits 0-25) and digits (bit 26) the name has.
+    letters: u32,
     /// Where each word after the first starts in `compact`.
     word_starts: Vec<u16>,
     target: Target,
@@ -140,6 +142,37 @@ enum Near {
     House(u32, u32),
     Place(u32),
     Street(u32),
+}
+
+/// Streets while the index is built: by position, by (name, city) and by name.
+#[derive(Default)]
+struct StreetBook {
+    list: Vec<Street>,
+    of: HashMap<(String, Option<String>), u32>,
+    by_name: HashMap<String, Vec<u32>>,
+}
+
+impl StreetBook {
+    fn add(&mut self, name: &str, city: Option<&str>) -> u32 {
+        let key = (name.to_owned(), city.map(str::to_owned));
+        if let Some(&i) = self.of.get(&key) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(Street {
+            name: name.to_owned(),
+            city: city.map(str::to_owned),
+            houses: Vec::new(),
+            centre: GeoPoint { lat: 0.0, lon: 0.0 },
+        });
+        self.of.insert(key, i);
+        self.by_name.entry(name.to_owned()).or_default().push(i);
+        i
+    }
+
+    fn named(&self, name: &str) -> &[u32] {
+        self.by_name.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
 }
 
 /// The address index of one extract. See the crate docs.
@@ -177,21 +210,7 @@ impl AddressIndex {
     pub fn from_extract(raw: RawExtract) -> Self {
         let mut stats = IndexStats::default();
         // Streets per (name, city); a street known only as a road has no city.
-        let mut street_of: HashMap<(String, Option<String>), u32> = HashMap::new();
-        let mut streets: Vec<Street> = Vec::new();
-        let mut add_street = |streets: &mut Vec<Street>, name: &str, city: Option<&str>| -> u32 {
-            *street_of
-                .entry((name.to_owned(), city.map(str::to_owned)))
-                .or_insert_with(|| {
-                    streets.push(Street {
-                        name: name.to_owned(),
-                        city: city.map(str::to_owned),
-                        houses: Vec::new(),
-                        centre: GeoPoint { lat: 0.0, lon: 0.0 },
-                    });
-                    (streets.len() - 1) as u32
-                })
-        };
+        let mut book = StreetBook::default();
         let mut addresses = raw.addresses;
         // Nodes (entrances) before ways (building centres), then by id.
         addresses.sort_by(|a, b| a.source.cmp(&b.source));
@@ -210,7 +229,7 @@ impl AddressIndex {
                 if !cities.contains(&folded) {
                     cities.push(folded);
                 }
-                add_street(&mut streets, &a.street, Some(&c));
+                book.add(&a.street, Some(&c));
             }
         }
         for a in &addresses {
@@ -218,18 +237,15 @@ impl AddressIndex {
                 continue;
             };
             // A house without a city joins its street where only one city has it.
-            let city = city_of(a).or_else(|| {
-                let mut with_name = streets.iter().filter(|s| s.name == a.street);
-                match (with_name.next(), with_name.next()) {
-                    (Some(s), None) => s.city.clone(),
-                    _ => None,
-                }
+            let city = city_of(a).or_else(|| match book.named(&a.street) {
+                [one] => book.list[*one as usize].city.clone(),
+                _ => None,
             });
-            let s = add_street(&mut streets, &a.street, city.as_deref()) as usize;
-            if streets[s].houses.iter().any(|h| h.number == number) {
+            let s = book.add(&a.street, city.as_deref()) as usize;
+            if book.list[s].houses.iter().any(|h| h.number == number) {
                 continue;
             }
-            streets[s].houses.push(House {
+            book.list[s].houses.push(House {
                 number,
                 display: a.housenumber.trim().to_owned(),
                 postcode: a.postcode.clone(),
@@ -270,11 +286,11 @@ impl AddressIndex {
                 if hi - lo > 400 {
                     continue;
                 }
-                let city = streets
-                    .iter()
-                    .find(|s| s.name == street)
-                    .and_then(|s| s.city.clone());
-                let s = add_street(&mut streets, &street, city.as_deref()) as usize;
+                let city = book
+                    .named(&street)
+                    .first()
+                    .and_then(|s| book.list[*s as usize].city.clone());
+                let s = book.add(&street, city.as_deref()) as usize;
                 let mut n = lo + line.step;
                 while n < hi {
                     let t = f64::from(n - lo) / f64::from(hi - lo);
@@ -283,8 +299,8 @@ impl AddressIndex {
                         number: n,
                         letter: String::new(),
                     };
-                    if !streets[s].houses.iter().any(|h| h.number == number) {
-                        streets[s].houses.push(House {
+                    if !book.list[s].houses.iter().any(|h| h.number == number) {
+                        book.list[s].houses.push(House {
                             display: n.to_string(),
                             number,
                             postcode: None,
@@ -301,19 +317,15 @@ impl AddressIndex {
         // addresses are streets too.
         let mut lines_of: HashMap<u32, Vec<&Vec<GeoPoint>>> = HashMap::new();
         for road in &raw.streets {
-            let mut matching: Vec<u32> = streets
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.name == road.name)
-                .map(|(i, _)| i as u32)
-                .collect();
+            let mut matching: Vec<u32> = book.named(&road.name).to_vec();
             if matching.is_empty() {
-                matching.push(add_street(&mut streets, &road.name, None));
+                matching.push(book.add(&road.name, None));
             }
             for s in matching {
                 lines_of.entry(s).or_default().extend(road.lines.iter());
             }
         }
+        let mut streets = book.list;
         for (i, s) in streets.iter_mut().enumerate() {
             s.houses.sort_by(|a, b| a.number.cmp(&b.number));
             let points: Vec<GeoPoint> = match lines_of.get(&(i as u32)) {
@@ -326,7 +338,13 @@ impl AddressIndex {
         let key = |keys: &mut Vec<Key>, name: &str, target: Target| {
             let words = text::words(name);
             let compact = words.concat();
-            if compact.is_empty() || keys.iter().any(|k| k.target == target && k.compact == compact) {
+            // A target's keys are made one after another: only the last few can repeat.
+            let repeated = keys
+                .iter()
+                .rev()
+                .take_while(|k| k.target == target)
+                .any(|k| k.compact == compact);
+            if compact.is_empty() || repeated {
                 return;
             }
             let mut word_starts = Vec::new();
@@ -336,6 +354,7 @@ impl AddressIndex {
                 word_starts.push(at as u16);
             }
             keys.push(Key {
+                letters: letters_of(&compact),
                 compact,
                 word_starts,
                 target,
@@ -379,7 +398,11 @@ impl AddressIndex {
         }
         let lat_mean = {
             let pts: Vec<f64> = streets.iter().map(|s| s.centre.lat).collect();
-            if pts.is_empty() { 60.0 } else { pts.iter().sum::<f64>() / pts.len() as f64 }
+            if pts.is_empty() {
+                60.0
+            } else {
+                pts.iter().sum::<f64>() / pts.len() as f64
+            }
         };
         let lon_scale = lat_mean.to_radians().cos().max(0.01);
         let at = |p: GeoPoint| [p.lon * lon_scale, p.lat];
@@ -387,7 +410,10 @@ impl AddressIndex {
         for (si, s) in streets.iter().enumerate() {
             for (hi, h) in s.houses.iter().enumerate() {
                 if !h.interpolated {
-                    entries.push(GeomWithData::new(at(h.point), Near::House(si as u32, hi as u32)));
+                    entries.push(GeomWithData::new(
+                        at(h.point),
+                        Near::House(si as u32, hi as u32),
+                    ));
                 }
             }
             for line in lines_of.get(&(si as u32)).into_iter().flatten() {
@@ -424,7 +450,12 @@ impl AddressIndex {
 
     /// As [`AddressIndex::search`]; among equally good answers the ones
     /// nearer `near` come first.
-    pub fn search_near(&self, input: &str, limit: usize, near: Option<GeoPoint>) -> Vec<Suggestion> {
+    pub fn search_near(
+        &self,
+        input: &str,
+        limit: usize,
+        near: Option<GeoPoint>,
+    ) -> Vec<Suggestion> {
         let q = Query::parse(input, &self.cities);
         let compact = q.compact();
         if compact.len() < 2 || limit == 0 {
@@ -439,16 +470,33 @@ impl AddressIndex {
                 }
             }
         }
+        // Only the cheapest targets become suggestions ("ka" is the start of
+        // thousands of names); a street may give several, so keep a margin.
+        let mut ranked: Vec<(f32, Target)> = best.into_iter().map(|(t, c)| (c, t)).collect();
+        let keep = (limit * 4).max(16);
+        if ranked.len() > keep {
+            ranked.select_nth_unstable_by(keep - 1, |a, b| a.0.total_cmp(&b.0));
+            ranked.truncate(keep);
+        }
         let mut out: Vec<Suggestion> = Vec::new();
-        for (target, cost) in best {
+        for (cost, target) in ranked {
             match target {
-                Target::Street(s) => self.street_suggestions(&self.streets[s as usize], &q, cost, &mut out),
+                Target::Street(s) => {
+                    self.street_suggestions(&self.streets[s as usize], &q, cost, &mut out)
+                }
                 Target::Place(p) => {
                     let place = &self.places[p as usize];
                     let penalty = match &q.number {
-                        Some(n) if !place.address.as_deref().is_some_and(|a| {
-                            a.split_whitespace().last().and_then(HouseNumber::parse).is_some_and(|h| h.number == n.number)
-                        }) => 0.6,
+                        Some(n)
+                            if !place.address.as_deref().is_some_and(|a| {
+                                a.split_whitespace()
+                                    .last()
+                                    .and_then(HouseNumber::parse)
+                                    .is_some_and(|h| h.number == n.number)
+                            }) =>
+                        {
+                            0.6
+                        }
                         _ => 0.1,
                     };
                     out.push(self.place_suggestion(place, cost + penalty));
@@ -525,14 +573,21 @@ impl AddressIndex {
             }
         }
         let (_, s) = street.or_else(|| {
-            self.tree.nearest_neighbor_iter(&q).take(200).find_map(|e| match e.data {
-                Near::Street(s) => {
-                    let [x, y] = *e.geom();
-                    let d = GeoPoint { lat: y, lon: x / self.lon_scale }.distance_m(point);
-                    (d <= REVERSE_STREET_M).then_some((d, s))
-                }
-                _ => None,
-            })
+            self.tree
+                .nearest_neighbor_iter(&q)
+                .take(200)
+                .find_map(|e| match e.data {
+                    Near::Street(s) => {
+                        let [x, y] = *e.geom();
+                        let d = GeoPoint {
+                            lat: y,
+                            lon: x / self.lon_scale,
+                        }
+                        .distance_m(point);
+                        (d <= REVERSE_STREET_M).then_some((d, s))
+                    }
+                    _ => None,
+                })
         })?;
         let s = &self.streets[s as usize];
         Some(Suggestion {
@@ -589,7 +644,10 @@ impl AddressIndex {
             let mut extra = 0.0;
             for h in &s.houses {
                 let digits = h.number.number.to_string();
-                if h.number.number != n.number && digits.starts_with(&q.number_text) && h.number.letter.is_empty() {
+                if h.number.number != n.number
+                    && digits.starts_with(&q.number_text)
+                    && h.number.letter.is_empty()
+                {
                     extra += 0.01;
                     out.push(house_suggestion(s, h, cost + 0.5 + extra));
                     if extra > 0.1 {
@@ -621,8 +679,14 @@ impl AddressIndex {
 
 fn house_suggestion(s: &Street, h: &House, cost: f32) -> Suggestion {
     let mut label = format!("{} {}", s.name, h.display);
-    let postcode = h.postcode.clone().or_else(|| nearest_postcode(s, h.number.number));
-    let tail: Vec<&str> = [postcode.as_deref(), s.city.as_deref()].into_iter().flatten().collect();
+    let postcode = h
+        .postcode
+        .clone()
+        .or_else(|| nearest_postcode(s, h.number.number));
+    let tail: Vec<&str> = [postcode.as_deref(), s.city.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
     if !tail.is_empty() {
         label.push_str(", ");
         label.push_str(&tail.join(" "));
@@ -630,7 +694,11 @@ fn house_suggestion(s: &Street, h: &House, cost: f32) -> Suggestion {
     Suggestion {
         label,
         point: h.point,
-        kind: if h.interpolated { MatchKind::Interpolated } else { MatchKind::Address },
+        kind: if h.interpolated {
+            MatchKind::Interpolated
+        } else {
+            MatchKind::Address
+        },
         street: Some(s.name.clone()),
         housenumber: Some(h.display.clone()),
         postcode,
@@ -694,11 +762,19 @@ fn interpolate(s: &Street, n: u32) -> Option<GeoPoint> {
 }
 
 /// The point at `d` metres along a line whose cumulative lengths are `lengths`.
-fn point_along(nodes: &[(GeoPoint, Option<(String, String)>)], lengths: &[f64], d: f64) -> GeoPoint {
+fn point_along(
+    nodes: &[(GeoPoint, Option<(String, String)>)],
+    lengths: &[f64],
+    d: f64,
+) -> GeoPoint {
     for i in 1..nodes.len() {
         if lengths[i] >= d {
             let seg = lengths[i] - lengths[i - 1];
-            let t = if seg > 0.0 { (d - lengths[i - 1]) / seg } else { 0.0 };
+            let t = if seg > 0.0 {
+                (d - lengths[i - 1]) / seg
+            } else {
+                0.0
+            };
             let (a, b) = (nodes[i - 1].0, nodes[i].0);
             return GeoPoint {
                 lat: a.lat + (b.lat - a.lat) * t,
@@ -706,7 +782,10 @@ fn point_along(nodes: &[(GeoPoint, Option<(String, String)>)], lengths: &[f64], 
             };
         }
     }
-    nodes.last().map(|n| n.0).unwrap_or(GeoPoint { lat: 0.0, lon: 0.0 })
+    nodes
+        .last()
+        .map(|n| n.0)
+        .unwrap_or(GeoPoint { lat: 0.0, lon: 0.0 })
 }
 
 /// The point of `points` nearest their mean: a street's centre that lies on the street.
@@ -719,14 +798,54 @@ fn medoid(points: &[GeoPoint]) -> Option<GeoPoint> {
         lat: points.iter().map(|p| p.lat).sum::<f64>() / n,
         lon: points.iter().map(|p| p.lon).sum::<f64>() / n,
     };
-    points
-        .iter()
-        .copied()
-        .min_by(|a, b| {
-            let da = (a.lat - mean.lat).powi(2) + ((a.lon - mean.lon) * 0.5).powi(2);
-            let db = (b.lat - mean.lat).powi(2) + ((b.lon - mean.lon) * 0.5).powi(2);
-            da.total_cmp(&db)
-        })
+    points.iter().copied().min_by(|a, b| {
+        let da = (a.lat - mean.lat).powi(2) + ((a.lon - mean.lon) * 0.5).powi(2);
+        let db = (b.lat - mean.lat).powi(2) + ((b.lon - mean.lon) * 0.5).powi(2);
+        da.total_cmp(&db)
+    })
+}
+
+/// The optimal-string-alignment distance of `a` and `b` (a transposition of
+/// neighbours is one edit) when it is at most `max`, else `max + 1`. No
+/// allocation: names are short (longer ones are cut at 63 bytes), and a row
+/// whose best is over `max` ends the count.
+fn osa_within(a: &[u8], b: &[u8], max: usize) -> usize {
+    const N: usize = 64;
+    let (a, b) = (&a[..a.len().min(N - 1)], &b[..b.len().min(N - 1)]);
+    if a.len().abs_diff(b.len()) > max {
+        return max + 1;
+    }
+    let mut prev2 = [0usize; N];
+    let mut prev: [usize; N] = std::array::from_fn(|j| j);
+    let mut cur = [0usize; N];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return max + 1;
+        }
+        prev2[..=b.len()].copy_from_slice(&prev[..=b.len()]);
+        prev[..=b.len()].copy_from_slice(&cur[..=b.len()]);
+    }
+    prev[b.len()].min(max + 1)
+}
+
+/// Bit `c - 'a'` for each letter of `s`, bit 26 for any digit.
+fn letters_of(s: &str) -> u32 {
+    s.bytes().fold(0, |m, b| match b {
+        b'a'..=b'z' => m | 1 << (b - b'a'),
+        b'0'..=b'9' => m | 1 << 26,
+        _ => m,
+    })
 }
 
 /// The edits a name of `len` letters may be typed with.
@@ -760,9 +879,21 @@ fn key_cost(q: &str, key: &Key) -> Option<f32> {
     if allowed == 0 {
         return None;
     }
+    // Cheap necessary conditions before any edit distance: each edit brings
+    // at most one letter the name lacks, and one of the first two letters
+    // survives within the name's first three.
+    let q_letters = letters_of(q);
+    if (q_letters & !key.letters).count_ones() as usize > allowed {
+        return None;
+    }
+    let head = &k.as_bytes()[..k.len().min(3)];
+    let qb = q.as_bytes();
+    if !head.contains(&qb[0]) && !head.contains(&qb[1]) {
+        return None;
+    }
     let mut best: Option<f32> = None;
     if k.len().abs_diff(q.len()) <= allowed {
-        let d = strsim::osa_distance(q, k);
+        let d = osa_within(q.as_bytes(), k.as_bytes(), allowed);
         if d <= allowed {
             best = Some(1.0 + d as f32);
         }
@@ -770,7 +901,7 @@ fn key_cost(q: &str, key: &Key) -> Option<f32> {
     // Typing the start of the name, with a typo in it.
     if k.len() > q.len() {
         for len in q.len().saturating_sub(1)..=(q.len() + 1).min(k.len()) {
-            let d = strsim::osa_distance(q, &k[..len]);
+            let d = osa_within(q.as_bytes(), &k.as_bytes()[..len], allowed);
             if d <= allowed {
                 let c = 1.3 + d as f32;
                 best = Some(best.map_or(c, |b: f32| b.min(c)));

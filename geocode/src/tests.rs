@@ -42,9 +42,19 @@ fn the_extract_gives_addresses_streets_in_two_languages_and_places() {
     let s = index().stats();
     assert!(s.addresses > 500, "{s:?}");
     assert!(s.streets > 100 && s.places > 500, "{s:?}");
-    let bulevardi = raw().streets.iter().find(|s| s.name == "Bulevardi").expect("a road");
-    assert!(bulevardi.other_names.iter().any(|n| n == "Bulevarden"), "{bulevardi:?}");
-    assert!(raw().addresses.iter().any(|a| a.source.starts_with('w')), "buildings' addresses");
+    let bulevardi = raw()
+        .streets
+        .iter()
+        .find(|s| s.name == "Bulevardi")
+        .expect("a road");
+    assert!(
+        bulevardi.other_names.iter().any(|n| n == "Bulevarden"),
+        "{bulevardi:?}"
+    );
+    assert!(
+        raw().addresses.iter().any(|a| a.source.starts_with('w')),
+        "buildings' addresses"
+    );
 }
 
 #[test]
@@ -91,9 +101,15 @@ fn a_transposed_missing_extra_or_wrong_letter_still_finds_the_address() {
         let t = top(q);
         assert_eq!(t.kind, MatchKind::Address, "{q:?}: {t:?}");
         assert!(t.cost >= 1.0, "{q:?} is not exact: {t:?}");
-        assert!(t.label.starts_with("Bulevardi 14") || t.label.starts_with("Yrjönkatu 30"), "{q:?}: {t:?}");
+        assert!(
+            t.label.starts_with("Bulevardi 14") || t.label.starts_with("Yrjönkatu 30"),
+            "{q:?}: {t:?}"
+        );
     }
-    assert!(index().search("Xqzvw 14", 5).is_empty(), "nonsense matches nothing");
+    assert!(
+        index().search("Xqzvw 14", 5).is_empty(),
+        "nonsense matches nothing"
+    );
 }
 
 #[test]
@@ -103,28 +119,48 @@ fn abbreviated_street_types_are_expanded() {
         .iter()
         .find(|a| a.street == "Fredrikinkatu")
         .expect("a house on Fredrikinkatu");
-    for q in [format!("Fredrikink. {}", n.housenumber), format!("Fredrikin k {}", n.housenumber)] {
+    for q in [
+        format!("Fredrikink. {}", n.housenumber),
+        format!("Fredrikin k {}", n.housenumber),
+    ] {
         let t = top(&q);
         assert_eq!(t.street.as_deref(), Some("Fredrikinkatu"), "{q:?}: {t:?}");
-        assert_eq!(t.housenumber.as_deref(), Some(n.housenumber.as_str()), "{q:?}");
+        assert_eq!(
+            t.housenumber.as_deref(),
+            Some(n.housenumber.as_str()),
+            "{q:?}"
+        );
     }
-    assert_eq!(top("Mannerheimint. 14").label, top("Mannerheimintie 14").label);
+    assert_eq!(
+        top("Mannerheimint. 14").label,
+        top("Mannerheimintie 14").label
+    );
 }
 
 #[test]
 fn autocomplete_offers_the_street_while_typing_and_its_numbers_after() {
     let t = top("Bulev");
-    assert_eq!((t.kind, t.street.as_deref()), (MatchKind::Street, Some("Bulevardi")), "{t:?}");
+    assert_eq!(
+        (t.kind, t.street.as_deref()),
+        (MatchKind::Street, Some("Bulevardi")),
+        "{t:?}"
+    );
     let typing = index().search("Bulevardi 1", 8);
     assert!(typing.len() >= 3, "{typing:?}");
     for s in &typing {
         assert_eq!(s.street.as_deref(), Some("Bulevardi"), "{s:?}");
-        assert!(s.housenumber.as_deref().unwrap_or("").starts_with('1'), "{s:?}");
+        assert!(
+            s.housenumber.as_deref().unwrap_or("").starts_with('1'),
+            "{s:?}"
+        );
     }
     // A typo while typing the start of the name.
     let t = top("Bulecar");
     assert_eq!(t.street.as_deref(), Some("Bulevardi"), "{t:?}");
-    assert!(index().search("B", 5).is_empty(), "one letter is not a query");
+    assert!(
+        index().search("B", 5).is_empty(),
+        "one letter is not a query"
+    );
 }
 
 #[test]
@@ -148,16 +184,27 @@ fn a_missing_number_is_placed_between_its_neighbours_on_the_same_side() {
             s.houses.iter().find_map(|h| {
                 let n = h.number.number;
                 let has = |m: u32| s.houses.iter().any(|x| x.number.number == m);
-                let b = s.houses.iter().find(|x| x.number.number == n + 4 && x.number.letter.is_empty())?;
-                (h.number.letter.is_empty() && !has(n + 2) && !has(n + 1) && !has(n + 3)).then(|| (s, h, b))
+                let b = s
+                    .houses
+                    .iter()
+                    .find(|x| x.number.number == n + 4 && x.number.letter.is_empty())?;
+                (h.number.letter.is_empty() && !has(n + 2) && !has(n + 1) && !has(n + 3))
+                    .then_some((s, h, b))
             })
         })
         .expect("a gap of one number on some street");
     let q = format!("{} {}", street.name, a.number.number + 2);
     let t = top(&q);
     assert_eq!(t.kind, MatchKind::Interpolated, "{q:?}: {t:?}");
-    let (da, db, ab) = (t.point.distance_m(a.point), t.point.distance_m(b.point), a.point.distance_m(b.point));
-    assert!((da + db - ab).abs() < 1.0 && (da - db).abs() < 1.0, "half way: {da} {db} {ab}");
+    let (da, db, ab) = (
+        t.point.distance_m(a.point),
+        t.point.distance_m(b.point),
+        a.point.distance_m(b.point),
+    );
+    assert!(
+        (da + db - ab).abs() < 1.0 && (da - db).abs() < 1.0,
+        "half way: {da} {db} {ab}"
+    );
     assert!(t.cost > 0.0);
 }
 
@@ -166,14 +213,19 @@ fn synthetic(addresses: &[(&str, &str, Option<&str>, f64, f64)]) -> RawExtract {
         addresses: addresses
             .iter()
             .enumerate()
-            .map(|(i, (street, number, city, lat, lon))| extract::RawAddress {
-                street: (*street).into(),
-                housenumber: (*number).into(),
-                postcode: None,
-                city: city.map(str::to_owned),
-                point: GeoPoint { lat: *lat, lon: *lon },
-                source: format!("n{i}"),
-            })
+            .map(
+                |(i, (street, number, city, lat, lon))| extract::RawAddress {
+                    street: (*street).into(),
+                    housenumber: (*number).into(),
+                    postcode: None,
+                    city: city.map(str::to_owned),
+                    point: GeoPoint {
+                        lat: *lat,
+                        lon: *lon,
+                    },
+                    source: format!("n{i}"),
+                },
+            )
             .collect(),
         ..RawExtract::default()
     }
@@ -187,13 +239,35 @@ fn interpolation_lines_place_the_numbers_between_their_ends() {
         step: 2,
         street: Some("Koetie".into()),
         nodes: vec![
-            (GeoPoint { lat: 60.0, lon: 25.0 }, end("1")),
-            (GeoPoint { lat: 60.001, lon: 25.0 }, None),
-            (GeoPoint { lat: 60.002, lon: 25.0 }, end("9")),
+            (
+                GeoPoint {
+                    lat: 60.0,
+                    lon: 25.0,
+                },
+                end("1"),
+            ),
+            (
+                GeoPoint {
+                    lat: 60.001,
+                    lon: 25.0,
+                },
+                None,
+            ),
+            (
+                GeoPoint {
+                    lat: 60.002,
+                    lon: 25.0,
+                },
+                end("9"),
+            ),
         ],
     });
     // The ends as addresses of their own, as OSM tags them.
-    raw.addresses = synthetic(&[("Koetie", "1", None, 60.0, 25.0), ("Koetie", "9", None, 60.002, 25.0)]).addresses;
+    raw.addresses = synthetic(&[
+        ("Koetie", "1", None, 60.0, 25.0),
+        ("Koetie", "9", None, 60.002, 25.0),
+    ])
+    .addresses;
     let idx = AddressIndex::from_extract(raw);
     assert_eq!(idx.stats().interpolated, 3, "3, 5 and 7");
     let t = idx.search("Koetie 5", 1).remove(0);
@@ -209,7 +283,9 @@ fn geocoding_says_found_ambiguous_or_not_found() {
         other => panic!("{other:?}"),
     }
     match index().geocode("Bulevardi 999") {
-        Geocoded::NotFound(Some(why)) => assert!(why.contains("Bulevardi has no number 999"), "{why}"),
+        Geocoded::NotFound(Some(why)) => {
+            assert!(why.contains("Bulevardi has no number 999"), "{why}")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(index().geocode("Qwxzv 3"), Geocoded::NotFound(None));
@@ -234,10 +310,36 @@ fn geocoding_says_found_ambiguous_or_not_found() {
 #[test]
 fn reverse_geocoding_names_the_house_at_a_point_or_the_street_near_it() {
     let real = house("Bulevardi", "14");
-    let near = GeoPoint { lat: real.point.lat + 0.00005, lon: real.point.lon };
+    let near = GeoPoint {
+        lat: real.point.lat + 0.00005,
+        lon: real.point.lon,
+    };
     let r = index().reverse(near).expect("a house 6 m away");
     assert!(r.point.distance_m(real.point) < 40.0, "{r:?}");
     assert_eq!(r.street.as_deref(), Some("Bulevardi"));
     // Far out at sea: nothing.
-    assert_eq!(index().reverse(GeoPoint { lat: 60.10, lon: 24.95 }), None);
+    assert_eq!(
+        index().reverse(GeoPoint {
+            lat: 60.10,
+            lon: 24.95
+        }),
+        None
+    );
+}
+
+#[test]
+fn the_bounded_edit_distance_counts_a_transposition_once() {
+    let d = |a: &str, b: &str| osa_within(a.as_bytes(), b.as_bytes(), 3);
+    assert_eq!(d("bulevardi", "bulevardi"), 0);
+    assert_eq!(d("bulevadri", "bulevardi"), 1);
+    assert_eq!(d("bulevrdi", "bulevardi"), 1);
+    assert_eq!(d("bulevaardi", "bulevardi"), 1);
+    assert_eq!(d("ca", "abc"), 3);
+    assert_eq!(d("", "abc"), 3);
+    assert_eq!(
+        osa_within(b"kitten", b"sitting", 1),
+        2,
+        "over the bound says bound + 1"
+    );
+    assert_eq!(osa_within(b"abcdef", b"ghijkl", 2), 3);
 }

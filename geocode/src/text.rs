@@ -65,7 +65,11 @@ impl HouseNumber {
             rest.chars().take_while(char::is_ascii_alphabetic).collect()
         };
         // Only a staircase letter ("a", "b"), not a word ("as 5" is an apartment).
-        let letter = if letter.len() == 1 { letter } else { String::new() };
+        let letter = if letter.len() == 1 {
+            letter
+        } else {
+            String::new()
+        };
         Some(Self {
             number: digits.parse().ok()?,
             letter,
@@ -141,6 +145,11 @@ impl Query {
                 n.letter = folded;
                 continue;
             }
+            // After "street number", words are the floor, door or staircase
+            // ("Mannerheimintie 8, Floor 6"): not part of the street's name.
+            if number_done && !q.words.is_empty() && !cities.contains(&folded) {
+                continue;
+            }
             // "Fredrikin k." / "Fredrikin k": the type joins the word before it.
             if last_was_word && let Some(full) = expansion(&folded) {
                 if let Some(prev) = q.words.last_mut() {
@@ -202,7 +211,13 @@ mod tests {
     #[test]
     fn house_numbers_keep_their_staircase_letter() {
         let n = |s| HouseNumber::parse(s).unwrap();
-        assert_eq!(n("14"), HouseNumber { number: 14, letter: String::new() });
+        assert_eq!(
+            n("14"),
+            HouseNumber {
+                number: 14,
+                letter: String::new()
+            }
+        );
         assert_eq!(n("14a").letter, "a");
         assert_eq!(n("14 B").letter, "b");
         assert_eq!(n("14-16"), n("14"));
@@ -221,9 +236,18 @@ mod tests {
         let q = Query::parse("14 Bulevardi", &cities);
         assert_eq!(q.words, vec!["bulevardi"]);
         assert_eq!(q.number.unwrap().number, 14);
-        assert_eq!(Query::parse("Fredrikink. 5", &cities).compact(), "fredrikinkatu");
-        assert_eq!(Query::parse("Fredrikin k. 5", &cities).compact(), "fredrikinkatu");
-        assert_eq!(Query::parse("Mannerheimint. 3", &cities).compact(), "mannerheimintie");
+        assert_eq!(
+            Query::parse("Fredrikink. 5", &cities).compact(),
+            "fredrikinkatu"
+        );
+        assert_eq!(
+            Query::parse("Fredrikin k. 5", &cities).compact(),
+            "fredrikinkatu"
+        );
+        assert_eq!(
+            Query::parse("Mannerheimint. 3", &cities).compact(),
+            "mannerheimintie"
+        );
         let q = Query::parse("Bulevardi 1", &cities);
         assert!(q.partial && q.number_last);
         assert_eq!(q.number_text, "1");
