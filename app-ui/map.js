@@ -19,6 +19,11 @@
 //                                                  a corner drags, a click on it removes it;
 //                                                  ring: [[lon, lat], ...] (not closed)
 //   stopDraw()                                     ends drawing; returns the ring
+//   pin(elementId, {lon, lat} | null, onPick(lon, lat), {center})
+//                                                  a small map of its own (address fields): a
+//                                                  marker at the point; a click or a drag moves it
+//   setPin(elementId, {lon, lat} | null)           moves (or hides) that map's marker
+//   unpin(elementId)                               removes that small map
 //   ready                                          Promise: resolves when the map has loaded
 //   statusColors                                   status -> colour, for legends
 //
@@ -410,7 +415,55 @@ export function idle() {
   }));
 }
 
+/** Small maps of their own (an address field's position), by element id. */
+const pins = new Map();
+
+/** A small map in `elementId` with a marker at `point` ({lon, lat} or null); a click on the map
+ * or a drag of the marker moves it and calls `onPick(lon, lat)`. */
+export async function pin(elementId, point, onPick, { center = [24.9445, 60.1712] } = {}) {
+  const ml = await loadMapLibre();
+  unpin(elementId);
+  const container = document.getElementById(elementId);
+  if (!container) throw new Error(`rutaMap.pin: no element #${elementId}`);
+  const at = point ? [point.lon, point.lat] : center;
+  const m = new ml.Map({
+    container, style: style(), center: at, zoom: point ? 16 : 13, minZoom: 10, maxZoom: 19,
+    attributionControl: false, canvasContextAttributes: { preserveDrawingBuffer: true },
+  });
+  m.addControl(new ml.AttributionControl({ compact: true }), 'bottom-right');
+  const marker = new ml.Marker({ color: '#c0392b', draggable: true }).setLngLat(at);
+  if (point) marker.addTo(m);
+  const entry = { map: m, marker, shown: !!point };
+  pins.set(elementId, entry);
+  const place = (lngLat) => {
+    marker.setLngLat(lngLat);
+    if (!entry.shown) { marker.addTo(m); entry.shown = true; }
+    onPick?.(lngLat.lng, lngLat.lat);
+  };
+  m.on('click', (e) => place(e.lngLat));
+  marker.on('dragend', () => place(marker.getLngLat()));
+  await new Promise((resolve) => m.once('load', resolve));
+  return m;
+}
+
+/** Moves the marker of the small map in `elementId` (null hides it). */
+export function setPin(elementId, point) {
+  const entry = pins.get(elementId);
+  if (!entry) return;
+  if (!point) { entry.marker.remove(); entry.shown = false; return; }
+  entry.marker.setLngLat([point.lon, point.lat]);
+  if (!entry.shown) { entry.marker.addTo(entry.map); entry.shown = true; }
+  entry.map.jumpTo({ center: [point.lon, point.lat], zoom: Math.max(entry.map.getZoom(), 16) });
+}
+
+/** Removes the small map in `elementId`. */
+export function unpin(elementId) {
+  const entry = pins.get(elementId);
+  if (entry) { entry.map.remove(); pins.delete(elementId); }
+}
+
 window.rutaMap = {
+  pin, setPin, unpin,
   create, setOrders, setCouriers, moveCouriers, setPath, setZones, filterZone, onSelect, idle,
   startDraw, stopDraw, style, statusColors,
   get ready() { return ready; },

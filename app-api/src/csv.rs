@@ -30,6 +30,25 @@ pub struct ImportReport {
     /// `partial` was not asked for.
     pub committed: bool,
     pub ms: f64,
+    /// Addresses given without coordinates and placed by the device's address
+    /// index (the first 1,000); ambiguous and unknown ones are `problems`.
+    #[serde(default)]
+    pub geocoded: Vec<GeocodedAddress>,
+}
+
+/// An import row's address placed on the map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeocodedAddress {
+    pub line: u64,
+    /// `pickup_address` or `dropoff_address`.
+    pub column: String,
+    /// What the row said.
+    pub typed: String,
+    /// The address the position is of.
+    pub matched: String,
+    pub point: super::Point,
+    /// Placed between neighbouring house numbers, not at a tagged address.
+    pub interpolated: bool,
 }
 
 /// How far the running import is (poll while an import call is in flight).

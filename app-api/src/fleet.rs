@@ -147,4 +147,7 @@ pub struct PriceQuote {
     pub vat_cents: i64,
     /// The distance priced (0 when an address has no map position).
     pub distance_m: i64,
+    /// Measured on the road graph (else the straight line times the urban detour).
+    #[serde(default)]
+    pub by_road: bool,
 }

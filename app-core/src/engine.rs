@@ -27,6 +27,7 @@ use crate::lifecycle::{self, Edit, Event, EventBody, OrderState, Refusal};
 use crate::order_doc::{DocError, OrderDoc};
 use crate::store::{LocalStore, StoreError};
 
+mod address_calls;
 mod config_calls;
 mod csv_calls;
 mod document_calls;
@@ -60,6 +61,8 @@ pub struct Core {
     link: Arc<Mutex<Link>>,
     /// The road network for routing, when one is loaded (else straight lines).
     roads: Arc<Mutex<Option<Arc<crate::routing::roads::RoadGraph>>>>,
+    /// The offline address index (from the same extract), when one is loaded.
+    geocoder: Arc<Mutex<Option<Arc<crate::geocode::AddressIndex>>>>,
     /// Progress of a running CSV import, for [`Request::ImportProgress`].
     import: Arc<Mutex<app_api::ImportProgress>>,
     /// Branding and local time for documents.
@@ -130,6 +133,7 @@ impl Core {
             hooks: Arc::default(),
             link: Arc::default(),
             roads: Arc::default(),
+            geocoder: Arc::default(),
             import: Arc::default(),
             documents: Arc::default(),
             blobs: crate::blobs::BlobStore::in_data_dir(dir),
@@ -251,6 +255,12 @@ impl Core {
             Request::ImportZonesGeojson { geojson } => self
                 .import_zones_geojson(&geojson)
                 .map(Response::TenantConfig),
+            Request::SearchAddress { query, limit, near } => self
+                .search_address(&query, limit, near)
+                .map(Response::AddressSearch),
+            Request::ReverseGeocode { point } => self
+                .reverse_geocode(point)
+                .map(|suggestion| Response::ReverseGeocoded { suggestion }),
         }
     }
 

@@ -1,9 +1,10 @@
 //! The client portal: create an order, follow its status and timeline, download
 //! invoices and statements.
 
-use app_api::{DocumentRequest, NewOrder, OrderQuery, OrderSummary, Request, Response};
+use app_api::{DocumentRequest, NewOrder, OrderQuery, OrderSummary, Point, Request, Response};
 use leptos::prelude::*;
 
+use crate::address::AddressField;
 use crate::detail::OrderPanel;
 use crate::util::{self, run};
 use crate::{SyncBadge, ctx};
@@ -20,6 +21,40 @@ pub fn Portal() -> impl IntoView {
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
     );
+    let (pickup_at, dropoff_at) = (RwSignal::new(None::<Point>), RwSignal::new(None::<Point>));
+    let typed = move || {
+        let mut new = NewOrder::simple(&customer.get(), &pickup.get(), &dropoff.get());
+        new.dropoff_phone = phone.get();
+        new.pickup_point = pickup_at.get();
+        new.dropoff_point = dropoff_at.get();
+        new
+    };
+    // The price before sending, as the order will be priced (newest answer only).
+    let quote = RwSignal::new(None::<Result<app_api::PriceQuote, String>>);
+    let asked = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let mut new = typed();
+        if new.pickup_address.trim().is_empty() || new.dropoff_address.trim().is_empty() {
+            asked.update_value(|n| *n += 1);
+            quote.set(None);
+            return;
+        }
+        if new.customer_name.trim().is_empty() {
+            new.customer_name = "-".into();
+        }
+        asked.update_value(|n| *n += 1);
+        let this = asked.get_value();
+        run(Request::QuotePrice(new), move |r| {
+            if asked.try_get_value() != Some(this) {
+                return;
+            }
+            let _ = quote.try_set(Some(match r {
+                Ok(Response::Quote(q)) => Ok(q),
+                Ok(other) => Err(util::unexpected(&other)),
+                Err(e) => Err(e),
+            }));
+        });
+    });
     Effect::new(move |_| {
         c.changed.track();
         run(
@@ -37,18 +72,15 @@ pub fn Portal() -> impl IntoView {
     });
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut new = NewOrder::simple(
-            &customer.get_untracked(),
-            &pickup.get_untracked(),
-            &dropoff.get_untracked(),
-        );
-        new.dropoff_phone = phone.get_untracked();
+        let new = untrack(typed);
         run(Request::CreateOrder(new), move |r| match r {
             Ok(Response::Order(o)) => {
                 error.set(None);
                 for s in [customer, pickup, dropoff, phone] {
                     s.set(String::new());
                 }
+                pickup_at.set(None);
+                dropoff_at.set(None);
                 open.set(Some(o.id));
                 c.bump();
             }
@@ -87,11 +119,24 @@ pub fn Portal() -> impl IntoView {
                     <h2>"Send a parcel"</h2>
                     <form id="client-new-order" class="grid" on:submit=create>
                         {input("customer-name", "Recipient", customer)}
-                        {input("pickup-address", "Pickup address", pickup)}
-                        {input("dropoff-address", "Delivery address", dropoff)}
+                        <AddressField id="pickup-address" label="Pickup address" text=pickup point=pickup_at/>
+                        <AddressField id="dropoff-address" label="Delivery address" text=dropoff point=dropoff_at/>
                         {input("dropoff-phone", "Recipient phone", phone)}
                         <button id="create-order" type="submit">"Order delivery"</button>
                     </form>
+                    <div class="quote" id="price-preview" aria-live="polite">
+                        {move || match quote.get() {
+                            None => view! { <p class="muted small">"The price appears once both addresses are typed."</p> }.into_any(),
+                            Some(Err(e)) => view! { <p class="muted small">{format!("No price yet: {e}")}</p> }.into_any(),
+                            Some(Ok(q)) => view! {
+                                <table class="quote-lines">
+                                    {q.lines.iter().map(|l| view! { <tr><td>{l.label.clone()}</td><td class="num">{util::euros(l.cents)}</td></tr> }).collect_view()}
+                                    <tr class="total"><td>"Total (VAT incl.)"</td><td class="num" id="price-total">{util::euros(q.total_cents)}</td></tr>
+                                </table>
+                                <p class="muted small" id="price-distance">{if q.distance_m > 0 { format!("{:.1} km {}", q.distance_m as f64 / 1000.0, if q.by_road { "by road" } else { "(straight line)" }) } else { "Choose suggested addresses to price the distance.".to_owned() }}</p>
+                            }.into_any(),
+                        }}
+                    </div>
                     <Show when=move || error.get().is_some()><p id="error" class="error" role="alert">{move || error.get()}</p></Show>
                 </section>
                 <section class="card">

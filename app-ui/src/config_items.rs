@@ -277,6 +277,14 @@ pub fn ServicesCard(report: Report) -> impl IntoView {
 pub fn WarehousesCard(report: Report) -> impl IntoView {
     let s = || RwSignal::new(String::new());
     let (id, name, address, lat, lon, hours) = (s(), s(), s(), s(), s(), s());
+    // A chosen suggestion (or a dropped pin) fills the position fields.
+    let at = RwSignal::new(None::<Point>);
+    Effect::new(move |_| {
+        if let Some(p) = at.get() {
+            lat.set(format!("{:.6}", p.lat));
+            lon.set(format!("{:.6}", p.lon));
+        }
+    });
     let b = || RwSignal::new(false);
     let (pickup, dropoff, staging, endpoint) = (b(), b(), b(), b());
     let removed = RwSignal::new(None::<(String, ConfigChange)>);
@@ -353,7 +361,7 @@ pub fn WarehousesCard(report: Report) -> impl IntoView {
             <form id="warehouse-form" class="grid" on:submit=save>
                 {field("warehouse-id", "Id (a-z, 0-9, -)", id)}
                 {field("warehouse-name", "Name", name)}
-                {field("warehouse-address", "Address", address)}
+                <crate::address::AddressField id="warehouse-address" label="Address" text=address point=at/>
                 {field("warehouse-lat", "Latitude", lat)}
                 {field("warehouse-lon", "Longitude", lon)}
                 {field("warehouse-hours", "Opening hours (e.g. Mo-Fr 08:00-18:00)", hours)}

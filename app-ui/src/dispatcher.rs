@@ -23,6 +23,7 @@ mod table;
 
 use import::Import;
 pub use map::MapView;
+pub(crate) use map::to_js;
 use new_order::NewOrderForm;
 use table::{OrderTable, status_from};
 

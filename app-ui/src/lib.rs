@@ -13,6 +13,7 @@
 //! nothing waits on the network.
 
 pub mod account;
+pub mod address;
 pub mod api;
 pub mod client;
 pub mod config_items;

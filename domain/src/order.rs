@@ -170,6 +170,10 @@ pub struct OrderSpec {
     /// The tenant's service level it was ordered at (an id), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// The distance it was priced for, in metres (by road when the device had
+    /// the road graph), fixed at creation; older orders have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<u32>,
 }
 
 impl OrderSpec {
@@ -286,6 +290,7 @@ pub mod tests {
             cod_cents: 0,
             price_cents: 990,
             service: None,
+            distance_m: None,
         }
     }
 

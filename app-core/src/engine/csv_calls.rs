@@ -15,13 +15,14 @@ use crate::domain::pricing::Pricing as _;
 use std::time::Instant;
 
 use app_api::{
-    ApiError, CsvFile, ExportKind, ExportRequest, ImportProblem, ImportProgress, ImportReport,
-    NewOrder, OrderQuery,
+    ApiError, CsvFile, ExportKind, ExportRequest, GeocodedAddress, ImportProblem, ImportProgress,
+    ImportReport, NewOrder, OrderQuery,
 };
 
-use super::{Core, doc_error, priced_distance_m, refused, spec_from, storage};
+use super::{Core, doc_error, refused, spec_from, storage};
 use crate::csv_io::{self, RowError, write_csv};
 use crate::domain::OrderId;
+use crate::geocode::Geocoded;
 use crate::hlc::Hlc;
 use crate::lifecycle::{self, EventBody};
 use crate::order_doc::OrderDoc;
@@ -101,7 +102,13 @@ impl Core {
         let config = self.tenant_config();
         let now = self.clock.now_ms();
         let mut good: Vec<(u64, NewOrder)> = Vec::with_capacity(parsed.rows.len());
-        for (line, new) in parsed.rows {
+        let mut geocoded: Vec<GeocodedAddress> = Vec::new();
+        for (line, mut new) in parsed.rows {
+            // Addresses without coordinates are placed by the address index.
+            if let Err(e) = self.place_row(line, &mut new, &mut geocoded) {
+                problems.push(e);
+                continue;
+            }
             // The reference is given at write time; a placeholder lets the rest be checked.
             let checked = spec_from(&new, &actor).and_then(|mut s| {
                 s.reference = "R-IMPORT".into();
@@ -140,6 +147,7 @@ impl Core {
             last_reference: None,
             committed: false,
             ms: 0.0,
+            geocoded,
         };
         if file_level || (!problems.is_empty() && !partial) || good.is_empty() {
             report.ms = started.elapsed().as_secs_f64() * 1e3;
@@ -182,6 +190,85 @@ impl Core {
         Ok(report)
     }
 
+    /// Gives a row's addresses that have no coordinates the position the
+    /// address index finds; an ambiguous or unknown address is the row's problem.
+    /// Without an index (no map extract on this device) rows are left as they are.
+    fn place_row(
+        &self,
+        line: u64,
+        new: &mut NewOrder,
+        geocoded: &mut Vec<GeocodedAddress>,
+    ) -> Result<(), RowError> {
+        let stops = [
+            (
+                "pickup_address",
+                new.pickup_address.clone(),
+                new.pickup_point.is_none(),
+            ),
+            (
+                "dropoff_address",
+                new.dropoff_address.clone(),
+                new.dropoff_point.is_none(),
+            ),
+        ];
+        for (column, typed, missing) in stops {
+            if !missing || typed.trim().is_empty() {
+                continue;
+            }
+            let Some(verdict) = self.geocode_one(&typed) else {
+                return Ok(());
+            };
+            let found = match verdict {
+                Geocoded::Found(s) => s,
+                Geocoded::Ambiguous(candidates) => {
+                    let list: Vec<String> =
+                        candidates.iter().take(5).map(|c| c.label.clone()).collect();
+                    return Err(RowError {
+                        line,
+                        column: Some(column.into()),
+                        message: format!(
+                            "{typed:?} is ambiguous: it could be {}; add the postcode or city, or give {}_lat and {}_lon",
+                            list.join(" or "),
+                            column.trim_end_matches("_address"),
+                            column.trim_end_matches("_address")
+                        ),
+                    });
+                }
+                Geocoded::NotFound(why) => {
+                    return Err(RowError {
+                        line,
+                        column: Some(column.into()),
+                        message: format!(
+                            "{typed:?} is not on this device's map{}; check the spelling, or give {}_lat and {}_lon",
+                            why.map(|w| format!(" ({w})")).unwrap_or_default(),
+                            column.trim_end_matches("_address"),
+                            column.trim_end_matches("_address")
+                        ),
+                    });
+                }
+            };
+            let point = app_api::Point {
+                lat: found.point.lat,
+                lon: found.point.lon,
+            };
+            match column {
+                "pickup_address" => new.pickup_point = Some(point),
+                _ => new.dropoff_point = Some(point),
+            }
+            if geocoded.len() < MAX_PROBLEMS {
+                geocoded.push(GeocodedAddress {
+                    line,
+                    column: column.into(),
+                    typed,
+                    matched: found.label.clone(),
+                    point,
+                    interpolated: found.kind == crate::geocode::MatchKind::Interpolated,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Creates the orders of one chunk in one transaction; returns ids and references.
     ///
     /// The chunk's references and clock stamps are taken first; then one thread
@@ -196,6 +283,7 @@ impl Core {
     ) -> Result<Vec<(OrderId, String)>, ApiError> {
         let now = self.clock.now_ms();
         let config = self.tenant_config();
+        let distances = self.distances();
         let mut inner = self.lock();
         let super::Inner { store, zones, .. } = &mut *inner;
         let zones = &*zones;
@@ -210,7 +298,8 @@ impl Core {
             super::order_calls::apply_service(&mut spec, &config, now)
                 .map_err(|r| refused(&id, r))?;
             spec.reference = reference.to_owned();
-            let distance = priced_distance_m(&spec);
+            let (distance, _) = distances.priced_m(&spec);
+            spec.distance_m = (distance > 0.0).then_some(distance.round() as u32);
             spec.price_cents = rates.price(&spec, distance).total_cents;
             let empty = lifecycle::OrderState::empty(id.clone());
             let event = lifecycle::decide(&empty, actor, EventBody::Created { spec }, at, None)

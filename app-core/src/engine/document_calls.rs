@@ -14,7 +14,7 @@ use crate::domain::pricing::Pricing as _;
 use app_api::{ApiError, DocumentFile, DocumentRequest, OrderQuery};
 use base64::Engine as _;
 
-use super::{Core, not_found, priced_distance_m, storage};
+use super::{Core, not_found, storage};
 use crate::documents::{
     self, Branding, DocError, InvoiceData, InvoiceLine, InvoiceOrder, LabelData, Party,
     ReceiptData, ReceiptItem, StatementData, StatementRow,
@@ -285,7 +285,11 @@ impl Core {
                 let spec = state.spec.as_ref().expect("checked");
                 let (final_number, rates) =
                     (self.invoice_number(&state.id)?, self.lock().rates.clone());
-                let distance = priced_distance_m(spec);
+                // The distance fixed at creation; measured now for older orders.
+                let distance = match spec.distance_m {
+                    Some(m) => f64::from(m),
+                    None => self.distances().priced_m(spec).0,
+                };
                 let tariff = &rates.tariff;
                 // The lines as the tariff in force breaks the price down; the
                 // order's own price (fixed at creation, or set by a

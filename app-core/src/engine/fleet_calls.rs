@@ -15,7 +15,7 @@ use app_api::{
     PriceQuote, QuoteLine, ZoneView,
 };
 
-use super::{Core, priced_distance_m, refused, spec_from, storage};
+use super::{Core, refused, spec_from, storage};
 use crate::domain::OrderId;
 use crate::domain::geo::Zone;
 use crate::lifecycle::Work;
@@ -331,7 +331,7 @@ impl Core {
         {
             return Err(refused(&OrderId::new("quote"), refusal));
         }
-        let distance = priced_distance_m(&spec);
+        let (distance, by_road) = self.distances().priced_m(&spec);
         let price = rates.price(&spec, distance);
         Ok(PriceQuote {
             currency: price.currency,
@@ -346,6 +346,7 @@ impl Core {
             total_cents: price.total_cents,
             vat_cents: price.vat_cents,
             distance_m: distance.round() as i64,
+            by_road,
         })
     }
 }

@@ -4,16 +4,6 @@
 use super::*;
 use crate::domain::pricing::Pricing as _;
 
-/// The distance an order is priced for: pickup to drop-off, straight line
-/// times the urban detour until routing provides real ones; 0 when either end
-/// has no map position.
-pub(crate) fn priced_distance_m(spec: &OrderSpec) -> f64 {
-    match (spec.pickup.address.point, spec.dropoff.address.point) {
-        (Some(a), Some(b)) => a.distance_m(b) * crate::domain::geo::URBAN_DETOUR,
-        _ => 0.0,
-    }
-}
-
 /// Builds the spec of a new order from the API's input (the reference and price
 /// are filled in by the caller).
 pub(crate) fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refusal> {
@@ -79,6 +69,7 @@ pub(crate) fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refu
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned),
+        distance_m: None,
     })
 }
 
@@ -206,6 +197,10 @@ impl Core {
         };
         let config = self.tenant_config();
         let now = self.clock.now_ms();
+        // Measured before the write: a road path is not worth holding the store for.
+        let (distance, _) = self
+            .distances()
+            .priced_m(&spec_from(new, &actor).map_err(|r| refused(id, r))?);
         self.write_event(id, |tx, state, at| {
             let mut spec = spec_from(new, &actor).map_err(|r| refused(id, r))?;
             apply_service(&mut spec, &config, now).map_err(|r| refused(id, r))?;
@@ -216,7 +211,7 @@ impl Core {
                 }
                 None => tx.next_order_reference().map_err(storage)?,
             };
-            let distance = priced_distance_m(&spec);
+            spec.distance_m = (distance > 0.0).then_some(distance.round() as u32);
             spec.price_cents = rates.price(&spec, distance).total_cents;
             lifecycle::decide(state, &actor, EventBody::Created { spec }, at, None)
                 .map_err(|r| refused(id, r))

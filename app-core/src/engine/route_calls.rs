@@ -135,12 +135,19 @@ impl Core {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let graph =
             RoadGraph::from_pbf(&bytes, profile).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Addresses come from the same extract: searched offline as people type.
+        let index = crate::geocode::AddressIndex::from_pbf(&bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let summary = format!(
-            "{} nodes, {} edges ({profile:?})",
+            "{} nodes, {} edges ({profile:?}); {} addresses on {} streets, {} places",
             graph.node_count(),
-            graph.edge_count()
+            graph.edge_count(),
+            index.stats().addresses,
+            index.stats().streets,
+            index.stats().places
         );
         self.set_road_graph(Some(Arc::new(graph)));
+        self.set_address_index(Some(Arc::new(index)));
         Ok(summary)
     }
 

@@ -1,6 +1,8 @@
 //! The new-order form.
 
 use super::*;
+use crate::address::AddressField;
+use app_api::Point;
 
 #[component]
 pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
@@ -18,6 +20,7 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
         f(""),
         f(""),
     );
+    let (pickup_at, dropoff_at) = (RwSignal::new(None::<Point>), RwSignal::new(None::<Point>));
     let priority = RwSignal::new(Priority::Normal);
     let needs = RwSignal::new(PodNeeds::default());
     let busy = RwSignal::new(false);
@@ -26,6 +29,8 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
     // tracks every field), or what is wrong with a number.
     let build = move || -> Result<NewOrder, String> {
         let mut new = NewOrder::simple(&customer.get(), &pickup.get(), &dropoff.get());
+        new.pickup_point = pickup_at.get();
+        new.dropoff_point = dropoff_at.get();
         new.dropoff_contact_name = contact.get();
         new.dropoff_phone = phone.get();
         new.instructions = instructions.get();
@@ -112,6 +117,8 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
                     ] {
                         s.set(String::new());
                     }
+                    pickup_at.set(None);
+                    dropoff_at.set(None);
                     c.bump();
                     on_created.run(o.id);
                 }
@@ -131,8 +138,8 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
             <h2>"New order"</h2>
             <form id="new-order" class="grid" on:submit=submit>
                 {text("customer-name", "Customer", customer)}
-                {text("pickup-address", "Pickup address", pickup)}
-                {text("dropoff-address", "Drop-off address", dropoff)}
+                <AddressField id="pickup-address" label="Pickup address" text=pickup point=pickup_at/>
+                <AddressField id="dropoff-address" label="Drop-off address" text=dropoff point=dropoff_at/>
                 {text("dropoff-contact", "Recipient", contact)}
                 {text("dropoff-phone", "Recipient phone", phone)}
                 {text("parcels", "Parcels", parcels)}
@@ -163,7 +170,7 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
                             {q.lines.iter().map(|l| view! { <tr><td>{l.label.clone()}</td><td class="num">{util::euros(l.cents)}</td></tr> }).collect_view()}
                             <tr class="total"><td>"Total (VAT incl.)"</td><td class="num" id="price-total">{util::euros(q.total_cents)}</td></tr>
                         </table>
-                        <p class="muted small">{if q.distance_m > 0 { format!("{:.1} km priced; VAT {}", q.distance_m as f64 / 1000.0, util::euros(q.vat_cents)) } else { format!("Distance not priced: the addresses have no map position. VAT {}", util::euros(q.vat_cents)) }}</p>
+                        <p class="muted small">{if q.distance_m > 0 { format!("{:.1} km priced ({}); VAT {}", q.distance_m as f64 / 1000.0, if q.by_road { "by road" } else { "straight line × 1.3: no road map on this device" }, util::euros(q.vat_cents)) } else { format!("Distance not priced: the addresses have no map position. VAT {}", util::euros(q.vat_cents)) }}</p>
                     }.into_any(),
                 }}
             </div>
