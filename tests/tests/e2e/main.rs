@@ -4,6 +4,7 @@
 //! with their own SQLite files; browser and window tests drive the real UI.
 
 mod access_matrix;
+mod address_search;
 mod architecture;
 mod browser;
 mod crash_safety;
