@@ -180,6 +180,8 @@ pub struct AddressIndex {
     streets: Vec<Street>,
     places: Vec<Place>,
     keys: Vec<Key>,
+    /// Keys by their compact name.
+    exact: HashMap<String, Vec<u32>>,
     /// Folded city names, dropped from queries.
     cities: Vec<String>,
     tree: RTree<GeomWithData<[f64; 2], Near>>,
@@ -428,10 +430,15 @@ impl AddressIndex {
         stats.streets = streets.len();
         stats.places = places.len();
         stats.names = keys.len();
+        let mut exact: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            exact.entry(k.compact.clone()).or_default().push(i as u32);
+        }
         AddressIndex {
             streets,
             places,
             keys,
+            exact,
             cities,
             tree: RTree::bulk_load(entries),
             lon_scale,
@@ -456,13 +463,34 @@ impl AddressIndex {
         limit: usize,
         near: Option<GeoPoint>,
     ) -> Vec<Suggestion> {
+        self.search_keys(input, limit, near, false)
+    }
+
+    /// `exact_first`: when some name is written exactly as typed, only such
+    /// names are considered (an answer that must be one position: every
+    /// other match costs more, so none could win; the scan is skipped).
+    fn search_keys(
+        &self,
+        input: &str,
+        limit: usize,
+        near: Option<GeoPoint>,
+        exact_first: bool,
+    ) -> Vec<Suggestion> {
         let q = Query::parse(input, &self.cities);
         let compact = q.compact();
         if compact.len() < 2 || limit == 0 {
             return Vec::new();
         }
         let mut best: HashMap<Target, f32> = HashMap::new();
-        for key in &self.keys {
+        let exact = match self.exact.get(&compact) {
+            Some(keys) if exact_first => keys.as_slice(),
+            _ => &[],
+        };
+        let candidates: Box<dyn Iterator<Item = &Key>> = match exact.is_empty() {
+            true => Box::new(self.keys.iter()),
+            false => Box::new(exact.iter().map(|&i| &self.keys[i as usize])),
+        };
+        for key in candidates {
             if let Some(c) = key_cost(&compact, key) {
                 let e = best.entry(key.target).or_insert(f32::MAX);
                 if c < *e {
@@ -520,7 +548,7 @@ impl AddressIndex {
     /// One position for a query, or why not: what a CSV row's address becomes.
     pub fn geocode(&self, input: &str) -> Geocoded {
         let q = Query::parse(input, &self.cities);
-        let found = self.search(input, 6);
+        let found = self.search_keys(input, 6, None, true);
         let Some(top) = found.first().cloned() else {
             return Geocoded::NotFound(None);
         };

@@ -5,7 +5,7 @@
 //! - app-ui (on wasm32) never pulls rusqlite, tokio or app-core.
 //! - Shells are thin: the Tauri shell and the device host reach SQLite only
 //!   through app-core, and the servers never pull UI or shell crates.
-//! - The pure crates stay pure: ruta-domain, ruta-model, ruta-routing, ruta-pod and
+//! - The pure crates stay pure: ruta-domain, ruta-model, ruta-routing, ruta-geocode, ruta-pod and
 //!   ruta-documents pull no storage, runtime or network crate, and none of them
 //!   pulls another's heavy dependencies (the model no PDF, image or OSM crate).
 //! - The sync server is built from the model and sync-storage, never from app-core,
@@ -55,6 +55,7 @@ const DOCUMENTS_POD_ROUTING: &[&str] = &[
     "tiny-skia",
     "osmpbf",
     "ruta-documents",
+    "ruta-geocode",
     "ruta-pod",
     "ruta-routing",
 ];
@@ -97,6 +98,7 @@ const HOST_RULES: &[Rule] = &[
             "rqrr",
             "typst-assets",
             "ruta-documents",
+            "ruta-geocode",
             "ruta-pod",
             "ruta-routing",
         ],
@@ -158,6 +160,26 @@ const HOST_RULES: &[Rule] = &[
             "ruta-documents",
         ],
         why: "routing imports only the domain types",
+    },
+    Rule {
+        krate: "ruta-geocode",
+        transitive: true,
+        forbidden: EFFECTS,
+        why: "address search is pure: an index over data",
+    },
+    Rule {
+        krate: "ruta-geocode",
+        transitive: true,
+        forbidden: &[
+            "ruta-model",
+            "automerge",
+            "krilla",
+            "image",
+            "ruta-pod",
+            "ruta-documents",
+            "ruta-routing",
+        ],
+        why: "address search imports only the domain types",
     },
     Rule {
         krate: "ruta-pod",
