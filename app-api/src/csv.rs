@@ -4,6 +4,47 @@ use serde::{Deserialize, Serialize};
 
 use super::OrderQuery;
 
+/// The columns an order import reads (named by the header, any order,
+/// case-insensitive) and what each takes: the parser's list, which the Import
+/// screen shows as its help.
+pub const ORDER_CSV_COLUMNS: [(&str, &str); 23] = [
+    ("customer_name", "required; text"),
+    (
+        "pickup_address",
+        "required; text (placed on the map by the address search when no coordinates are given)",
+    ),
+    (
+        "dropoff_address",
+        "required; text (placed on the map like the pickup)",
+    ),
+    ("pickup_lat", "decimal degrees, with pickup_lon"),
+    ("pickup_lon", "decimal degrees, with pickup_lat"),
+    ("dropoff_lat", "decimal degrees, with dropoff_lon"),
+    ("dropoff_lon", "decimal degrees, with dropoff_lat"),
+    (
+        "order_type",
+        "on_demand, pickup, delivery or pickup_and_delivery",
+    ),
+    ("priority", "low, normal, high or urgent"),
+    ("carrier", "internal, prime, external or hybrid"),
+    ("parcels", "whole number"),
+    ("weight_g", "whole number of grams"),
+    ("cod", "cash to collect, 12.50 or 12,50"),
+    (
+        "window_start",
+        "RFC 3339 (2026-11-22T14:00:00+02:00) or epoch ms, with window_end",
+    ),
+    ("window_end", "RFC 3339 or epoch ms, with window_start"),
+    ("notes", "text"),
+    ("instructions", "text for the courier"),
+    ("client", "the client user the order is for"),
+    ("pod_photo", "yes/no, true/false or 1/0"),
+    ("pod_signature", "yes/no, true/false or 1/0"),
+    ("pod_qr", "yes/no, true/false or 1/0"),
+    ("pod_pin", "yes/no, true/false or 1/0"),
+    ("service", "a service level's id from the tenant's settings"),
+];
+
 /// One problem found in an import file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportProblem {

@@ -22,7 +22,13 @@ pub enum DocumentRequest {
     InvoicePreview,
     /// A client's deliveries created in `[from_ms, to_ms)`, as PDF or CSV.
     Statement {
+        /// Whose name the statement carries; with no `client`, the orders of
+        /// this customer name.
         customer_name: String,
+        /// The orders of this client user (a client's own device always asks
+        /// for its user's orders, whatever is sent here).
+        #[serde(default)]
+        client: Option<String>,
         from_ms: i64,
         to_ms: i64,
         #[serde(default)]

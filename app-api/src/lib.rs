@@ -455,6 +455,8 @@ pub struct OrderQuery {
     pub zone: Option<String>,
     /// A courier's user id, or `"-"` for unassigned orders.
     pub assignee: Option<String>,
+    /// Orders created for this client user.
+    pub client: Option<String>,
     /// Orders whose drop-off window ends before this time.
     pub window_ends_before_ms: Option<i64>,
     pub min_priority: Option<Priority>,

@@ -9,7 +9,7 @@
 //!
 //! | column | required | format |
 //! |---|---|---|
-//! | `customer_name`, `pickup_address`, `dropoff_address` | yes | text |
+//! | `customer_name`, `pickup_address`, `dropoff_address` | yes | text (an address without coordinates is placed by the device's address search) |
 //! | `pickup_lat`, `pickup_lon`, `dropoff_lat`, `dropoff_lon` | no | decimal degrees, both or neither |
 //! | `order_type` | no | `on_demand`, `pickup`, `delivery`, `pickup_and_delivery` |
 //! | `priority` | no | `low`, `normal`, `high`, `urgent` |
@@ -17,7 +17,7 @@
 //! | `parcels`, `weight_g` | no | whole numbers |
 //! | `cod` | no | amount in currency units, `12.50` or `12,50` |
 //! | `window_start`, `window_end` | no | RFC 3339 (`2026-11-22T14:00:00+02:00`) or epoch ms, both or neither |
-//! | `notes`, `instructions`, `client` | no | text |
+//! | `notes`, `instructions`, `client`, `service` | no | text (`service`: a service level's id) |
 //! | `pod_photo`, `pod_signature`, `pod_qr`, `pod_pin` | no | `yes`/`no`, `true`/`false`, `1`/`0` |
 //!
 //! Every row is validated before anything is written; by default a file with
@@ -46,31 +46,16 @@ pub struct Parsed {
 }
 
 const REQUIRED: [&str; 3] = ["customer_name", "pickup_address", "dropoff_address"];
-const KNOWN: [&str; 23] = [
-    "customer_name",
-    "pickup_address",
-    "dropoff_address",
-    "pickup_lat",
-    "pickup_lon",
-    "dropoff_lat",
-    "dropoff_lon",
-    "order_type",
-    "priority",
-    "carrier",
-    "parcels",
-    "weight_g",
-    "cod",
-    "window_start",
-    "window_end",
-    "notes",
-    "instructions",
-    "client",
-    "pod_photo",
-    "pod_signature",
-    "pod_qr",
-    "pod_pin",
-    "service",
-];
+/// The column names, in the order of [`app_api::ORDER_CSV_COLUMNS`].
+const KNOWN: [&str; app_api::ORDER_CSV_COLUMNS.len()] = {
+    let mut out = [""; app_api::ORDER_CSV_COLUMNS.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = app_api::ORDER_CSV_COLUMNS[i].0;
+        i += 1;
+    }
+    out
+};
 
 /// Largest import accepted, so a wrong file cannot exhaust memory.
 pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;

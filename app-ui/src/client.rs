@@ -89,13 +89,12 @@ pub fn Portal() -> impl IntoView {
         });
     };
     let statement = move |_| {
-        let name = orders
-            .with_untracked(|o| o.first().map(|o| o.customer_name.clone()))
-            .unwrap_or_default();
+        // The core makes it of this client's own orders (whoever received them).
         let to = util::now_ms() + 86_400_000;
         run(
             Request::Document(DocumentRequest::Statement {
-                customer_name: name,
+                customer_name: String::new(),
+                client: None,
                 from_ms: to - 31 * 86_400_000,
                 to_ms: to,
                 csv: false,

@@ -393,21 +393,36 @@ impl Core {
             }
             DocumentRequest::Statement {
                 customer_name,
+                client,
                 from_ms,
                 to_ms,
                 csv,
             } => {
+                // A client's statement is of their own orders, whoever they were sent to.
+                let session = self.lock().session.clone();
+                let client = match session.role {
+                    app_api::Role::Client => Some(session.user.as_str().to_owned()),
+                    _ => client.filter(|c| !c.trim().is_empty()),
+                };
+                let customer_name = match (&client, customer_name.trim()) {
+                    (Some(c), "") => c.clone(),
+                    _ => customer_name,
+                };
                 if to_ms <= from_ms {
                     return Err(ApiError::Invalid {
                         field: "to_ms".into(),
                         message: "the period ends before it starts".into(),
                     });
                 }
+                let by_client = client.is_some();
                 let mut rows: Vec<(i64, StatementRow)> = self
-                    .all_orders(OrderQuery::default())?
+                    .all_orders(OrderQuery {
+                        client,
+                        ..OrderQuery::default()
+                    })?
                     .into_iter()
                     .filter(|o| {
-                        o.customer_name == customer_name
+                        (by_client || o.customer_name == customer_name)
                             && (from_ms..to_ms).contains(&o.created_at_ms)
                     })
                     .map(|o| {

@@ -91,6 +91,7 @@ pub(crate) fn choose_index(q: &OrderQuery) -> String {
 /// (zone, status, priority) answers without reading a single table row.
 pub(crate) fn count_index(q: &OrderQuery) -> Option<String> {
     let residual = !q.order_types.is_empty()
+        || q.client.is_some()
         || q.window_ends_before_ms.is_some()
         || q.with_open_conflicts
         || q.search.as_deref().is_some_and(|t| !t.trim().is_empty());
@@ -327,6 +328,9 @@ impl LocalStore {
         }
         if let Some(zone) = &q.zone {
             push("o.zone = ?".into(), vec![zone.clone().into()]);
+        }
+        if let Some(client) = &q.client {
+            push("o.client = ?".into(), vec![client.clone().into()]);
         }
         match q.assignee.as_deref() {
             Some("-") => push("o.assignee IS NULL".into(), vec![]),

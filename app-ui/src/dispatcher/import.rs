@@ -66,7 +66,12 @@ pub(crate) fn Import() -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Import orders from CSV"</h2>
-            <p class="muted">"Every row is checked first; with errors nothing is imported unless you allow a partial import. Columns: customer_name, pickup_address, dropoff_address, and optional order_type, priority, coordinates, window, parcels, weight_g, cod_cents, notes, instructions, pod_* flags, client."</p>
+            <p class="muted">"Every row is checked first; with errors nothing is imported unless you allow a partial import. Addresses without coordinates are placed on the map by the address search; an ambiguous or unknown one is a problem of its row."</p>
+            <details id="csv-columns"><summary>"Columns"</summary>
+                <table class="problems"><tbody>
+                    {app_api::ORDER_CSV_COLUMNS.iter().map(|(name, what)| view! { <tr><td><code>{*name}</code></td><td>{*what}</td></tr> }).collect_view()}
+                </tbody></table>
+            </details>
             <div class="row">
                 <input type="file" id="csv-file" accept=".csv,text/csv" node_ref=file/>
                 <label class="check"><input type="checkbox" id="csv-partial" on:change=move |ev| partial.set(event_target_checked(&ev))/>"Import the good rows even if some are bad"</label>
@@ -85,6 +90,13 @@ pub(crate) fn Import() -> impl IntoView {
                     {(!r.problems.is_empty()).then(|| view! {
                         <table class="problems"><thead><tr><th>"Line"</th><th>"Column"</th><th>"Problem"</th></tr></thead>
                         <tbody>{r.problems.iter().map(|p| view! { <tr><td>{p.line}</td><td>{p.column.clone().unwrap_or_default()}</td><td>{p.message.clone()}</td></tr> }).collect_view()}</tbody></table>
+                    })}
+                    {(!r.geocoded.is_empty()).then(|| view! {
+                        <details id="csv-geocoded"><summary>{format!("{} addresses placed on the map by the address search", r.geocoded.len())}</summary>
+                            <table class="problems"><thead><tr><th>"Line"</th><th>"Column"</th><th>"Typed"</th><th>"Placed at"</th></tr></thead>
+                            <tbody>{r.geocoded.iter().map(|g| view! { <tr><td>{g.line}</td><td>{g.column.clone()}</td><td>{g.typed.clone()}</td>
+                                <td>{g.matched.clone()}{g.interpolated.then_some(" (estimated between house numbers)")}</td></tr> }).collect_view()}</tbody></table>
+                        </details>
                     })}
                 </div>
             })}

@@ -160,6 +160,7 @@ fn labels_for_many_orders_and_statements_as_pdf_and_csv() {
 
     let period = DocumentRequest::Statement {
         customer_name: "Łukasz Żółć".into(),
+        client: None,
         from_ms: NOW - 1,
         to_ms: NOW + 1,
         csv: false,
@@ -173,6 +174,7 @@ fn labels_for_many_orders_and_statements_as_pdf_and_csv() {
         &core,
         DocumentRequest::Statement {
             customer_name: "Łukasz Żółć".into(),
+            client: None,
             from_ms: NOW - 1,
             to_ms: NOW + 1,
             csv: true,
@@ -191,6 +193,7 @@ fn labels_for_many_orders_and_statements_as_pdf_and_csv() {
             &core,
             DocumentRequest::Statement {
                 customer_name: "Nobody".into(),
+                client: None,
                 from_ms: NOW - 1,
                 to_ms: NOW + 1,
                 csv: false,
@@ -208,6 +211,51 @@ fn labels_for_many_orders_and_statements_as_pdf_and_csv() {
     )
     .unwrap_err();
     assert!(matches!(e, app_api::ApiError::Invalid { .. }));
+}
+
+#[test]
+fn a_clients_statement_lists_that_clients_orders_whoever_received_them() {
+    let (_d, core) = core();
+    let for_client = |recipient: &str, client: &str| {
+        let mut new = NewOrder::simple(recipient, "Kaivokatu 1", "Bulevardi 14");
+        new.client = Some(client.into());
+        match core.execute(Request::CreateOrder(new)).unwrap() {
+            Response::Order(o) => o.reference,
+            other => panic!("{other:?}"),
+        }
+    };
+    let (a, b, other) = (
+        for_client("Anna", "k1"),
+        for_client("Bertil", "k1"),
+        for_client("Anna", "k2"),
+    );
+    let statement = |core: &Core, client: Option<&str>| {
+        text_of(
+            &document(
+                core,
+                DocumentRequest::Statement {
+                    customer_name: String::new(),
+                    client: client.map(str::to_owned),
+                    from_ms: NOW - 1,
+                    to_ms: NOW + 1,
+                    csv: false,
+                },
+            )
+            .unwrap(),
+        )
+    };
+    let k1 = statement(&core, Some("k1"));
+    assert!(
+        k1.contains(&a) && k1.contains(&b) && !k1.contains(&other),
+        "{k1}"
+    );
+    // On k1's own device, asking for k2's orders still gives k1's.
+    crate::engine::test_support::session(&core, "k1", crate::domain::Role::Client);
+    let own = statement(&core, Some("k2"));
+    assert!(
+        own.contains(&a) && own.contains(&b) && !own.contains(&other),
+        "{own}"
+    );
 }
 
 #[test]
