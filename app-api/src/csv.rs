@@ -7,7 +7,7 @@ use super::OrderQuery;
 /// The columns an order import reads (named by the header, any order,
 /// case-insensitive) and what each takes: the parser's list, which the Import
 /// screen shows as its help.
-pub const ORDER_CSV_COLUMNS: [(&str, &str); 23] = [
+pub const ORDER_CSV_COLUMNS: [(&str, &str); 31] = [
     ("customer_name", "required; text"),
     (
         "pickup_address",
@@ -43,6 +43,20 @@ pub const ORDER_CSV_COLUMNS: [(&str, &str); 23] = [
     ("pod_qr", "yes/no, true/false or 1/0"),
     ("pod_pin", "yes/no, true/false or 1/0"),
     ("service", "a service level's id from the tenant's settings"),
+    ("pickup_contact", "who hands the parcel over"),
+    ("pickup_phone", "their phone"),
+    ("dropoff_contact", "the recipient"),
+    ("dropoff_phone", "the recipient's phone"),
+    (
+        "pickup_warehouse",
+        "a warehouse's id: picked up there (its address and position)",
+    ),
+    ("dropoff_warehouse", "a warehouse's id: delivered there"),
+    (
+        "package_reference",
+        "the reference or barcode on the parcels",
+    ),
+    ("express", "yes/no, true/false or 1/0"),
 ];
 
 /// One problem found in an import file.

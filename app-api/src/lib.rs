@@ -558,6 +558,29 @@ pub struct NewOrder {
     /// price is added, its window and proofs apply unless the order says more.
     #[serde(default)]
     pub service: Option<String>,
+    /// Who hands the parcel over at the pickup.
+    #[serde(default)]
+    pub pickup_contact_name: String,
+    #[serde(default)]
+    pub pickup_phone: String,
+    /// Pickup window, milliseconds since the epoch.
+    #[serde(default)]
+    pub pickup_window: Option<(i64, i64)>,
+    /// A warehouse of the tenant's (by id) as the pickup or the drop-off:
+    /// its address and position are used (staff only: clients do not know them).
+    #[serde(default)]
+    pub pickup_warehouse: Option<String>,
+    #[serde(default)]
+    pub dropoff_warehouse: Option<String>,
+    /// Each parcel's length, width and height in millimetres.
+    #[serde(default)]
+    pub dims_mm: Option<[u32; 3]>,
+    /// The reference or barcode on the parcels.
+    #[serde(default)]
+    pub package_reference: String,
+    /// Express handling (a tariff line of its own).
+    #[serde(default)]
+    pub express: bool,
 }
 
 impl NewOrder {
@@ -584,6 +607,14 @@ impl NewOrder {
             pod: PodNeeds::default(),
             client: None,
             service: None,
+            pickup_contact_name: String::new(),
+            pickup_phone: String::new(),
+            pickup_window: None,
+            pickup_warehouse: None,
+            dropoff_warehouse: None,
+            dims_mm: None,
+            package_reference: String::new(),
+            express: false,
         }
     }
 }

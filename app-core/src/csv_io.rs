@@ -18,7 +18,9 @@
 //! | `cod` | no | amount in currency units, `12.50` or `12,50` |
 //! | `window_start`, `window_end` | no | RFC 3339 (`2026-11-22T14:00:00+02:00`) or epoch ms, both or neither |
 //! | `notes`, `instructions`, `client`, `service` | no | text (`service`: a service level's id) |
-//! | `pod_photo`, `pod_signature`, `pod_qr`, `pod_pin` | no | `yes`/`no`, `true`/`false`, `1`/`0` |
+//! | `pod_photo`, `pod_signature`, `pod_qr`, `pod_pin`, `express` | no | `yes`/`no`, `true`/`false`, `1`/`0` |
+//! | `pickup_contact`, `pickup_phone`, `dropoff_contact`, `dropoff_phone`, `package_reference` | no | text |
+//! | `pickup_warehouse`, `dropoff_warehouse` | no | a warehouse's id (its address and position are used) |
 //!
 //! Every row is validated before anything is written; by default a file with
 //! any bad row imports nothing (the report lists every problem); `partial`
@@ -406,10 +408,18 @@ fn parse_row(
             pin: flag("pod_pin")?,
         },
         age_check: None,
-        dropoff_contact_name: String::new(),
-        dropoff_phone: String::new(),
+        dropoff_contact_name: text("dropoff_contact")?,
+        dropoff_phone: text("dropoff_phone")?,
         client: Some(text("client")?).filter(|c| !c.is_empty()),
         service: Some(text("service")?).filter(|c| !c.is_empty()),
+        pickup_contact_name: text("pickup_contact")?,
+        pickup_phone: text("pickup_phone")?,
+        pickup_window: None,
+        pickup_warehouse: Some(text("pickup_warehouse")?).filter(|c| !c.is_empty()),
+        dropoff_warehouse: Some(text("dropoff_warehouse")?).filter(|c| !c.is_empty()),
+        dims_mm: None,
+        package_reference: text("package_reference")?,
+        express: flag("express")?,
     })
 }
 

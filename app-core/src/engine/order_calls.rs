@@ -22,7 +22,21 @@ pub(crate) fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refu
             ..Default::default()
         })
     };
+    let warehouse = |id: &Option<String>| {
+        id.as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(crate::domain::WarehouseId::new)
+    };
+    let window =
+        |w: Option<(i64, i64)>| w.map(|(start_ms, end_ms)| TimeWindow { start_ms, end_ms });
+    let mut pickup = stop(&new.pickup_address, new.pickup_point)?;
+    pickup.window = window(new.pickup_window);
+    pickup.contact.name = new.pickup_contact_name.trim().to_owned();
+    pickup.contact.phone = new.pickup_phone.trim().to_owned();
+    pickup.warehouse = warehouse(&new.pickup_warehouse);
     let mut dropoff = stop(&new.dropoff_address, new.dropoff_point)?;
+    dropoff.warehouse = warehouse(&new.dropoff_warehouse);
     dropoff.window = new
         .dropoff_window
         .map(|(start_ms, end_ms)| TimeWindow { start_ms, end_ms });
@@ -40,18 +54,19 @@ pub(crate) fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refu
         customer_name: new.customer_name.trim().to_owned(),
         customer: None,
         client,
-        pickup: stop(&new.pickup_address, new.pickup_point)?,
+        pickup,
         dropoff,
         packages: vec![Package {
             count: new.parcels.unwrap_or(1),
             weight_g: new.weight_g,
-            dims_mm: None,
-            reference: String::new(),
+            dims_mm: new.dims_mm,
+            reference: new.package_reference.trim().to_owned(),
         }],
         notes: new.notes.clone(),
         instructions: new.instructions.clone(),
         options: crate::domain::order::ServiceOptions {
             age_check: new.age_check,
+            express: new.express,
             ..Default::default()
         },
         priority: new.priority,
@@ -82,6 +97,35 @@ pub(crate) fn apply_service(
     config: &app_api::config::TenantConfig,
     now_ms: i64,
 ) -> Result<(), Refusal> {
+    // A warehouse stop takes the warehouse's address and position.
+    for (field, stop) in [
+        ("pickup_warehouse", &mut spec.pickup),
+        ("dropoff_warehouse", &mut spec.dropoff),
+    ] {
+        let Some(id) = stop.warehouse.clone() else {
+            continue;
+        };
+        let Some(w) = config.warehouse(id.as_str()) else {
+            let known: Vec<&str> = config.warehouses.iter().map(|w| w.id.as_str()).collect();
+            return Err(Refusal::from(crate::domain::order::SpecError::new(
+                field,
+                if known.is_empty() {
+                    format!("{:?}: this device knows no warehouses", id.as_str())
+                } else {
+                    format!(
+                        "{:?} is not a warehouse (known: {})",
+                        id.as_str(),
+                        known.join(", ")
+                    )
+                },
+            )));
+        };
+        if stop.address.line1.is_empty() {
+            stop.address.line1 = format!("{}, {}", w.name, w.address);
+        }
+        stop.address.point =
+            Some(GeoPoint::new(w.position.lat, w.position.lon).map_err(Refusal::from)?);
+    }
     let mut needs = config.pod_policy.default_proofs;
     if let Some(id) = &spec.service {
         let Some(service) = config.service(id) else {
@@ -198,9 +242,9 @@ impl Core {
         let config = self.tenant_config();
         let now = self.clock.now_ms();
         // Measured before the write: a road path is not worth holding the store for.
-        let (distance, _) = self
-            .distances()
-            .priced_m(&spec_from(new, &actor).map_err(|r| refused(id, r))?);
+        let mut probe = spec_from(new, &actor).map_err(|r| refused(id, r))?;
+        apply_service(&mut probe, &config, now).map_err(|r| refused(id, r))?;
+        let (distance, _) = self.distances().priced_m(&probe);
         self.write_event(id, |tx, state, at| {
             let mut spec = spec_from(new, &actor).map_err(|r| refused(id, r))?;
             apply_service(&mut spec, &config, now).map_err(|r| refused(id, r))?;

@@ -204,3 +204,64 @@ fn csv_rows_without_coordinates_are_placed_or_reported_by_line() {
     };
     assert_eq!((r.imported, r.committed), (0, false));
 }
+
+#[test]
+fn a_warehouse_stop_takes_its_address_and_position_and_an_unknown_one_is_named() {
+    let (_d, core) = core(true);
+    crate::engine::test_support::session(&core, "boss", crate::domain::Role::Admin);
+    let hub = app_api::config::Warehouse {
+        id: "hub-west".into(),
+        name: "West hub".into(),
+        address: "Ruoholahdenkatu 4".into(),
+        position: Point {
+            lat: 60.1630,
+            lon: 24.9270,
+        },
+        uses: Default::default(),
+        opening_hours: String::new(),
+    };
+    core.execute(Request::ChangeConfig(
+        app_api::config::ConfigChange::PutWarehouse(hub),
+    ))
+    .unwrap();
+    let mut new = NewOrder::simple("Hub Test", "", "Bulevardi 14");
+    new.pickup_warehouse = Some("hub-west".into());
+    new.dropoff_point = Some(search(&core, "Bulevardi 14").suggestions[0].point);
+    new.pickup_contact_name = "Lotta Lastaaja".into();
+    new.pickup_window = Some((1_780_000_000_000, 1_780_003_600_000));
+    new.dims_mm = Some([400, 300, 200]);
+    new.package_reference = "PKG-77".into();
+    new.express = true;
+    let created = match core.execute(Request::CreateOrder(new.clone())).unwrap() {
+        Response::Order(o) => o,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(created.pickup_address, "West hub, Ruoholahdenkatu 4");
+    let spec = core
+        .order_state(&crate::domain::OrderId::new(&created.id))
+        .unwrap()
+        .spec
+        .unwrap();
+    assert_eq!(
+        spec.pickup.warehouse.as_ref().map(|w| w.as_str()),
+        Some("hub-west")
+    );
+    let at = spec.pickup.address.point.unwrap();
+    assert!((at.lat - 60.1630).abs() < 1e-9 && (at.lon - 24.9270).abs() < 1e-9);
+    assert!(
+        spec.distance_m.unwrap() > 500,
+        "priced from the hub: {spec:?}"
+    );
+    assert_eq!(spec.pickup.contact.name, "Lotta Lastaaja");
+    assert_eq!(spec.pickup.window.unwrap().end_ms, 1_780_003_600_000);
+    assert_eq!(spec.packages[0].dims_mm, Some([400, 300, 200]));
+    assert_eq!(spec.packages[0].reference, "PKG-77");
+    assert!(spec.options.express);
+    new.pickup_warehouse = Some("hub-east".into());
+    let err = core.execute(Request::CreateOrder(new)).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("pickup_warehouse") && text.contains("hub-west"),
+        "{text}"
+    );
+}
