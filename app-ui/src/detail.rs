@@ -114,6 +114,13 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                     has(ActionKind::Return), has(ActionKind::Reopen),
                     has(ActionKind::RecordCarrierDelivery),
                 );
+                // An external carrier's steps, recorded by the operator (the
+                // lifecycle offers them to operators only for such orders).
+                let (carrier_pickup, carrier_transit, carrier_failed) = (
+                    operator && has(ActionKind::PickUp),
+                    operator && has(ActionKind::StartTransit),
+                    operator && has(ActionKind::FailAttempt),
+                );
                 let delivered = d.documents;
                 view! {
                     <div class="panel-body">
@@ -166,7 +173,15 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                                     </div>
                                 })}
                                 {can_unassign.then(|| view! { <button class="ghost" id="unassign" on:click=move |_| act(Action::Unassign)>"Unassign"</button> })}
-                                {can_carrier.then(|| view! { <button class="ghost" on:click=move |_| act(Action::RecordCarrierDelivery)>"Record carrier delivery"</button> })}
+                                {carrier_pickup.then(|| view! { <button class="ghost" id="carrier-picked-up" on:click=move |_| act(Action::PickUp)>"Carrier picked up"</button> })}
+                                {carrier_transit.then(|| view! { <button class="ghost" id="carrier-in-transit" on:click=move |_| act(Action::StartTransit)>"Carrier in transit"</button> })}
+                                {carrier_failed.then(|| view! { <button class="ghost" id="carrier-failed" on:click=move |_| {
+                                    let r = reason.get_untracked().trim().to_owned();
+                                    if r.is_empty() { error.set(Some("Give the carrier's reason first (in the reason field).".into())); return; }
+                                    act(Action::FailAttempt { reason: r });
+                                    reason.set(String::new());
+                                }>"Carrier could not deliver"</button> })}
+                                {can_carrier.then(|| view! { <button class="ghost" id="carrier-delivered" on:click=move |_| act(Action::RecordCarrierDelivery)>"Record carrier delivery"</button> })}
                                 {can_reopen.then(|| view! { <button class="ghost" id="reopen" on:click=move |_| act(Action::Reopen)>"Reopen"</button> })}
                                 {(can_cancel || can_return).then(|| view! {
                                     <form class="inline" on:submit=move |ev| {

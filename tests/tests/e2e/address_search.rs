@@ -151,3 +151,54 @@ async fn shown_point(host: &DeviceHost, query: &str) -> serde_json::Value {
     assert_eq!(code, 200, "{body}");
     body["suggestions"][0]["point"].clone()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_records_an_external_carriers_order_step_by_step_from_the_panel() {
+    let host = DeviceHost::start("device-carrier");
+    let (code, order) = host
+        .call(&json!({ "op": "create_order", "customer_name": "Posti Oy",
+            "pickup_address": "Kaivokatu 1", "dropoff_address": "Bulevardi 14",
+            "carrier": "external" }))
+        .await;
+    assert_eq!(code, 200, "{order}");
+    let id = order["id"].as_str().unwrap();
+    let (code, body) = host
+        .call(&json!({ "op": "act", "order_id": id,
+            "action": { "action": "assign", "courier": "carrier-posti" } }))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    browser_phase(
+        "carrier.mjs",
+        "steps",
+        &host.url,
+        json!({ "reference": order["reference"] }),
+    );
+    // The history the panel wrote: each step an event by the dispatcher, in order.
+    let (code, detail) = host
+        .call(&json!({ "op": "get_order", "order_id": id }))
+        .await;
+    assert_eq!(code, 200, "{detail}");
+    assert_eq!(detail["summary"]["status"], "delivered", "{detail}");
+    let kinds: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    let steps: Vec<&str> = kinds
+        .iter()
+        .copied()
+        .filter(|k| ["picked_up", "in_transit", "attempt_failed", "delivered"].contains(k))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "picked_up",
+            "in_transit",
+            "attempt_failed",
+            "in_transit",
+            "delivered"
+        ],
+        "{kinds:?}"
+    );
+}
