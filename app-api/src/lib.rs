@@ -650,6 +650,10 @@ pub struct OrderSummary {
     /// until the parcel is on board, then the drop-off).
     #[serde(default)]
     pub next_stop: StopKind,
+    /// Still to be delivered (the lifecycle decides): its window's time left
+    /// matters; a delivered, returned or cancelled order's does not.
+    #[serde(default)]
+    pub due: bool,
 }
 
 /// One entry of an order's timeline.

@@ -24,6 +24,7 @@ impl RawSummary {
         self.summary.carrier = parse_enum("carrier", &self.carrier)?;
         self.summary.status = parse_enum("status", &self.status)?;
         self.summary.next_stop = crate::lifecycle::Work::next_stop(self.summary.status);
+        self.summary.due = crate::lifecycle::Work::is_due(self.summary.status);
         self.summary.priority = match self.priority {
             0 => Priority::Low,
             1 => Priority::Normal,
@@ -66,6 +67,7 @@ pub(crate) fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawSummary>
                 _ => None,
             },
             next_stop: Default::default(),
+            due: false,
         },
         order_type: r.get(2)?,
         carrier: r.get(3)?,

@@ -78,6 +78,12 @@ pub(crate) const COLS: &[Col] = &[
         width: "3.5rem",
     },
     Col {
+        key: "left",
+        label: "Time left",
+        sort: Some(SortKey::WindowEnd),
+        width: "6.5rem",
+    },
+    Col {
         key: "price",
         label: "Price",
         sort: None,
@@ -98,8 +104,23 @@ pub(crate) const COLS: &[Col] = &[
 ];
 
 pub(crate) const DEFAULT_COLS: &[&str] = &[
-    "ref", "customer", "pickup", "dropoff", "status", "courier", "window", "sync",
+    "ref", "customer", "pickup", "dropoff", "status", "courier", "window", "left", "sync",
 ];
+
+/// How long until a window ends ("1 h 20 min", "late 15 min") and its class:
+/// `late` past the end, `soon` within 30 minutes.
+pub(crate) fn time_left(ms: i64) -> (String, &'static str) {
+    let minutes = ms.unsigned_abs().div_ceil(60_000);
+    let span = match minutes {
+        0..=59 => format!("{minutes} min"),
+        m => format!("{} h {} min", m / 60, m % 60),
+    };
+    match ms {
+        ..0 => (format!("late {span}"), "late"),
+        0..=1_800_000 => (span, "soon"),
+        _ => (span, ""),
+    }
+}
 
 pub(crate) fn cell(key: &str, o: &OrderSummary) -> AnyView {
     match key {
@@ -112,6 +133,13 @@ pub(crate) fn cell(key: &str, o: &OrderSummary) -> AnyView {
         "zone" => o.zone.clone().unwrap_or_default().into_any(),
         "priority" => format!("{:?}", o.priority).into_any(),
         "window" => o.window_end_ms.map(util::hhmm).unwrap_or_default().into_any(),
+        "left" => match (o.due, o.window_end_ms) {
+            (true, Some(end)) => {
+                let (text, class) = time_left(end - util::now_ms());
+                view! { <span class=class>{text}</span> }.into_any()
+            }
+            _ => ().into_any(),
+        },
         "price" => util::euros(o.price_cents).into_any(),
         "created" => util::stamp(o.created_at_ms).into_any(),
         "sync" => view! { <SyncBadge order_id=o.id.clone()/> }.into_any(),

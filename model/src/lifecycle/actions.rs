@@ -154,6 +154,15 @@ impl Work {
         }
     }
 
+    /// Whether an order in `status` is still to be delivered (unassigned, to
+    /// collect or on board): its window's time left matters.
+    pub fn is_due(status: DeliveryStatus) -> bool {
+        matches!(
+            Work::of(status),
+            Work::Unassigned | Work::ToCollect | Work::OnBoard
+        )
+    }
+
     /// Statuses that are nobody's work yet (what auto-assignment places).
     pub fn unassigned_statuses() -> Vec<DeliveryStatus> {
         DeliveryStatus::ALL

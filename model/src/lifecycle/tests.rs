@@ -718,3 +718,14 @@ fn documents_and_invoice_numbers_exist_for_delivered_orders_only() {
     s.status = DeliveryStatus::Delivered;
     assert!(!documents_available(&s));
 }
+
+#[test]
+fn an_order_is_due_until_it_is_delivered_returned_or_cancelled() {
+    use DeliveryStatus::*;
+    for s in DeliveryStatus::ALL {
+        let due = Work::is_due(s);
+        assert_eq!(due, !matches!(s, Delivered | Returned | Cancelled), "{s:?}");
+        // Open work is always due; only unassigned orders are due without being anyone's work.
+        assert!(!Work::open_statuses().contains(&s) || due, "{s:?}");
+    }
+}
