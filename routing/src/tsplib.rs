@@ -253,7 +253,7 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
                             line: no,
                             message: format!("weight {tok:?} is not a number"),
                         })?;
-                        if !(0.0..=f64::from(u32::MAX / 4)).contains(&v) {
+                        if !(0.0..=f64::from(MAX_WEIGHT)).contains(&v) {
                             return err(no, format!("weight {tok} is negative or too large"));
                         }
                         values.push(v.round() as u32);
@@ -309,7 +309,14 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
         let mut w = vec![0u32; n * n];
         for i in 0..n {
             for j in (i + 1)..n {
-                let d = coord_distance(weight_type, xy[i], xy[j]);
+                let d = coord_distance(weight_type, xy[i], xy[j]).ok_or_else(|| TsplibError {
+                    line: 0,
+                    message: format!(
+                        "nodes {} and {} are more than {MAX_WEIGHT} apart: coordinates out of range",
+                        i + 1,
+                        j + 1
+                    ),
+                })?;
                 w[i * n + j] = d;
                 w[j * n + i] = d;
             }
@@ -382,20 +389,22 @@ fn expand(n: usize, f: WeightFormat, v: &[u32]) -> Vec<u32> {
     w
 }
 
-fn nint(x: f64) -> u32 {
-    (x + 0.5).floor() as u32
-}
+/// The largest weight an instance may hold, explicit or computed from coordinates (a tour of
+/// up to [`MAX_DIMENSION`] such edges still sums exactly in a `u64`).
+pub const MAX_WEIGHT: u32 = u32::MAX / 4;
 
-/// TSPLIB 95's distance functions (section 2 of the format description).
-fn coord_distance(t: WeightType, (xi, yi): (f64, f64), (xj, yj): (f64, f64)) -> u32 {
+/// TSPLIB 95's distance functions (section 2 of the format description); `None` when the
+/// distance is over [`MAX_WEIGHT`] (coordinates far outside any real instance).
+fn coord_distance(t: WeightType, (xi, yi): (f64, f64), (xj, yj): (f64, f64)) -> Option<u32> {
     let (dx, dy) = (xi - xj, yi - yj);
-    match t {
+    let nint = |x: f64| (x + 0.5).floor();
+    let d = match t {
         WeightType::Euc2d => nint((dx * dx + dy * dy).sqrt()),
-        WeightType::Ceil2d => (dx * dx + dy * dy).sqrt().ceil() as u32,
+        WeightType::Ceil2d => (dx * dx + dy * dy).sqrt().ceil(),
         WeightType::Att => {
             let r = ((dx * dx + dy * dy) / 10.0).sqrt();
             let t = nint(r);
-            if f64::from(t) < r { t + 1 } else { t }
+            if t < r { t + 1.0 } else { t }
         }
         WeightType::Geo => {
             // TSPLIB 95 defines GEO with this truncated pi; the published optima use it.
@@ -414,10 +423,13 @@ fn coord_distance(t: WeightType, (xi, yi): (f64, f64), (xj, yj): (f64, f64)) -> 
             (RRR * (0.5 * ((1.0 + q1) * q2 - (1.0 - q1) * q3))
                 .clamp(-1.0, 1.0)
                 .acos()
-                + 1.0) as u32
+                + 1.0)
+                .trunc()
         }
         WeightType::Explicit => unreachable!("explicit weights have no coordinates"),
-    }
+    };
+    // Also false for NaN (a GEO coordinate too large for its trigonometry).
+    (d <= f64::from(MAX_WEIGHT)).then_some(d as u32)
 }
 
 #[cfg(test)]
@@ -518,5 +530,27 @@ mod tests {
             assert_eq!(e.line, line, "{text:?} -> {e}");
             assert!(e.message.contains(needle), "{text:?} -> {e}");
         }
+    }
+
+    /// Found by the `tsplib` fuzz target: an ATT distance past `u32::MAX` overflowed `t + 1`
+    /// (a panic in debug builds, a distance of 0 in release), and EUC_2D ones saturated.
+    #[test]
+    fn far_apart_coordinates_are_refused_not_wrapped_to_zero() {
+        for wt in ["ATT", "EUC_2D", "CEIL_2D"] {
+            let text = format!(
+                "NAME: far\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: {wt}\nNODE_COORD_SECTION\n\
+                 1 7364 1555555555555555555555555555555555555555555555555555555453\n\
+                 2 2233 10\n3 5530 4224\nEOF\n"
+            );
+            let e = parse(&text).expect_err(wt);
+            assert!(e.message.contains("coordinates out of range"), "{wt}: {e}");
+        }
+        // The largest distance allowed is still accepted, exactly.
+        let edge = f64::from(MAX_WEIGHT);
+        let text = format!(
+            "NAME: edge\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n\
+             1 0 0\n2 {edge} 0\n3 0 1\nEOF\n"
+        );
+        assert_eq!(parse(&text).unwrap().weight(0, 1), MAX_WEIGHT);
     }
 }
