@@ -116,6 +116,10 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
                 other => return err(no, format!("TYPE {other:?} is not supported (only TSP)")),
             },
             "DIMENSION" => {
+                // The sections read so far were sized by the first one.
+                if let Some((_, first)) = dimension {
+                    return err(no, format!("DIMENSION given twice (first on line {first})"));
+                }
                 let d: usize = value.parse().map_err(|_| TsplibError {
                     line: no,
                     message: format!("DIMENSION {value:?} is not a whole number"),
@@ -552,5 +556,16 @@ mod tests {
              1 0 0\n2 {edge} 0\n3 0 1\nEOF\n"
         );
         assert_eq!(parse(&text).unwrap().weight(0, 1), MAX_WEIGHT);
+    }
+
+    /// Found by the `tsplib` fuzz target: a second DIMENSION after the coordinates, larger than
+    /// the first, made the distance loop index past the coordinates read (a panic).
+    #[test]
+    fn a_second_dimension_is_refused_not_a_panic() {
+        let text = "NAME: a\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: ATT\nNODE_COORD_SECTION\n\
+                    1 6734 1453\n2 2 10\n3 55 103422\nTYPE: TSP\nDIMENSION:4\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.line, 9, "{e}");
+        assert!(e.message.contains("DIMENSION given twice"), "{e}");
     }
 }
