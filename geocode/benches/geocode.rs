@@ -10,9 +10,9 @@
 use std::time::Instant;
 
 use ruta_domain::GeoPoint;
+use ruta_geocode::AddressIndex;
 use ruta_geocode::extract::RawExtract;
 use ruta_geocode::text::HouseNumber;
-use ruta_geocode::{AddressIndex, MatchKind};
 
 const PBF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/osm/Helsinki.osm.pbf");
 
@@ -251,7 +251,6 @@ fn main() {
         percentile(&errors, 0.5),
         percentile(&errors, 0.9)
     );
-    let _ = MatchKind::Address;
 
     let queries: Vec<String> = all
         .iter()

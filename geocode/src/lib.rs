@@ -574,7 +574,9 @@ impl AddressIndex {
     /// [`REVERSE_STREET_M`].
     pub fn reverse(&self, point: GeoPoint) -> Option<Suggestion> {
         let q = [point.lon * self.lon_scale, point.lat];
-        let mut street: Option<(f64, u32)> = None;
+        // Nearest first: a house or place within REVERSE_HOUSE_M wins, else
+        // the first street point within REVERSE_STREET_M.
+        let mut street: Option<u32> = None;
         for entry in self.tree.nearest_neighbor_iter(&q).take(200) {
             let [x, y] = *entry.geom();
             let p = GeoPoint {
@@ -593,30 +595,14 @@ impl AddressIndex {
                 Near::Place(p) if d <= REVERSE_HOUSE_M => {
                     return Some(self.place_suggestion(&self.places[p as usize], 0.0));
                 }
-                Near::Street(s) if street.is_none() => street = Some((d, s)),
+                Near::Street(s) if street.is_none() => street = Some(s),
                 _ => {}
             }
-            if d > REVERSE_HOUSE_M {
+            if d > REVERSE_HOUSE_M && street.is_some() {
                 break;
             }
         }
-        let (_, s) = street.or_else(|| {
-            self.tree
-                .nearest_neighbor_iter(&q)
-                .take(200)
-                .find_map(|e| match e.data {
-                    Near::Street(s) => {
-                        let [x, y] = *e.geom();
-                        let d = GeoPoint {
-                            lat: y,
-                            lon: x / self.lon_scale,
-                        }
-                        .distance_m(point);
-                        (d <= REVERSE_STREET_M).then_some((d, s))
-                    }
-                    _ => None,
-                })
-        })?;
+        let s = street?;
         let s = &self.streets[s as usize];
         Some(Suggestion {
             point,
