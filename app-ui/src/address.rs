@@ -63,6 +63,8 @@ pub fn AddressField(
     let map_open = RwSignal::new(false);
     // Only the newest question's answer is shown (answers may come out of order).
     let asked = StoredValue::new(0u64);
+    // The text the shown suggestions answer (Enter chooses only from those).
+    let answered = StoredValue::new(String::new());
     let list_id = format!("{id}-suggestions");
     let map_id = format!("{id}-map");
 
@@ -76,7 +78,7 @@ pub fn AddressField(
         }
         run(
             Request::SearchAddress {
-                query: q,
+                query: q.clone(),
                 limit: Some(6),
                 near: None,
             },
@@ -85,6 +87,7 @@ pub fn AddressField(
                     return;
                 }
                 if let Ok(Response::AddressSearch(s)) = r {
+                    answered.set_value(q);
                     let any = !s.suggestions.is_empty();
                     let _ = loaded.try_set(s.index_loaded);
                     let _ = suggestions.try_set(s.suggestions);
@@ -95,6 +98,8 @@ pub fn AddressField(
         );
     };
     let pick = move |s: AddressSuggestion| {
+        // An answer still on its way must not reopen the list.
+        asked.update_value(|n| *n += 1);
         text.set(s.label.clone());
         point.set(Some(s.point));
         chosen.set(Some(s.clone()));
@@ -131,6 +136,11 @@ pub fn AddressField(
                 });
             }
             "Enter" => {
+                // Suggestions for an older text (still typing): wait for the new ones.
+                if answered.with_value(|a| *a != text.get_untracked()) {
+                    ev.prevent_default();
+                    return;
+                }
                 if let Some(s) = active
                     .get_untracked()
                     .and_then(|i| suggestions.with_untracked(|v| v.get(i).cloned()))
