@@ -29,31 +29,16 @@ pub fn Portal() -> impl IntoView {
         new.dropoff_point = dropoff_at.get();
         new
     };
-    // The price before sending, as the order will be priced (newest answer only).
-    let quote = RwSignal::new(None::<Result<app_api::PriceQuote, String>>);
-    let asked = StoredValue::new(0u64);
-    Effect::new(move |_| {
+    // The price before sending, as the order will be priced.
+    let quote = util::live_quote(move || {
         let mut new = typed();
         if new.pickup_address.trim().is_empty() || new.dropoff_address.trim().is_empty() {
-            asked.update_value(|n| *n += 1);
-            quote.set(None);
-            return;
+            return Ok(None);
         }
         if new.customer_name.trim().is_empty() {
             new.customer_name = "-".into();
         }
-        asked.update_value(|n| *n += 1);
-        let this = asked.get_value();
-        run(Request::QuotePrice(new), move |r| {
-            if asked.try_get_value() != Some(this) {
-                return;
-            }
-            let _ = quote.try_set(Some(match r {
-                Ok(Response::Quote(q)) => Ok(q),
-                Ok(other) => Err(util::unexpected(&other)),
-                Err(e) => Err(e),
-            }));
-        });
+        Ok(Some(new))
     });
     Effect::new(move |_| {
         c.changed.track();

@@ -300,3 +300,35 @@ pub fn slug(s: &str) -> String {
     let out: String = out.trim_end_matches('-').chars().take(40).collect();
     out.trim_end_matches('-').to_owned()
 }
+
+/// The price of the order being typed, as it will be priced: re-asked of the
+/// core whenever what `order` reads changes. `order` gives `Ok(None)` while
+/// there is nothing to price yet, `Err` for what is wrong with a field. Only
+/// the newest question's answer is kept: answers may arrive out of order, and
+/// an older one must not overwrite a newer price.
+pub fn live_quote(
+    order: impl Fn() -> Result<Option<app_api::NewOrder>, String> + 'static,
+) -> RwSignal<Option<Result<app_api::PriceQuote, String>>> {
+    let quote = RwSignal::new(None);
+    let asked = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        asked.update_value(|n| *n += 1);
+        let new = match order() {
+            Ok(Some(new)) => new,
+            Ok(None) => return quote.set(None),
+            Err(e) => return quote.set(Some(Err(e))),
+        };
+        let this = asked.get_value();
+        run(Request::QuotePrice(new), move |r| {
+            if asked.try_get_value() != Some(this) {
+                return;
+            }
+            let _ = quote.try_set(Some(match r {
+                Ok(Response::Quote(q)) => Ok(q),
+                Ok(other) => Err(unexpected(&other)),
+                Err(e) => Err(e),
+            }));
+        });
+    });
+    quote
+}

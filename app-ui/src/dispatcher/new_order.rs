@@ -162,20 +162,10 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
         Ok(new)
     };
     // Price preview: the tariff on this device, as the order would be priced.
-    let quote = RwSignal::new(None::<Result<app_api::PriceQuote, String>>);
-    // Only the newest question's answer is shown: answers may arrive out of
-    // order, and an older one must not overwrite a newer price.
-    let asked = StoredValue::new(0u64);
-    Effect::new(move |_| {
-        let mut new = match build() {
-            Ok(new) => new,
-            Err(e) => {
-                asked.update_value(|n| *n += 1);
-                quote.set(Some(Err(e)));
-                return;
-            }
-        };
-        // Price what can be priced while the names are still being typed.
+    // Price preview: the tariff on this device, as the order would be priced;
+    // what can be priced while the names are still being typed.
+    let quote = util::live_quote(move || {
+        let mut new = build()?;
         if new.customer_name.trim().is_empty() {
             new.customer_name = "-".into();
         }
@@ -187,18 +177,7 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
                 *a = "-".into();
             }
         }
-        asked.update_value(|n| *n += 1);
-        let this = asked.get_value();
-        run(Request::QuotePrice(new), move |r| {
-            if asked.try_get_value() != Some(this) {
-                return;
-            }
-            let _ = quote.try_set(Some(match r {
-                Ok(Response::Quote(q)) => Ok(q),
-                Ok(other) => Err(util::unexpected(&other)),
-                Err(e) => Err(e),
-            }));
-        });
+        Ok(Some(new))
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -259,6 +238,8 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
     // An address, or one of the tenant's warehouses when it keeps any.
     let place = move |which: &'static str,
                       label: &'static str,
+                      address_id: &'static str,
+                      address_label: &'static str,
                       text: RwSignal<String>,
                       at: RwSignal<Option<Point>>,
                       wh: RwSignal<String>| {
@@ -276,10 +257,7 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
                 </label>
             </Show>
             <Show when=move || wh.get().is_empty()>
-                {match which {
-                    "pickup" => view! { <AddressField id="pickup-address" label="Pickup address" text=text point=at/> }.into_any(),
-                    _ => view! { <AddressField id="dropoff-address" label="Drop-off address" text=text point=at/> }.into_any(),
-                }}
+                <AddressField id=address_id label=address_label text=text point=at/>
             </Show>
         }
     };
@@ -324,14 +302,14 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
                     </select>
                 </label>
                 <fieldset class="stop" id="pickup-stop"><legend>"Pickup"</legend>
-                    {place("pickup", "Pickup", pickup, pickup_at, pickup_wh)}
+                    {place("pickup", "Pickup", "pickup-address", "Pickup address", pickup, pickup_at, pickup_wh)}
                     {text("pickup-contact", "Contact", pickup_contact)}
                     {text("pickup-phone", "Phone", pickup_phone)}
                     {when("pickup-from", "Ready from", pickup_from)}
                     {when("pickup-to", "Ready until", pickup_to)}
                 </fieldset>
                 <fieldset class="stop" id="dropoff-stop"><legend>"Drop-off"</legend>
-                    {place("dropoff", "Drop-off", dropoff, dropoff_at, dropoff_wh)}
+                    {place("dropoff", "Drop-off", "dropoff-address", "Drop-off address", dropoff, dropoff_at, dropoff_wh)}
                     {text("dropoff-contact", "Recipient", contact)}
                     {text("dropoff-phone", "Recipient phone", phone)}
                     {when("dropoff-from", "Deliver from", dropoff_from)}
