@@ -24,6 +24,8 @@
 //                                                  marker at the point; a click or a drag moves it
 //   setPin(elementId, {lon, lat} | null)           moves (or hides) that map's marker
 //   unpin(elementId)                               removes that small map
+//   track(elementId, courier | null, dropoff | null) a small map following a parcel: the
+//                                                  courier and the drop-off, both in view
 //   ready                                          Promise: resolves when the map has loaded
 //   statusColors                                   status -> colour, for legends
 //
@@ -43,6 +45,7 @@ export const statusColors = {
   delivered: '#16a34a',
   cancelled: '#6b7280',
   returned: '#a16207',
+  at_hub: '#17646b',
 };
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
@@ -462,8 +465,48 @@ export function unpin(elementId) {
   if (entry) { entry.map.remove(); pins.delete(elementId); }
 }
 
+/** A small map in `elementId` following a parcel: the courier (blue) and the drop-off (red), both
+ * in view. Called again, it moves the markers; `unpin(elementId)` removes it. */
+export async function track(elementId, courier, dropoff) {
+  const ml = await loadMapLibre();
+  const ll = (p) => [p.lon, p.lat];
+  let entry = pins.get(elementId);
+  if (!entry || !entry.courier) {
+    unpin(elementId);
+    const container = document.getElementById(elementId);
+    if (!container) throw new Error(`rutaMap.track: no element #${elementId}`);
+    const first = courier ?? dropoff;
+    const m = new ml.Map({
+      container, style: style(), center: first ? ll(first) : [24.9445, 60.1712], zoom: 14,
+      minZoom: 10, maxZoom: 18, attributionControl: false, interactive: true,
+      canvasContextAttributes: { preserveDrawingBuffer: true },
+    });
+    m.addControl(new ml.AttributionControl({ compact: true }), 'bottom-right');
+    entry = {
+      map: m,
+      marker: new ml.Marker({ color: '#c0392b' }),
+      courier: new ml.Marker({ color: '#1f4fa8' }),
+      loaded: new Promise((resolve) => m.once('load', resolve)),
+    };
+    pins.set(elementId, entry);
+  }
+  const points = [];
+  for (const [marker, p] of [[entry.courier, courier], [entry.marker, dropoff]]) {
+    if (p) { marker.setLngLat(ll(p)).addTo(entry.map); points.push(ll(p)); } else marker.remove();
+  }
+  if (points.length === 2) {
+    const b = new ml.LngLatBounds(points[0], points[0]);
+    b.extend(points[1]);
+    entry.map.fitBounds(b, { padding: 36, maxZoom: 16, duration: 0 });
+  } else if (points.length === 1) {
+    entry.map.jumpTo({ center: points[0], zoom: 15 });
+  }
+  await entry.loaded;
+  return entry.map;
+}
+
 window.rutaMap = {
-  pin, setPin, unpin,
+  pin, setPin, unpin, track,
   create, setOrders, setCouriers, moveCouriers, setPath, setZones, filterZone, onSelect, idle,
   startDraw, stopDraw, style, statusColors,
   get ready() { return ready; },

@@ -115,6 +115,9 @@ pub enum Request {
     },
     /// The address at a point (a click on the map), if the index has one near.
     ReverseGeocode { point: Point },
+    /// An order's tracking as last heard from the server (its client and
+    /// operators): asking keeps it fresh for a minute while online.
+    OrderTracking { order_id: String },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -158,6 +161,18 @@ pub enum Response {
     ReverseGeocoded {
         suggestion: Option<AddressSuggestion>,
     },
+    OrderTracking(TrackingView),
+}
+
+/// An order's tracking on this device: the server's last answer and when it
+/// came, whether the parcel is on its way now (as this device knows the
+/// order), and whether the device is online to hear more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackingView {
+    pub tracking: Option<server::OrderTracking>,
+    pub fetched_at_ms: Option<i64>,
+    pub on_the_way: bool,
+    pub online: bool,
 }
 
 /// A person's role; it decides what they may do and which workspace they see.
@@ -219,6 +234,16 @@ impl OrderType {
         OrderType::Delivery,
         OrderType::PickupAndDelivery,
     ];
+
+    /// The label shown to people ("pickup & delivery").
+    pub fn label(self) -> &'static str {
+        match self {
+            OrderType::OnDemand => "on-demand",
+            OrderType::Pickup => "pickup",
+            OrderType::Delivery => "delivery",
+            OrderType::PickupAndDelivery => "pickup & delivery",
+        }
+    }
 }
 
 impl CarrierType {
@@ -308,6 +333,9 @@ pub enum ActionKind {
     Reopen,
     /// Editing the order's details (address, instructions, notes).
     Edit,
+    /// The hub takes in the parcel: a pickup order's completion, a pickup &
+    /// delivery order's first leg.
+    ReceiveAtHub,
 }
 
 /// A proof an order requires before it counts as delivered
@@ -323,7 +351,7 @@ pub enum ProofKind {
 }
 
 impl ActionKind {
-    pub const ALL: [ActionKind; 14] = [
+    pub const ALL: [ActionKind; 15] = [
         ActionKind::Assign,
         ActionKind::Unassign,
         ActionKind::Claim,
@@ -338,6 +366,7 @@ impl ActionKind {
         ActionKind::Cancel,
         ActionKind::Reopen,
         ActionKind::Edit,
+        ActionKind::ReceiveAtHub,
     ];
 
     /// The wire name (`"pick_up"`), also used in element ids (`act-pick_up`).
@@ -357,6 +386,7 @@ impl ActionKind {
             ActionKind::Cancel => "cancel",
             ActionKind::Reopen => "reopen",
             ActionKind::Edit => "edit",
+            ActionKind::ReceiveAtHub => "receive_at_hub",
         }
     }
 }
@@ -425,8 +455,12 @@ pub enum Action {
     SetCod {
         cents: i64,
     },
+    /// A new drop-off address; `point` is its position (from the address
+    /// search or a pin), absent when none was found.
     EditDropoffAddress {
         address: String,
+        #[serde(default)]
+        point: Option<Point>,
     },
     EditNotes {
         text: String,
@@ -440,6 +474,12 @@ pub enum Action {
     ResolveConflict {
         conflict: String,
         note: String,
+    },
+    /// The parcel arrives at `warehouse` (one of the tenant's warehouses):
+    /// a pickup order is complete, a pickup & delivery order waits there for
+    /// its last leg.
+    ReceiveAtHub {
+        warehouse: String,
     },
 }
 
@@ -732,6 +772,9 @@ pub struct StopView {
     pub contact_phone: String,
     #[serde(default)]
     pub window: Option<(i64, i64)>,
+    /// The warehouse this stop is, when it is one.
+    #[serde(default)]
+    pub warehouse: Option<String>,
 }
 
 /// Delivery status of an order, as the lifecycle defines it.
@@ -747,10 +790,13 @@ pub enum DeliveryStatus {
     Delivered,
     Cancelled,
     Returned,
+    /// At a hub between the legs of a pickup & delivery order, waiting for
+    /// its last leg (a pickup order received at its hub is delivered).
+    AtHub,
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 8] = [
+    pub const ALL: [DeliveryStatus; 9] = [
         DeliveryStatus::Pending,
         DeliveryStatus::Assigned,
         DeliveryStatus::PickedUp,
@@ -759,6 +805,7 @@ impl DeliveryStatus {
         DeliveryStatus::Delivered,
         DeliveryStatus::Cancelled,
         DeliveryStatus::Returned,
+        DeliveryStatus::AtHub,
     ];
 
     /// The label shown to people.
@@ -772,6 +819,7 @@ impl DeliveryStatus {
             DeliveryStatus::Delivered => "Delivered",
             DeliveryStatus::Cancelled => "Cancelled",
             DeliveryStatus::Returned => "Returned",
+            DeliveryStatus::AtHub => "At Hub",
         }
     }
 }

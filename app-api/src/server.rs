@@ -154,3 +154,41 @@ pub struct UserChange {
     #[serde(default)]
     pub disabled: Option<bool>,
 }
+
+/// `GET /v1/orders/{order}/tracking`: how an order is getting on, for its
+/// client and the tenant's operators. The courier's position is told only
+/// while the parcel is on its way to the drop-off (picked up or in transit,
+/// not waiting at a hub) and only by the courier carrying it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderTracking {
+    pub order_id: String,
+    pub status: crate::DeliveryStatus,
+    #[serde(default)]
+    pub courier: Option<BreadcrumbPoint>,
+    /// Estimated arrival (Unix ms): from the courier's latest position while
+    /// on the way; absent otherwise.
+    #[serde(default)]
+    pub eta_ms: Option<i64>,
+    /// The drop-off window promised, when there is one.
+    #[serde(default)]
+    pub window: Option<(i64, i64)>,
+    /// When the order was delivered (for a pickup order: received at its hub).
+    #[serde(default)]
+    pub delivered_at_ms: Option<i64>,
+    /// The public tracking page for the recipient, relative to the server
+    /// (`/t/<tenant>/<token>`): unguessable, it shows only [`PublicTracking`].
+    pub link: String,
+}
+
+/// What the public tracking page tells anyone holding its link: the status,
+/// the ETA, and when it was delivered. No names, addresses, positions or proofs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicTracking {
+    pub status: crate::DeliveryStatus,
+    /// The sentence shown ("On its way", "Delivered").
+    pub headline: String,
+    #[serde(default)]
+    pub eta_ms: Option<i64>,
+    #[serde(default)]
+    pub delivered_at_ms: Option<i64>,
+}

@@ -37,6 +37,7 @@ pub use document_calls::DocumentSettings;
 mod order_calls;
 mod peer;
 mod route_calls;
+mod tracking_calls;
 mod write;
 
 use order_calls::*;
@@ -75,6 +76,8 @@ pub struct Core {
     live: Arc<Mutex<fleet_calls::Live>>,
     /// The tenant's configuration in force (from its document).
     config: Arc<Mutex<config_calls::ConfigState>>,
+    /// Orders whose tracking a screen asked for, and when (memory only).
+    watched: Arc<Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 /// (state, server, last contact ms).
@@ -140,6 +143,7 @@ impl Core {
             revision: Arc::default(),
             live: Arc::default(),
             config: Arc::default(),
+            watched: Arc::default(),
         };
         core.load_config()?;
         let zones = core.stored_zones();
@@ -199,6 +203,7 @@ impl Core {
                 self.summary(&id).map(Response::Order)
             }
             Request::ListOrders(mut query) => {
+                self.own_orders_only(&mut query);
                 if query.open_work {
                     // Which statuses are open work is the lifecycle's to say.
                     let open = lifecycle::Work::open_statuses();
@@ -261,6 +266,19 @@ impl Core {
             Request::ReverseGeocode { point } => self
                 .reverse_geocode(point)
                 .map(|suggestion| Response::ReverseGeocoded { suggestion }),
+            Request::OrderTracking { order_id } => {
+                self.order_tracking(&order_id).map(Response::OrderTracking)
+            }
+        }
+    }
+
+    /// A client lists and exports only their own orders, whatever the query
+    /// asks (the server syncs only those to a client's device; this holds on
+    /// a device that holds more, such as a shared one).
+    pub(crate) fn own_orders_only(&self, query: &mut app_api::OrderQuery) {
+        let actor = self.lock().session.clone();
+        if actor.role == Role::Client {
+            query.client = Some(actor.user.to_string());
         }
     }
 

@@ -194,6 +194,7 @@ impl World {
                 },
                 4 => Action::Reopen,
                 5 => Action::EditDropoffAddress {
+                    point: None,
                     address: format!("Bulevardi {}", {
                         self.pod_seq += 1;
                         self.pod_seq
@@ -325,8 +326,18 @@ fn check_invariants(s: &OrderState) -> Result<(), String> {
         | DeliveryStatus::InTransit
         | DeliveryStatus::AttemptFailed
         | DeliveryStatus::Delivered => {
-            if s.assignee.is_none() {
+            // A pickup order completed by its hub is the hub's, nobody's.
+            let at_hub = spec.order_type == app_api::OrderType::Pickup;
+            if s.assignee.is_none() && !at_hub {
                 return Err(format!("{:?} without a courier", s.status));
+            }
+        }
+        DeliveryStatus::AtHub => {
+            if s.assignee.is_some() || s.staged.is_none() {
+                return Err(format!(
+                    "at a hub but assigned to {:?} / staged {:?}",
+                    s.assignee, s.staged
+                ));
             }
         }
         DeliveryStatus::Cancelled | DeliveryStatus::Returned => {}

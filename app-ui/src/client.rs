@@ -1,7 +1,10 @@
 //! The client portal: create an order, follow its status and timeline, download
 //! invoices and statements.
 
-use app_api::{DocumentRequest, NewOrder, OrderQuery, OrderSummary, Point, Request, Response};
+use app_api::{
+    DocumentRequest, ExportKind, ExportRequest, NewOrder, OrderQuery, OrderSummary, Point, Request,
+    Response,
+};
 use leptos::prelude::*;
 
 use crate::address::AddressField;
@@ -93,6 +96,22 @@ pub fn Portal() -> impl IntoView {
             },
         );
     };
+    // Every order of this client's (the core exports no one else's).
+    let export = move |_| {
+        run(
+            Request::ExportCsv(ExportRequest {
+                what: ExportKind::Orders,
+                query: OrderQuery::default(),
+            }),
+            move |r| match r {
+                Ok(Response::Csv(f)) => {
+                    let _ = util::download_text(&f.filename, "text/csv", &f.text);
+                }
+                Ok(other) => error.set(Some(util::unexpected(&other))),
+                Err(e) => error.set(Some(e)),
+            },
+        );
+    };
     let input = move |id: &'static str, label: &'static str, s: RwSignal<String>| {
         view! { <label>{label}<input id=id autocomplete="off" prop:value=s on:input=move |ev| s.set(event_target_value(&ev))/></label> }
     };
@@ -126,6 +145,8 @@ pub fn Portal() -> impl IntoView {
                 <section class="card">
                     <h2>"My orders"</h2>
                     <button class="ghost" id="statement" on:click=statement>"Statement (last 31 days, PDF)"</button>
+                    " "
+                    <button class="ghost" id="export-orders" on:click=export>"Export my orders (CSV)"</button>
                     <Show when=move || !orders.with(|o| o.is_empty())
                         fallback=|| view! { <p id="orders-empty" class="muted">"No orders yet. Send your first parcel above — it is saved even without a connection."</p> }>
                         <ul class="client-orders" id="orders">

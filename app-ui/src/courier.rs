@@ -341,11 +341,16 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
                         </div>
                     }
                 });
+                // A pickup order ends at its hub: the courier leaves it there
+                // (the hub named by the order; other hand-overs are the hub's to record).
+                let hub_drop = d.dropoff.as_ref().and_then(|p| p.warehouse.clone())
+                    .filter(|_| has(ActionKind::ReceiveAtHub))
+                    .map(|warehouse| (ActionKind::ReceiveAtHub, Action::ReceiveAtHub { warehouse }));
                 let actions: Vec<(ActionKind, Action)> = [
                     (ActionKind::Accept, Action::Accept),
                     (ActionKind::PickUp, Action::PickUp),
                     (ActionKind::StartTransit, Action::StartTransit),
-                ].into_iter().filter(|(a, _)| has(*a)).collect();
+                ].into_iter().filter(|(a, _)| has(*a)).chain(hub_drop).collect();
                 let can_deliver = has(ActionKind::Deliver);
                 let can_fail = has(ActionKind::FailAttempt);
                 let can_decline = has(ActionKind::Decline);

@@ -18,6 +18,14 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
     let detail = RwSignal::new(None::<OrderDetail>);
     let error = RwSignal::new(None::<String>);
     let chains = RwSignal::new(Vec::<PodChainStatus>::new());
+    // The tenant's warehouses, for the hub receipt, and the one chosen.
+    let warehouses = RwSignal::new(Vec::<app_api::config::Warehouse>::new());
+    let hub = RwSignal::new(String::new());
+    run(Request::TenantConfig, move |r| {
+        if let Ok(Response::TenantConfig(v)) = r {
+            let _ = warehouses.try_set(v.config.warehouses);
+        }
+    });
     let id = StoredValue::new(order_id.clone());
     let load = move || {
         run(
@@ -122,6 +130,13 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                     operator && has(ActionKind::FailAttempt),
                 );
                 let delivered = d.documents;
+                // The hub takes the parcel in (a pickup order's completion, a
+                // pickup & delivery order's first leg); its own hub first.
+                let can_receive = operator && has(ActionKind::ReceiveAtHub);
+                let own_hub = d.dropoff.as_ref().and_then(|p| p.warehouse.clone());
+                if can_receive && hub.get_untracked().is_empty() {
+                    hub.set(own_hub.clone().or_else(|| warehouses.with_untracked(|w| w.first().map(|w| w.id.clone()))).unwrap_or_default());
+                }
                 view! {
                     <div class="panel-body">
                         <p>
@@ -142,9 +157,22 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                             {(!d.instructions.is_empty()).then(|| view! { <dt>"Instructions"</dt><dd>{d.instructions.clone()}</dd> })}
                             {(!d.notes.is_empty()).then(|| view! { <dt>"Notes"</dt><dd class="notes">{d.notes.clone()}</dd> })}
                         </dl>
-                        {(operator && has(ActionKind::Edit)).then(|| view! {
-                            <EditOrder detail=d.clone() error=error/>
+                        // Clients edit their own order before pickup (the lifecycle offers it only then).
+                        {has(ActionKind::Edit).then(|| view! {
+                            <EditOrder detail=d.clone() error=error staff=operator/>
                         })}
+                        {(!operator && can_cancel).then(|| view! {
+                            <form class="inline" id="client-cancel-form" on:submit=move |ev| {
+                                ev.prevent_default();
+                                let r = reason.get_untracked().trim().to_owned();
+                                act(Action::Cancel { reason: if r.is_empty() { "cancelled by the client".into() } else { r } });
+                                reason.set(String::new());
+                            }>
+                                <input id="client-cancel-reason" placeholder="reason (optional)" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev))/>
+                                <button class="danger" id="client-cancel" type="submit">"Cancel order"</button>
+                            </form>
+                        })}
+                        {(role != Some(Role::Courier)).then(|| view! { <Tracking order_id=s.id.clone() dropoff=d.dropoff.as_ref().and_then(|p| p.point)/> })}
                         <Show when=move || operator>
                             <div class="actions" id="panel-actions">
                                 {can_assign.then(|| view! {
@@ -182,6 +210,22 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
                                     reason.set(String::new());
                                 }>"Carrier could not deliver"</button> })}
                                 {can_carrier.then(|| view! { <button class="ghost" id="carrier-delivered" on:click=move |_| act(Action::RecordCarrierDelivery)>"Record carrier delivery"</button> })}
+                                {can_receive.then(|| view! {
+                                    <form class="inline" id="receive-hub-form" on:submit=move |ev| {
+                                        ev.prevent_default();
+                                        let w = hub.get_untracked();
+                                        if w.is_empty() { error.set(Some("Choose the warehouse that received the parcel.".into())); return; }
+                                        act(Action::ReceiveAtHub { warehouse: w });
+                                    }>
+                                        <select id="receive-hub" title="The warehouse that has the parcel now" on:change=move |ev| hub.set(event_target_value(&ev))>
+                                            {move || warehouses.get().into_iter().map(|w| {
+                                                let selected = hub.get() == w.id;
+                                                view! { <option value=w.id.clone() selected=selected>{w.name.clone()}</option> }
+                                            }).collect_view()}
+                                        </select>
+                                        <button class="ghost" id="receive-at-hub" type="submit">"Received at hub"</button>
+                                    </form>
+                                })}
                                 {can_reopen.then(|| view! { <button class="ghost" id="reopen" on:click=move |_| act(Action::Reopen)>"Reopen"</button> })}
                                 {(can_cancel || can_return).then(|| view! {
                                     <form class="inline" on:submit=move |ev| {
@@ -366,7 +410,12 @@ fn PodView(
 /// lifecycle checks (so a courier's device never gets this far, and a
 /// refused change names itself).
 #[component]
-fn EditOrder(detail: app_api::OrderDetail, error: RwSignal<Option<String>>) -> impl IntoView {
+fn EditOrder(
+    detail: app_api::OrderDetail,
+    error: RwSignal<Option<String>>,
+    /// Staff also set the price and COD; a client edits what they gave.
+    staff: bool,
+) -> impl IntoView {
     let c = ctx();
     let s = detail.summary.clone();
     let dropoff_now = detail
@@ -376,6 +425,8 @@ fn EditOrder(detail: app_api::OrderDetail, error: RwSignal<Option<String>>) -> i
         .unwrap_or_default();
     let euros = |cents: i64| format!("{:.2}", cents as f64 / 100.0);
     let dropoff = RwSignal::new(dropoff_now.clone());
+    let point_now = detail.dropoff.as_ref().and_then(|p| p.point);
+    let dropoff_at = RwSignal::new(point_now);
     let instructions = RwSignal::new(detail.instructions.clone());
     let notes = RwSignal::new(detail.notes.clone());
     let price = RwSignal::new(euros(s.price_cents));
@@ -401,8 +452,12 @@ fn EditOrder(detail: app_api::OrderDetail, error: RwSignal<Option<String>>) -> i
         };
         let mut actions = Vec::new();
         let d = dropoff.get_untracked();
-        if d.trim() != dropoff_now.trim() {
-            actions.push(Action::EditDropoffAddress { address: d });
+        let at = dropoff_at.get_untracked();
+        if d.trim() != dropoff_now.trim() || at != point_now {
+            actions.push(Action::EditDropoffAddress {
+                address: d,
+                point: at,
+            });
         }
         let i = instructions.get_untracked();
         if i != old_instr {
@@ -416,6 +471,7 @@ fn EditOrder(detail: app_api::OrderDetail, error: RwSignal<Option<String>>) -> i
             cents(price.get_untracked(), "Price"),
             cents(cod.get_untracked(), "COD"),
         ) {
+            _ if !staff => {}
             (Ok(p), Ok(k)) => {
                 if p != old_price {
                     actions.push(Action::SetPrice { cents: p });
@@ -466,14 +522,143 @@ fn EditOrder(detail: app_api::OrderDetail, error: RwSignal<Option<String>>) -> i
         <details class="edit-order" id="edit-order">
             <summary>"Edit order"</summary>
             <form class="grid" id="edit-order-form" on:submit=save>
-                {field("edit-dropoff", "Drop-off address", dropoff)}
+                <crate::address::AddressField id="edit-dropoff" label="Drop-off address" text=dropoff point=dropoff_at/>
                 {field("edit-instructions", "Instructions for the courier", instructions)}
                 <label>"Notes"<textarea id="edit-notes" rows="2" prop:value=notes on:input=move |ev| notes.set(event_target_value(&ev))></textarea></label>
-                {field("edit-price", "Price (€)", price)}
-                {field("edit-cod", "Cash on delivery (€)", cod)}
+                {staff.then(|| view! {
+                    {field("edit-price", "Price (€)", price)}
+                    {field("edit-cod", "Cash on delivery (€)", cod)}
+                })}
                 <button type="submit" id="edit-save" prop:disabled=busy>"Save changes"</button>
             </form>
             {move || saved.get().map(|m| view! { <p class="muted small" id="edit-saved" role="status">{m}</p> })}
         </details>
+    }
+}
+
+mod track_js {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = track, catch)]
+        pub fn track(
+            element_id: &str,
+            courier: &JsValue,
+            dropoff: &JsValue,
+        ) -> Result<js_sys::Promise, JsValue>;
+        #[wasm_bindgen(js_namespace = rutaMap, js_name = unpin, catch)]
+        pub fn unpin(element_id: &str) -> Result<(), JsValue>;
+    }
+}
+
+fn lon_lat(p: Option<(f64, f64)>) -> wasm_bindgen::JsValue {
+    match p {
+        Some((lat, lon)) => {
+            let o = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&o, &"lat".into(), &lat.into());
+            let _ = js_sys::Reflect::set(&o, &"lon".into(), &lon.into());
+            o.into()
+        }
+        None => wasm_bindgen::JsValue::NULL,
+    }
+}
+
+/// Where the order is: while the parcel is on its way, the courier on a small
+/// map with the expected arrival; once delivered, when; and the link the
+/// client sends the recipient. What the server last said is shown offline too,
+/// with its time.
+#[component]
+fn Tracking(order_id: String, dropoff: Option<app_api::Point>) -> impl IntoView {
+    let view_ = RwSignal::new(None::<app_api::TrackingView>);
+    let server = RwSignal::new(None::<String>);
+    let tick = RwSignal::new(0u64);
+    let handle = set_interval_with_handle(
+        move || tick.update(|t| *t += 1),
+        std::time::Duration::from_secs(4),
+    )
+    .ok();
+    run(Request::SyncStatus, move |r| {
+        if let Ok(Response::SyncStatus(s)) = r {
+            let _ = server.try_set(s.server);
+        }
+    });
+    let id = StoredValue::new(order_id);
+    Effect::new(move |_| {
+        tick.track();
+        run(
+            Request::OrderTracking {
+                order_id: id.get_value(),
+            },
+            move |r| {
+                if let Ok(Response::OrderTracking(v)) = r {
+                    let _ = view_.try_set(Some(v));
+                }
+            },
+        );
+    });
+    let map_id = "track-map";
+    let dropoff = dropoff.map(|p| (p.lat, p.lon));
+    // The map follows the courier while the server has a live position.
+    Effect::new(move |_| {
+        let courier = view_.with(|v| {
+            v.as_ref()
+                .and_then(|v| v.tracking.as_ref())
+                .and_then(|t| t.courier)
+                .map(|c| (c.lat, c.lon))
+        });
+        if courier.is_some() {
+            let _ = track_js::track(map_id, &lon_lat(courier), &lon_lat(dropoff));
+        } else {
+            let _ = track_js::unpin(map_id);
+        }
+    });
+    on_cleanup(move || {
+        if let Some(h) = handle {
+            h.clear();
+        }
+        let _ = track_js::unpin(map_id);
+    });
+    view! {
+        <section class="tracking" id="tracking">
+            <h3>"Tracking"</h3>
+            {move || view_.get().map(|v| {
+                let t = v.tracking.clone();
+                let live = t.as_ref().and_then(|t| t.courier);
+                let as_of = v.fetched_at_ms.map(|ms| format!("as of {}", util::stamp(ms)));
+                view! {
+                    {match (&t, live) {
+                        (Some(t), Some(c)) => view! {
+                            <p id="track-live">
+                                "On its way: the courier was here at "{util::hhmm(c.at)}
+                                {t.eta_ms.map(|e| view! { " · expected around "<b id="track-eta">{util::hhmm(e)}</b> })}
+                            </p>
+                        }.into_any(),
+                        (Some(t), None) if t.delivered_at_ms.is_some() => view! {
+                            <p id="track-delivered">{format!("Delivered {}", util::stamp(t.delivered_at_ms.unwrap_or_default()))}</p>
+                        }.into_any(),
+                        (_, None) if v.on_the_way => view! {
+                            <p class="muted" id="track-waiting">{if v.online { "On its way; waiting for the courier's position." } else { "On its way. The courier's position shows when this device is online." }}</p>
+                        }.into_any(),
+                        _ => view! {
+                            <p class="muted" id="track-idle">"The courier's position shows here while the parcel is on its way to the drop-off."</p>
+                        }.into_any(),
+                    }}
+                    <div class="track-map" id=map_id class:hidden=live.is_none()></div>
+                    {t.as_ref().map(|t| {
+                        let url = format!("{}{}", server.get().unwrap_or_default().trim_end_matches('/'), t.link);
+                        view! {
+                            <label class="small">"Tracking link for the recipient (status and times only)"
+                                <input id="track-link" readonly prop:value=url.clone() on:focus=move |ev| {
+                                    use wasm_bindgen::JsCast;
+                                    if let Some(i) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { i.select(); }
+                                }/>
+                            </label>
+                        }
+                    })}
+                    {as_of.map(|a| view! { <p class="muted small" id="track-as-of">{a}</p> })}
+                }
+            })}
+        </section>
     }
 }

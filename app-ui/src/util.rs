@@ -98,6 +98,7 @@ pub fn status_class(s: DeliveryStatus) -> &'static str {
         DeliveryStatus::Delivered => "st st-delivered",
         DeliveryStatus::Cancelled => "st st-cancelled",
         DeliveryStatus::Returned => "st st-returned",
+        DeliveryStatus::AtHub => "st st-hub",
     }
 }
 
@@ -118,6 +119,7 @@ pub fn action_label(a: ActionKind) -> &'static str {
         ActionKind::Cancel => "Cancel order",
         ActionKind::Reopen => "Reopen",
         ActionKind::Edit => "Edit",
+        ActionKind::ReceiveAtHub => "Left at the hub",
     }
 }
 
@@ -130,6 +132,11 @@ pub fn proof_label(p: ProofKind) -> &'static str {
         ProofKind::Pin => "PIN",
         ProofKind::AgeCheck => "ID check",
     }
+}
+
+/// Saves a text file (a CSV export) through the browser's download.
+pub fn download_text(filename: &str, mime: &str, text: &str) -> Result<(), String> {
+    download(filename, mime, &B64.encode(text.as_bytes()))
 }
 
 /// Saves a file the core produced (base64) through the browser's download.

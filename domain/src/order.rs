@@ -209,6 +209,21 @@ impl OrderSpec {
         if self.price_cents < 0 {
             return Err(SpecError::new("price_cents", "must not be negative"));
         }
+        match self.order_type {
+            OrderType::Pickup if self.dropoff.warehouse.is_none() => {
+                return Err(SpecError::new(
+                    "dropoff_warehouse",
+                    "a pickup order ends at a warehouse: choose the one it goes to",
+                ));
+            }
+            OrderType::Delivery if self.pickup.warehouse.is_none() => {
+                return Err(SpecError::new(
+                    "pickup_warehouse",
+                    "a delivery order starts at a warehouse: choose the one it leaves from",
+                ));
+            }
+            _ => {}
+        }
         if self.options.signature_required && !self.pod.signature {
             return Err(SpecError::new(
                 "pod.signature",
@@ -216,6 +231,15 @@ impl OrderSpec {
             ));
         }
         Ok(())
+    }
+
+    /// How urgently the order weighs in sequencing and auto-assignment: an
+    /// on-demand order is due now, so it weighs as urgent whatever its priority.
+    pub fn urgency(&self) -> Priority {
+        match self.order_type {
+            OrderType::OnDemand => Priority::Urgent,
+            _ => self.priority,
+        }
     }
 
     /// Total parcels and weight, for capacity checks.
@@ -321,11 +345,24 @@ pub mod tests {
                 "pickup.window",
             ),
             (|s| s.options.signature_required = true, "pod.signature"),
+            (|s| s.order_type = OrderType::Pickup, "dropoff_warehouse"),
+            (|s| s.order_type = OrderType::Delivery, "pickup_warehouse"),
         ];
         for (breaker, field) in cases {
             let mut spec = sample_spec("R-1");
             breaker(&mut spec);
             assert_eq!(spec.validate().unwrap_err().field, field);
         }
+    }
+
+    #[test]
+    fn an_on_demand_order_weighs_as_urgent_whatever_its_priority() {
+        let mut spec = sample_spec("R-1");
+        spec.priority = Priority::Low;
+        assert_eq!(spec.urgency(), Priority::Low);
+        spec.order_type = OrderType::OnDemand;
+        assert_eq!(spec.urgency(), Priority::Urgent);
+        // The order's own priority is kept (what the form shows and edits).
+        assert_eq!(spec.priority, Priority::Low);
     }
 }

@@ -14,6 +14,9 @@
 //! - [`config_doc`]: the tenant's configuration document (admins' changes, derived
 //!   last-writer-wins per part) and the guard's judgment of writes to it.
 //! - [`enrolment`]: one-time enrolment codes (format, check symbol, hash).
+//! - [`tracking`]: what an order's client and its public link are told of an
+//!   order on its way (courier position only then, ETA, delivery time), and
+//!   the link's token.
 //! - [`ids`]: who is on the other end ([`Principal`]), document ids, hashes and
 //!   hex, and the live-position / beacon encoding.
 //!
@@ -28,5 +31,6 @@ pub mod ids;
 pub mod lifecycle;
 pub mod order_doc;
 pub mod policy;
+pub mod tracking;
 
 pub use ids::*;

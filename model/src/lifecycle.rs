@@ -25,7 +25,8 @@ pub use app_api::{ActionKind, DeliveryStatus, ProofKind};
 
 use ruta_domain::hlc::Hlc;
 use ruta_domain::order::{
-    CarrierType, OrderSpec, Package, PodRequirements, Priority, ServiceOptions, SpecError, Stop,
+    CarrierType, OrderSpec, OrderType, Package, PodRequirements, Priority, ServiceOptions,
+    SpecError, Stop,
 };
 use ruta_domain::{Actor, GeoPoint, OrderId, PodId, Role, UserId};
 

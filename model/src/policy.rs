@@ -33,6 +33,10 @@ pub enum Call<'a> {
     CourierDirectory,
     /// A courier's stored breadcrumb (server, `/v1/breadcrumbs/{courier}`).
     Breadcrumbs { courier: &'a str },
+    /// An order's tracking (server, `/v1/orders/{order}/tracking`): its
+    /// courier's live position and ETA while on its way, and its public link;
+    /// `own` when the caller is the order's client.
+    Tracking { own: bool },
     /// The tenant's set-up (server, `/v1/admin/…`): users, enrolment codes,
     /// devices and their revocation.
     Administer,
@@ -96,6 +100,12 @@ pub fn allow(user: &UserId, role: Role, call: Call<'_>) -> Result<(), Denied> {
         Call::Breadcrumbs { courier } if !operator && user.as_str() != courier => {
             deny("forbidden", "operators only")
         }
+        // The courier's whereabouts are the business of the order's own client
+        // (and the tenant's staff who dispatch it), nobody else's.
+        Call::Tracking { own } if !(operator || role == Role::Client && own) => deny(
+            "forbidden",
+            "an order is tracked by its client and the tenant's dispatchers",
+        ),
         Call::Administer if role != Role::Admin => {
             deny("admins_only", "only admins set the tenant up")
         }
@@ -116,7 +126,7 @@ mod tests {
     /// Every role × call, as the table the UI, the core and the server follow.
     #[test]
     fn the_request_table() {
-        let calls: [(&str, Call<'static>); 17] = [
+        let calls: [(&str, Call<'static>); 19] = [
             ("fleet", Call::Fleet),
             ("plan own", Call::PlanRoute { courier: "me" }),
             ("plan other", Call::PlanRoute { courier: "other" }),
@@ -134,15 +144,17 @@ mod tests {
             ("crumbs own", Call::Breadcrumbs { courier: "me" }),
             ("crumbs other", Call::Breadcrumbs { courier: "other" }),
             ("administer", Call::Administer),
+            ("track own", Call::Tracking { own: true }),
+            ("track other", Call::Tracking { own: false }),
         ];
         // Columns in the order of `calls`.
         let (t, f) = (true, false);
         #[rustfmt::skip]
-        let table: [(Role, [bool; 17]); 4] = [
-            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t]),
-            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f]),
-            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f]),
-            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f]),
+        let table: [(Role, [bool; 19]); 4] = [
+            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t, t, t]),
+            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f, t, t]),
+            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f, f, f]),
+            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f, t, f]),
         ];
         for (role, row) in table {
             for ((name, call), want) in calls.iter().zip(row) {

@@ -123,7 +123,7 @@ impl OrderLoad {
             dropoff,
             items,
             grams,
-            priority: spec.priority,
+            priority: spec.urgency(),
             zone,
             carrier: spec.carrier,
             cod: spec.cod_cents > 0,

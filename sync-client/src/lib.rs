@@ -258,6 +258,8 @@ impl SyncClient {
         }
         if shared.me.role == app_api::Role::Courier {
             shared.spawn(verifier_loop(shared.clone()));
+        } else {
+            shared.spawn(tracking_loop(shared.clone()));
         }
         if shared.me.courier_url.is_some() {
             let (beacon_tx, beacon_rx) = mpsc::unbounded_channel();

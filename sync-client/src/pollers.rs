@@ -1,5 +1,6 @@
 //! Small loops beside the bridges: the link state for Core, final invoice
-//! numbers, and the courier directory for the driver monitor.
+//! numbers, the courier directory for the driver monitor, verifiers for
+//! couriers, and the tracking of the orders a client's screen follows.
 
 use super::*;
 
@@ -127,5 +128,36 @@ pub(crate) async fn verifier_loop(shared: Arc<Shared>) {
             .collect();
         let core = shared.core.clone();
         let _ = tokio::task::spawn_blocking(move || core.set_verifiers(&list)).await;
+    }
+}
+
+/// Clients and operators: the tracking of the orders a screen asked about in
+/// the last minute (every 3 s while connected), kept by the core so an order
+/// opened offline shows what was last known.
+pub(crate) async fn tracking_loop(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !shared.dialer.is_connected() {
+            continue;
+        }
+        let core = shared.core.clone();
+        let watched = tokio::task::spawn_blocking(move || core.watched_tracking())
+            .await
+            .unwrap_or_default();
+        for order in watched {
+            let resp = match shared.get(&format!("v1/orders/{order}/tracking")).await {
+                Ok(Some(resp)) => resp,
+                // Not on the server yet (still to be pushed), or not ours.
+                Ok(None) => continue,
+                Err(Unreachable) => break,
+            };
+            let Ok(body) = resp.json::<app_api::server::OrderTracking>().await else {
+                continue;
+            };
+            let core = shared.core.clone();
+            let _ = tokio::task::spawn_blocking(move || core.set_tracking(&body)).await;
+        }
     }
 }

@@ -36,6 +36,11 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/couriers", get(couriers))
         .route("/v1/verifiers", get(verifiers))
         .route("/v1/invoices/{order_id}", get(invoice_number))
+        .route(
+            "/v1/orders/{order_id}/tracking",
+            get(crate::tracking::order_tracking),
+        )
+        .route("/t/{tenant}/{token}", get(crate::tracking::public_page))
         .route("/v1/enrol", post(admin::enrol))
         .route("/v1/admin/users", get(admin::users).post(admin::add_user))
         .route("/v1/admin/users/{id}", post(admin::update_user))

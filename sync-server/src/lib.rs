@@ -8,6 +8,8 @@
 //!   keeps access facts and users' index documents in step with content.
 //! - [`ws`]: one sync session; every inbound message passes the write guard
 //!   ([`ruta_model::guard`]) before the sync engine sees it.
+//! - [`tracking`]: an order's tracking for its client and operators, and the
+//!   recipient's public page (what is told: [`ruta_model::tracking`]).
 //! - [`shadows`]: the guard's copies of recently written documents, one cache
 //!   per tenant.
 //! - [`blobs`]: resumable, content-addressed POD uploads.
@@ -27,6 +29,7 @@ pub mod directory;
 pub mod http;
 pub mod shadows;
 pub mod tenant;
+pub mod tracking;
 pub mod wire;
 pub mod ws;
 

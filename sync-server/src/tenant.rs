@@ -83,6 +83,8 @@ pub struct Tenant {
     index_lock: tokio::sync::Mutex<()>,
     /// Last persisted breadcrumb per courier (for downsampling).
     last_crumb: Mutex<HashMap<UserId, (i64, f64, f64)>>,
+    /// Latest position per courier, every one that arrived (for tracking).
+    latest: Mutex<HashMap<UserId, (i64, f64, f64)>>,
     /// Breadcrumbs to persist, written in batches off the sessions' tasks.
     crumbs: mpsc::UnboundedSender<Crumb>,
     /// Bumped when the tokens table changes (see [`watch_tokens`]): each live
@@ -180,6 +182,7 @@ impl Tenant {
             blobs: tenant_dir(data, name).join("blobs"),
             index_lock: tokio::sync::Mutex::new(()),
             last_crumb: Mutex::new(HashMap::new()),
+            latest: Mutex::new(HashMap::new()),
             crumbs: crumbs_tx,
             tokens_changed: tokio::sync::watch::channel(0).0,
             blob_stored: tokio::sync::watch::channel(0).0,
@@ -272,6 +275,12 @@ impl Tenant {
     /// Returns whether it was kept. The write happens in the background, in
     /// batches, so a session never waits for the store.
     pub fn breadcrumb(&self, courier: &UserId, at: i64, lat: f64, lon: f64) -> bool {
+        {
+            let mut latest = self.latest.lock().unwrap();
+            if latest.get(courier).is_none_or(|&(t, _, _)| t <= at) {
+                latest.insert(courier.clone(), (at, lat, lon));
+            }
+        }
         {
             let mut last = self.last_crumb.lock().unwrap();
             let due = match last.get(courier) {
@@ -668,6 +677,30 @@ impl Tenant {
         }
     }
 
+    /// An order's state as its stored document derives it (None when the
+    /// document is not stored or not an order's).
+    pub async fn order_state(
+        &self,
+        doc: &str,
+        order: ruta_domain::OrderId,
+    ) -> Option<ruta_model::lifecycle::OrderState> {
+        let storage = self.storage.clone();
+        let id = doc.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
+            let doc = OrderDoc::load(&bytes, &[], &DeviceId::new("server")).ok()?;
+            Some(ruta_model::lifecycle::derive(order, doc.events().0))
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// A courier's latest position as it arrived (not downsampled).
+    pub fn latest_position(&self, courier: &UserId) -> Option<(i64, f64, f64)> {
+        self.latest.lock().unwrap().get(courier).copied()
+    }
+
     async fn reproject_content(&self, doc: &str, recover: bool) {
         let known = self.shared.facts(doc);
         if matches!(
@@ -687,17 +720,9 @@ impl Tenant {
         let Some(order) = order_of(&doc_id) else {
             return;
         };
-        let storage = self.storage.clone();
-        let id = doc.to_owned();
-        let loaded = tokio::task::spawn_blocking(move || {
-            let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
-            let doc = OrderDoc::load(&bytes, &[], &DeviceId::new("server")).ok()?;
-            Some(ruta_model::lifecycle::derive(order.clone(), doc.events().0))
-        })
-        .await
-        .ok()
-        .flatten();
-        let Some(state) = loaded else { return };
+        let Some(state) = self.order_state(doc, order).await else {
+            return;
+        };
         // The devices this document's events name belong to their authors
         // (the guard judged each when it was written): recorded here, so the
         // key space of a device is bound even if the device itself has not

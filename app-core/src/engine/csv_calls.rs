@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use app_api::{
     ApiError, CsvFile, ExportKind, ExportRequest, GeocodedAddress, ImportProblem, ImportProgress,
-    ImportReport, NewOrder, OrderQuery,
+    ImportReport, NewOrder,
 };
 
 use super::{Core, doc_error, refused, spec_from, storage};
@@ -348,7 +348,9 @@ impl Core {
     }
 
     pub(super) fn export_csv(&self, req: ExportRequest) -> Result<CsvFile, ApiError> {
-        let orders = self.all_orders(OrderQuery { ..req.query })?;
+        let mut query = req.query;
+        self.own_orders_only(&mut query);
+        let orders = self.all_orders(query)?;
         let (filename, header, rows): (&str, Vec<&str>, Vec<Vec<String>>) = match req.what {
             ExportKind::Orders => (
                 "orders.csv",

@@ -2,6 +2,8 @@
 //! translation of the API's input into the lifecycle's events.
 
 use super::*;
+use crate::domain::WarehouseId;
+use crate::domain::order::OrderType;
 use crate::domain::pricing::Pricing as _;
 
 /// Builds the spec of a new order from the API's input (the reference and price
@@ -26,7 +28,7 @@ pub(crate) fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refu
         id.as_deref()
             .map(str::trim)
             .filter(|w| !w.is_empty())
-            .map(crate::domain::WarehouseId::new)
+            .map(WarehouseId::new)
     };
     let window =
         |w: Option<(i64, i64)>| w.map(|(start_ms, end_ms)| TimeWindow { start_ms, end_ms });
@@ -88,6 +90,44 @@ pub(crate) fn spec_from(new: &NewOrder, actor: &Actor) -> Result<OrderSpec, Refu
     })
 }
 
+/// How long an on-demand order without a window (and without a service that
+/// sets one) has: it is due now.
+pub(crate) const ON_DEMAND_MINUTES: i64 = 60;
+
+/// Gives `stop` the address and position of the warehouse it names (an
+/// unknown warehouse is refused under `field`, listing the known ones).
+pub(crate) fn fill_warehouse_stop(
+    stop: &mut Stop,
+    field: &str,
+    config: &app_api::config::TenantConfig,
+) -> Result<(), Refusal> {
+    let id = stop
+        .warehouse
+        .clone()
+        .unwrap_or_else(|| WarehouseId::new(""));
+    let Some(w) = config.warehouse(id.as_str()) else {
+        let known: Vec<&str> = config.warehouses.iter().map(|w| w.id.as_str()).collect();
+        return Err(Refusal::from(crate::domain::order::SpecError::new(
+            field,
+            if known.is_empty() {
+                format!("{:?}: this device knows no warehouses", id.as_str())
+            } else {
+                format!(
+                    "{:?} is not a warehouse (known: {})",
+                    id.as_str(),
+                    known.join(", ")
+                )
+            },
+        )));
+    };
+    if stop.address.line1.is_empty() {
+        stop.address.line1 = format!("{}, {}", w.name, w.address);
+    }
+    stop.address.point =
+        Some(GeoPoint::new(w.position.lat, w.position.lon).map_err(Refusal::from)?);
+    Ok(())
+}
+
 /// What the order's service level and the tenant's POD policy add to a new
 /// order's spec: the proofs they require (on top of the order's own), and the
 /// service's delivery window from `now` when the order gives none. A service
@@ -102,29 +142,9 @@ pub(crate) fn apply_service(
         ("pickup_warehouse", &mut spec.pickup),
         ("dropoff_warehouse", &mut spec.dropoff),
     ] {
-        let Some(id) = stop.warehouse.clone() else {
-            continue;
-        };
-        let Some(w) = config.warehouse(id.as_str()) else {
-            let known: Vec<&str> = config.warehouses.iter().map(|w| w.id.as_str()).collect();
-            return Err(Refusal::from(crate::domain::order::SpecError::new(
-                field,
-                if known.is_empty() {
-                    format!("{:?}: this device knows no warehouses", id.as_str())
-                } else {
-                    format!(
-                        "{:?} is not a warehouse (known: {})",
-                        id.as_str(),
-                        known.join(", ")
-                    )
-                },
-            )));
-        };
-        if stop.address.line1.is_empty() {
-            stop.address.line1 = format!("{}, {}", w.name, w.address);
+        if stop.warehouse.is_some() {
+            fill_warehouse_stop(stop, field, config)?;
         }
-        stop.address.point =
-            Some(GeoPoint::new(w.position.lat, w.position.lon).map_err(Refusal::from)?);
     }
     let mut needs = config.pod_policy.default_proofs;
     if let Some(id) = &spec.service {
@@ -150,6 +170,14 @@ pub(crate) fn apply_service(
             });
         }
     }
+    if spec.order_type == OrderType::OnDemand && spec.dropoff.window.is_none() {
+        // Due now: the window opens at once and closes after the tenant's
+        // on-demand promise (an hour unless a service level says otherwise).
+        spec.dropoff.window = Some(TimeWindow {
+            start_ms: now_ms,
+            end_ms: now_ms + ON_DEMAND_MINUTES * 60_000,
+        });
+    }
     spec.pod.photo |= needs.photo;
     spec.pod.signature |= needs.signature;
     spec.pod.qr |= needs.qr;
@@ -158,8 +186,20 @@ pub(crate) fn apply_service(
 }
 
 /// Turns an API action into the lifecycle event it asks for.
-pub(crate) fn action_body(state: &OrderState, action: Action) -> Result<EventBody, Refusal> {
+pub(crate) fn action_body(
+    state: &OrderState,
+    action: Action,
+    config: &app_api::config::TenantConfig,
+) -> Result<EventBody, Refusal> {
     Ok(match action {
+        Action::ReceiveAtHub { warehouse } => {
+            let mut hub = Stop {
+                warehouse: Some(WarehouseId::new(warehouse.trim())),
+                ..Stop::default()
+            };
+            fill_warehouse_stop(&mut hub, "warehouse", config)?;
+            EventBody::ReceivedAtHub { hub }
+        }
         Action::Assign { courier } => EventBody::Assigned {
             courier: UserId::new(courier),
         },
@@ -184,13 +224,19 @@ pub(crate) fn action_body(state: &OrderState, action: Action) -> Result<EventBod
         Action::CollectCod { cents } => EventBody::CodCollected { cents },
         Action::SetPrice { cents } => EventBody::PriceSet { cents },
         Action::SetCod { cents } => EventBody::CodSet { cents },
-        Action::EditDropoffAddress { address } => {
+        Action::EditDropoffAddress { address, point } => {
             let spec = state.spec.as_ref().ok_or(Refusal::NotFound)?;
             let mut stop = spec.dropoff.clone();
             stop.address = Address {
                 line1: address.trim().to_owned(),
+                point: point
+                    .map(|p| GeoPoint::new(p.lat, p.lon))
+                    .transpose()
+                    .map_err(Refusal::from)?,
                 ..Default::default()
             };
+            // A new address is not the warehouse any more.
+            stop.warehouse = None;
             EventBody::Edited {
                 edit: Edit::Dropoff(stop),
                 previous: None,
@@ -215,8 +261,9 @@ impl Core {
     /// Applies one action of the signed-in user to an order.
     pub fn act(&self, id: &OrderId, action: Action) -> Result<OrderState, ApiError> {
         let actor = self.lock().session.clone();
+        let config = self.tenant_config();
         self.write_event(id, |_, state, at| {
-            let body = action_body(state, action).map_err(|r| refused(id, r))?;
+            let body = action_body(state, action, &config).map_err(|r| refused(id, r))?;
             lifecycle::decide(state, &actor, body, at, None).map_err(|r| refused(id, r))
         })
     }
@@ -336,8 +383,11 @@ impl Core {
                 contact_name: s.contact.name.clone(),
                 contact_phone: s.contact.phone.clone(),
                 window: s.window.map(|w| (w.start_ms, w.end_ms)),
+                warehouse: s.warehouse.as_ref().map(|w| w.as_str().to_owned()),
             };
-            detail.pickup = Some(view(&spec.pickup));
+            // Staged at a hub, the pickup is the hub (the last leg's start).
+            let leg = state.leg_spec().unwrap_or(std::borrow::Cow::Borrowed(spec));
+            detail.pickup = Some(view(&leg.pickup));
             detail.dropoff = Some(view(&spec.dropoff));
             detail.pod_needs = app_api::PodNeeds {
                 photo: spec.pod.photo,

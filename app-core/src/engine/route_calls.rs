@@ -211,7 +211,8 @@ impl Core {
         for o in orders {
             let id = OrderId::new(&o.id);
             let state = self.order_state(&id)?;
-            let Some(spec) = state.spec.as_ref() else {
+            // The current leg: staged at a hub, the last leg starts there.
+            let Some(spec) = state.leg_spec() else {
                 unplanned.push(Unplanned {
                     order_id: o.id.clone(),
                     reason: "the order's details have not arrived yet".into(),
@@ -220,7 +221,7 @@ impl Core {
             };
             let picked_up =
                 crate::lifecycle::Work::of(state.status) == crate::lifecycle::Work::OnBoard;
-            match OrderLoad::from_spec(id, spec, picked_up, Some(&zones)) {
+            match OrderLoad::from_spec(id, &spec, picked_up, Some(&zones)) {
                 Ok(load) => out.push(Loaded {
                     load,
                     reference: o.reference.clone(),

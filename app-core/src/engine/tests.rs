@@ -170,6 +170,7 @@ fn search_follows_an_edited_address() {
         &order,
         Action::EditDropoffAddress {
             address: "Unioninkatu 45".into(),
+            point: None,
         },
     )
     .unwrap();

@@ -76,6 +76,23 @@ impl Intent {
     }
 }
 
+impl OrderState {
+    /// The spec of the order's current leg: staged at a hub, the last leg
+    /// starts at the hub instead of the original pickup (what the planner and
+    /// the courier's navigation use).
+    pub fn leg_spec(&self) -> Option<std::borrow::Cow<'_, OrderSpec>> {
+        let spec = self.spec.as_ref()?;
+        Some(match &self.staged {
+            Some(hub) => {
+                let mut leg = spec.clone();
+                leg.pickup = hub.clone();
+                std::borrow::Cow::Owned(leg)
+            }
+            None => std::borrow::Cow::Borrowed(spec),
+        })
+    }
+}
+
 /// Whether receipts and invoices exist for the order: once it is delivered.
 pub fn documents_available(s: &OrderState) -> bool {
     s.spec.is_some() && s.status == DeliveryStatus::Delivered
@@ -125,7 +142,8 @@ pub enum Work {
 impl Work {
     pub fn of(status: DeliveryStatus) -> Work {
         match status {
-            DeliveryStatus::Pending => Work::Unassigned,
+            // Staged at a hub, the last leg is nobody's work yet.
+            DeliveryStatus::Pending | DeliveryStatus::AtHub => Work::Unassigned,
             DeliveryStatus::Assigned => Work::ToCollect,
             DeliveryStatus::PickedUp
             | DeliveryStatus::InTransit
@@ -190,7 +208,17 @@ pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<ActionKind> {
     }
     let seen = s.seen();
     let someone = UserId::new(format!("{}~other", actor.user));
-    let candidates: [(ActionKind, EventBody); 14] = [
+    // Any hub will do to ask, except for a pickup order bound for its own.
+    let hub = Stop {
+        warehouse: Some(
+            s.spec
+                .as_ref()
+                .and_then(|spec| spec.dropoff.warehouse.clone())
+                .unwrap_or_else(|| ruta_domain::WarehouseId::new("~hub")),
+        ),
+        ..Stop::default()
+    };
+    let candidates: [(ActionKind, EventBody); 15] = [
         (ActionKind::Assign, EventBody::Assigned { courier: someone }),
         (ActionKind::Unassign, EventBody::Unassigned),
         (ActionKind::Claim, EventBody::Claimed),
@@ -245,6 +273,7 @@ pub fn allowed_actions(s: &OrderState, actor: &Actor) -> Vec<ActionKind> {
                 previous: None,
             },
         ),
+        (ActionKind::ReceiveAtHub, EventBody::ReceivedAtHub { hub }),
     ];
     candidates
         .into_iter()

@@ -103,8 +103,12 @@ pub fn permitted(role: Role, carrier: CarrierType, kind: Kind) -> bool {
         PriceSet | CodSet | Assigned | Unassigned | Reopened | ConflictResolved => operator,
         Claimed => courier && carrier == Internal,
         Accepted | Declined => courier && carrier != External,
-        PickedUp | InTransit | AttemptFailed | PodCaptured => {
+        PickedUp | AttemptFailed | PodCaptured => {
             (courier && carrier != External) || (operator && carrier == External)
+        }
+        // Also a hybrid order's hand-over to its last-leg carrier, recorded by an operator.
+        InTransit => {
+            (courier && carrier != External) || (operator && matches!(carrier, External | Hybrid))
         }
         Returned => (courier && carrier != External) || operator,
         Delivered => {
@@ -112,31 +116,69 @@ pub fn permitted(role: Role, carrier: CarrierType, kind: Kind) -> bool {
                 || (operator && matches!(carrier, External | Hybrid))
         }
         CodCollected => (courier && carrier == Internal) || (operator && carrier == External),
+        // The hub's staff scan the parcel in; a courier may drop it at an unstaffed hub.
+        ReceivedAtHub => operator || (courier && carrier != External),
     }
 }
 
-/// The status an event of `kind` moves an order to from `from`, if that
-/// transition exists; `Some(from)` for events that do not change the status.
-pub fn transition(from: DeliveryStatus, kind: Kind) -> Option<DeliveryStatus> {
+/// What, beside its status, decides where an order's events take it: its
+/// type and carrier, and whether the parcel is staged at a hub between the
+/// legs of a pickup & delivery order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Leg {
+    pub order_type: OrderType,
+    pub carrier: CarrierType,
+    /// Received at a hub and not yet picked up for the last leg.
+    pub staged: bool,
+}
+
+impl OrderState {
+    /// The order's [`Leg`] now (the default for an order not yet created).
+    pub fn leg(&self) -> Leg {
+        match &self.spec {
+            Some(spec) => Leg {
+                order_type: spec.order_type,
+                carrier: spec.carrier,
+                staged: self.staged.is_some(),
+            },
+            None => Leg::default(),
+        }
+    }
+}
+
+/// The status an event of `kind` moves an order on `leg` to from `from`, if
+/// that transition exists; `Some(from)` for events that do not change the status.
+pub fn transition(leg: Leg, from: DeliveryStatus, kind: Kind) -> Option<DeliveryStatus> {
     use DeliveryStatus::*;
     use Kind as K;
+    // Where an order waits for a courier: at its hub once staged there.
+    let waiting = if leg.staged { AtHub } else { Pending };
     let to = match (kind, from) {
-        (K::Assigned, Pending | Assigned) => Assigned,
-        (K::Unassigned, Assigned) => Pending,
-        (K::Claimed, Pending) => Assigned,
+        (K::Assigned, Pending | Assigned | AtHub) => Assigned,
+        (K::Unassigned, Assigned) => waiting,
+        (K::Claimed, Pending | AtHub) => Assigned,
         (K::Accepted, Assigned) => Assigned,
-        (K::Declined, Assigned) => Pending,
+        (K::Declined, Assigned) => waiting,
         (K::PickedUp, Assigned) => PickedUp,
         (K::InTransit, PickedUp | AttemptFailed) => InTransit,
-        (K::Delivered, PickedUp | InTransit) => Delivered,
+        // A hybrid order's last leg: the operator hands the parcel to the carrier.
+        (K::InTransit, AtHub) if leg.carrier == CarrierType::Hybrid => InTransit,
+        // A pickup order ends at its hub: being received there is its completion.
+        (K::ReceivedAtHub, PickedUp | InTransit) => match leg.order_type {
+            OrderType::Pickup => Delivered,
+            OrderType::PickupAndDelivery => AtHub,
+            OrderType::Delivery | OrderType::OnDemand => return None,
+        },
+        (K::Delivered, PickedUp | InTransit) if leg.order_type != OrderType::Pickup => Delivered,
         (K::AttemptFailed, PickedUp | InTransit) => AttemptFailed,
-        (K::Returned, PickedUp | InTransit | AttemptFailed) => Returned,
-        (K::Cancelled, Pending | Assigned) => Cancelled,
+        (K::Returned, PickedUp | InTransit | AttemptFailed | AtHub) => Returned,
+        // A parcel that is physically at a hub is returned, not cancelled.
+        (K::Cancelled, Pending | Assigned) if !leg.staged => Cancelled,
         (K::Reopened, Cancelled) => Pending,
         (K::PodCaptured | K::CodCollected, PickedUp | InTransit | AttemptFailed | Delivered) => {
             from
         }
-        (K::Edited, Pending | Assigned | PickedUp | InTransit | AttemptFailed) => from,
+        (K::Edited, Pending | Assigned | PickedUp | InTransit | AttemptFailed | AtHub) => from,
         (K::PriceSet | K::CodSet, s) if s != Cancelled => from,
         (K::ConflictResolved | K::NoteAdded, _) => from,
         _ => return None,
@@ -168,6 +210,9 @@ pub fn check(s: &OrderState, actor: &Actor, body: &EventBody, seen: &Seen) -> Ve
         return reject(Refusal::NotYours);
     }
     let concurrent = seen.status != s.status || seen.assignee != s.assignee;
+    if let Some(refusal) = type_refusal(spec, body) {
+        return reject(refusal);
+    }
 
     // Who may act for a courier-side event: the assignee; a courier who was
     // assigned and still believed so acts on a physical fact (flagged).
@@ -189,7 +234,7 @@ pub fn check(s: &OrderState, actor: &Actor, body: &EventBody, seen: &Seen) -> Ve
         flag = Some(ConflictKind::ActedAfterReassignment);
     }
 
-    if transition(s.status, kind).is_none() {
+    if transition(s.leg(), s.status, kind).is_none() {
         match collision(s, kind, seen, concurrent) {
             // The collision decides the conflict; the event's own checks still run.
             Verdict::Flagged { conflict } => flag = Some(conflict),
@@ -265,6 +310,22 @@ pub fn check(s: &OrderState, actor: &Actor, body: &EventBody, seen: &Seen) -> Ve
                 kind,
             })
         }
+        EventBody::InTransit
+            if s.status == DeliveryStatus::AtHub && actor.role == Role::Courier =>
+        {
+            // The parcel is at the hub: a courier's move on it was made before
+            // it got there (or by a modified client).
+            if concurrent {
+                Verdict::Held {
+                    conflict: ConflictKind::StatusChangedConcurrently,
+                }
+            } else {
+                reject(Refusal::InvalidTransition {
+                    from: s.status,
+                    kind,
+                })
+            }
+        }
         EventBody::Assigned { courier } if courier.as_str().trim().is_empty() => {
             reject(Refusal::Invalid {
                 field: "courier".into(),
@@ -276,6 +337,58 @@ pub fn check(s: &OrderState, actor: &Actor, body: &EventBody, seen: &Seen) -> Ve
     match (specific, flag) {
         (Verdict::Applied, Some(conflict)) => Verdict::Flagged { conflict },
         (v, _) => v,
+    }
+}
+
+/// What an order's type forbids outright, whatever its status: a pickup order
+/// is completed by its hub, not delivered; only orders that end at a hub (or
+/// pass one) are received there, and only at a warehouse (at its own, for a
+/// pickup order that names one).
+pub(crate) fn type_refusal(spec: &OrderSpec, body: &EventBody) -> Option<Refusal> {
+    let invalid = |field: &str, message: String| {
+        Some(Refusal::Invalid {
+            field: field.into(),
+            message,
+        })
+    };
+    match body {
+        EventBody::Delivered { .. } if spec.order_type == OrderType::Pickup => invalid(
+            "order_type",
+            "a pickup order is complete when its hub receives it, not delivered".into(),
+        ),
+        EventBody::ReceivedAtHub { hub } => {
+            let Some(warehouse) = hub
+                .warehouse
+                .as_ref()
+                .filter(|w| !w.as_str().trim().is_empty())
+            else {
+                return invalid("warehouse", "a hub receipt names its warehouse".into());
+            };
+            match spec.order_type {
+                OrderType::Pickup | OrderType::PickupAndDelivery => {}
+                OrderType::Delivery | OrderType::OnDemand => {
+                    return invalid(
+                        "order_type",
+                        format!(
+                            "a {} order is not received at a hub; only pickup and pickup & delivery orders are",
+                            spec.order_type.label()
+                        ),
+                    );
+                }
+            }
+            match &spec.dropoff.warehouse {
+                Some(own) if spec.order_type == OrderType::Pickup && own != warehouse => invalid(
+                    "warehouse",
+                    format!(
+                        "this pickup order goes to warehouse {}, not {}",
+                        own.as_str(),
+                        warehouse.as_str()
+                    ),
+                ),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -312,7 +425,7 @@ pub(crate) fn collision(s: &OrderState, kind: Kind, seen: &Seen, concurrent: boo
         },
     };
     // Valid from what the author saw, and they saw something else: concurrent.
-    let Some(target) = transition(seen.status, kind).filter(|_| concurrent) else {
+    let Some(target) = transition(s.leg(), seen.status, kind).filter(|_| concurrent) else {
         return invalid;
     };
     // Two people made the same move (two dispatchers cancelling): nothing to resolve.
@@ -347,7 +460,7 @@ pub(crate) fn check_edit(
     previous: Option<&Edit>,
 ) -> Verdict {
     use DeliveryStatus::*;
-    let picked_up = matches!(s.status, PickedUp | InTransit | AttemptFailed);
+    let picked_up = matches!(s.status, PickedUp | InTransit | AttemptFailed | AtHub);
     if actor.role == Role::Client && picked_up {
         return Verdict::Rejected {
             refusal: Refusal::InvalidTransition {

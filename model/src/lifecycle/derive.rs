@@ -47,6 +47,10 @@ pub struct OrderState {
     pub updated_at: Option<Hlc>,
     pub conflicts: Vec<Conflict>,
     pub timeline: Vec<TimelineEntry>,
+    /// The hub a pickup & delivery order waits at between its legs (from its
+    /// receipt until the last leg's pickup): that leg starts there.
+    #[serde(default)]
+    pub staged: Option<Stop>,
     last_status_event: Option<String>,
     last_assign_event: Option<String>,
 }
@@ -68,6 +72,7 @@ impl OrderState {
             updated_at: None,
             conflicts: Vec::new(),
             timeline: Vec::new(),
+            staged: None,
             last_status_event: None,
             last_assign_event: None,
         }
@@ -149,13 +154,14 @@ pub(crate) fn apply(s: &mut OrderState, event: Event, verdict: Verdict) {
     if effective {
         s.updated_at = Some(event.at);
         let before = s.status;
+        let leg = s.leg();
         // A flagged physical event lands where its author saw the parcel.
-        let base = if transition(s.status, event.body.kind()).is_some() {
+        let base = if transition(leg, s.status, event.body.kind()).is_some() {
             s.status
         } else {
             event.seen.status
         };
-        if let Some(to) = transition(base, event.body.kind()) {
+        if let Some(to) = transition(leg, base, event.body.kind()) {
             s.status = to;
         }
         match &event.body {
@@ -196,7 +202,22 @@ pub(crate) fn apply(s: &mut OrderState, event: Event, verdict: Verdict) {
                 s.last_assign_event = Some(id.clone());
             }
             EventBody::Accepted => s.accepted = true,
-            EventBody::PickedUp => s.picked_up_at = Some(event.at),
+            EventBody::PickedUp => {
+                s.picked_up_at = Some(event.at);
+                s.staged = None;
+            }
+            EventBody::ReceivedAtHub { hub } => {
+                // The hub holds the parcel now; nobody carries it.
+                s.assignee = None;
+                s.accepted = false;
+                s.last_assign_event = Some(id.clone());
+                if s.status == DeliveryStatus::Delivered {
+                    // A pickup order: its receipt is the delivery that counts.
+                    s.delivery = Some((id.clone(), Vec::new()));
+                } else {
+                    s.staged = Some(hub.clone());
+                }
+            }
             EventBody::Delivered { pods, .. } => s.delivery = Some((id.clone(), pods.clone())),
             EventBody::PodCaptured { pod } => s.pods.push(CapturedPod {
                 record: pod.clone(),
@@ -227,6 +248,7 @@ pub(crate) fn apply(s: &mut OrderState, event: Event, verdict: Verdict) {
         // A courier acting on a physical fact holds the parcel: the order follows them.
         if event.actor.role == Role::Courier
             && event.body.kind().is_physical()
+            && event.body.kind() != Kind::ReceivedAtHub
             && s.assignee.as_ref() != Some(&event.actor.user)
         {
             s.assignee = Some(event.actor.user.clone());

@@ -201,6 +201,12 @@ pub enum EventBody {
     NoteAdded {
         text: String,
     },
+    /// The parcel arrived at a hub (`hub.warehouse` names it; its address and
+    /// position are the hub's): a pickup order's completion, a pickup &
+    /// delivery order's first leg. Nobody carries it afterwards.
+    ReceivedAtHub {
+        hub: Stop,
+    },
 }
 
 /// The kind of an event, without its data.
@@ -227,10 +233,11 @@ pub enum Kind {
     CodCollected,
     ConflictResolved,
     NoteAdded,
+    ReceivedAtHub,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 21] = [
         Kind::Created,
         Kind::Edited,
         Kind::PriceSet,
@@ -251,6 +258,7 @@ impl Kind {
         Kind::CodCollected,
         Kind::ConflictResolved,
         Kind::NoteAdded,
+        Kind::ReceivedAtHub,
     ];
 
     /// Events that record what physically happened to the parcel or at the door.
@@ -264,6 +272,7 @@ impl Kind {
                 | Kind::Returned
                 | Kind::PodCaptured
                 | Kind::CodCollected
+                | Kind::ReceivedAtHub
         )
     }
 }
@@ -291,6 +300,7 @@ impl EventBody {
             EventBody::CodCollected { .. } => Kind::CodCollected,
             EventBody::ConflictResolved { .. } => Kind::ConflictResolved,
             EventBody::NoteAdded { .. } => Kind::NoteAdded,
+            EventBody::ReceivedAtHub { .. } => Kind::ReceivedAtHub,
         }
     }
 }

@@ -476,13 +476,19 @@ fn expected_permission(kind: Kind, role: Role, carrier: CarrierType) -> bool {
         | Kind::ConflictResolved => op,
         Kind::Claimed => role == Courier && carrier == Internal,
         Kind::Accepted | Kind::Declined => role == Courier && carrier != External,
-        Kind::PickedUp | Kind::InTransit | Kind::AttemptFailed | Kind::PodCaptured => {
+        Kind::PickedUp | Kind::AttemptFailed | Kind::PodCaptured => {
             if carrier == External {
                 op
             } else {
                 role == Courier
             }
         }
+        Kind::InTransit => match carrier {
+            External => op,
+            Hybrid => op || role == Courier,
+            Internal | Prime => role == Courier,
+        },
+        Kind::ReceivedAtHub => op || (role == Courier && carrier != External),
         Kind::Returned => op || (role == Courier && carrier != External),
         Kind::Delivered => match carrier {
             Internal | Prime => role == Courier,
@@ -496,24 +502,22 @@ fn expected_permission(kind: Kind, role: Role, carrier: CarrierType) -> bool {
     }
 }
 
-/// The statuses an event of each kind may start from (for the canonical body).
-fn expected_from(kind: Kind, role: Role) -> &'static [DeliveryStatus] {
+/// The statuses an event of each kind may start from (for the canonical
+/// body), on an order of `order_type` carried by `carrier`.
+fn expected_from(
+    kind: Kind,
+    role: Role,
+    order_type: OrderType,
+    carrier: CarrierType,
+) -> Vec<DeliveryStatus> {
     use DeliveryStatus::*;
-    const ALL: &[DeliveryStatus] = &[
-        Pending,
-        Assigned,
-        PickedUp,
-        InTransit,
-        AttemptFailed,
-        Delivered,
-        Cancelled,
-        Returned,
-    ];
+    let op = role.is_operator();
+    let through_hub = matches!(order_type, OrderType::Pickup | OrderType::PickupAndDelivery);
     match kind {
-        Kind::Created => &[],
-        Kind::Edited if role == Role::Client => &[Pending, Assigned],
-        Kind::Edited => &[Pending, Assigned, PickedUp, InTransit, AttemptFailed],
-        Kind::PriceSet | Kind::CodSet => &[
+        Kind::Created => vec![],
+        Kind::Edited if role == Role::Client => vec![Pending, Assigned],
+        Kind::Edited => vec![Pending, Assigned, PickedUp, InTransit, AttemptFailed, AtHub],
+        Kind::PriceSet | Kind::CodSet => vec![
             Pending,
             Assigned,
             PickedUp,
@@ -521,27 +525,60 @@ fn expected_from(kind: Kind, role: Role) -> &'static [DeliveryStatus] {
             AttemptFailed,
             Delivered,
             Returned,
+            AtHub,
         ],
-        Kind::Assigned => &[Pending, Assigned],
-        Kind::Unassigned | Kind::Accepted | Kind::Declined => &[Assigned],
-        Kind::Claimed => &[Pending],
-        Kind::PickedUp => &[Assigned],
-        Kind::InTransit => &[PickedUp, AttemptFailed],
-        Kind::Delivered | Kind::AttemptFailed => &[PickedUp, InTransit],
-        Kind::Returned => &[PickedUp, InTransit, AttemptFailed],
-        Kind::Cancelled if role == Role::Client => &[Pending],
-        Kind::Cancelled => &[Pending, Assigned],
-        Kind::Reopened => &[Cancelled],
-        Kind::PodCaptured | Kind::CodCollected => &[PickedUp, InTransit, AttemptFailed, Delivered],
-        Kind::ConflictResolved | Kind::NoteAdded => ALL,
+        Kind::Assigned => vec![Pending, Assigned, AtHub],
+        Kind::Unassigned | Kind::Accepted | Kind::Declined => vec![Assigned],
+        Kind::Claimed => vec![Pending, AtHub],
+        Kind::PickedUp => vec![Assigned],
+        // At a hub nobody carries the parcel; only an operator hands a hybrid
+        // order to its last-leg carrier.
+        Kind::InTransit if op && carrier == CarrierType::Hybrid => {
+            vec![PickedUp, AttemptFailed, AtHub]
+        }
+        Kind::InTransit => vec![PickedUp, AttemptFailed],
+        Kind::Delivered if order_type == OrderType::Pickup => vec![],
+        Kind::Delivered | Kind::AttemptFailed => vec![PickedUp, InTransit],
+        Kind::ReceivedAtHub if through_hub => vec![PickedUp, InTransit],
+        Kind::ReceivedAtHub => vec![],
+        Kind::Returned if op => vec![PickedUp, InTransit, AttemptFailed, AtHub],
+        Kind::Returned => vec![PickedUp, InTransit, AttemptFailed],
+        Kind::Cancelled if role == Role::Client => vec![Pending],
+        Kind::Cancelled => vec![Pending, Assigned],
+        Kind::Reopened => vec![Cancelled],
+        Kind::PodCaptured | Kind::CodCollected => {
+            vec![PickedUp, InTransit, AttemptFailed, Delivered]
+        }
+        Kind::ConflictResolved | Kind::NoteAdded => DeliveryStatus::ALL.to_vec(),
     }
+}
+
+/// The hub of the table's orders.
+fn hub() -> Stop {
+    let mut stop = sample_spec("R-hub").dropoff;
+    stop.warehouse = Some(ruta_domain::WarehouseId::new("wh-1"));
+    stop
+}
+
+/// A spec of `order_type` with the warehouses its type needs.
+fn spec_of(order_type: OrderType) -> OrderSpec {
+    let mut spec = sample_spec("R-1");
+    spec.order_type = order_type;
+    match order_type {
+        OrderType::Pickup => spec.dropoff = hub(),
+        OrderType::Delivery => spec.pickup = hub(),
+        OrderType::OnDemand | OrderType::PickupAndDelivery => {}
+    }
+    spec
 }
 
 /// An order in `status` carried by `carrier`, assigned to courier A from
 /// Assigned on, with one open conflict, owned by client "cleo".
-fn state_in(status: DeliveryStatus, carrier: CarrierType) -> OrderState {
+/// At a hub the parcel is staged there and nobody carries it (courier A carried
+/// the first leg).
+fn state_in(status: DeliveryStatus, carrier: CarrierType, order_type: OrderType) -> OrderState {
     use DeliveryStatus::*;
-    let mut spec = sample_spec("R-1");
+    let mut spec = spec_of(order_type);
     spec.carrier = carrier;
     spec.client = Some(UserId::new("cleo"));
     let mut s = OrderState::empty(OrderId::new(ORDER));
@@ -551,9 +588,13 @@ fn state_in(status: DeliveryStatus, carrier: CarrierType) -> OrderState {
         s.assignee = Some(courier_a().user);
         s.involved.insert(courier_a().user);
     }
+    if status == AtHub {
+        s.assignee = None;
+        s.staged = Some(hub());
+    }
     if matches!(
         status,
-        PickedUp | InTransit | AttemptFailed | Delivered | Returned
+        PickedUp | InTransit | AttemptFailed | Delivered | Returned | AtHub
     ) {
         s.picked_up_at = Some(at(1, &courier_a()));
         s.pods.push(CapturedPod {
@@ -618,65 +659,65 @@ fn canonical(kind: Kind, role: Role) -> EventBody {
         Kind::NoteAdded => EventBody::NoteAdded {
             text: "called the client".into(),
         },
+        Kind::ReceivedAtHub => EventBody::ReceivedAtHub { hub: hub() },
     }
 }
 
 #[test]
-fn every_status_command_role_and_carrier_follows_the_table() {
-    use DeliveryStatus::*;
-    let statuses = [
-        Pending,
-        Assigned,
-        PickedUp,
-        InTransit,
-        AttemptFailed,
-        Delivered,
-        Cancelled,
-        Returned,
-    ];
+fn every_status_command_role_carrier_and_order_type_follows_the_table() {
     let mut checked = 0;
     let mut allowed = 0;
     let mut mismatches = Vec::new();
-    for status in statuses {
-        for carrier in CarrierType::ALL {
-            let state = state_in(status, carrier);
-            for kind in Kind::ALL {
-                for role in Role::ALL {
-                    let who = match role {
-                        Role::Courier => courier_a(),
-                        Role::Client => actor("cleo", Role::Client),
-                        Role::Dispatcher => dispatcher(),
-                        Role::Admin => actor("ada", Role::Admin),
-                    };
-                    let body = canonical(kind, role);
-                    assert_eq!(body.kind(), kind);
-                    let expect = expected_permission(kind, role, carrier)
-                        && expected_from(kind, role).contains(&status);
-                    let got = decide(&state, &who, body, at(50_000, &who), None);
-                    checked += 1;
-                    allowed += usize::from(got.is_ok());
-                    if got.is_ok() != expect {
-                        mismatches.push(format!("{status:?} {carrier:?} {kind:?} {role:?}: expected {expect}, got {got:?}"));
-                    }
-                    // A refused command says why, and never as a "concurrent" answer.
-                    if let Err(e) = &got {
-                        assert!(
-                            !matches!(e, Refusal::Concurrent(_)),
-                            "{status:?} {kind:?} {role:?}: {e}"
-                        );
+    for order_type in OrderType::ALL {
+        for status in DeliveryStatus::ALL {
+            // Only a pickup & delivery order waits at a hub between legs.
+            if status == DeliveryStatus::AtHub && order_type != OrderType::PickupAndDelivery {
+                continue;
+            }
+            for carrier in CarrierType::ALL {
+                let state = state_in(status, carrier, order_type);
+                for kind in Kind::ALL {
+                    for role in Role::ALL {
+                        let who = match role {
+                            Role::Courier => courier_a(),
+                            Role::Client => actor("cleo", Role::Client),
+                            Role::Dispatcher => dispatcher(),
+                            Role::Admin => actor("ada", Role::Admin),
+                        };
+                        let body = canonical(kind, role);
+                        assert_eq!(body.kind(), kind);
+                        let expect = expected_permission(kind, role, carrier)
+                            && expected_from(kind, role, order_type, carrier).contains(&status);
+                        let got = decide(&state, &who, body, at(50_000, &who), None);
+                        checked += 1;
+                        allowed += usize::from(got.is_ok());
+                        if got.is_ok() != expect {
+                            mismatches.push(format!("{order_type:?} {status:?} {carrier:?} {kind:?} {role:?}: expected {expect}, got {got:?}"));
+                        }
+                        // A refused command says why, and never as a "concurrent" answer.
+                        if let Err(e) = &got {
+                            assert!(
+                                !matches!(e, Refusal::Concurrent(_)),
+                                "{status:?} {kind:?} {role:?}: {e}"
+                            );
+                        }
                     }
                 }
             }
         }
     }
-    assert_eq!(checked, 8 * 4 * 20 * 4);
+    // 8 statuses for every type, and At Hub for pickup & delivery.
+    assert_eq!(checked, (8 * 4 + 1) * 4 * Kind::ALL.len() * 4);
     assert!(
         mismatches.is_empty(),
         "{} mismatches:\n{}",
         mismatches.len(),
         mismatches.join("\n")
     );
-    assert!(allowed > 200, "the table is not vacuous: {allowed} allowed");
+    assert!(
+        allowed > 1_000,
+        "the table is not vacuous: {allowed} allowed"
+    );
 }
 
 #[test]
@@ -692,12 +733,14 @@ fn the_next_stop_is_the_pickup_until_the_parcel_is_on_board() {
         (Delivered, StopKind::Dropoff),
         (Returned, StopKind::Dropoff),
         (Cancelled, StopKind::Dropoff),
+        // Staged at a hub, the last leg's pickup is the hub.
+        (AtHub, StopKind::Pickup),
     ] {
         assert_eq!(Work::next_stop(status), want, "{status:?}");
     }
     assert_eq!(
         DeliveryStatus::ALL.len(),
-        8,
+        9,
         "a new status needs a row here"
     );
 }
@@ -728,4 +771,257 @@ fn an_order_is_due_until_it_is_delivered_returned_or_cancelled() {
         // Open work is always due; only unassigned orders are due without being anyone's work.
         assert!(!Work::open_statuses().contains(&s) || due, "{s:?}");
     }
+}
+
+// ---- order types: the hub's part in an order -------------------------------------
+
+/// An order of `order_type` (carried by `carrier`) created, assigned to courier
+/// A and picked up by A.
+fn picked_up_by_a(order_type: OrderType, carrier: CarrierType) -> Vec<Event> {
+    let d = dispatcher();
+    let mut spec = spec_of(order_type);
+    spec.carrier = carrier;
+    let mut all = vec![act(&[], &d, 1_000, EventBody::Created { spec })];
+    let assigned = act(
+        &all,
+        &d,
+        2_000,
+        EventBody::Assigned {
+            courier: courier_a().user,
+        },
+    );
+    all.push(assigned);
+    let picked = act(&all, &courier_a(), 3_000, EventBody::PickedUp);
+    all.push(picked);
+    all
+}
+
+fn received(known: &[Event], who: &Actor, ms: i64) -> Event {
+    act(known, who, ms, EventBody::ReceivedAtHub { hub: hub() })
+}
+
+#[test]
+fn a_pickup_order_completes_when_its_hub_receives_it() {
+    let mut all = picked_up_by_a(OrderType::Pickup, CarrierType::Internal);
+    let s = state_of(&all);
+    // The courier cannot "deliver" it: the hub's receipt completes it.
+    let refused = decide(
+        &s,
+        &courier_a(),
+        EventBody::Delivered {
+            pods: vec![],
+            for_carrier: false,
+        },
+        at(4_000, &courier_a()),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&refused, Refusal::Invalid { field, .. } if field == "order_type"),
+        "{refused:?}"
+    );
+    // Only at its own hub.
+    let mut elsewhere = hub();
+    elsewhere.warehouse = Some(ruta_domain::WarehouseId::new("wh-2"));
+    let wrong = decide(
+        &s,
+        &dispatcher(),
+        EventBody::ReceivedAtHub { hub: elsewhere },
+        at(4_000, &dispatcher()),
+        None,
+    )
+    .unwrap_err();
+    assert!(wrong.to_string().contains("wh-1"), "{wrong}");
+    let receipt = received(&all, &dispatcher(), 5_000);
+    all.push(receipt.clone());
+    let s = state_of(&all);
+    assert_eq!(s.status, DeliveryStatus::Delivered);
+    assert_eq!(
+        s.assignee, None,
+        "the hub holds the parcel, not the courier"
+    );
+    assert_eq!(s.delivery.as_ref().map(|d| d.0.clone()), Some(receipt.id()));
+    assert!(
+        documents_available(&s),
+        "a completed pickup order is invoiced"
+    );
+    assert!(s.staged.is_none(), "a pickup order has no last leg");
+    assert!(!Work::is_due(s.status));
+}
+
+#[test]
+fn a_delivery_order_is_never_received_at_a_hub() {
+    for order_type in [OrderType::Delivery, OrderType::OnDemand] {
+        let all = picked_up_by_a(order_type, CarrierType::Internal);
+        let e = decide(
+            &state_of(&all),
+            &dispatcher(),
+            EventBody::ReceivedAtHub { hub: hub() },
+            at(5_000, &dispatcher()),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, Refusal::Invalid { field, .. } if field == "order_type"),
+            "{order_type:?}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn a_pickup_and_delivery_order_staged_at_a_hub_follows_its_two_legs() {
+    let d = dispatcher();
+    let mut all = picked_up_by_a(OrderType::PickupAndDelivery, CarrierType::Internal);
+    all.push(received(&all, &d, 5_000));
+    let s = state_of(&all);
+    assert_eq!(s.status, DeliveryStatus::AtHub);
+    assert_eq!(s.assignee, None);
+    assert_eq!(
+        Work::of(s.status),
+        Work::Unassigned,
+        "the last leg is nobody's work yet"
+    );
+    let leg = s.leg_spec().unwrap();
+    assert_eq!(leg.pickup, hub(), "the last leg starts at the hub");
+    assert_eq!(leg.dropoff, s.spec.as_ref().unwrap().dropoff);
+    // A parcel at the hub is returned, not cancelled.
+    assert!(
+        decide(
+            &s,
+            &d,
+            EventBody::Cancelled { reason: "x".into() },
+            at(5_500, &d),
+            None
+        )
+        .is_err()
+    );
+    // Assigned to B and unassigned again, it waits at the hub (not as a new order).
+    let assign_b = act(
+        &all,
+        &d,
+        6_000,
+        EventBody::Assigned {
+            courier: courier_b().user,
+        },
+    );
+    all.push(assign_b);
+    all.push(act(&all, &d, 6_100, EventBody::Unassigned));
+    assert_eq!(state_of(&all).status, DeliveryStatus::AtHub);
+    assert!(
+        decide(
+            &state_of(&all),
+            &d,
+            EventBody::Cancelled { reason: "x".into() },
+            at(6_150, &d),
+            None
+        )
+        .is_err(),
+        "assigned or not, a staged parcel is not cancelled"
+    );
+    let assign_b = act(
+        &all,
+        &d,
+        6_200,
+        EventBody::Assigned {
+            courier: courier_b().user,
+        },
+    );
+    all.push(assign_b);
+    // Courier A (first leg) cannot touch the last leg.
+    assert!(
+        decide(
+            &state_of(&all),
+            &courier_a(),
+            EventBody::PickedUp,
+            at(6_300, &courier_a()),
+            None
+        )
+        .is_err()
+    );
+    let last_leg = deliver_offline(&all, &courier_b(), 7_000, "p-b");
+    all.extend(last_leg);
+    let s = state_of(&all);
+    assert_eq!(s.status, DeliveryStatus::Delivered);
+    assert_eq!(s.assignee, Some(courier_b().user));
+    assert!(s.staged.is_none(), "the last leg left the hub");
+    assert_eq!(
+        s.involved,
+        [courier_a().user, courier_b().user].into_iter().collect()
+    );
+    assert!(s.open_conflicts().next().is_none(), "{:?}", s.conflicts);
+}
+
+#[test]
+fn a_hybrid_order_goes_from_the_hub_to_its_carrier() {
+    let d = dispatcher();
+    let mut all = picked_up_by_a(OrderType::PickupAndDelivery, CarrierType::Hybrid);
+    // The courier drops the parcel at an unstaffed hub: it does not follow them.
+    all.push(received(&all, &courier_a(), 5_000));
+    let s = state_of(&all);
+    assert_eq!(
+        (s.status, s.assignee.clone()),
+        (DeliveryStatus::AtHub, None)
+    );
+    all.push(act(&all, &d, 6_000, EventBody::InTransit));
+    assert_eq!(state_of(&all).status, DeliveryStatus::InTransit);
+    all.push(act(
+        &all,
+        &d,
+        7_000,
+        EventBody::Delivered {
+            pods: vec![],
+            for_carrier: true,
+        },
+    ));
+    assert_eq!(state_of(&all).status, DeliveryStatus::Delivered);
+}
+
+#[test]
+fn a_hub_receipt_and_an_offline_delivery_of_the_same_parcel_keep_the_earlier_fact() {
+    let base = picked_up_by_a(OrderType::PickupAndDelivery, CarrierType::Internal);
+    // The courier, offline, delivers at 4_000 (before) or 6_000 (after) the
+    // hub's receipt at 5_000; neither saw the other.
+    for (courier_at, want) in [
+        (4_000, DeliveryStatus::Delivered),
+        (6_000, DeliveryStatus::AtHub),
+    ] {
+        let receipt = received(&base, &dispatcher(), 5_000);
+        let mut courier = deliver_offline_from_picked_up(&base, courier_at);
+        let mut all = base.clone();
+        all.append(&mut courier);
+        all.push(receipt);
+        let s = state_of(&all);
+        assert_eq!(s.status, want, "courier at {courier_at}");
+        assert!(
+            open_kinds(&s).contains(&ConflictKind::StatusChangedConcurrently),
+            "courier at {courier_at}: {:?}",
+            open_kinds(&s)
+        );
+        all_kept(&s, &all);
+        // Any arrival order gives the same state.
+        let mut reversed = all.clone();
+        reversed.reverse();
+        assert_eq!(state_of(&reversed), s);
+    }
+}
+
+/// Courier A, already holding the parcel, goes on to deliver it offline.
+fn deliver_offline_from_picked_up(known: &[Event], t: i64) -> Vec<Event> {
+    let c = courier_a();
+    let mut mine = known.to_vec();
+    for (dt, body) in [
+        (10, EventBody::InTransit),
+        (20, EventBody::PodCaptured { pod: pod("p-a") }),
+        (
+            30,
+            EventBody::Delivered {
+                pods: vec![PodId::new("p-a")],
+                for_carrier: false,
+            },
+        ),
+    ] {
+        let e = act(&mine, &c, t + dt, body);
+        mine.push(e);
+    }
+    mine[known.len()..].to_vec()
 }

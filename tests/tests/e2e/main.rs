@@ -15,6 +15,7 @@ mod interop;
 mod invoices;
 mod loadgen;
 mod map;
+mod order_types;
 mod routing;
 mod signin;
 mod sync;

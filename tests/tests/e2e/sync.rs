@@ -274,7 +274,7 @@ async fn couriers_get_only_their_orders_and_an_offline_shift_merges_back() {
 }
 
 /// A small real PNG (decodable), as a POD photo stand-in.
-fn ruta_e2e_photo() -> Vec<u8> {
+pub fn ruta_e2e_photo() -> Vec<u8> {
     let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
