@@ -501,6 +501,9 @@ pub struct OrderQuery {
     pub window_ends_before_ms: Option<i64>,
     pub min_priority: Option<Priority>,
     pub with_open_conflicts: bool,
+    /// Only orders at risk of being late: the latest plan's ETA at the
+    /// drop-off is after the window's end.
+    pub late_risk: bool,
     /// Words matched against reference, customer and addresses (prefixes).
     pub search: Option<String>,
     pub sort: SortKey,
@@ -694,6 +697,13 @@ pub struct OrderSummary {
     /// matters; a delivered, returned or cancelled order's does not.
     #[serde(default)]
     pub due: bool,
+    /// The drop-off ETA from the latest plan of the courier's stops on this
+    /// device, when one was made.
+    #[serde(default)]
+    pub eta_ms: Option<i64>,
+    /// Still due and that ETA is after the window's end.
+    #[serde(default)]
+    pub late_risk: bool,
 }
 
 /// One entry of an order's timeline.

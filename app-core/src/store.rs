@@ -251,6 +251,27 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// The drop-off ETAs of `courier`'s latest plan (replacing their previous
+    /// plan's): what late risk is judged by.
+    pub fn set_plan_etas(
+        &self,
+        courier: &str,
+        etas: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .execute("DELETE FROM plan_eta WHERE courier = ?1", [courier])?;
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO plan_eta (order_id, courier, eta_ms, planned_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (order_id) DO UPDATE SET courier = excluded.courier,
+                 eta_ms = excluded.eta_ms, planned_ms = excluded.planned_ms",
+        )?;
+        for (order, eta) in etas {
+            stmt.execute(params![order, courier, eta, now_ms])?;
+        }
+        Ok(())
+    }
+
     /// The last HLC stamp this device issued or observed.
     pub fn last_hlc(&self) -> Result<Option<Hlc>, StoreError> {
         Ok(self.meta("hlc")?.and_then(|s| s.parse().ok()))

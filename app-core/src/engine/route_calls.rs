@@ -344,6 +344,20 @@ impl Core {
                 stops,
             }
         };
+        // The drop-off ETAs are what the table judges late risk by.
+        let etas: Vec<(String, i64)> = plan
+            .stops
+            .iter()
+            .filter(|s| s.kind == StopKind::Dropoff)
+            .map(|s| (s.order.to_string(), s.eta_ms))
+            .collect();
+        {
+            let mut inner = self.lock();
+            let tx = inner.store.write().map_err(storage)?;
+            tx.set_plan_etas(&req.courier, &etas, now_ms)
+                .map_err(storage)?;
+            tx.commit().map_err(storage)?;
+        }
         let stops = plan
             .stops
             .iter()

@@ -488,3 +488,126 @@ fn skeleton_orders_from_schema_1_become_documents() {
     let core = Core::open(dir.path()).unwrap().or_dispatcher();
     assert_eq!(core.order_count().unwrap(), 1, "imported once");
 }
+
+/// Five orders that differ in every sort key, listed by each key both ways and
+/// filtered by zone and priority: the rows come in exactly the expected order.
+#[test]
+fn the_table_sorts_by_each_key_and_filters_by_zone_and_priority_in_row_order() {
+    use app_api::{Priority, SortKey};
+    let (_dir, core, clock) = core();
+    core.set_zones(&[
+        crate::domain::geo::Zone {
+            id: crate::domain::ZoneId::new("west"),
+            name: "West".into(),
+            ring: vec![
+                [24.90, 60.10],
+                [24.94, 60.10],
+                [24.94, 60.20],
+                [24.90, 60.20],
+            ],
+        },
+        crate::domain::geo::Zone {
+            id: crate::domain::ZoneId::new("east"),
+            name: "East".into(),
+            ring: vec![
+                [24.94, 60.10],
+                [24.99, 60.10],
+                [24.99, 60.20],
+                [24.94, 60.20],
+            ],
+        },
+    ])
+    .unwrap();
+    // name, priority, window end (minutes from the start), zone's longitude.
+    let specs = [
+        ("A", Priority::Normal, 90, 24.92),
+        ("B", Priority::Urgent, 30, 24.96),
+        ("C", Priority::Low, 240, 24.93),
+        ("D", Priority::High, 60, 24.97),
+        ("E", Priority::Normal, 120, 24.91),
+    ];
+    let t0 = clock.now_ms();
+    let mut ids = std::collections::HashMap::new();
+    for (name, priority, window_min, lon) in specs {
+        let mut new = NewOrder::simple(name, "Kaivokatu 1", "Somewhere 1");
+        new.priority = priority;
+        new.dropoff_point = Some(Point { lat: 60.165, lon });
+        new.dropoff_window = Some((t0, t0 + window_min * 60_000));
+        let Response::Order(o) = core.execute(Request::CreateOrder(new)).unwrap() else {
+            panic!()
+        };
+        ids.insert(o.id.clone(), name);
+        clock.advance(1_000);
+    }
+    let by_name = |n: &str| ids.iter().find(|(_, v)| **v == n).unwrap().0.clone();
+    // Touch C, then A: the most recently updated first when descending.
+    for name in ["C", "A"] {
+        core.execute(Request::Act {
+            order_id: by_name(name),
+            action: Action::AddNote {
+                text: "called".into(),
+            },
+        })
+        .unwrap();
+        clock.advance(1_000);
+    }
+    let names = |q: OrderQuery| -> String {
+        list(&core, q)
+            .0
+            .iter()
+            .filter_map(|o| ids.get(&o.id).copied())
+            .collect()
+    };
+    let sorted = |sort: SortKey, descending: bool| {
+        names(OrderQuery {
+            sort,
+            descending,
+            ..Default::default()
+        })
+    };
+    // Created: A..E; references are issued in creation order too.
+    assert_eq!(sorted(SortKey::Created, false), "ABCDE");
+    assert_eq!(sorted(SortKey::Created, true), "EDCBA");
+    assert_eq!(sorted(SortKey::Reference, false), "ABCDE");
+    assert_eq!(sorted(SortKey::Reference, true), "EDCBA");
+    // Priority: ties (A, E Normal) by creation, in the same direction.
+    assert_eq!(sorted(SortKey::Priority, false), "CAEDB");
+    assert_eq!(sorted(SortKey::Priority, true), "BDEAC");
+    // Window end: B 30, D 60, A 90, E 120, C 240 minutes.
+    assert_eq!(sorted(SortKey::WindowEnd, false), "BDAEC");
+    assert_eq!(sorted(SortKey::WindowEnd, true), "CEADB");
+    // Updated: B, D, E untouched since creation, then C, then A.
+    assert_eq!(sorted(SortKey::Updated, false), "BDECA");
+    assert_eq!(sorted(SortKey::Updated, true), "ACEDB");
+    // Zone filter: west holds A, C, E; east B, D (newest first).
+    let zone = |z: &str| {
+        names(OrderQuery {
+            zone: Some(z.into()),
+            descending: true,
+            ..Default::default()
+        })
+    };
+    assert_eq!(zone("west"), "ECA");
+    assert_eq!(zone("east"), "DB");
+    // Priority filter: High and above, then Normal and above, by priority.
+    let at_least = |p: Priority| {
+        names(OrderQuery {
+            min_priority: Some(p),
+            sort: SortKey::Priority,
+            descending: true,
+            ..Default::default()
+        })
+    };
+    assert_eq!(at_least(Priority::High), "BD");
+    assert_eq!(at_least(Priority::Normal), "BDEA");
+    assert_eq!(at_least(Priority::Low), "BDEAC");
+    // Both filters at once.
+    assert_eq!(
+        names(OrderQuery {
+            zone: Some("east".into()),
+            min_priority: Some(Priority::Urgent),
+            ..Default::default()
+        }),
+        "B"
+    );
+}

@@ -157,6 +157,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // record ("nothing written since the push the server acknowledged") without
     // loading its document.
     "ALTER TABLE sync_state ADD COLUMN writes INTEGER NOT NULL DEFAULT 0;",
+    // 7: each order's ETA at its drop-off from the latest plan of its courier's
+    // stops on this device (late risk: the ETA is after the window's end).
+    "CREATE TABLE plan_eta (
+         order_id TEXT PRIMARY KEY,
+         courier TEXT NOT NULL,
+         eta_ms INTEGER NOT NULL,
+         planned_ms INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX plan_eta_courier ON plan_eta (courier);",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

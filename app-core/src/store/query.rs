@@ -6,7 +6,11 @@ use super::*;
 pub(crate) const SUMMARY_COLUMNS: &str = "o.id, o.reference, o.order_type, o.carrier, o.priority, o.status, \
      o.assignee, o.zone, o.customer_name, o.pickup_text, o.dropoff_text, o.window_end_ms, \
      o.price_cents, o.cod_cents, o.open_conflicts, o.created_ms, o.updated_ms, o.created_on, \
-     o.dropoff_lat, o.dropoff_lon";
+     o.dropoff_lat, o.dropoff_lon, \
+     (SELECT e.eta_ms FROM plan_eta e WHERE e.order_id = o.id)";
+
+/// How many columns [`SUMMARY_COLUMNS`] has (what a query selects after them starts here).
+pub(crate) const SUMMARY_WIDTH: usize = 21;
 
 /// A summary row with its enum columns still as text (parsed in `finish`, so an
 /// unknown value is an error, never a silent default).
@@ -25,6 +29,8 @@ impl RawSummary {
         self.summary.status = parse_enum("status", &self.status)?;
         self.summary.next_stop = crate::lifecycle::Work::next_stop(self.summary.status);
         self.summary.due = crate::lifecycle::Work::is_due(self.summary.status);
+        self.summary.late_risk = self.summary.due
+            && matches!((self.summary.eta_ms, self.summary.window_end_ms), (Some(eta), Some(end)) if eta > end);
         self.summary.priority = match self.priority {
             0 => Priority::Low,
             1 => Priority::Normal,
@@ -68,6 +74,8 @@ pub(crate) fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawSummary>
             },
             next_stop: Default::default(),
             due: false,
+            eta_ms: r.get(20)?,
+            late_risk: false,
         },
         order_type: r.get(2)?,
         carrier: r.get(3)?,
@@ -354,6 +362,14 @@ impl LocalStore {
         if q.with_open_conflicts {
             push("o.open_conflicts > 0".into(), vec![]);
         }
+        if q.late_risk {
+            // Orders without a window (NO_WINDOW) are never late.
+            push(
+                "EXISTS (SELECT 1 FROM plan_eta e WHERE e.order_id = o.id AND e.eta_ms > o.window_end_ms)"
+                    .into(),
+                vec![],
+            );
+        }
         let search = q.search.as_deref().map(str::trim).unwrap_or_default();
         if let Some(prefix) = reference_prefix(search) {
             // A reference (or its start): a range on the reference index.
@@ -448,7 +464,7 @@ impl LocalStore {
             .query_row(
                 &format!("SELECT {SUMMARY_COLUMNS}, o.notes, o.instructions, o.pods FROM orders o WHERE o.id = ?1"),
                 [id],
-                |r| Ok((summary_row(r)?, r.get::<_, String>(20)?, r.get::<_, String>(21)?, r.get::<_, String>(22)?)),
+                |r| Ok((summary_row(r)?, r.get::<_, String>(SUMMARY_WIDTH)?, r.get::<_, String>(SUMMARY_WIDTH + 1)?, r.get::<_, String>(SUMMARY_WIDTH + 2)?)),
             )
             .optional()?;
         let Some((summary, notes, instructions, pods)) = row else {

@@ -136,7 +136,12 @@ pub(crate) fn cell(key: &str, o: &OrderSummary) -> AnyView {
         "left" => match (o.due, o.window_end_ms) {
             (true, Some(end)) => {
                 let (text, class) = time_left(end - util::now_ms());
-                view! { <span class=class>{text}</span> }.into_any()
+                // Late risk: the courier's plan arrives after the window ends.
+                let risk = o.late_risk.then(|| {
+                    let eta = o.eta_ms.map(util::hhmm).unwrap_or_default();
+                    view! { <span class="late-risk" title=format!("Planned arrival {eta}, after the window")>" · late risk"</span> }
+                });
+                view! { <span class=class>{text}</span>{risk} }.into_any()
             }
             _ => ().into_any(),
         },
@@ -496,6 +501,7 @@ pub(crate) fn FilterBar(
                 <option value="urgent">"Urgent"</option>
             </select>
             <label class="check"><input type="checkbox" id="filter-conflicts" on:change=move |ev| { let v = event_target_checked(&ev); set_q(&|q| q.with_open_conflicts = v) }/>"Conflicts"</label>
+            <label class="check" title="The courier's planned arrival is after the drop-off window's end"><input type="checkbox" id="filter-late-risk" on:change=move |ev| { let v = event_target_checked(&ev); set_q(&|q| q.late_risk = v) }/>"Late risk"</label>
             <label class="check" title="Drop-off window ends within the next hours">"Due within"
                 <select id="filter-due" on:change=move |ev| { let h: i64 = event_target_value(&ev).parse().unwrap_or(0); set_q(&|q| q.window_ends_before_ms = (h > 0).then(|| util::now_ms() + h * 3_600_000)) }>
                     <option value="0">"any"</option><option value="1">"1 h"</option><option value="3">"3 h"</option><option value="24">"24 h"</option>

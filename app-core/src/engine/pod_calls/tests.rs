@@ -562,10 +562,18 @@ fn detail_offers_only_what_the_lifecycle_allows_and_lists_missing_proofs() {
     assert_eq!(d.dropoff.as_ref().unwrap().address, "Fredrikinkatu 32");
 
     // A dispatcher sees the operator's actions and not the courier's.
-    // Once picked up, it can only come back (return), not be cancelled.
+    // Once picked up, it can only come back (return), not be cancelled, or
+    // (a pickup & delivery order) be received at a hub for its last leg.
     session(&core, "dana", Role::Dispatcher);
     let d = detail(&core, &id);
-    assert_eq!(d.actions, vec![ActionKind::Return, ActionKind::Edit]);
+    assert_eq!(
+        d.actions,
+        vec![
+            ActionKind::Return,
+            ActionKind::Edit,
+            ActionKind::ReceiveAtHub
+        ]
+    );
     let Response::Order(o) = core
         .execute(Request::CreateOrder(NewOrder::simple(
             "B",

@@ -501,3 +501,72 @@ fn assigning_outside_a_couriers_zones_beyond_their_van_or_with_cash_they_do_not_
         .is_err()
     );
 }
+
+fn list(core: &Core, q: OrderQuery) -> Vec<app_api::OrderSummary> {
+    match core.execute(Request::ListOrders(q)).unwrap() {
+        Response::Orders { orders, .. } => orders,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_plan_arriving_after_a_window_marks_the_order_at_late_risk_and_the_table_filters_it() {
+    let (_d, core) = core();
+    // Two orders for aki: one due in 3 minutes (unreachable), one in 3 hours.
+    let mut ids = Vec::new();
+    for (k, minutes) in [(1, 3), (2, 180)] {
+        let mut new = NewOrder::simple(&format!("Customer {k}"), "Kaivokatu 1", "Bulevardi 9");
+        new.pickup_point = Some(p(60.1708, 24.9410));
+        new.dropoff_point = Some(p(60.1640, 24.9330 + 0.01 * k as f64));
+        new.dropoff_window = Some((NOW, NOW + minutes * 60_000));
+        let Response::Order(o) = core.execute(Request::CreateOrder(new)).unwrap() else {
+            panic!()
+        };
+        act(
+            &core,
+            &o.id,
+            Action::Assign {
+                courier: "aki".into(),
+            },
+        );
+        ids.push(o.id);
+    }
+    // Before any plan: no ETA, no risk, and the filter finds nothing.
+    let before = list(&core, OrderQuery::default());
+    assert!(before.iter().all(|o| o.eta_ms.is_none() && !o.late_risk));
+    let risky = OrderQuery {
+        late_risk: true,
+        ..Default::default()
+    };
+    assert!(list(&core, risky.clone()).is_empty());
+    let planned = plan(&core, request("aki"));
+    let eta_of = |id: &str| {
+        planned
+            .stops
+            .iter()
+            .find(|s| s.order_id == id && s.kind == StopKind::Dropoff)
+            .unwrap()
+            .eta_ms
+    };
+    let rows = list(&core, OrderQuery::default());
+    for (id, late) in [(&ids[0], true), (&ids[1], false)] {
+        let row = rows.iter().find(|o| &o.id == id).unwrap();
+        assert_eq!(row.eta_ms, Some(eta_of(id)), "{row:?}");
+        assert_eq!(row.late_risk, late, "{row:?}");
+    }
+    let found: Vec<String> = list(&core, risky.clone())
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(found, vec![ids[0].clone()]);
+    // Delivered or not, a done order is not at risk; unassigned and planned
+    // again without it, its ETA goes with the courier's old plan.
+    act(&core, &ids[0], Action::Unassign);
+    plan(&core, request("aki"));
+    let row = list(&core, OrderQuery::default())
+        .into_iter()
+        .find(|o| o.id == ids[0])
+        .unwrap();
+    assert_eq!((row.eta_ms, row.late_risk), (None, false), "{row:?}");
+    assert!(list(&core, risky).is_empty());
+}
