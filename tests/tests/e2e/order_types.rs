@@ -484,3 +484,54 @@ async fn a_clients_forged_hub_receipt_is_refused_by_the_server() {
     );
     assert_eq!(d.summary.status, DeliveryStatus::Pending);
 }
+
+/// The panel, in Chromium: a dispatcher takes an external carrier's pickup &
+/// delivery parcel in at the hub; the history holds the receipt at that hub.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_takes_a_parcel_in_at_the_hub_from_the_panel() {
+    use serde_json::json;
+    let host = ruta_e2e::DeviceHost::start("device-hub");
+    let change =
+        serde_json::to_value(Request::ChangeConfig(ConfigChange::PutWarehouse(hub()))).unwrap();
+    let (code, body) = host.call(&change).await;
+    assert_eq!(code, 200, "{body}");
+    let (code, order) = host
+        .call(
+            &json!({ "op": "create_order", "customer_name": "Lähetys Oy",
+            "pickup_address": "Kaivokatu 1", "dropoff_address": "Bulevardi 14",
+            "carrier": "external", "order_type": "pickup_and_delivery" }),
+        )
+        .await;
+    assert_eq!(code, 200, "{order}");
+    let id = order["id"].as_str().unwrap();
+    for action in [
+        json!({ "action": "assign", "courier": "carrier-posti" }),
+        json!({ "action": "pick_up" }),
+    ] {
+        let (code, body) = host
+            .call(&json!({ "op": "act", "order_id": id, "action": action }))
+            .await;
+        assert_eq!(code, 200, "{body}");
+    }
+    ruta_e2e::browser_phase(
+        "hub.mjs",
+        "receive",
+        &host.url,
+        json!({ "reference": order["reference"], "hub": "hub-vallila", "hub_name": "Vallila hub" }),
+    );
+    let (code, detail) = host
+        .call(&json!({ "op": "get_order", "order_id": id }))
+        .await;
+    assert_eq!(code, 200, "{detail}");
+    assert_eq!(detail["summary"]["status"], "at_hub", "{detail}");
+    let receipt = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "received_at_hub")
+        .expect("the receipt is in the history");
+    assert!(
+        receipt["details"].as_str().unwrap().contains("hub-vallila"),
+        "{receipt}"
+    );
+}
