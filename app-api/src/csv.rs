@@ -59,6 +59,23 @@ pub const ORDER_CSV_COLUMNS: [(&str, &str); 31] = [
     ("express", "yes/no, true/false or 1/0"),
 ];
 
+/// The columns an orders export has beside [`ORDER_CSV_COLUMNS`] (the order's
+/// identity and state). An import skips them, so an exported file imports as
+/// new orders with the same content.
+pub const ORDER_CSV_EXPORT_ONLY: [&str; 11] = [
+    "id",
+    "reference",
+    "status",
+    "assignee",
+    "zone",
+    "price_cents",
+    "distance_m",
+    "created_at_ms",
+    "updated_at_ms",
+    "created_on",
+    "open_conflicts",
+];
+
 /// One problem found in an import file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportProblem {

@@ -137,6 +137,8 @@ pub fn parse_orders(bytes: &[u8], mut progress: impl FnMut(u64, u64)) -> Parsed 
                 columns.push(Some(k));
             }
             None if name.is_empty() => columns.push(None),
+            // An export's own columns: what the order was, not what to create.
+            None if app_api::ORDER_CSV_EXPORT_ONLY.contains(&name.as_str()) => columns.push(None),
             None => {
                 unknown.push(name);
                 columns.push(None);
@@ -241,7 +243,7 @@ fn parse_row(
                         .into(),
             });
         }
-        fields[k] = text.trim();
+        fields[k] = unsafe_cell(text.trim());
     }
     let get = |name: &str| fields[KNOWN.iter().position(|k| *k == name).expect("known column")];
     let err = |column: &str, message: String| RowError {
@@ -507,6 +509,15 @@ pub fn safe_cell(v: &str) -> std::borrow::Cow<'_, str> {
         format!("'{v}").into()
     } else {
         v.into()
+    }
+}
+
+/// The value behind a cell [`safe_cell`] protected (`'+358 40 111` is the
+/// phone number `+358 40 111`), so an exported file imports as it was.
+pub fn unsafe_cell(v: &str) -> &str {
+    match v.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => v,
     }
 }
 

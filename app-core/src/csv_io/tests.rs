@@ -199,4 +199,16 @@ fn exported_cells_cannot_run_as_formulas() {
     let row = r.records().next().unwrap().unwrap();
     assert_eq!(&row[0], "'=HYPERLINK(\"x\")");
     assert_eq!(&row[1], "Björn, \"B\"");
+    // Read back, the protection comes off; an apostrophe before anything else stays.
+    for v in [
+        "=HYPERLINK(\"x\")",
+        "+358 40 111",
+        "-5",
+        "@home",
+        "'quoted",
+        "plain",
+    ] {
+        assert_eq!(unsafe_cell(&safe_cell(v)), v);
+    }
+    assert_eq!(unsafe_cell("'plain"), "'plain");
 }

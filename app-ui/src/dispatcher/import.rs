@@ -71,6 +71,7 @@ pub(crate) fn Import() -> impl IntoView {
                 <table class="problems"><tbody>
                     {app_api::ORDER_CSV_COLUMNS.iter().map(|(name, what)| view! { <tr><td><code>{*name}</code></td><td>{*what}</td></tr> }).collect_view()}
                 </tbody></table>
+                <p class="muted small" id="csv-export-only">{format!("An orders export imports as it is (as new orders): its columns {} are skipped.", app_api::ORDER_CSV_EXPORT_ONLY.join(", "))}</p>
             </details>
             <div class="row">
                 <input type="file" id="csv-file" accept=".csv,text/csv" node_ref=file/>
