@@ -535,3 +535,94 @@ async fn a_dispatcher_takes_a_parcel_in_at_the_hub_from_the_panel() {
         "{receipt}"
     );
 }
+
+/// In Chromium: the client's device shows its order's courier live on a
+/// small map with the ETA and the recipient's link; the link's page says
+/// "On its way" and names nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_sees_the_courier_on_the_map_in_the_panel_and_the_recipient_sees_only_the_status()
+{
+    use serde_json::json;
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier"), ("k1", "client")]);
+    let server = SyncServer::start_in("tracking-ui", data);
+    let disp = device(&server.url, &tokens["d1"]).await;
+    let c1 = device(&server.url, &tokens["c1"]).await;
+    let tiles = ruta_e2e::workspace_root().join("data/tiles/helsinki.mbtiles");
+    let client = ruta_e2e::DeviceHost::start_with_env(
+        "device-tracking-client",
+        tempfile::tempdir().unwrap(),
+        &[
+            ("RUTA_SYNC_URL", server.url.as_ref()),
+            ("RUTA_SYNC_TOKEN", tokens["k1"].as_ref()),
+            ("RUTA_TILES", tiles.as_os_str()),
+        ],
+    );
+    let new = serde_json::to_value(Request::CreateOrder(new_order(
+        "Aino Kartalla",
+        OrderType::PickupAndDelivery,
+    )))
+    .unwrap();
+    let mut made = (0, serde_json::Value::Null);
+    assert!(
+        eventually(T, async || {
+            made = client.call(&new).await;
+            made.0 == 200
+        })
+        .await,
+        "the client's device signs in and creates the order: {made:?}"
+    );
+    let id = made.1["id"].as_str().unwrap().to_owned();
+    let reference = made.1["reference"].clone();
+    assert!(eventually(T, async || holds(&disp.core, &id)).await);
+    act(
+        &disp.core,
+        &id,
+        Action::Assign {
+            courier: "c1".into(),
+        },
+    );
+    assert!(eventually(T, async || holds(&c1.core, &id)).await);
+    act(&c1.core, &id, Action::PickUp);
+    act(&c1.core, &id, Action::StartTransit);
+    // The courier's phone streams its position while the client looks.
+    let streaming = {
+        let client = c1.client.clone();
+        tokio::spawn(async move {
+            for k in 0..120 {
+                let _ = client
+                    .send_location(60.1750 - 0.00002 * f64::from(k), 24.9360, now_ms())
+                    .await;
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        })
+    };
+    let ask = json!({ "op": "order_tracking", "order_id": id });
+    assert!(
+        eventually(T, async || {
+            let (code, body) = client.call(&ask).await;
+            code == 200 && !body["tracking"]["courier"].is_null()
+        })
+        .await,
+        "the client's device hears the courier's position"
+    );
+    let url = client.url.clone();
+    let server_url = server.url.clone();
+    let shown = tokio::task::spawn_blocking(move || {
+        ruta_e2e::browser_phase(
+            "tracking.mjs",
+            "follow",
+            &url,
+            json!({ "reference": reference, "server": server_url }),
+        )
+    })
+    .await
+    .unwrap();
+    streaming.abort();
+    let body = shown["body"].as_str().unwrap();
+    for leak in ["Aino", "Bulevardi", "Yrjönkatu", "c1", "k1"] {
+        assert!(
+            !body.contains(leak),
+            "{leak} on the recipient's page: {body}"
+        );
+    }
+}
