@@ -5,12 +5,16 @@
 //! After everyone finally syncs, every replica must show identical derived
 //! state and identical query results, no invariant may be broken, and every
 //! event any replica ever wrote must be in every replica's timeline.
-//! `PROPTEST_CASES` sets the number of schedules (64 by default here).
+//! `PROPTEST_CASES` sets the number of schedules (64 by default here);
+//! `RUTA_CONVERGENCE_STATS=1` prints each order's final status and hub
+//! receipts (order 0 is a pickup & delivery order that may be staged at the
+//! hub, order 1 a pickup order completed there).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use app_core::Core;
+use app_core::api::config::{ConfigChange, Warehouse};
 use app_core::api::{
     Action, CapturePodRequest, NewOrder, OrderQuery, Request, Response, Role, SignatureInput,
     StrokePoint,
@@ -37,7 +41,7 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        5 => (0..REPLICAS, 0..ORDERS, 0u8..34).prop_map(|(who, order, what)| Step::Act { who, order, what }),
+        5 => (0..REPLICAS, 0..ORDERS, 0u8..36).prop_map(|(who, order, what)| Step::Act { who, order, what }),
         3 => (0..REPLICAS, 0..REPLICAS).prop_filter("distinct", |(a, b)| a != b)
             .prop_map(|(from, to)| Step::Sync { from, to }),
         1 => (0..3usize).prop_map(|link| Step::Toggle { link }),
@@ -119,6 +123,22 @@ impl World {
             ("bea", Role::Courier),
         ];
         for (core, (user, role)) in cores.iter().zip(people) {
+            // Every device knows the hub (as the tenant's configuration would tell it).
+            core.set_session("ada", Role::Admin).unwrap();
+            core.execute(Request::ChangeConfig(ConfigChange::PutWarehouse(
+                Warehouse {
+                    id: "hub-1".into(),
+                    name: "Hub".into(),
+                    address: "Mäkelänkatu 50".into(),
+                    position: app_core::api::Point {
+                        lat: 60.1945,
+                        lon: 24.951,
+                    },
+                    uses: Default::default(),
+                    opening_hours: String::new(),
+                },
+            )))
+            .unwrap();
             core.set_session(user, role).unwrap();
         }
         let mut orders = Vec::new();
@@ -130,6 +150,11 @@ impl World {
             );
             new.pod.signature = true;
             new.cod_cents = if i == 0 { 2_500 } else { 0 };
+            // Order 0 may be staged at the hub; order 1 is a pickup order for it.
+            if i == 1 {
+                new.order_type = app_core::api::OrderType::Pickup;
+                new.dropoff_warehouse = Some("hub-1".into());
+            }
             let Response::Order(o) = cores[0].execute(Request::CreateOrder(new)).unwrap() else {
                 panic!()
             };
@@ -208,6 +233,9 @@ impl World {
                 8 => Action::Return {
                     reason: "refused".into(),
                 },
+                9 => Action::ReceiveAtHub {
+                    warehouse: "hub-1".into(),
+                },
                 _ => Action::AddNote {
                     text: "called".into(),
                 },
@@ -225,6 +253,9 @@ impl World {
                 8 => Action::FailAttempt {
                     reason: "nobody home".into(),
                 },
+                10 => Action::ReceiveAtHub {
+                    warehouse: "hub-1".into(),
+                },
                 _ => Action::CollectCod { cents: 2_500 },
             }
         }))
@@ -234,7 +265,7 @@ impl World {
         use DeliveryStatus::*;
         if who == 0 {
             return match s.status {
-                Pending => Some(Action::Assign {
+                Pending | AtHub => Some(Action::Assign {
                     courier: ["aki", "bea"][usize::from(what % 2)].into(),
                 }),
                 _ => s.open_conflicts().next().map(|c| Action::ResolveConflict {
@@ -246,8 +277,16 @@ impl World {
         }
         let mine = s.assignee.as_ref().is_some_and(|a| a.as_str() == me);
         let my_pods = pods_by(s, me);
+        let pickup_order = s
+            .spec
+            .as_ref()
+            .is_some_and(|spec| spec.order_type == app_core::api::OrderType::Pickup);
         Some(Intent::Act(match s.status {
-            Pending => Action::Claim,
+            Pending | AtHub => Action::Claim,
+            // A pickup order ends at its hub.
+            PickedUp | InTransit if mine && pickup_order => Action::ReceiveAtHub {
+                warehouse: "hub-1".into(),
+            },
             Assigned if mine => Action::PickUp,
             PickedUp | InTransit if mine && my_pods.is_empty() => return Some(Intent::Sign),
             PickedUp | InTransit if mine && what.is_multiple_of(3) => {
@@ -342,7 +381,22 @@ fn check_invariants(s: &OrderState) -> Result<(), String> {
         }
         DeliveryStatus::Cancelled | DeliveryStatus::Returned => {}
     }
-    if s.status == DeliveryStatus::Delivered {
+    let hub_completed = spec.order_type == app_api::OrderType::Pickup;
+    if hub_completed && s.status == DeliveryStatus::AtHub {
+        return Err("a pickup order waits at a hub".into());
+    }
+    if s.status == DeliveryStatus::Delivered && hub_completed {
+        // Completed by its hub's receipt: no door, no proofs; still picked up first.
+        let (event, _) = s.delivery.as_ref().ok_or("completed without a receipt")?;
+        let receipt = s.timeline.iter().find(|t| &t.event.id() == event);
+        if !receipt.is_some_and(|t| t.event.body.kind() == app_core::lifecycle::Kind::ReceivedAtHub)
+        {
+            return Err(format!("a pickup order completed by {receipt:?}"));
+        }
+        if s.picked_up_at.is_none() {
+            return Err("received at the hub without a pickup".into());
+        }
+    } else if s.status == DeliveryStatus::Delivered {
         let (_, used) = s
             .delivery
             .as_ref()
@@ -435,6 +489,10 @@ proptest! {
                 .collect();
             for d in &details[1..] {
                 prop_assert_eq!(d, &details[0]);
+            }
+            if std::env::var_os("RUTA_CONVERGENCE_STATS").is_some() {
+                let hub = states[0].timeline.iter().filter(|t| t.event.body.kind() == app_core::lifecycle::Kind::ReceivedAtHub).count();
+                eprintln!("STAT order {} status {:?} hub receipts {}", id, states[0].status, hub);
             }
             if let Err(broken) = check_invariants(&states[0]) {
                 prop_assert!(false, "invariant broken on order {}: {}\n{:#?}", id, broken, states[0].timeline);

@@ -135,13 +135,19 @@ pub(crate) fn cell(key: &str, o: &OrderSummary) -> AnyView {
         "window" => o.window_end_ms.map(util::hhmm).unwrap_or_default().into_any(),
         "left" => match (o.due, o.window_end_ms) {
             (true, Some(end)) => {
-                let (text, class) = time_left(end - util::now_ms());
+                // Counts down as time passes (the 2 s sync poll is the clock).
+                let tick = crate::ctx().sync;
+                let left = move || {
+                    tick.track();
+                    let (text, class) = time_left(end - util::now_ms());
+                    view! { <span class=class>{text}</span> }
+                };
                 // Late risk: the courier's plan arrives after the window ends.
                 let risk = o.late_risk.then(|| {
                     let eta = o.eta_ms.map(util::hhmm).unwrap_or_default();
                     view! { <span class="late-risk" title=format!("Planned arrival {eta}, after the window")>" · late risk"</span> }
                 });
-                view! { <span class=class>{text}</span>{risk} }.into_any()
+                view! { {left}{risk} }.into_any()
             }
             _ => ().into_any(),
         },
