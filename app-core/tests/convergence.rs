@@ -389,8 +389,7 @@ fn check_invariants(s: &OrderState) -> Result<(), String> {
         // Completed by its hub's receipt: no door, no proofs; still picked up first.
         let (event, _) = s.delivery.as_ref().ok_or("completed without a receipt")?;
         let receipt = s.timeline.iter().find(|t| &t.event.id() == event);
-        if !receipt.is_some_and(|t| t.event.body.kind() == app_core::lifecycle::Kind::ReceivedAtHub)
-        {
+        if receipt.is_none_or(|t| t.event.body.kind() != app_core::lifecycle::Kind::ReceivedAtHub) {
             return Err(format!("a pickup order completed by {receipt:?}"));
         }
         if s.picked_up_at.is_none() {
