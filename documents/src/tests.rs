@@ -1,6 +1,7 @@
 //! Tests of the documents: the figures (integer VAT, totals), the text helpers, and
 //! every PDF read back with Poppler (`pdftotext -layout` for content, `pdftoppm`
-//! for pixels: not blank, the label's 4:6 page, its QR code and barcode).
+//! for pixels: not blank, the label's 4:6 page, its QR code and barcode, the run
+//! sheet's per-stop QR codes, the waybill's barcode).
 //!
 //! Poppler is required, not optional: without it these tests fail and say to run
 //! `bash scripts/setup.sh`.
@@ -794,4 +795,428 @@ fn party_from_stop_skips_empty_parts() {
     assert_eq!(p.name, "Łukasz Żółć");
     assert_eq!(p.address_lines, ["Fredrikinkatu 34", "00120 Helsinki"]);
     assert_eq!(p.phone, None);
+}
+
+// ---------------------------------------------------------------------------
+// Run sheet
+// ---------------------------------------------------------------------------
+
+const CONTACTS: [&str; 5] = [
+    "Aino Virtanen",
+    "Łukasz Żółć",
+    "Çağrı Yılmaz",
+    "Björn Öhman",
+    "Mikko Nieminen",
+];
+
+fn stop(i: usize) -> RunSheetStop {
+    let pickup = i.is_multiple_of(3);
+    RunSheetStop {
+        seq: i as u32 + 1,
+        kind: if pickup {
+            RunSheetStopKind::Pickup
+        } else {
+            RunSheetStopKind::Dropoff
+        },
+        order_ref: format!("R-7F3A-{:04}", i + 1),
+        party: party(
+            CONTACTS[i % CONTACTS.len()],
+            &format!("Fredrikinkatu {} B {}", i + 1, i % 9 + 1),
+        ),
+        window: Some(format!("{:02}:00–{:02}:00", 8 + i % 10, 10 + i % 10)),
+        planned: Some(format!("{:02}:{:02}", 8 + i % 10, (i * 7) % 60)),
+        packages: layout_packages(i),
+        cod_cents: (!pickup).then_some(1_000 + 137 * i as i64),
+        notes: match i % 4 {
+            0 => String::new(),
+            1 => "Ring twice".into(),
+            2 => "Door code 4711, second floor on the left, the bell says Virtanen; \
+                  leave with the neighbour if nobody answers"
+                .into(),
+            _ => "Fragile".into(),
+        },
+        qr_payload: format!("RUTA1:{:08x}-7f3a-4c1e-9b2d-{:012x}", i, i * 7_919),
+        done: i == 0,
+    }
+}
+
+fn layout_packages(i: usize) -> String {
+    label::packages_text(i as u32 % 3 + 1, 1_200 + 350 * i as u32)
+}
+
+fn run_sheet(stops: usize) -> RunSheetData {
+    RunSheetData {
+        branding: branding(),
+        trip_ref: "TRIP-7F3A".into(),
+        trip_name: "Helsinki centre, morning".into(),
+        courier: "Björn Öhman".into(),
+        vehicle: Some("Van ABC-123".into()),
+        date: "2025-03-14".into(),
+        status: "Planned".into(),
+        printed_at: "2025-03-14 07:55 +02:00".into(),
+        stops: (0..stops).map(stop).collect(),
+    }
+}
+
+/// The text of page `k` (0-based) of a `pdftotext` output.
+fn page_text(text: &str, k: usize) -> &str {
+    text.split('\u{c}').nth(k).unwrap_or("")
+}
+
+#[test]
+fn run_sheet_lists_stops_in_sequence_order() {
+    let mut data = run_sheet(5);
+    // Given out of order: printed by seq.
+    data.stops.reverse();
+    let pdf = run_sheet_pdf(&data).unwrap();
+    let text = pdf_text(&pdf);
+    assert_eq!(page_count(&text), 1, "{text}");
+    let mut stops = data.stops.clone();
+    stops.sort_by_key(|s| s.seq);
+    let starts: Vec<usize> = stops
+        .iter()
+        .map(|s| {
+            text.find(&s.order_ref)
+                .unwrap_or_else(|| panic!("{} missing:\n{text}", s.order_ref))
+        })
+        .collect();
+    assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}\n{text}");
+    for (k, s) in stops.iter().enumerate() {
+        // Each stop's facts sit between its reference and the next stop's.
+        let end = starts.get(k + 1).copied().unwrap_or(text.len());
+        let block = &text[starts[k]..end];
+        let mut needles = vec![
+            s.party.name.clone(),
+            s.window.clone().unwrap(),
+            s.planned.clone().unwrap(),
+            s.party.address_lines[0].clone(),
+            s.packages.clone(),
+        ];
+        match s.cod_cents {
+            Some(c) => needles.push(format_money(c, "EUR")),
+            None => assert!(squash(block).contains("COD none"), "{block}"),
+        }
+        for needle in needles {
+            assert!(
+                block.contains(&needle),
+                "{needle:?} not in the block of stop {}:\n{block}",
+                s.seq
+            );
+        }
+        let kind = match s.kind {
+            RunSheetStopKind::Pickup => "PICKUP",
+            RunSheetStopKind::Dropoff => "DROP-OFF",
+        };
+        assert!(
+            squash(&text).contains(&format!("{} {kind} {}", s.seq, s.order_ref)),
+            "{text}"
+        );
+    }
+    let flat = squash(&text);
+    for needle in [
+        "RUN SHEET",
+        "TRIP-7F3A",
+        "Helsinki centre, morning",
+        "Courier Björn Öhman",
+        "Vehicle Van ABC-123",
+        "Date 2025-03-14",
+        "Status Planned",
+        "Printed 2025-03-14 07:55 +02:00",
+        "Note: Ring twice",
+        "Tel. +358 40 123 4567",
+        "DONE ✔",
+        "Page 1 of 1",
+    ] {
+        assert!(flat.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    // Stop 1 is done, the others are not.
+    assert_eq!(flat.matches("DONE").count(), 1);
+    assert_eq!(flat.matches("Done").count(), 4);
+    let cod: i64 = stops.iter().filter_map(|s| s.cod_cents).sum();
+    assert!(
+        flat.contains(&format!(
+            "Stops: 5 (2 pickups, 3 drop-offs) COD to collect {}",
+            format_money(cod, "EUR")
+        )),
+        "{flat}"
+    );
+}
+
+#[test]
+fn run_sheet_stop_qr_codes_scan_back() {
+    let data = run_sheet(12);
+    let pdf = run_sheet_pdf(&data).unwrap();
+    let text = pdf_text(&pdf);
+    let first = page_text(&text, 0);
+    let on_page: Vec<&RunSheetStop> = data
+        .stops
+        .iter()
+        .filter(|s| first.contains(&s.order_ref))
+        .collect();
+    assert!(on_page.len() >= 4, "{} stops on page 1", on_page.len());
+
+    let page = render(&pdf, 1, 300).to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+        page.width() as usize,
+        page.height() as usize,
+        |x, y| page.get_pixel(x as u32, y as u32).0[0],
+    );
+    let mut grids = prepared.detect_grids();
+    // Top to bottom, as the stops are.
+    grids.sort_by_key(|g| g.bounds[0].y);
+    let decoded: Vec<String> = grids.iter().map(|g| g.decode().unwrap().1).collect();
+    let expected: Vec<&str> = on_page.iter().map(|s| s.qr_payload.as_str()).collect();
+    assert_eq!(decoded, expected);
+}
+
+#[test]
+fn long_run_sheet_paginates_with_every_stop_once() {
+    let data = run_sheet(60);
+    let pdf = run_sheet_pdf(&data).unwrap();
+    let text = pdf_text(&pdf);
+    let pages = page_count(&text);
+    assert!(pages >= 6, "{pages} pages");
+    let flat = squash(&text);
+    for k in 1..=pages {
+        assert!(flat.contains(&format!("Page {k} of {pages}")), "page {k}");
+    }
+    assert!(!flat.contains(&format!("Page {} of", pages + 1)));
+    assert_eq!(
+        flat.matches(
+            "Run sheet TRIP-7F3A · Helsinki centre, morning · Björn Öhman · 2025-03-14 (continued)"
+        )
+        .count(),
+        pages - 1
+    );
+    for s in &data.stops {
+        assert_eq!(
+            flat.matches(&format!("{} ", s.order_ref)).count(),
+            1,
+            "{}",
+            s.order_ref
+        );
+    }
+    // Every page but the last is full: its next stop would not have fit.
+    let per_page: Vec<usize> = (0..pages)
+        .map(|k| {
+            let t = page_text(&text, k);
+            data.stops
+                .iter()
+                .filter(|s| t.contains(&s.order_ref))
+                .count()
+        })
+        .collect();
+    assert_eq!(per_page.iter().sum::<usize>(), 60, "{per_page:?}");
+    assert!(
+        per_page[1..pages - 1].iter().all(|&n| n >= 6),
+        "{per_page:?}"
+    );
+    let cod: i64 = data.stops.iter().filter_map(|s| s.cod_cents).sum();
+    assert!(flat.contains(&format!(
+        "Stops: 60 (20 pickups, 40 drop-offs) COD to collect {}",
+        format_money(cod, "EUR")
+    )));
+}
+
+#[test]
+fn run_sheet_prints_names_as_written_and_cuts_absurd_text() {
+    let mut data = run_sheet(3);
+    data.stops[1].notes = "Leave at the door ".repeat(60_000);
+    data.stops[1].party.address_lines = vec!["Fredrikinkatu ".repeat(80_000)];
+    let pdf = run_sheet_pdf(&data).unwrap();
+    assert!(pdf.len() < 200_000, "{} bytes", pdf.len());
+    let text = pdf_text(&pdf);
+    assert_eq!(page_count(&text), 1);
+    let flat = squash(&text);
+    assert!(flat.contains("Courier Björn Öhman"), "{flat}");
+    assert!(flat.contains("Łukasz Żółć") && flat.contains("Çağrı Yılmaz"));
+    assert!(flat.contains('…'));
+    assert!(flat.contains("R-7F3A-0003"));
+}
+
+#[test]
+fn empty_run_sheet_says_no_stops() {
+    let pdf = run_sheet_pdf(&run_sheet(0)).unwrap();
+    let text = pdf_text(&pdf);
+    assert_eq!(page_count(&text), 1);
+    let flat = squash(&text);
+    assert!(flat.contains("No stops on this trip"), "{flat}");
+    assert!(flat.contains("Stops: 0 (0 pickups, 0 drop-offs) COD to collect 0.00 EUR"));
+    assert!(flat.contains("Page 1 of 1"));
+}
+
+#[test]
+fn run_sheet_input_errors_name_the_stop() {
+    let mut data = run_sheet(4);
+    data.stops[2].qr_payload = "  ".into();
+    assert!(matches!(
+        run_sheet_pdf(&data),
+        Err(DocError::InvalidField { field, .. }) if field == "stops[2].qr_payload"
+    ));
+    data.stops[2].qr_payload = "x".repeat(run_sheet::MAX_STOP_QR_BYTES + 1);
+    assert!(matches!(
+        run_sheet_pdf(&data),
+        Err(DocError::InvalidField { field, .. }) if field == "stops[2].qr_payload"
+    ));
+    let mut data = run_sheet(2);
+    data.stops[0].cod_cents = Some(i64::MAX);
+    data.stops[1].cod_cents = Some(1);
+    assert!(matches!(
+        run_sheet_pdf(&data),
+        Err(DocError::InvalidField { field, .. }) if field == "stops"
+    ));
+}
+
+// ---------------------------------------------------------------------------
+// Waybill
+// ---------------------------------------------------------------------------
+
+fn waybill(orders: usize) -> WaybillData {
+    WaybillData {
+        branding: branding(),
+        number: "WB-2025-000417".into(),
+        origin: party("Kuriiri Oy, Vantaa hub", "Tikkurilantie 10"),
+        destination: party("Björn Öhman Logistics", "Satamakatu 4"),
+        carrier: "Linehaul Nord AB".into(),
+        seal: Some("SEAL-88123".into()),
+        reference: Some("PO-5521".into()),
+        date: "2025-03-14".into(),
+        orders: (0..orders)
+            .map(|i| WaybillLine {
+                order_ref: format!("R-WB17-{:04}", i + 1),
+                recipient: CONTACTS[i % CONTACTS.len()].into(),
+                city: ["Helsinki", "Espoo", "Vantaa", "Tampere"][i % 4].into(),
+                parcels: i as u32 % 4 + 1,
+                weight_g: 450 + 1_237 * i as u32,
+                cod_cents: (i % 3 == 1).then_some(2_500 + 99 * i as i64),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn waybill_prints_number_barcode_parties_and_totals() {
+    let data = waybill(6);
+    let pdf = waybill_pdf(&data).unwrap();
+    let text = pdf_text(&pdf);
+    assert_eq!(page_count(&text), 1, "{text}");
+    let flat = squash(&text);
+    for needle in [
+        "WAYBILL",
+        "No. WB-2025-000417",
+        "Kuriiri Oy, Vantaa hub",
+        "Tikkurilantie 10",
+        "Björn Öhman Logistics",
+        "Satamakatu 4",
+        "Carrier Linehaul Nord AB",
+        "Seal SEAL-88123",
+        "Reference PO-5521",
+        "Date 2025-03-14",
+        "# Order Recipient City Parcels Weight COD (EUR)",
+        "1 R-WB17-0001 Aino Virtanen Helsinki 1 0.5 kg",
+        "2 R-WB17-0002 Łukasz Żółć Espoo 2 1.7 kg 25.99",
+        "Handed over by",
+        "Received by",
+        "Signature",
+        "Date and time",
+        "Page 1 of 1",
+    ] {
+        assert!(flat.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    // The number under the barcode, besides the band's "No. …".
+    assert_eq!(flat.matches("WB-2025-000417").count(), 3, "{flat}");
+
+    // The barcode: one scan line across its box, bar and space widths in modules,
+    // compared with what barcoders encodes for the number.
+    let expected = barcoders::sym::code128::Code128::new(format!("\u{0181}{}", data.number))
+        .unwrap()
+        .encode();
+    let page = render(&pdf, 1, 300).to_luma8();
+    let px = |pt: f32| (pt * 300.0 / 72.0).round() as u32;
+    let [x, y, w, h] = waybill::BARCODE;
+    let boxed = image::imageops::crop_imm(&page, px(x), px(y), px(w), px(h)).to_image();
+    let module_px = w / (expected.len() + 20) as f32 * 300.0 / 72.0;
+    let mut decoded = Vec::new();
+    for (dark, len) in scan_line(&boxed, px(h / 2.0) as f32) {
+        let modules = (len as f32 / module_px).round() as usize;
+        decoded.extend(std::iter::repeat_n(u8::from(dark), modules));
+    }
+    assert_eq!(
+        decoded, expected,
+        "bars do not match Code 128 of the number"
+    );
+}
+
+#[test]
+fn long_waybill_manifest_paginates_with_right_totals() {
+    let data = waybill(120);
+    let pdf = waybill_pdf(&data).unwrap();
+    let text = pdf_text(&pdf);
+    let pages = page_count(&text);
+    assert!(pages >= 3, "{pages} pages");
+    let flat = squash(&text);
+    assert!(flat.contains(&format!("Page {pages} of {pages}")));
+    // The header row heads every page with rows (the totals and signatures may
+    // have a page of their own).
+    let with_rows = (0..pages)
+        .filter(|&k| page_text(&text, k).contains("R-WB17-"))
+        .count();
+    assert!(with_rows >= pages - 1);
+    assert_eq!(
+        flat.matches("# Order Recipient City Parcels Weight COD (EUR)")
+            .count(),
+        with_rows
+    );
+    for (i, o) in data.orders.iter().enumerate() {
+        let row = format!("{} {} {}", i + 1, o.order_ref, o.recipient);
+        assert_eq!(flat.matches(&row).count(), 1, "{row}");
+    }
+    // Totals, worked out here from the inputs.
+    let parcels: u32 = (0..120).map(|i| i % 4 + 1).sum();
+    let grams: u32 = (0..120).map(|i| 450 + 1_237 * i).sum();
+    let cod: i64 = (0..120)
+        .filter(|i| i % 3 == 1)
+        .map(|i| 2_500 + 99 * i)
+        .sum();
+    let tenths = (grams + 50) / 100;
+    let kg = format!("{}.{} kg", tenths / 10, tenths % 10);
+    // 120 × 450 g + 1237 g × (0 + 1 + … + 119) = 8 886 180 g.
+    assert_eq!(kg, "8886.2 kg");
+    for needle in [
+        "Orders 120".to_string(),
+        format!("Parcels {parcels}"),
+        format!("Weight {kg}"),
+        format!("COD to collect {}", format_money(cod, "EUR")),
+    ] {
+        assert!(flat.contains(&needle), "{needle:?} missing from:\n{flat}");
+    }
+    let t = waybill_totals(&data.orders).unwrap();
+    assert_eq!(
+        (t.orders, t.parcels, t.weight_g, t.cod_cents),
+        (120, u64::from(parcels), u64::from(grams), cod)
+    );
+    // The signature blocks close the last page.
+    let last = squash(page_text(&text, pages - 1));
+    assert!(last.contains("Handed over by") && last.contains("Received by"));
+}
+
+#[test]
+fn empty_waybill_still_prints() {
+    let flat = squash(&pdf_text(&waybill_pdf(&waybill(0)).unwrap()));
+    assert!(flat.contains("No orders on this waybill"), "{flat}");
+    assert!(flat.contains("Orders 0") && flat.contains("COD to collect 0.00 EUR"));
+}
+
+#[test]
+fn waybill_number_code_128_cannot_hold_is_refused() {
+    for bad in ["WB-Å-1", "", "   ", &"9".repeat(40), "WB\u{7}1"] {
+        let mut data = waybill(2);
+        data.number = bad.into();
+        let err = waybill_pdf(&data).unwrap_err();
+        assert!(
+            matches!(&err, DocError::InvalidField { field, .. } if field == "number"),
+            "{bad:?}: {err}"
+        );
+        assert!(err.to_string().starts_with("number: "));
+    }
 }
