@@ -23,6 +23,7 @@ mod fleet;
 mod pod;
 mod routing;
 pub mod server;
+pub mod trips;
 pub use address::*;
 pub use csv::*;
 pub use documents::*;
@@ -118,6 +119,22 @@ pub enum Request {
     /// An order's tracking as last heard from the server (its client and
     /// operators): asking keeps it fresh for a minute while online.
     OrderTracking { order_id: String },
+    /// Build a trip (a run sheet) for a courier from orders (operators).
+    CreateTrip(trips::NewTrip),
+    /// Do something to a trip; the trip rules decide whether it may happen.
+    TripAct {
+        trip_id: String,
+        action: trips::TripAction,
+    },
+    /// Trips on this device, newest day first (a courier's own only).
+    ListTrips {
+        #[serde(default)]
+        courier: Option<String>,
+        #[serde(default)]
+        open_only: bool,
+    },
+    /// One trip with its stops in sequence.
+    GetTrip { trip_id: String },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -162,6 +179,10 @@ pub enum Response {
         suggestion: Option<AddressSuggestion>,
     },
     OrderTracking(TrackingView),
+    Trip(trips::TripView),
+    Trips {
+        trips: Vec<trips::TripSummary>,
+    },
 }
 
 /// An order's tracking on this device: the server's last answer and when it

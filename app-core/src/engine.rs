@@ -38,6 +38,7 @@ mod order_calls;
 mod peer;
 mod route_calls;
 mod tracking_calls;
+mod trip_calls;
 mod write;
 
 use order_calls::*;
@@ -78,6 +79,8 @@ pub struct Core {
     config: Arc<Mutex<config_calls::ConfigState>>,
     /// Orders whose tracking a screen asked for, and when (memory only).
     watched: Arc<Mutex<std::collections::HashMap<String, i64>>>,
+    /// Called with the trip id after every local trip write (the sync client listens).
+    trip_hooks: Arc<Mutex<Vec<trip_calls::TripWriteHook>>>,
 }
 
 /// (state, server, last contact ms).
@@ -144,6 +147,7 @@ impl Core {
             live: Arc::default(),
             config: Arc::default(),
             watched: Arc::default(),
+            trip_hooks: Arc::default(),
         };
         core.load_config()?;
         let zones = core.stored_zones();
@@ -269,6 +273,14 @@ impl Core {
             Request::OrderTracking { order_id } => {
                 self.order_tracking(&order_id).map(Response::OrderTracking)
             }
+            Request::CreateTrip(new) => self.create_trip(new).map(Response::Trip),
+            Request::TripAct { trip_id, action } => {
+                self.trip_act(&trip_id, action).map(Response::Trip)
+            }
+            Request::ListTrips { courier, open_only } => self
+                .list_trips(courier, open_only)
+                .map(|trips| Response::Trips { trips }),
+            Request::GetTrip { trip_id } => self.trip_view(&trip_id).map(Response::Trip),
         }
     }
 

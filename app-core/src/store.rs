@@ -28,6 +28,8 @@ use crate::order_doc::{DocError, OrderDoc};
 mod migrations;
 mod projection;
 mod query;
+mod trips;
+pub use trips::TripRow;
 
 pub use migrations::integrity_check;
 use migrations::*;

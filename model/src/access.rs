@@ -38,6 +38,10 @@ pub enum DocFacts {
     /// The staff configuration (warehouses, vehicles, courier profiles): staff
     /// read it, admins write it, clients never see it.
     StaffConfig,
+    /// A trip (run sheet, `trip_doc`): operators read and write it, its
+    /// courier reads it and writes what a courier may (reorder, start,
+    /// close); no one else sees it.
+    Trip { courier: UserId },
 }
 
 /// How a document is shared with a user.
@@ -82,6 +86,13 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
         Some(DocFacts::Config) => Access::Read,
         Some(DocFacts::StaffConfig) if who.role == ruta_domain::Role::Client => Access::None,
         Some(DocFacts::StaffConfig) => Access::Read,
+        Some(DocFacts::Trip { .. }) if operator => Access::ReadWrite,
+        Some(DocFacts::Trip { courier })
+            if who.role == ruta_domain::Role::Courier && mine(courier) =>
+        {
+            Access::ReadWrite
+        }
+        Some(DocFacts::Trip { .. }) => Access::None,
     }
 }
 
@@ -158,6 +169,23 @@ mod tests {
                 want != Access::None,
                 "{role:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_trip_is_its_couriers_and_the_operators_only() {
+        let trip = DocFacts::Trip {
+            courier: UserId::new("c1"),
+        };
+        for (who, want) in [
+            (p("d", Role::Dispatcher), Access::ReadWrite),
+            (p("a", Role::Admin), Access::ReadWrite),
+            (p("c1", Role::Courier), Access::ReadWrite),
+            (p("c2", Role::Courier), Access::None),
+            (p("c1", Role::Client), Access::None),
+        ] {
+            assert_eq!(decide(&who, Some(&trip)), want, "{who:?}");
+            assert_eq!(listed(&who, &trip), want != Access::None, "{who:?}");
         }
     }
 

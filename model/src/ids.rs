@@ -34,6 +34,12 @@ pub fn order_of(doc: &DocumentId) -> Option<OrderId> {
     Some(OrderId::new(uuid::Uuid::from_bytes(bytes).to_string()))
 }
 
+/// The automerge-repo document id of a document named by a UUID (a trip's).
+pub fn doc_id_of_uuid(id: &str) -> Option<DocumentId> {
+    let uuid = uuid::Uuid::parse_str(id).ok()?;
+    DocumentId::try_from(uuid.as_bytes().to_vec()).ok()
+}
+
 /// Lowercase hex SHA-256 of `data`: the name of a blob, and of a token at rest.
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;

@@ -17,6 +17,8 @@
 //! - [`tracking`]: what an order's client and its public link are told of an
 //!   order on its way (courier position only then, ETA, delivery time), and
 //!   the link's token.
+//! - [`trip_doc`]: one document per trip (run sheet): its state machine, who may
+//!   do what, the per-stop rank merge of concurrent reorders, and the guard.
 //! - [`ids`]: who is on the other end ([`Principal`]), document ids, hashes and
 //!   hex, and the live-position / beacon encoding.
 //!
@@ -32,5 +34,6 @@ pub mod lifecycle;
 pub mod order_doc;
 pub mod policy;
 pub mod tracking;
+pub mod trip_doc;
 
 pub use ids::*;

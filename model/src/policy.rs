@@ -40,6 +40,8 @@ pub enum Call<'a> {
     /// The tenant's set-up (server, `/v1/admin/…`): users, enrolment codes,
     /// devices and their revocation.
     Administer,
+    /// Reading trips (run sheets): `courier` is whose trips.
+    Trips { courier: &'a str },
 }
 
 /// Why a call is refused: the API's refusal code and a sentence for the user.
@@ -109,6 +111,11 @@ pub fn allow(user: &UserId, role: Role, call: Call<'_>) -> Result<(), Denied> {
         Call::Administer if role != Role::Admin => {
             deny("admins_only", "only admins set the tenant up")
         }
+        Call::Trips { courier }
+            if !(operator || role == Role::Courier && user.as_str() == courier) =>
+        {
+            deny("forbidden", "a trip is its courier's and the dispatchers'")
+        }
         _ => Ok(()),
     }
 }
@@ -126,7 +133,7 @@ mod tests {
     /// Every role × call, as the table the UI, the core and the server follow.
     #[test]
     fn the_request_table() {
-        let calls: [(&str, Call<'static>); 19] = [
+        let calls: [(&str, Call<'static>); 21] = [
             ("fleet", Call::Fleet),
             ("plan own", Call::PlanRoute { courier: "me" }),
             ("plan other", Call::PlanRoute { courier: "other" }),
@@ -146,15 +153,17 @@ mod tests {
             ("administer", Call::Administer),
             ("track own", Call::Tracking { own: true }),
             ("track other", Call::Tracking { own: false }),
+            ("trips own", Call::Trips { courier: "me" }),
+            ("trips other", Call::Trips { courier: "other" }),
         ];
         // Columns in the order of `calls`.
         let (t, f) = (true, false);
         #[rustfmt::skip]
-        let table: [(Role, [bool; 19]); 4] = [
-            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t, t, t]),
-            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f, t, t]),
-            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f, f, f]),
-            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f, t, f]),
+        let table: [(Role, [bool; 21]); 4] = [
+            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t, t, t, t, t]),
+            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f, t, t, t, t]),
+            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f, f, f, t, f]),
+            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f, t, f, f, f]),
         ];
         for (role, row) in table {
             for ((name, call), want) in calls.iter().zip(row) {

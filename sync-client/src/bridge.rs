@@ -6,8 +6,13 @@
 use super::*;
 
 /// The main loop: follows the index, starts a bridge per document, reports the link.
-pub(crate) async fn run(shared: Arc<Shared>, mut local: mpsc::UnboundedReceiver<OrderId>) {
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    mut local: mpsc::UnboundedReceiver<OrderId>,
+    mut local_trips: mpsc::UnboundedReceiver<String>,
+) {
     let mut bridges: HashMap<OrderId, mpsc::UnboundedSender<()>> = HashMap::new();
+    let mut trips: HashMap<String, mpsc::UnboundedSender<()>> = HashMap::new();
     let mut couriers: HashSet<DocumentId> = HashSet::new();
     let mut configs: HashSet<DocumentId> = HashSet::new();
     let mut index: Option<DocHandle> = None;
@@ -17,6 +22,11 @@ pub(crate) async fn run(shared: Arc<Shared>, mut local: mpsc::UnboundedReceiver<
     if let Ok(pending) = shared.core.pending() {
         for (id, _) in pending {
             start_bridge(&shared, &mut bridges, id);
+        }
+    }
+    if let Ok(pending) = shared.core.pending_trips() {
+        for id in pending {
+            start_trip_bridge(&shared, &mut trips, id);
         }
     }
     loop {
@@ -33,6 +43,11 @@ pub(crate) async fn run(shared: Arc<Shared>, mut local: mpsc::UnboundedReceiver<
                     "order" => {
                         if let Some(order) = order_of(&doc) {
                             start_bridge(&shared, &mut bridges, order);
+                        }
+                    }
+                    "trip" => {
+                        if let Some(id) = order_of(&doc) {
+                            start_trip_bridge(&shared, &mut trips, id.to_string());
                         }
                     }
                     "courier" if couriers.insert(doc.clone()) => {
@@ -57,10 +72,108 @@ pub(crate) async fn run(shared: Arc<Shared>, mut local: mpsc::UnboundedReceiver<
                     if let Some(tx) = bridges.get(&id) { let _ = tx.send(()); }
                 }
             }
+            Some(id) = local_trips.recv() => {
+                start_trip_bridge(&shared, &mut trips, id.clone());
+                if let Some(tx) = trips.get(&id) { let _ = tx.send(()); }
+            }
             _ = async { match index_changes.as_mut() { Some(s) => { s.next().await; } None => std::future::pending().await } } => {}
             _ = tick.tick() => {}
         }
         bridges.retain(|_, tx| !tx.is_closed());
+        trips.retain(|_, tx| !tx.is_closed());
+    }
+}
+
+fn start_trip_bridge(
+    shared: &Arc<Shared>,
+    trips: &mut HashMap<String, mpsc::UnboundedSender<()>>,
+    id: String,
+) {
+    if trips.contains_key(&id) || app_core::ids::doc_id_of_uuid(&id).is_none() {
+        return;
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    trips.insert(id.clone(), tx);
+    shared.spawn(trip_bridge(shared.clone(), id, rx));
+}
+
+/// A trip document between Core and the repo: small, so each side merges the
+/// other's whole document (Automerge merges are idempotent). A local write
+/// wakes it; once the server acknowledges the repo's changes, Core's write
+/// count at the push is confirmed (the trip is no longer pending).
+pub(crate) async fn trip_bridge(
+    shared: Arc<Shared>,
+    id: String,
+    mut wake: mpsc::UnboundedReceiver<()>,
+) {
+    let doc = app_core::ids::doc_id_of_uuid(&id).expect("checked by start_trip_bridge");
+    // Seed the repo's store from Core when the repo has never seen it (a
+    // trip built on this device), so `find` loads it locally.
+    {
+        let core = shared.core.clone();
+        let storage = shared.storage.clone();
+        let (t, d) = (id.clone(), doc.to_string());
+        blocking(move || {
+            let prefix = StorageKey::new([d.as_str()]).expect("doc ids are keys");
+            if storage
+                .load_range(&prefix)
+                .map(|r| r.is_empty())
+                .unwrap_or(false)
+                && let Ok(Some((bytes, _))) = core.trip_document(&t)
+            {
+                let head = automerge::Automerge::load(&bytes)
+                    .ok()
+                    .and_then(|a| a.get_heads().first().map(|h| h.to_string()))
+                    .unwrap_or_else(|| "seed".into());
+                let key =
+                    StorageKey::new([d.as_str(), "incremental", &head]).expect("hex is a key");
+                if let Err(e) = storage.put(&key, &bytes) {
+                    tracing::error!(trip = %t, error = %e, "cannot seed the sync store");
+                }
+            }
+        })
+        .await;
+    }
+    let Some(handle) = find_until_found(&shared.repo, doc, Duration::from_secs(3600)).await else {
+        return;
+    };
+    let mut changes = handle.changes().map(|_| ()).boxed();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        // Ours into the repo.
+        let (core, t) = (shared.core.clone(), id.clone());
+        let ours = blocking(move || core.trip_document(&t).ok().flatten()).await;
+        let writes = ours.as_ref().map_or(0, |(_, w)| *w);
+        if let Some((bytes, _)) = ours {
+            handle.with_document(|d| {
+                if let Err(e) = d.load_incremental(&bytes) {
+                    tracing::warn!(trip = %id, error = %e, "trip not merged into the repo");
+                }
+            });
+        }
+        // The repo's into Core.
+        let bytes = handle.with_document(|d| d.save());
+        let (core, t) = (shared.core.clone(), id.clone());
+        if let Err(e) = blocking(move || core.merge_trip(&t, &bytes)).await {
+            tracing::warn!(trip = %id, error = %e, "trip not applied");
+        }
+        // Confirm what the server has.
+        let (core, t) = (shared.core.clone(), id.clone());
+        let pending = blocking(move || core.pending_trips().unwrap_or_default().contains(&t)).await;
+        if pending
+            && let Some(conn) = shared.dialer.connection_id()
+            && tokio::time::timeout(Duration::from_secs(5), handle.they_have_our_changes(conn))
+                .await
+                .is_ok()
+        {
+            let (core, t) = (shared.core.clone(), id.clone());
+            let _ = blocking(move || core.trip_synced(&t, writes)).await;
+        }
+        tokio::select! {
+            c = changes.next() => { if c.is_none() { return; } }
+            w = wake.recv() => { if w.is_none() { return; } while wake.try_recv().is_ok() {} }
+            _ = tick.tick(), if pending => {}
+        }
     }
 }
 

@@ -250,7 +250,11 @@ impl SyncClient {
             blob_written.notify_one();
         });
         shared.spawn(follow_link(shared.clone()));
-        shared.spawn(run(shared.clone(), local_rx));
+        let (trip_tx, trip_rx) = mpsc::unbounded_channel();
+        shared.core.on_trip_write(move |id| {
+            let _ = trip_tx.send(id.to_owned());
+        });
+        shared.spawn(run(shared.clone(), local_rx, trip_rx));
         shared.spawn(upload_loop(shared.clone()));
         shared.spawn(invoice_loop(shared.clone()));
         if shared.me.role.is_operator() {
@@ -409,11 +413,30 @@ impl SyncClient {
 
     /// Stops syncing (the repo flushes its store). Core is untouched.
     pub async fn stop(self) {
-        for t in self.shared.tasks.lock().unwrap().drain(..) {
+        for t in self
+            .shared
+            .tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
         self.shared.dialer.close();
-        self.shared.repo.stop().await;
+        // Stopping must not take the app down with it (sign-out calls this):
+        // a panic inside the sync engine's shutdown is logged, and the
+        // device is offline either way.
+        let repo = &self.shared.repo;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| repo.stop())) {
+            Ok(stopped) => stopped.await,
+            Err(e) => tracing::error!(
+                "the sync engine panicked while stopping: {}",
+                e.downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| e.downcast_ref::<&str>().copied())
+                    .unwrap_or("(no message)")
+            ),
+        }
         self.shared.core.set_link(LinkState::Offline, None);
     }
 }

@@ -717,6 +717,37 @@ impl Tenant {
         let Ok(doc_id) = doc.parse::<DocumentId>() else {
             return;
         };
+        // A trip: its courier (from its stored creation) decides who sees it.
+        if matches!(known, None | Some(DocFacts::Trip { .. })) {
+            let storage = self.storage.clone();
+            let id = doc.to_owned();
+            let courier = tokio::task::spawn_blocking(move || {
+                let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
+                let d = Automerge::load(&bytes).ok()?;
+                ruta_model::trip_doc::is_trip_doc(&d).then(|| ruta_model::trip_doc::courier_of(&d))
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(courier) = courier {
+                let Some(courier) = courier else { return };
+                let facts = DocFacts::Trip { courier };
+                if known.as_ref() == Some(&facts) && !recover {
+                    return;
+                }
+                {
+                    let _guard = self.index_lock.lock().await;
+                    let old = if recover { None } else { known.as_ref() };
+                    self.update_indexes(doc, old, &facts, recover).await;
+                }
+                if let Err(e) = self.set_facts(doc, facts.clone()) {
+                    tracing::error!(doc, error = %e, "cannot record document facts");
+                    return;
+                }
+                tracing::info!(doc, ?facts, "document access updated");
+                return;
+            }
+        }
         let Some(order) = order_of(&doc_id) else {
             return;
         };
@@ -792,6 +823,7 @@ fn kind_name(f: &DocFacts) -> &'static str {
         DocFacts::Courier { .. } => "courier",
         DocFacts::Config => ruta_model::config_doc::INDEX_KIND,
         DocFacts::StaffConfig => ruta_model::config_doc::STAFF_INDEX_KIND,
+        DocFacts::Trip { .. } => ruta_model::trip_doc::INDEX_KIND,
     }
 }
 

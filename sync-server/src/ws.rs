@@ -30,9 +30,9 @@ use automerge::{Automerge, ReadDoc};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
 use ruta_model::access::{self, Access, DocFacts};
-use ruta_model::config_doc;
 use ruta_model::guard::check_write;
 use ruta_model::{DocumentId, decode_position, order_of};
+use ruta_model::{config_doc, trip_doc};
 use samod::PeerId;
 use sync_storage::load_doc_bytes;
 
@@ -255,7 +255,8 @@ impl Guard {
             return Err(write("this user may not write this document".into()));
         }
         let config = matches!(facts, Some(DocFacts::Config | DocFacts::StaffConfig));
-        let order = if config {
+        let known_trip = matches!(facts, Some(DocFacts::Trip { .. }));
+        let order = if config || known_trip {
             None
         } else {
             Some(order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?)
@@ -307,7 +308,18 @@ impl Guard {
                 self.tenant.shadows.put(&doc, shadow);
                 return self.ask(&doc, heads, &sync, missing).map_err(write);
             }
+            // A document the server does not know yet is a trip's when its
+            // content says so (the trip guard then requires its creation).
+            let trip = known_trip || (facts.is_none() && trip_doc::is_trip_doc(&trial));
             let judged = match &order {
+                _ if trip => trip_doc::check_write(&shadow, &trial, &self.auth.principal)
+                    .map(|added| {
+                        added
+                            .iter()
+                            .map(|e| (e.id(), e.actor.device.to_string()))
+                            .collect::<Vec<_>>()
+                    })
+                    .map_err(|e| e.to_string()),
                 Some(order) => check_write(&shadow, &trial, order, &self.auth.principal)
                     .map(|added| {
                         added

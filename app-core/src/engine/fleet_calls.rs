@@ -103,6 +103,22 @@ impl Core {
 
     /// This device's last beacon (kept across restarts: availability and work
     /// mode are the courier's settings).
+    /// Where `courier` is, as this device last heard (its own GPS on the
+    /// courier's device, else their live beacon).
+    pub(super) fn live_position(&self, courier: &str) -> Option<crate::domain::GeoPoint> {
+        let me = self.lock().session.user.clone();
+        let point = if me.as_str() == courier {
+            self.own_beacon().point
+        } else {
+            let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+            live.beacons.get(courier).and_then(|(b, _)| b.point)
+        }?;
+        Some(crate::domain::GeoPoint {
+            lat: point.lat,
+            lon: point.lon,
+        })
+    }
+
     pub fn own_beacon(&self) -> Beacon {
         self.lock()
             .store

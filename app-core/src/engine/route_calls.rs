@@ -25,7 +25,7 @@ use crate::routing::{Budget, StraightLine};
 use ruta_model::policy::Call;
 
 /// A courier's sequence: a phone must answer at once (a few dozen stops).
-const SEQUENCE_BUDGET: Budget = Budget {
+pub(super) const SEQUENCE_BUDGET: Budget = Budget {
     time_limit_ms: 300,
     max_iterations: 3_000,
 };
@@ -96,8 +96,8 @@ fn routing_error(e: plan::RoutingError) -> ApiError {
 }
 
 /// An order as routing sees it, with what the UI shows.
-struct Loaded {
-    load: OrderLoad,
+pub(super) struct Loaded {
+    pub(super) load: OrderLoad,
     reference: String,
     pickup_address: String,
     dropoff_address: String,
@@ -153,7 +153,7 @@ impl Core {
 
     /// How travel is timed: the road graph where one is loaded (its own
     /// profile), else the straight line at `kind`'s speed.
-    fn travel(&self, kind: VehicleKind) -> (Travel, String) {
+    pub(super) fn travel(&self, kind: VehicleKind) -> (Travel, String) {
         match self.roads.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             Some(g) => {
                 let model = format!("roads:{}", crate::store::enum_str(&g.profile()));
@@ -201,7 +201,7 @@ impl Core {
     }
 
     /// Loads routing facts; orders that cannot be routed go to `unplanned`.
-    fn load_orders(
+    pub(super) fn load_orders(
         &self,
         orders: &[OrderSummary],
         unplanned: &mut Vec<Unplanned>,

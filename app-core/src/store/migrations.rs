@@ -166,6 +166,29 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          planned_ms INTEGER NOT NULL
      ) STRICT;
      CREATE INDEX plan_eta_courier ON plan_eta (courier);",
+    // 8: trips (run sheets; documents of kind 'trip' in `docs`): a row per
+    // trip and its stops in sequence (a cache of `trip_doc::derive`), and
+    // whether the server has confirmed the device's latest write.
+    "CREATE TABLE trips (
+         id TEXT PRIMARY KEY,
+         courier TEXT NOT NULL,
+         date TEXT NOT NULL,
+         status TEXT NOT NULL,
+         name TEXT NOT NULL,
+         stops INTEGER NOT NULL,
+         lost INTEGER NOT NULL,
+         pending INTEGER NOT NULL DEFAULT 0,
+         writes INTEGER NOT NULL DEFAULT 0
+     ) STRICT;
+     CREATE INDEX trips_courier ON trips (courier, date);
+     CREATE TABLE trip_stops (
+         trip_id TEXT NOT NULL,
+         order_id TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         seq INTEGER NOT NULL,
+         PRIMARY KEY (trip_id, order_id, kind)
+     ) STRICT;
+     CREATE INDEX trip_stops_order ON trip_stops (order_id);",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -22,5 +22,6 @@ mod sync;
 mod sync_security;
 mod sync_server;
 mod tenant_config;
+mod trips;
 mod window;
 mod workspaces;
