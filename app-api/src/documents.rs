@@ -34,6 +34,10 @@ pub enum DocumentRequest {
         #[serde(default)]
         csv: bool,
     },
+    /// A trip's run sheet: its stops in sequence with contacts, windows,
+    /// packages, cash to collect and a QR code per stop (the courier scans it
+    /// to open the stop).
+    RunSheet { trip_id: String },
 }
 
 /// A made document.

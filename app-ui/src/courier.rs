@@ -171,7 +171,14 @@ pub fn Workspace() -> impl IntoView {
         run(
             Request::PlanRoute(PlanRouteRequest {
                 courier: c.user(),
-                position: util::DEFAULT_CENTER,
+                position: {
+                    let (t, lat, lon) = last_sent.get_value();
+                    if t > 0 {
+                        Point { lat, lon }
+                    } else {
+                        util::DEFAULT_CENTER
+                    }
+                },
                 capacity_items: 0,
                 started: None,
                 current,
@@ -225,6 +232,7 @@ pub fn Workspace() -> impl IntoView {
                     </select>
                     <span class="muted small" id="location-state">{move || location.get()}</span>
                 </section>
+                <crate::trips::CourierTrip/>
                 <section class="queue-head">
                     <h2>"Today's stops"</h2>
                     <div class="seg" role="group">

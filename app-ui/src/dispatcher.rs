@@ -32,6 +32,7 @@ enum Tab {
     Orders,
     Map,
     Drivers,
+    Trips,
     New,
     Import,
     People,
@@ -73,6 +74,7 @@ pub fn Console() -> impl IntoView {
             {tab_button(Tab::Orders, "tab-orders", "Orders")}
             {tab_button(Tab::Map, "tab-map", "Map")}
             {tab_button(Tab::Drivers, "tab-drivers", "Drivers")}
+            {tab_button(Tab::Trips, "tab-trips", "Trips")}
             {tab_button(Tab::New, "tab-new", "New order")}
             {tab_button(Tab::Import, "tab-import", "Import CSV")}
             {move || (admin && on_server()).then(|| tab_button(Tab::People, "tab-people", "People"))}
@@ -87,6 +89,7 @@ pub fn Console() -> impl IntoView {
                     Tab::Orders => view! { <OrderTable open=open/> }.into_any(),
                     Tab::Map => view! { <crate::dispatcher::MapView open=open courier=courier/> }.into_any(),
                     Tab::Drivers => view! { <crate::fleet::Drivers selected=courier on_map=Callback::new(move |_| util::later(move || tab.set(Tab::Map)))/> }.into_any(),
+                    Tab::Trips => view! { <crate::trips::TripsTab/> }.into_any(),
                     Tab::New => view! { <NewOrderForm on_created=Callback::new(move |id: String| util::later(move || { open.set(Some(id)); tab.set(Tab::Orders); }))/> }.into_any(),
                     Tab::Import => view! { <Import/> }.into_any(),
                     Tab::People => view! { <crate::account::Admin/> }.into_any(),

@@ -23,6 +23,7 @@ pub mod dispatcher;
 pub mod fleet;
 pub mod settings;
 pub mod signature;
+pub mod trips;
 pub mod util;
 
 use app_api::{DeviceStatus, LinkState, Request, Response, Role, SyncStatus};

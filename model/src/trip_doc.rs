@@ -544,6 +544,29 @@ pub fn moves_to_place(
             .position(|s| s.key() == b)
             .ok_or_else(|| invalid("before", format!("{b} is not on this trip")))?,
     };
+    // An order's pickup stays before its drop-off.
+    let before_it = &seq[..at];
+    let after_it = &seq[at..];
+    let twin = |k: StopKind| {
+        stop_key(
+            &moving.order,
+            match k {
+                StopKind::Pickup => StopKind::Dropoff,
+                StopKind::Dropoff => StopKind::Pickup,
+            },
+        )
+    };
+    let other = twin(moving.kind);
+    let broken = match moving.kind {
+        StopKind::Pickup => before_it.iter().any(|s| s.key() == other),
+        StopKind::Dropoff => after_it.iter().any(|s| s.key() == other),
+    };
+    if broken {
+        return Err(invalid(
+            "before",
+            "an order's drop-off comes after its pickup",
+        ));
+    }
     let prev = at.checked_sub(1).map(|i| seq[i].rank.as_str());
     let next = seq.get(at).map(|s| s.rank.as_str());
     if let Some(rank) = rank_between(prev, next) {
@@ -693,6 +716,19 @@ pub fn allowed(state: &TripState, who: &Principal) -> Vec<app_api::trips::TripAc
         }
     }
     out
+}
+
+/// What a stop's QR code on a run sheet says: `RUTA-STOP <trip> <stop key>`.
+pub fn stop_qr(trip: &str, stop: &str) -> String {
+    format!("RUTA-STOP {trip} {stop}")
+}
+
+/// The trip and stop key a scanned run-sheet code names.
+pub fn parse_stop_qr(text: &str) -> Option<(String, String)> {
+    let rest = text.trim().strip_prefix("RUTA-STOP ")?;
+    let (trip, stop) = rest.split_once(' ')?;
+    parse_stop_key(stop)?;
+    Some((trip.to_owned(), stop.to_owned()))
 }
 
 /// Why a document is not a trip document.

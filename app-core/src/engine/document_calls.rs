@@ -72,7 +72,7 @@ impl DocumentSettings {
     }
 }
 
-fn doc_error(e: DocError) -> ApiError {
+pub(super) fn doc_error(e: DocError) -> ApiError {
     match e {
         DocError::InvalidImage { field, reason } | DocError::InvalidField { field, reason } => {
             ApiError::Invalid {
@@ -86,7 +86,7 @@ fn doc_error(e: DocError) -> ApiError {
     }
 }
 
-fn file(filename: String, mime: &str, bytes: Vec<u8>) -> DocumentFile {
+pub(super) fn file(filename: String, mime: &str, bytes: Vec<u8>) -> DocumentFile {
     DocumentFile {
         filename,
         mime: mime.into(),
@@ -177,6 +177,7 @@ impl Core {
         let stamp = |ms: i64| documents::format_timestamp(ms, offset(ms));
         let date = |ms: i64| documents::format_date(ms, offset(ms));
         match req {
+            DocumentRequest::RunSheet { trip_id } => self.run_sheet(&trip_id),
             DocumentRequest::Labels {
                 order_ids,
                 per_parcel,

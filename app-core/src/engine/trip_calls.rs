@@ -817,6 +817,78 @@ impl Core {
     }
 }
 
+impl Core {
+    /// A trip's run sheet (PDF), from this device's store.
+    pub(super) fn run_sheet(&self, id: &str) -> Result<app_api::DocumentFile, ApiError> {
+        use crate::documents::{Party, RunSheetData, RunSheetStop, RunSheetStopKind};
+        let view = self.trip_view(id)?;
+        let settings = self.settings();
+        let offset = |ms: i64| super::config_calls::utc_offset_min(&settings.time_zone, ms);
+        let clock = |ms: i64| {
+            let t = crate::documents::format_timestamp(ms, offset(ms));
+            t.rsplit(' ').next().unwrap_or(&t).to_owned()
+        };
+        let mut stops = Vec::with_capacity(view.stops.len());
+        for (i, s) in view.stops.iter().enumerate() {
+            let detail = self.detail(&s.order_id).ok();
+            let (parcels, grams, notes) = detail
+                .as_ref()
+                .map(|d| (d.parcels, d.weight_g, d.instructions.clone()))
+                .unwrap_or_default();
+            let mut party = Party {
+                name: s.stop.contact_name.clone(),
+                address_lines: vec![s.stop.address.clone()],
+                phone: (!s.stop.contact_phone.is_empty()).then(|| s.stop.contact_phone.clone()),
+            };
+            if party.name.is_empty() {
+                party.name = s.reference.clone();
+            }
+            stops.push(RunSheetStop {
+                seq: i as u32 + 1,
+                kind: match s.kind {
+                    StopKind::Pickup => RunSheetStopKind::Pickup,
+                    StopKind::Dropoff => RunSheetStopKind::Dropoff,
+                },
+                order_ref: s.reference.clone(),
+                party,
+                window: s
+                    .stop
+                    .window
+                    .map(|(a, b)| format!("{}–{}", clock(a), clock(b))),
+                planned: s.eta_ms.map(clock),
+                packages: format!(
+                    "{parcels} parcel{}, {:.1} kg",
+                    if parcels == 1 { "" } else { "s" },
+                    f64::from(grams) / 1000.0
+                ),
+                cod_cents: s.cod_cents,
+                notes,
+                qr_payload: trip_doc::stop_qr(id, &s.key),
+                done: s.done,
+            });
+        }
+        let now = self.clock.now_ms();
+        let data = RunSheetData {
+            branding: settings.branding.clone(),
+            trip_ref: view.reference.clone(),
+            trip_name: view.name.clone(),
+            courier: view.courier_name.clone(),
+            vehicle: view.vehicle.clone(),
+            date: view.date.clone(),
+            status: view.status.label().into(),
+            printed_at: crate::documents::format_timestamp(now, offset(now)),
+            stops,
+        };
+        let pdf =
+            crate::documents::run_sheet_pdf(&data).map_err(super::document_calls::doc_error)?;
+        Ok(super::document_calls::file(
+            format!("run-sheet-{}.pdf", view.reference),
+            "application/pdf",
+            pdf,
+        ))
+    }
+}
+
 fn route_kind(k: StopKind) -> crate::domain::fleet::StopKind {
     match k {
         StopKind::Pickup => crate::domain::fleet::StopKind::Pickup,

@@ -30,6 +30,29 @@ fn trip_act(core: &Core, id: &str, action: TripAction) -> TripView {
     }
 }
 
+/// `pdftotext -layout` of the trip's run sheet, made on `core`.
+fn run_sheet_text(core: &Core, id: &str) -> String {
+    use base64::Engine as _;
+    let Ok(Response::Document(f)) =
+        core.execute(Request::Document(app_api::DocumentRequest::RunSheet {
+            trip_id: id.into(),
+        }))
+    else {
+        panic!("no run sheet")
+    };
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(f.data_base64)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sheet.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn keys(t: &TripView) -> Vec<String> {
     t.stops.iter().map(|s| s.key.clone()).collect()
 }
@@ -76,6 +99,16 @@ async fn a_published_trip_reaches_its_courier_and_concurrent_reorders_end_in_one
     let published = trip_act(&disp.core, &id, TripAction::Publish);
     assert_eq!(published.status, TripStatus::Published);
     assert!(disp.client.wait_synced(T).await);
+    // The run sheet lists every stop in sequence, each reference in order.
+    let text = run_sheet_text(&disp.core, &id);
+    let mut at = 0;
+    for s in &published.stops {
+        let found = text[at..]
+            .find(&s.reference)
+            .unwrap_or_else(|| panic!("{} after {at} in {text}", s.reference));
+        at += found;
+    }
+    assert!(text.contains(&published.reference), "{text}");
     // The courier's device gets the trip and its orders (assigned at publish).
     assert!(
         eventually(T, async || trip(&c1.core, &id).is_some_and(|t| t.status
@@ -89,11 +122,11 @@ async fn a_published_trip_reaches_its_courier_and_concurrent_reorders_end_in_one
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(trip(&c2.core, &id).is_none(), "c2 never receives c1's trip");
 
-    // c1 goes offline and moves the last stop first; the dispatcher, online,
+    // c1 goes offline and moves the third pickup first; the dispatcher, online,
     // moves the same stop to second place.
     c1.client.clone().stop().await;
     let seq = keys(&published);
-    let last = seq.last().unwrap().clone();
+    let last = seq[4].clone(); // the third order's pickup
     let mine = trip_act(
         &c1.core,
         &id,
@@ -247,4 +280,62 @@ fn put_trip_event(local: &mut automerge::Automerge, e: &app_core::trip_doc::Trip
     tx.put(&map, e.id(), serde_json::to_string(e).unwrap())
         .unwrap();
     tx.commit();
+}
+
+/// In Chromium: a dispatcher builds a trip from three orders in the Trips
+/// tab, moves a stop and publishes it; the device holds that sequence, the
+/// trip is published and its orders are assigned to the courier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_builds_reorders_and_publishes_a_trip_in_the_browser() {
+    use serde_json::json;
+    let host = ruta_e2e::DeviceHost::start("device-trips");
+    let mut references = Vec::new();
+    let mut ids = Vec::new();
+    for name in ["Aino", "Bertta", "Cecilia"] {
+        let (code, order) = host
+            .call(&json!({ "op": "create_order", "customer_name": name,
+                "pickup_address": "Kaivokatu 1", "dropoff_address": "Bulevardi 14" }))
+            .await;
+        assert_eq!(code, 200, "{order}");
+        references.push(order["reference"].as_str().unwrap().to_owned());
+        ids.push(order["id"].as_str().unwrap().to_owned());
+    }
+    let shown = ruta_e2e::browser_phase(
+        "trips.mjs",
+        "build",
+        &host.url,
+        json!({ "courier": "c1", "references": references }),
+    );
+    let (code, list) = host
+        .call(&json!({ "op": "list_trips", "open_only": false }))
+        .await;
+    assert_eq!(code, 200, "{list}");
+    let trip = &list["trips"][0];
+    assert_eq!(trip["status"], "published", "{list}");
+    let (code, view) = host
+        .call(&json!({ "op": "get_trip", "trip_id": trip["id"] }))
+        .await;
+    assert_eq!(code, 200, "{view}");
+    let keys: Vec<&str> = view["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    let shown: Vec<&str> = shown["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(keys, shown, "the device holds the sequence the sheet shows");
+    for id in &ids {
+        let (_, d) = host
+            .call(&json!({ "op": "get_order", "order_id": id }))
+            .await;
+        assert_eq!(
+            d["summary"]["assignee"], "c1",
+            "published: assigned to the courier"
+        );
+    }
 }
