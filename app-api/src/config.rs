@@ -34,6 +34,11 @@ pub struct Tariff {
     pub included_kg: u32,
     /// VAT in basis points (2550 = 25.5 %), included in the total.
     pub vat_bp: u32,
+    /// Most cash a courier may hold before handing over: past it the driver
+    /// monitor flags them and the assignment proposal gives them no cash
+    /// orders (None: no limit).
+    #[serde(default)]
+    pub cash_limit_cents: Option<i64>,
 }
 
 impl Default for Tariff {
@@ -51,6 +56,7 @@ impl Default for Tariff {
             per_kg_cents: 40,
             included_kg: 5,
             vat_bp: 2550,
+            cash_limit_cents: Some(50_000),
         }
     }
 }

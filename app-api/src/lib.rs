@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod account;
 mod address;
+pub mod cash;
 pub mod config;
 mod csv;
 mod documents;
@@ -135,6 +136,15 @@ pub enum Request {
     },
     /// One trip with its stops in sequence.
     GetTrip { trip_id: String },
+    /// Declare, receive or settle a cash hand-over (works offline; syncs).
+    CashAct(cash::CashAction),
+    /// Every courier's cash position (operators; a courier gets their own).
+    CashPositions,
+    /// One courier's cash ledger (a courier's own device: always theirs).
+    CashLedger {
+        #[serde(default)]
+        courier: Option<String>,
+    },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -182,6 +192,10 @@ pub enum Response {
     Trip(trips::TripView),
     Trips {
         trips: Vec<trips::TripSummary>,
+    },
+    CashLedger(cash::CashLedgerView),
+    CashPositions {
+        positions: Vec<cash::CashPositionView>,
     },
 }
 

@@ -34,11 +34,14 @@ mod document_calls;
 mod fleet_calls;
 mod pod_calls;
 pub use document_calls::DocumentSettings;
+mod cash_calls;
+mod ledgers;
 mod order_calls;
 mod peer;
 mod route_calls;
 mod tracking_calls;
 mod trip_calls;
+pub use ledgers::LedgerKind;
 mod write;
 
 use order_calls::*;
@@ -80,7 +83,7 @@ pub struct Core {
     /// Orders whose tracking a screen asked for, and when (memory only).
     watched: Arc<Mutex<std::collections::HashMap<String, i64>>>,
     /// Called with the trip id after every local trip write (the sync client listens).
-    trip_hooks: Arc<Mutex<Vec<trip_calls::TripWriteHook>>>,
+    ledger_hooks: Arc<Mutex<Vec<ledgers::LedgerWriteHook>>>,
 }
 
 /// (state, server, last contact ms).
@@ -147,7 +150,7 @@ impl Core {
             live: Arc::default(),
             config: Arc::default(),
             watched: Arc::default(),
-            trip_hooks: Arc::default(),
+            ledger_hooks: Arc::default(),
         };
         core.load_config()?;
         let zones = core.stored_zones();
@@ -281,6 +284,11 @@ impl Core {
                 .list_trips(courier, open_only)
                 .map(|trips| Response::Trips { trips }),
             Request::GetTrip { trip_id } => self.trip_view(&trip_id).map(Response::Trip),
+            Request::CashAct(action) => self.cash_act(action).map(Response::CashLedger),
+            Request::CashPositions => self
+                .cash_positions()
+                .map(|positions| Response::CashPositions { positions }),
+            Request::CashLedger { courier } => self.cash_ledger(courier).map(Response::CashLedger),
         }
     }
 

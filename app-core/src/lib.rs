@@ -27,13 +27,15 @@ pub mod demo;
 pub mod engine;
 pub mod store;
 
-pub use crate::engine::Core;
+pub use crate::engine::{Core, LedgerKind};
 pub use app_api as api;
 pub use ruta_documents as documents;
 pub use ruta_domain as domain;
 pub use ruta_domain::{clock, hlc};
 pub use ruta_geocode as geocode;
-pub use ruta_model::{access, config_doc, enrolment, guard, ids, lifecycle, order_doc, trip_doc};
+pub use ruta_model::{
+    access, cash_doc, config_doc, enrolment, guard, ids, lifecycle, order_doc, trip_doc,
+};
 pub use ruta_pod as pod;
 pub use ruta_routing as routing;
 pub use sync_storage;

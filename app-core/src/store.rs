@@ -25,10 +25,12 @@ use crate::hlc::Hlc;
 use crate::lifecycle::{OrderState, Verdict};
 use crate::order_doc::{DocError, OrderDoc};
 
+mod cash;
 mod migrations;
 mod projection;
 mod query;
 mod trips;
+pub use cash::{CashRow, CollectionRow};
 pub use trips::TripRow;
 
 pub use migrations::integrity_check;

@@ -42,6 +42,24 @@ pub enum DocFacts {
     /// courier reads it and writes what a courier may (reorder, start,
     /// close); no one else sees it.
     Trip { courier: UserId },
+    /// A courier's cash ledger (`cash_doc`): operators read and write it
+    /// (receipts, settlements), its courier reads it and declares; no one
+    /// else sees it.
+    Cash { courier: UserId },
+}
+
+/// The facts a document is judged by for `who`: the server's, or — for a
+/// document it does not know yet — those its id alone settles: a courier's
+/// own cash ledger (its id is theirs, see `cash_doc::ledger_id`), which their
+/// phone may create offline before anyone else has.
+pub fn facts_for(who: &Principal, doc: &str, known: Option<DocFacts>) -> Option<DocFacts> {
+    if known.is_some() || who.role != ruta_domain::Role::Courier {
+        return known;
+    }
+    let own = crate::ids::doc_id_of_uuid(&crate::cash_doc::ledger_id(&who.user))?;
+    (own.to_string() == doc).then(|| DocFacts::Cash {
+        courier: who.user.clone(),
+    })
 }
 
 /// How a document is shared with a user.
@@ -93,6 +111,13 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
             Access::ReadWrite
         }
         Some(DocFacts::Trip { .. }) => Access::None,
+        Some(DocFacts::Cash { .. }) if operator => Access::ReadWrite,
+        Some(DocFacts::Cash { courier })
+            if who.role == ruta_domain::Role::Courier && mine(courier) =>
+        {
+            Access::ReadWrite
+        }
+        Some(DocFacts::Cash { .. }) => Access::None,
     }
 }
 
@@ -169,6 +194,54 @@ mod tests {
                 want != Access::None,
                 "{role:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_couriers_own_new_ledger_is_theirs_by_its_id() {
+        let c1 = p("c1", Role::Courier);
+        let id = |u: &str| {
+            crate::ids::doc_id_of_uuid(&crate::cash_doc::ledger_id(&UserId::new(u)))
+                .unwrap()
+                .to_string()
+        };
+        let own = facts_for(&c1, &id("c1"), None);
+        assert_eq!(
+            own,
+            Some(DocFacts::Cash {
+                courier: UserId::new("c1")
+            })
+        );
+        assert_eq!(decide(&c1, own.as_ref()), Access::ReadWrite);
+        // Another courier's ledger, or any other unknown document: nothing.
+        assert_eq!(facts_for(&c1, &id("c2"), None), None);
+        assert_eq!(
+            decide(&c1, facts_for(&c1, &id("c2"), None).as_ref()),
+            Access::None
+        );
+        // Known facts always win.
+        let known = DocFacts::Cash {
+            courier: UserId::new("c2"),
+        };
+        assert_eq!(facts_for(&c1, &id("c1"), Some(known.clone())), Some(known));
+        // A dispatcher creating one is judged as any new document (and by its content).
+        assert_eq!(facts_for(&p("d", Role::Dispatcher), &id("c1"), None), None);
+    }
+
+    #[test]
+    fn a_cash_ledger_is_its_couriers_and_the_operators_only() {
+        let cash = DocFacts::Cash {
+            courier: UserId::new("c1"),
+        };
+        for (who, want) in [
+            (p("d", Role::Dispatcher), Access::ReadWrite),
+            (p("a", Role::Admin), Access::ReadWrite),
+            (p("c1", Role::Courier), Access::ReadWrite),
+            (p("c2", Role::Courier), Access::None),
+            (p("c1", Role::Client), Access::None),
+        ] {
+            assert_eq!(decide(&who, Some(&cash)), want, "{who:?}");
+            assert_eq!(listed(&who, &cash), want != Access::None, "{who:?}");
         }
     }
 

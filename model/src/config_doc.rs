@@ -380,6 +380,14 @@ fn validate_tariff(t: &Tariff) -> Result<(), Invalid> {
     if t.vat_bp > 10_000 {
         return Err(invalid("tariff.vat_bp", "0 to 10,000 (100 %)"));
     }
+    if t.cash_limit_cents
+        .is_some_and(|c| !(0..=crate::cash_doc::MAX_CENTS).contains(&c))
+    {
+        return Err(invalid(
+            "tariff.cash_limit_cents",
+            "0 to 10,000,000.00, or none",
+        ));
+    }
     Ok(())
 }
 

@@ -17,6 +17,11 @@
 //! - [`tracking`]: what an order's client and its public link are told of an
 //!   order on its way (courier position only then, ETA, delivery time), and
 //!   the link's token.
+//! - [`cash_doc`]: one cash ledger per courier (hand-overs declared, received,
+//!   settled; discrepancies; outstanding cash) and its guard.
+//! - [`event_doc`]: the shape trips and cash ledgers share (a root and a map of
+//!   JSON events), reading, appending, a deterministic shared creation, and the
+//!   append-only half of the guard.
 //! - [`trip_doc`]: one document per trip (run sheet): its state machine, who may
 //!   do what, the per-stop rank merge of concurrent reorders, and the guard.
 //! - [`ids`]: who is on the other end ([`Principal`]), document ids, hashes and
@@ -26,8 +31,10 @@
 //! crate (no rusqlite, tokio or samod; only samod-core's `DocumentId`).
 
 pub mod access;
+pub mod cash_doc;
 pub mod config_doc;
 pub mod enrolment;
+pub mod event_doc;
 pub mod guard;
 pub mod ids;
 pub mod lifecycle;

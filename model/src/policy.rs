@@ -42,6 +42,8 @@ pub enum Call<'a> {
     Administer,
     /// Reading trips (run sheets): `courier` is whose trips.
     Trips { courier: &'a str },
+    /// A courier's cash ledger and position: `courier` is whose.
+    Cash { courier: &'a str },
 }
 
 /// Why a call is refused: the API's refusal code and a sentence for the user.
@@ -116,6 +118,14 @@ pub fn allow(user: &UserId, role: Role, call: Call<'_>) -> Result<(), Denied> {
         {
             deny("forbidden", "a trip is its courier's and the dispatchers'")
         }
+        Call::Cash { courier }
+            if !(operator || role == Role::Courier && user.as_str() == courier) =>
+        {
+            deny(
+                "forbidden",
+                "a courier's cash is theirs and the dispatchers'",
+            )
+        }
         _ => Ok(()),
     }
 }
@@ -133,7 +143,7 @@ mod tests {
     /// Every role × call, as the table the UI, the core and the server follow.
     #[test]
     fn the_request_table() {
-        let calls: [(&str, Call<'static>); 21] = [
+        let calls: [(&str, Call<'static>); 23] = [
             ("fleet", Call::Fleet),
             ("plan own", Call::PlanRoute { courier: "me" }),
             ("plan other", Call::PlanRoute { courier: "other" }),
@@ -155,15 +165,17 @@ mod tests {
             ("track other", Call::Tracking { own: false }),
             ("trips own", Call::Trips { courier: "me" }),
             ("trips other", Call::Trips { courier: "other" }),
+            ("cash own", Call::Cash { courier: "me" }),
+            ("cash other", Call::Cash { courier: "other" }),
         ];
         // Columns in the order of `calls`.
         let (t, f) = (true, false);
         #[rustfmt::skip]
-        let table: [(Role, [bool; 21]); 4] = [
-            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t, t, t, t, t]),
-            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f, t, t, t, t]),
-            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f, f, f, t, f]),
-            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f, t, f, f, f]),
+        let table: [(Role, [bool; 23]); 4] = [
+            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t, t, t, t, t, t, t]),
+            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f, t, t, t, t, t, t]),
+            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f, f, f, t, f, t, f]),
+            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f, t, f, f, f, f, f]),
         ];
         for (role, row) in table {
             for ((name, call), want) in calls.iter().zip(row) {

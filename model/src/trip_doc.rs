@@ -31,14 +31,14 @@ use std::collections::BTreeMap;
 use app_api::Role;
 use app_api::StopKind;
 use app_api::trips::TripStatus;
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value, transaction::Transactable};
+use automerge::ReadDoc;
 use fractional_index::FractionalIndex;
-use ruta_domain::hlc::{Hlc, node_of};
+use ruta_domain::hlc::Hlc;
 use ruta_domain::{Actor, DeviceId, OrderId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::Principal;
-use crate::order_doc::actor_of;
+use crate::event_doc::{self, AppendRefusal, EventDoc, EventDocError, LedgerEvent, Shape};
 
 /// The document's `schema` field.
 pub const TRIP_SCHEMA: i64 = 1;
@@ -732,135 +732,43 @@ pub fn parse_stop_qr(text: &str) -> Option<(String, String)> {
 }
 
 /// Why a document is not a trip document.
-#[derive(Debug, thiserror::Error)]
-pub enum TripDocError {
-    #[error("not a trip document: {0}")]
-    NotTrip(String),
-    #[error("automerge: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
-    #[error("corrupt document: {0}")]
-    Corrupt(String),
+/// A trip document's root.
+pub const SHAPE: Shape = Shape {
+    kind: INDEX_KIND,
+    schema: TRIP_SCHEMA,
+    fixed: &[],
+};
+
+impl LedgerEvent for TripEvent {
+    fn at(&self) -> &Hlc {
+        &self.at
+    }
+    fn actor(&self) -> &Actor {
+        &self.actor
+    }
 }
 
+pub type TripDocError = EventDocError;
 /// A trip document.
-#[derive(Debug)]
-pub struct TripDoc {
-    doc: AutoCommit,
-    events: ObjId,
+pub type TripDoc = EventDoc<TripEvent>;
+
+/// A new trip document (made by the operator's device that builds it).
+pub fn create(device: &DeviceId) -> Result<TripDoc, TripDocError> {
+    TripDoc::create(SHAPE, device, &[])
 }
 
-impl TripDoc {
-    /// A new trip document (made by the operator's device that builds it).
-    pub fn create(device: &DeviceId) -> Result<Self, TripDocError> {
-        let mut doc = AutoCommit::new().with_actor(actor_of(device));
-        doc.put(ROOT, "schema", TRIP_SCHEMA)?;
-        doc.put(ROOT, "kind", INDEX_KIND)?;
-        let events = doc.put_object(ROOT, "events", ObjType::Map)?;
-        Ok(Self { doc, events })
-    }
-
-    pub fn load(bytes: &[u8], device: &DeviceId) -> Result<Self, TripDocError> {
-        let mut doc = AutoCommit::load(bytes).map_err(|e| TripDocError::Corrupt(e.to_string()))?;
-        doc.set_actor(actor_of(device));
-        let events = events_of(&doc)?;
-        Ok(Self { doc, events })
-    }
-
-    pub fn append(&mut self, event: &TripEvent) -> Result<(), TripDocError> {
-        let json = serde_json::to_string(event).expect("events serialise");
-        self.doc.put(&self.events, event.id(), json)?;
-        Ok(())
-    }
-
-    pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<(), TripDocError> {
-        self.doc
-            .load_incremental(bytes)
-            .map_err(|e| TripDocError::Corrupt(e.to_string()))?;
-        // A document that only now received its root (created elsewhere).
-        self.events = events_of(&self.doc)?;
-        Ok(())
-    }
-
-    pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
-    }
-
-    /// Every well-formed event (an entry that is not one is ignored).
-    pub fn events(&self) -> Vec<TripEvent> {
-        parse_events(&self.doc, &self.events)
-            .into_values()
-            .flatten()
-            .collect()
-    }
-
-    pub fn automerge(&self) -> &AutoCommit {
-        &self.doc
-    }
-
-    pub fn heads(&mut self) -> Vec<automerge::ChangeHash> {
-        self.doc.get_heads()
-    }
+pub fn load(bytes: &[u8], device: &DeviceId) -> Result<TripDoc, TripDocError> {
+    TripDoc::load(SHAPE, bytes, device)
 }
 
 /// Whether a document's root says it is a trip document.
 pub fn is_trip_doc(doc: &impl ReadDoc) -> bool {
-    matches!(doc.get(ROOT, "kind"), Ok(Some((Value::Scalar(s), _))) if s.as_str() == Some(INDEX_KIND))
-}
-
-fn events_of(doc: &impl ReadDoc) -> Result<ObjId, TripDocError> {
-    match doc.get(ROOT, "schema") {
-        Ok(Some((Value::Scalar(s), _))) if s.as_i64() == Some(TRIP_SCHEMA) => {}
-        _ => return Err(TripDocError::NotTrip("no schema 1".into())),
-    }
-    if !is_trip_doc(doc) {
-        return Err(TripDocError::NotTrip("kind is not trip".into()));
-    }
-    match doc.get(ROOT, "events") {
-        Ok(Some((Value::Object(ObjType::Map), id))) => Ok(id),
-        _ => Err(TripDocError::NotTrip("no events map".into())),
-    }
-}
-
-fn raw_entries(doc: &impl ReadDoc, events: &ObjId) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    for key in doc.keys(events) {
-        let values = doc.get_all(events, key.as_str()).unwrap_or_default();
-        let raw = values
-            .iter()
-            .map(|(v, id)| match v {
-                Value::Scalar(s) => match s.as_str() {
-                    Some(t) => format!("s:{t}"),
-                    None => format!("v:{s:?}"),
-                },
-                Value::Object(t) => format!("o:{t:?}:{id}"),
-            })
-            .collect();
-        out.insert(key, raw);
-    }
-    out
-}
-
-fn parse_events(doc: &impl ReadDoc, events: &ObjId) -> BTreeMap<String, Vec<TripEvent>> {
-    raw_entries(doc, events)
-        .into_iter()
-        .map(|(k, vs)| {
-            let parsed = vs
-                .iter()
-                .filter_map(|v| v.strip_prefix("s:"))
-                .filter_map(|j| serde_json::from_str::<TripEvent>(j).ok())
-                .filter(|e| e.id() == k)
-                .collect();
-            (k, parsed)
-        })
-        .collect()
+    event_doc::is_kind(doc, INDEX_KIND)
 }
 
 /// The events of a document in any state (empty when it is not a trip's).
 pub fn events_in(doc: &impl ReadDoc) -> Vec<TripEvent> {
-    match events_of(doc) {
-        Ok(events) => parse_events(doc, &events).into_values().flatten().collect(),
-        Err(_) => Vec::new(),
-    }
+    event_doc::events_in(doc, SHAPE)
 }
 
 /// Why the server refuses a write to a trip document.
@@ -890,92 +798,52 @@ pub enum TripRefusal {
     },
 }
 
-/// The server's judgment of a peer's write to a trip document: nothing that
-/// existed changes, every added event parses, sits under its id, is by the
-/// connected user keyed under the device it names, is valid, and is one
-/// their role may make on this trip ([`permitted`]; the trip's courier is the
-/// one its stored creation names). A new document must be a trip document
-/// created by an operator. Returns the added events (whose devices the caller
-/// checks belong to `who`). Like the order guard, it judges who and what,
-/// not when: a move on a closed trip is kept and ignored by [`derive`].
+impl From<AppendRefusal> for TripRefusal {
+    fn from(r: AppendRefusal) -> Self {
+        match r {
+            AppendRefusal::BadCreation(m) => Self::BadCreation(m),
+            AppendRefusal::RootChanged(k) => Self::RootChanged(k),
+            AppendRefusal::HistoryRewritten(k) => Self::HistoryRewritten(k),
+            AppendRefusal::Bad { key, problem } => Self::Bad { key, problem },
+            AppendRefusal::Impersonation {
+                key,
+                claimed,
+                actual,
+            } => Self::Impersonation {
+                key,
+                claimed,
+                actual,
+            },
+            AppendRefusal::ForeignKey { key, node } => Self::ForeignKey { key, node },
+        }
+    }
+}
+
+/// The server's judgment of a peer's write to a trip document: the
+/// append-only checks ([`event_doc::check_append`]), then every added event
+/// is valid and one the connected user's role may make on this trip
+/// ([`permitted`]; the trip's courier is the one its stored creation names).
+/// A new document must hold a trip's creation by an operator. Returns the
+/// added events (whose devices the caller checks belong to `who`). Like the
+/// order guard, it judges who and what, not when: a move on a closed trip is
+/// kept and ignored by [`derive`].
 pub fn check_write(
     before: &impl ReadDoc,
     after: &impl ReadDoc,
     who: &Principal,
 ) -> Result<Vec<TripEvent>, TripRefusal> {
-    let after_events = events_of(after).map_err(|e| TripRefusal::BadCreation(e.to_string()))?;
-    let new_doc = events_of(before).is_err();
-    if !new_doc {
-        for key in ["schema", "kind", "events"] {
-            let b = before.get_all(ROOT, key).unwrap_or_default();
-            let a = after.get_all(ROOT, key).unwrap_or_default();
-            if a.len() != b.len() || a.iter().zip(&b).any(|(x, y)| x.1 != y.1 || x.0 != y.0) {
-                return Err(TripRefusal::RootChanged(key.into()));
-            }
-        }
-    } else {
-        for key in ["schema", "kind", "events"] {
-            if after.get_all(ROOT, key).unwrap_or_default().len() != 1 {
-                return Err(TripRefusal::RootChanged(key.into()));
-            }
-        }
-    }
-    if let Some(extra) = after
-        .keys(ROOT)
-        .find(|k| !["schema", "kind", "events"].contains(&k.as_str()))
-    {
-        return Err(TripRefusal::RootChanged(extra));
-    }
-    let b = match events_of(before) {
-        Ok(ev) => raw_entries(before, &ev),
-        Err(_) => BTreeMap::new(),
-    };
-    let a = raw_entries(after, &after_events);
-    for (key, values) in &b {
-        if a.get(key) != Some(values) {
-            return Err(TripRefusal::HistoryRewritten(key.clone()));
-        }
-    }
+    let (added, new_doc) = event_doc::check_append::<TripEvent>(before, after, SHAPE, who)?;
     // The trip's courier as its stored history names it (the first creation).
-    let stored: Vec<TripEvent> = events_in(before);
-    let mut courier = derive(&stored).courier;
-    let added: Vec<_> = a.iter().filter(|(k, _)| !b.contains_key(*k)).collect();
-    let mut out: Vec<TripEvent> = Vec::with_capacity(added.len());
-    for (key, values) in added {
-        let bad = |problem: String| TripRefusal::Bad {
+    let mut courier = derive(&events_in(before)).courier;
+    for event in &added {
+        let key = event.id();
+        validate(&event.change).map_err(|e| TripRefusal::Bad {
             key: key.clone(),
-            problem,
-        };
-        let [raw] = values.as_slice() else {
-            return Err(bad("written twice concurrently".into()));
-        };
-        let json = raw
-            .strip_prefix("s:")
-            .ok_or_else(|| bad("not a string".into()))?;
-        let event: TripEvent = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
-        if event.id() != *key {
-            return Err(bad(format!(
-                "stored under {key} but its id is {}",
-                event.id()
-            )));
-        }
-        if event.actor.user != who.user || event.actor.role != who.role {
-            return Err(TripRefusal::Impersonation {
-                key: key.clone(),
-                claimed: format!("{} ({:?})", event.actor.user, event.actor.role),
-                actual: format!("{} ({:?})", who.user, who.role),
-            });
-        }
-        if event.at.node != node_of(event.actor.device.as_str()) {
-            return Err(TripRefusal::ForeignKey {
-                key: key.clone(),
-                node: event.at.node,
-            });
-        }
-        validate(&event.change).map_err(|e| bad(e.to_string()))?;
+            problem: e.to_string(),
+        })?;
         if !permitted(who, courier.as_ref(), &event.change) {
             return Err(TripRefusal::NotPermitted {
-                key: key.clone(),
+                key,
                 role: format!("{:?}", who.role).to_lowercase(),
                 change: event.change.name().into(),
             });
@@ -985,16 +853,15 @@ pub fn check_write(
         {
             courier = Some(c.clone());
         }
-        out.push(event);
     }
     if new_doc
-        && !out
+        && !added
             .iter()
             .any(|e| matches!(e.change, TripChange::Created { .. }))
     {
         return Err(TripRefusal::BadCreation("no creation event".into()));
     }
-    Ok(out)
+    Ok(added)
 }
 
 /// The courier a trip document's history names (None: not a trip or not created).

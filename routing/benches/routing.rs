@@ -479,6 +479,7 @@ fn assign_section(report: &mut String, graph: &Arc<RoadGraph>, points: &[GeoPoin
                 CarrierType::Internal
             },
             shift_end_ms: Some(now + 8 * 3_600_000),
+            no_cash: false,
         })
         .collect();
     let req = AssignRequest {

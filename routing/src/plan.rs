@@ -496,6 +496,10 @@ pub struct CourierInput {
     pub carrier: CarrierType,
     /// When the courier's shift ends (epoch ms); `None` = open.
     pub shift_end_ms: Option<i64>,
+    /// Takes no cash orders now (over the tenant's cash limit until they
+    /// hand over), whatever their carrier type.
+    #[serde(default)]
+    pub no_cash: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -587,7 +591,7 @@ pub fn propose_assignment(
                     .fold(0, |a, b| a | b)
             };
             zones
-                | if c.carrier == CarrierType::Prime {
+                | if c.carrier == CarrierType::Prime || c.no_cash {
                     0
                 } else {
                     CASH

@@ -9,10 +9,10 @@ use super::*;
 pub(crate) async fn run(
     shared: Arc<Shared>,
     mut local: mpsc::UnboundedReceiver<OrderId>,
-    mut local_trips: mpsc::UnboundedReceiver<String>,
+    mut local_ledgers: mpsc::UnboundedReceiver<(LedgerKind, String)>,
 ) {
     let mut bridges: HashMap<OrderId, mpsc::UnboundedSender<()>> = HashMap::new();
-    let mut trips: HashMap<String, mpsc::UnboundedSender<()>> = HashMap::new();
+    let mut ledgers: HashMap<(LedgerKind, String), mpsc::UnboundedSender<()>> = HashMap::new();
     let mut couriers: HashSet<DocumentId> = HashSet::new();
     let mut configs: HashSet<DocumentId> = HashSet::new();
     let mut index: Option<DocHandle> = None;
@@ -24,9 +24,9 @@ pub(crate) async fn run(
             start_bridge(&shared, &mut bridges, id);
         }
     }
-    if let Ok(pending) = shared.core.pending_trips() {
-        for id in pending {
-            start_trip_bridge(&shared, &mut trips, id);
+    if let Ok(pending) = shared.core.pending_ledgers() {
+        for (kind, id) in pending {
+            start_ledger_bridge(&shared, &mut ledgers, kind, id);
         }
     }
     loop {
@@ -45,9 +45,10 @@ pub(crate) async fn run(
                             start_bridge(&shared, &mut bridges, order);
                         }
                     }
-                    "trip" => {
+                    kind if LedgerKind::of_index(kind).is_some() => {
+                        let kind = LedgerKind::of_index(kind).expect("matched");
                         if let Some(id) = order_of(&doc) {
-                            start_trip_bridge(&shared, &mut trips, id.to_string());
+                            start_ledger_bridge(&shared, &mut ledgers, kind, id.to_string());
                         }
                     }
                     "courier" if couriers.insert(doc.clone()) => {
@@ -72,43 +73,48 @@ pub(crate) async fn run(
                     if let Some(tx) = bridges.get(&id) { let _ = tx.send(()); }
                 }
             }
-            Some(id) = local_trips.recv() => {
-                start_trip_bridge(&shared, &mut trips, id.clone());
-                if let Some(tx) = trips.get(&id) { let _ = tx.send(()); }
+            Some((kind, id)) = local_ledgers.recv() => {
+                start_ledger_bridge(&shared, &mut ledgers, kind, id.clone());
+                if let Some(tx) = ledgers.get(&(kind, id)) { let _ = tx.send(()); }
             }
             _ = async { match index_changes.as_mut() { Some(s) => { s.next().await; } None => std::future::pending().await } } => {}
             _ = tick.tick() => {}
         }
         bridges.retain(|_, tx| !tx.is_closed());
-        trips.retain(|_, tx| !tx.is_closed());
+        ledgers.retain(|_, tx| !tx.is_closed());
     }
 }
 
-fn start_trip_bridge(
+fn start_ledger_bridge(
     shared: &Arc<Shared>,
-    trips: &mut HashMap<String, mpsc::UnboundedSender<()>>,
+    ledgers: &mut HashMap<(LedgerKind, String), mpsc::UnboundedSender<()>>,
+    kind: LedgerKind,
     id: String,
 ) {
-    if trips.contains_key(&id) || app_core::ids::doc_id_of_uuid(&id).is_none() {
+    let key = (kind, id);
+    if ledgers.contains_key(&key) || app_core::ids::doc_id_of_uuid(&key.1).is_none() {
         return;
     }
     let (tx, rx) = mpsc::unbounded_channel();
-    trips.insert(id.clone(), tx);
-    shared.spawn(trip_bridge(shared.clone(), id, rx));
+    let id = key.1.clone();
+    ledgers.insert(key, tx);
+    shared.spawn(ledger_bridge(shared.clone(), kind, id, rx));
 }
 
-/// A trip document between Core and the repo: small, so each side merges the
-/// other's whole document (Automerge merges are idempotent). A local write
-/// wakes it; once the server acknowledges the repo's changes, Core's write
-/// count at the push is confirmed (the trip is no longer pending).
-pub(crate) async fn trip_bridge(
+/// A small document (a trip, a cash ledger) between Core and the repo: each
+/// side merges the other's whole document (Automerge merges are
+/// idempotent). A local write wakes it; once the server acknowledges the
+/// repo's changes, Core's write count at the push is confirmed (the
+/// document is no longer pending).
+pub(crate) async fn ledger_bridge(
     shared: Arc<Shared>,
+    kind: LedgerKind,
     id: String,
     mut wake: mpsc::UnboundedReceiver<()>,
 ) {
-    let doc = app_core::ids::doc_id_of_uuid(&id).expect("checked by start_trip_bridge");
+    let doc = app_core::ids::doc_id_of_uuid(&id).expect("checked by start_ledger_bridge");
     // Seed the repo's store from Core when the repo has never seen it (a
-    // trip built on this device), so `find` loads it locally.
+    // document written first on this device), so `find` loads it locally.
     {
         let core = shared.core.clone();
         let storage = shared.storage.clone();
@@ -119,7 +125,7 @@ pub(crate) async fn trip_bridge(
                 .load_range(&prefix)
                 .map(|r| r.is_empty())
                 .unwrap_or(false)
-                && let Ok(Some((bytes, _))) = core.trip_document(&t)
+                && let Ok(Some((bytes, _))) = core.ledger_document(kind, &t)
             {
                 let head = automerge::Automerge::load(&bytes)
                     .ok()
@@ -128,7 +134,7 @@ pub(crate) async fn trip_bridge(
                 let key =
                     StorageKey::new([d.as_str(), "incremental", &head]).expect("hex is a key");
                 if let Err(e) = storage.put(&key, &bytes) {
-                    tracing::error!(trip = %t, error = %e, "cannot seed the sync store");
+                    tracing::error!(doc = %t, ?kind, error = %e, "cannot seed the sync store");
                 }
             }
         })
@@ -142,24 +148,29 @@ pub(crate) async fn trip_bridge(
     loop {
         // Ours into the repo.
         let (core, t) = (shared.core.clone(), id.clone());
-        let ours = blocking(move || core.trip_document(&t).ok().flatten()).await;
+        let ours = blocking(move || core.ledger_document(kind, &t).ok().flatten()).await;
         let writes = ours.as_ref().map_or(0, |(_, w)| *w);
         if let Some((bytes, _)) = ours {
             handle.with_document(|d| {
                 if let Err(e) = d.load_incremental(&bytes) {
-                    tracing::warn!(trip = %id, error = %e, "trip not merged into the repo");
+                    tracing::warn!(doc = %id, ?kind, error = %e, "not merged into the repo");
                 }
             });
         }
         // The repo's into Core.
         let bytes = handle.with_document(|d| d.save());
         let (core, t) = (shared.core.clone(), id.clone());
-        if let Err(e) = blocking(move || core.merge_trip(&t, &bytes)).await {
-            tracing::warn!(trip = %id, error = %e, "trip not applied");
+        if let Err(e) = blocking(move || core.merge_ledger(kind, &t, &bytes)).await {
+            tracing::warn!(doc = %id, ?kind, error = %e, "not applied");
         }
         // Confirm what the server has.
         let (core, t) = (shared.core.clone(), id.clone());
-        let pending = blocking(move || core.pending_trips().unwrap_or_default().contains(&t)).await;
+        let pending = blocking(move || {
+            core.pending_ledgers()
+                .unwrap_or_default()
+                .contains(&(kind, t))
+        })
+        .await;
         if pending
             && let Some(conn) = shared.dialer.connection_id()
             && tokio::time::timeout(Duration::from_secs(5), handle.they_have_our_changes(conn))
@@ -167,7 +178,7 @@ pub(crate) async fn trip_bridge(
                 .is_ok()
         {
             let (core, t) = (shared.core.clone(), id.clone());
-            let _ = blocking(move || core.trip_synced(&t, writes)).await;
+            let _ = blocking(move || core.ledger_synced(kind, &t, writes)).await;
         }
         tokio::select! {
             c = changes.next() => { if c.is_none() { return; } }

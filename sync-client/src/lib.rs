@@ -32,13 +32,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app_api::LinkState;
-use app_core::Core;
 use app_core::domain::OrderId;
 use app_core::ids::{
     DocumentId, decode_beacon, doc_id_of, encode_beacon, encode_position, order_of, parse_url,
     sha256_hex,
 };
 use app_core::sync_storage::{RepoStorage, SqliteStorage, Storage, StorageKey};
+use app_core::{Core, LedgerKind};
 use automerge::ReadDoc;
 use futures::StreamExt;
 use samod::{BackoffConfig, DocHandle, Repo};
@@ -250,11 +250,11 @@ impl SyncClient {
             blob_written.notify_one();
         });
         shared.spawn(follow_link(shared.clone()));
-        let (trip_tx, trip_rx) = mpsc::unbounded_channel();
-        shared.core.on_trip_write(move |id| {
-            let _ = trip_tx.send(id.to_owned());
+        let (ledger_tx, ledger_rx) = mpsc::unbounded_channel();
+        shared.core.on_ledger_write(move |kind, id| {
+            let _ = ledger_tx.send((kind, id.to_owned()));
         });
-        shared.spawn(run(shared.clone(), local_rx, trip_rx));
+        shared.spawn(run(shared.clone(), local_rx, ledger_rx));
         shared.spawn(upload_loop(shared.clone()));
         shared.spawn(invoice_loop(shared.clone()));
         if shared.me.role.is_operator() {

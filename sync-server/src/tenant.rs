@@ -52,8 +52,9 @@ impl Shared {
         let Some(who) = self.peers.read().unwrap().get(peer).cloned() else {
             return Access::None;
         };
-        let facts = self.facts.read().unwrap();
-        access::decide(&who, facts.get(&doc.to_string()))
+        let id = doc.to_string();
+        let known = self.facts.read().unwrap().get(&id).cloned();
+        access::decide(&who, access::facts_for(&who, &id, known).as_ref())
     }
 
     pub fn facts(&self, doc: &str) -> Option<DocFacts> {
@@ -717,34 +718,37 @@ impl Tenant {
         let Ok(doc_id) = doc.parse::<DocumentId>() else {
             return;
         };
-        // A trip: its courier (from its stored creation) decides who sees it.
-        if matches!(known, None | Some(DocFacts::Trip { .. })) {
+        // A trip (its courier from its stored creation) or a cash ledger (its
+        // courier from its root) decides who sees it by its content.
+        if matches!(
+            known,
+            None | Some(DocFacts::Trip { .. } | DocFacts::Cash { .. })
+        ) {
             let storage = self.storage.clone();
             let id = doc.to_owned();
-            let courier = tokio::task::spawn_blocking(move || {
+            let facts = tokio::task::spawn_blocking(move || {
                 let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
                 let d = Automerge::load(&bytes).ok()?;
-                ruta_model::trip_doc::is_trip_doc(&d).then(|| ruta_model::trip_doc::courier_of(&d))
+                if ruta_model::trip_doc::is_trip_doc(&d) {
+                    Some(
+                        ruta_model::trip_doc::courier_of(&d)
+                            .map(|courier| DocFacts::Trip { courier }),
+                    )
+                } else if ruta_model::cash_doc::is_cash_doc(&d) {
+                    Some(
+                        ruta_model::cash_doc::courier_of(&d)
+                            .map(|courier| DocFacts::Cash { courier }),
+                    )
+                } else {
+                    None
+                }
             })
             .await
             .ok()
             .flatten();
-            if let Some(courier) = courier {
-                let Some(courier) = courier else { return };
-                let facts = DocFacts::Trip { courier };
-                if known.as_ref() == Some(&facts) && !recover {
-                    return;
-                }
-                {
-                    let _guard = self.index_lock.lock().await;
-                    let old = if recover { None } else { known.as_ref() };
-                    self.update_indexes(doc, old, &facts, recover).await;
-                }
-                if let Err(e) = self.set_facts(doc, facts.clone()) {
-                    tracing::error!(doc, error = %e, "cannot record document facts");
-                    return;
-                }
-                tracing::info!(doc, ?facts, "document access updated");
+            if let Some(facts) = facts {
+                let Some(facts) = facts else { return };
+                self.apply_facts(doc, known.as_ref(), facts, recover).await;
                 return;
             }
         }
@@ -798,14 +802,26 @@ impl Tenant {
             }
         }
         let facts = access::facts_of_order(&state);
-        if known.as_ref() == Some(&facts) && !recover {
+        self.apply_facts(doc, known.as_ref(), facts, recover).await;
+    }
+
+    /// Records a document's new facts and the indexes that follow from them
+    /// (nothing when they did not change and this is not a recovery).
+    /// Indexes first, then facts: a crash in between leaves the document
+    /// dirty and the next start re-applies both.
+    async fn apply_facts(
+        &self,
+        doc: &str,
+        known: Option<&DocFacts>,
+        facts: DocFacts,
+        recover: bool,
+    ) {
+        if known == Some(&facts) && !recover {
             return;
         }
-        // Indexes first, then facts: a crash in between leaves the document
-        // dirty and the next start re-applies both.
         {
             let _guard = self.index_lock.lock().await;
-            let old = if recover { None } else { known.as_ref() };
+            let old = if recover { None } else { known };
             self.update_indexes(doc, old, &facts, recover).await;
         }
         if let Err(e) = self.set_facts(doc, facts.clone()) {
@@ -824,6 +840,7 @@ fn kind_name(f: &DocFacts) -> &'static str {
         DocFacts::Config => ruta_model::config_doc::INDEX_KIND,
         DocFacts::StaffConfig => ruta_model::config_doc::STAFF_INDEX_KIND,
         DocFacts::Trip { .. } => ruta_model::trip_doc::INDEX_KIND,
+        DocFacts::Cash { .. } => ruta_model::cash_doc::INDEX_KIND,
     }
 }
 

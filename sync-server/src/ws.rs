@@ -32,7 +32,7 @@ use futures::{SinkExt, StreamExt};
 use ruta_model::access::{self, Access, DocFacts};
 use ruta_model::guard::check_write;
 use ruta_model::{DocumentId, decode_position, order_of};
-use ruta_model::{config_doc, trip_doc};
+use ruta_model::{cash_doc, config_doc, trip_doc};
 use samod::PeerId;
 use sync_storage::load_doc_bytes;
 
@@ -240,7 +240,9 @@ impl Guard {
             doc: doc.clone(),
             reason,
         };
-        let facts = self.tenant.shared.facts(&doc);
+        // A courier's own cash ledger may be new to the server (their phone
+        // made it offline): its id says whose it is.
+        let facts = access::facts_for(&self.auth.principal, &doc, self.tenant.shared.facts(&doc));
         if matches!(
             facts,
             Some(DocFacts::Index { .. } | DocFacts::Courier { .. })
@@ -256,7 +258,8 @@ impl Guard {
         }
         let config = matches!(facts, Some(DocFacts::Config | DocFacts::StaffConfig));
         let known_trip = matches!(facts, Some(DocFacts::Trip { .. }));
-        let order = if config || known_trip {
+        let known_cash = matches!(facts, Some(DocFacts::Cash { .. }));
+        let order = if config || known_trip || known_cash {
             None
         } else {
             Some(order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?)
@@ -311,7 +314,16 @@ impl Guard {
             // A document the server does not know yet is a trip's when its
             // content says so (the trip guard then requires its creation).
             let trip = known_trip || (facts.is_none() && trip_doc::is_trip_doc(&trial));
+            let cash = known_cash || (facts.is_none() && cash_doc::is_cash_doc(&trial));
             let judged = match &order {
+                _ if cash => cash_doc::check_write(&doc_id, &shadow, &trial, &self.auth.principal)
+                    .map(|added| {
+                        added
+                            .iter()
+                            .map(|e| (e.id(), e.actor.device.to_string()))
+                            .collect::<Vec<_>>()
+                    })
+                    .map_err(|e| e.to_string()),
                 _ if trip => trip_doc::check_write(&shadow, &trial, &self.auth.principal)
                     .map(|added| {
                         added

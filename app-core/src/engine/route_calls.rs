@@ -429,6 +429,7 @@ impl Core {
         }
         let (travel, travel_model) = self.travel(VehicleKind::Bicycle);
         let config = self.tenant_config();
+        let over_cash_limit = self.couriers_over_cash_limit();
         let request = AssignRequest {
             now_ms: self.clock.now_ms(),
             couriers: req
@@ -449,6 +450,7 @@ impl Core {
                         home_zones: home_zones.iter().map(ZoneId::new).collect(),
                         carrier: profile.map_or(c.carrier, |p| p.carrier),
                         shift_end_ms: c.shift_end_ms,
+                        no_cash: over_cash_limit.contains(&c.user),
                     }
                 })
                 .collect(),
@@ -536,7 +538,29 @@ impl Core {
             let state = self.order_state(&OrderId::new(id))?;
             selected.push((summary, state));
         }
+        let cash = self
+            .cash_ledger(Some(courier.to_owned()))
+            .ok()
+            .map(|l| l.position)
+            .filter(|p| p.over_limit);
         for (o, _) in &selected {
+            if o.cod_cents > 0
+                && let Some(p) = &cash
+            {
+                let money = |c: i64| crate::documents::format_money(c, &config.tariff.currency);
+                out.push(AssignmentWarning {
+                    order_id: o.id.clone(),
+                    reference: o.reference.clone(),
+                    kind: AssignmentWarningKind::Cash,
+                    message: format!(
+                        "{} collects {} cash on delivery; {who} already holds {}, over the limit of {}: a hand-over first",
+                        o.reference,
+                        money(o.cod_cents),
+                        money(p.outstanding_cents),
+                        money(p.limit_cents.unwrap_or(0))
+                    ),
+                });
+            }
             if !profile.home_zones.is_empty()
                 && !o
                     .zone

@@ -1,6 +1,7 @@
 //! Trips on a device (run sheets, [`ruta_model::trip_doc`]): `CreateTrip`,
 //! `TripAct`, `ListTrips`, `GetTrip`, and the doors for sync
-//! (`merge_trip`, `trip_document`, `on_trip_write`, `trip_synced`).
+//! (`merge_trip`, `trip_document`, `trip_synced`; the write hook is
+//! [`Core::on_ledger_write`]).
 //!
 //! Every write is one transaction: load the trip's document, derive it, turn
 //! the action into trip events, append them, derive again — an event the
@@ -22,8 +23,6 @@ use super::*;
 
 /// The `docs.kind` of a trip document.
 const KIND: &str = trip_doc::INDEX_KIND;
-
-pub(crate) type TripWriteHook = Box<dyn Fn(&str) + Send + Sync>;
 
 fn trip_error(e: trip_doc::TripDocError) -> ApiError {
     ApiError::Malformed {
@@ -66,7 +65,7 @@ fn load_trip(
     let Some((snapshot, changes)) = saved else {
         return Ok(None);
     };
-    let mut doc = TripDoc::load(&snapshot, device).map_err(trip_error)?;
+    let mut doc = trip_doc::load(&snapshot, device).map_err(trip_error)?;
     for c in changes {
         doc.merge_bytes(&c).map_err(trip_error)?;
     }
@@ -74,7 +73,7 @@ fn load_trip(
 }
 
 impl Core {
-    fn principal(&self) -> (Actor, Principal) {
+    pub(super) fn principal(&self) -> (Actor, Principal) {
         let actor = self.lock().session.clone();
         let p = Principal {
             user: actor.user.clone(),
@@ -84,20 +83,12 @@ impl Core {
     }
 
     /// The tenant's date (its time zone) at `ms`.
-    fn tenant_date(&self, ms: i64) -> String {
+    pub(super) fn tenant_date(&self, ms: i64) -> String {
         let tz = self.tenant_config().profile.time_zone;
         let zone = jiff::tz::TimeZone::get(&tz).unwrap_or(jiff::tz::TimeZone::UTC);
         jiff::Timestamp::from_millisecond(ms)
             .map(|t| t.to_zoned(zone).date().to_string())
             .unwrap_or_default()
-    }
-
-    /// Registers `hook`, called with the trip id after every local trip write.
-    pub fn on_trip_write(&self, hook: impl Fn(&str) + Send + Sync + 'static) {
-        self.trip_hooks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Box::new(hook));
     }
 
     /// The open stops of an order for a trip: its pickup while the parcel is
@@ -510,7 +501,7 @@ impl Core {
                         message: format!("trip {id} exists"),
                     });
                 }
-                None if new => TripDoc::create(&device).map_err(trip_error)?,
+                None if new => trip_doc::create(&device).map_err(trip_error)?,
                 None => return Err(trip_not_found(id)),
             };
             let mut clock = resume_clock(&tx, &device)?;
@@ -541,14 +532,7 @@ impl Core {
         }
         self.revision
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        for hook in self
-            .trip_hooks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            hook(id);
-        }
+        self.ledger_written(super::ledgers::LedgerKind::Trip, id);
         Ok(())
     }
 
@@ -770,7 +754,7 @@ impl Core {
                     let after = doc.heads();
                     (doc, before != after)
                 }
-                None => (TripDoc::load(bytes, &device).map_err(trip_error)?, true),
+                None => (trip_doc::load(bytes, &device).map_err(trip_error)?, true),
             };
             if fresh {
                 let state = trip_doc::derive(&doc.events());

@@ -189,6 +189,21 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (trip_id, order_id, kind)
      ) STRICT;
      CREATE INDEX trip_stops_order ON trip_stops (order_id);",
+    // 9: cash ledgers (a cache of `cash_doc::derive` per courier, with the
+    // sync confirmation like trips'), and the cash collected at doors found
+    // by courier without reading every timeline.
+    "CREATE TABLE cash_ledgers (
+         id TEXT PRIMARY KEY,
+         courier TEXT NOT NULL UNIQUE,
+         received INTEGER NOT NULL,
+         written_off INTEGER NOT NULL,
+         pending_cents INTEGER NOT NULL,
+         open_discrepancies INTEGER NOT NULL,
+         last_handover_ms INTEGER,
+         pending INTEGER NOT NULL DEFAULT 0,
+         writes INTEGER NOT NULL DEFAULT 0
+     ) STRICT;
+     CREATE INDEX timeline_cod ON timeline (user, at_ms) WHERE kind = 'cod_collected';",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

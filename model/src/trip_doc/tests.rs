@@ -2,7 +2,9 @@
 //! merged through Automerge in random schedules.
 
 use super::*;
+use automerge::AutoCommit;
 use proptest::prelude::*;
+use ruta_domain::hlc::node_of;
 
 fn actor(user: &str, role: Role, device: &str) -> Actor {
     Actor {
@@ -276,7 +278,7 @@ fn concurrent_moves_of_one_stop_keep_the_later_and_show_the_lost_one() {
 #[test]
 fn the_guard_takes_what_each_role_may_do_and_nothing_else() {
     let mut c = Clock(0);
-    let mut doc = TripDoc::create(&DeviceId::new(DISP_DEV)).unwrap();
+    let mut doc = create(&DeviceId::new(DISP_DEV)).unwrap();
     for e in three_stops(&mut c) {
         doc.append(&e).unwrap();
     }
@@ -293,7 +295,7 @@ fn the_guard_takes_what_each_role_may_do_and_nothing_else() {
     assert!(matches!(e, TripRefusal::Impersonation { .. }), "{e}");
     let before = doc.automerge().clone();
     let try_write = |who: &Actor, change: TripChange, c: &mut Clock| {
-        let mut d = TripDoc::load(&before.clone().save(), &who.device).unwrap();
+        let mut d = load(&before.clone().save(), &who.device).unwrap();
         d.append(&c.ev(who, change)).unwrap();
         check_write(&before, d.automerge(), &p(who))
     };
@@ -334,7 +336,7 @@ fn the_guard_takes_what_each_role_may_do_and_nothing_else() {
         Err(TripRefusal::Bad { .. })
     ));
     // An event keyed under another device's node.
-    let mut d = TripDoc::load(&before.clone().save(), &courier().device).unwrap();
+    let mut d = load(&before.clone().save(), &courier().device).unwrap();
     let mut e = c.ev(&courier(), TripChange::Started);
     e.at.node = node_of(DISP_DEV);
     d.append(&e).unwrap();
@@ -343,7 +345,7 @@ fn the_guard_takes_what_each_role_may_do_and_nothing_else() {
         Err(TripRefusal::ForeignKey { .. })
     ));
     // History rewritten.
-    let mut d = TripDoc::load(&before.clone().save(), &disp().device).unwrap();
+    let mut d = load(&before.clone().save(), &disp().device).unwrap();
     let first = doc.events().into_iter().next().unwrap();
     let mut changed = first.clone();
     changed.change = TripChange::Created {
@@ -359,7 +361,7 @@ fn the_guard_takes_what_each_role_may_do_and_nothing_else() {
         Err(TripRefusal::HistoryRewritten(_))
     ));
     // A new document without its creation.
-    let mut bare = TripDoc::create(&DeviceId::new(DISP_DEV)).unwrap();
+    let mut bare = create(&DeviceId::new(DISP_DEV)).unwrap();
     bare.append(&c.ev(&disp(), add("a", StopKind::Dropoff, &ranks_for(1)[0])))
         .unwrap();
     assert!(matches!(
@@ -409,7 +411,7 @@ proptest! {
     #[test]
     fn concurrent_reorders_converge_to_one_sequence_with_each_stop_once(steps in proptest::collection::vec(step(), 1..40)) {
         let who = [disp(), courier(), actor("d2", Role::Dispatcher, DISP2_DEV)];
-        let mut seed = TripDoc::create(&DeviceId::new(DISP_DEV)).unwrap();
+        let mut seed = create(&DeviceId::new(DISP_DEV)).unwrap();
         let mut c = Clock(0);
         let mut base = three_stops(&mut c);
         let r = rank_between(Some(&base_rank(&base)), None).unwrap();
@@ -417,7 +419,7 @@ proptest! {
         base.push(c.ev(&disp(), TripChange::Published));
         for e in &base { seed.append(e).unwrap(); }
         let bytes = seed.save();
-        let mut replicas: Vec<TripDoc> = who.iter().map(|a| TripDoc::load(&bytes, &a.device).unwrap()).collect();
+        let mut replicas: Vec<TripDoc> = who.iter().map(|a| load(&bytes, &a.device).unwrap()).collect();
         let mut clocks: Vec<i64> = vec![10_000, 10_000, 10_000];
         for s in &steps {
             match s.clone() {

@@ -198,6 +198,7 @@ fn courier(name: &str, lat: f64, lon: f64, zones: &[&str], carrier: CarrierType)
         home_zones: zones.iter().map(|z| ZoneId::new(*z)).collect(),
         carrier,
         shift_end_ms: None,
+        no_cash: false,
     }
 }
 

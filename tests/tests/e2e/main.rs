@@ -7,6 +7,7 @@ mod access_matrix;
 mod address_search;
 mod architecture;
 mod browser;
+mod cash;
 mod crash_safety;
 mod demo_shift;
 mod device_hosts;

@@ -1,0 +1,302 @@
+//! Cash remittance through a real `sync-server`: a courier collects at a
+//! door, declares a hand-over on their phone while offline, a depot desk —
+//! offline too — types what it counted; both come back and show one
+//! hand-over with the same discrepancy, which the desk settles; the server
+//! refuses what a modified courier or client sends.
+
+use app_api::cash::{CashAction, CashLedgerView, CashResolution, HandoverStatus};
+use app_api::{Action, CapturePodRequest, Request, Response, SignatureInput, StrokePoint};
+use app_core::Core;
+use ruta_e2e::{SyncServer, eventually};
+use sync_client::{SyncClient, SyncConfig};
+
+use crate::sync::{T, act, create, device, tenant};
+use crate::sync_security::RawPeer;
+
+fn ledger(core: &Core, courier: &str) -> Option<CashLedgerView> {
+    match core.execute(Request::CashLedger {
+        courier: Some(courier.into()),
+    }) {
+        Ok(Response::CashLedger(l)) => Some(l),
+        _ => None,
+    }
+}
+
+fn cash(core: &Core, action: CashAction) -> CashLedgerView {
+    match core.execute(Request::CashAct(action)) {
+        Ok(Response::CashLedger(l)) => l,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn signature() -> SignatureInput {
+    let stroke = |y0: f32| {
+        (0..30)
+            .map(|i| StrokePoint {
+                x: 20.0 + i as f32 * 10.0,
+                y: y0 + (i as f32 * 0.5).sin() * 25.0,
+                t_ms: i * 15,
+            })
+            .collect()
+    };
+    SignatureInput {
+        width: 400.0,
+        height: 200.0,
+        strokes: vec![stroke(80.0), stroke(130.0)],
+    }
+}
+
+/// Sends every change of `local` on `doc` in one sync message, as a modified
+/// client would for a document the server has not seen.
+fn push_all(peer: &RawPeer, doc: &str, local: &automerge::Automerge) {
+    use automerge::sync::{Message, MessageVersion};
+    let changes: Vec<Vec<u8>> = local
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    peer.sync(
+        doc,
+        Message {
+            heads: local.get_heads(),
+            need: vec![],
+            have: vec![],
+            changes: changes.into(),
+            flags: None,
+            version: MessageVersion::V1,
+        },
+    );
+}
+
+async fn restart(core: &Core, dir: &std::path::Path, url: &str, token: &str) -> SyncClient {
+    let cfg = SyncConfig::new(url::Url::parse(url).unwrap(), token);
+    SyncClient::start(core.clone(), dir, cfg).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_over_recorded_apart_by_phone_and_desk_shows_one_discrepancy_on_both() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier"), ("c2", "courier")]);
+    let server = SyncServer::start_in("cash-apart", data);
+    let desk = device(&server.url, &tokens["d1"]).await;
+    let phone = device(&server.url, &tokens["c1"]).await;
+    let other = device(&server.url, &tokens["c2"]).await;
+    // An order with 50.00 to collect reaches c1, who delivers it and takes the cash.
+    let id = create(&desk.core, "Aino");
+    act(&desk.core, &id, Action::SetCod { cents: 5_000 });
+    act(
+        &desk.core,
+        &id,
+        Action::Assign {
+            courier: "c1".into(),
+        },
+    );
+    assert!(desk.client.wait_synced(T).await);
+    assert!(
+        eventually(T, async || crate::sync::status(&phone.core, &id).is_some()).await,
+        "the order reaches c1"
+    );
+    act(&phone.core, &id, Action::PickUp);
+    phone
+        .core
+        .execute(Request::CapturePod(CapturePodRequest {
+            order_id: id.clone(),
+            signature: Some(signature()),
+            collect_cod_cents: Some(5_000),
+            deliver: true,
+            ..Default::default()
+        }))
+        .unwrap();
+    assert!(phone.client.wait_synced(T).await);
+    assert!(
+        eventually(T, async || ledger(&desk.core, "c1")
+            .is_some_and(|l| l.position.collected_cents == 5_000))
+        .await,
+        "the desk sees what c1 collected"
+    );
+
+    // Both go offline: the phone declares 50.00, the desk types 48.00 counted.
+    phone.client.clone().stop().await;
+    desk.client.clone().stop().await;
+    let declared = cash(
+        &phone.core,
+        CashAction::Declare {
+            cents: 5_000,
+            note: String::new(),
+        },
+    );
+    let handover = declared.handovers[0].id.clone();
+    assert!(declared.pending_sync);
+    let typed = cash(
+        &desk.core,
+        CashAction::Receive {
+            code: None,
+            courier: Some("c1".into()),
+            cents: 4_800,
+            declared_cents: Some(5_000),
+            note: "link down, typed".into(),
+        },
+    );
+    assert_eq!(typed.position.outstanding_cents, 200);
+
+    // Both come back.
+    let phone_back = restart(&phone.core, phone._dir.path(), &server.url, &tokens["c1"]).await;
+    let desk_back = restart(&desk.core, desk._dir.path(), &server.url, &tokens["d1"]).await;
+    let settled = |core: &Core| {
+        ledger(core, "c1").is_some_and(|l| {
+            !l.pending_sync
+                && l.handovers.len() == 1
+                && l.handovers[0].status == HandoverStatus::Discrepancy
+        })
+    };
+    assert!(
+        eventually(T, async || settled(&phone.core)).await,
+        "the phone merges"
+    );
+    assert!(
+        eventually(T, async || settled(&desk.core)).await,
+        "the desk merges"
+    );
+    let (a, b) = (
+        ledger(&phone.core, "c1").unwrap(),
+        ledger(&desk.core, "c1").unwrap(),
+    );
+    assert_eq!(a.handovers, b.handovers, "one hand-over on both devices");
+    let h = &a.handovers[0];
+    assert_eq!(h.id, handover, "the courier's declaration, paired");
+    assert!(h.paired_receipt.is_some());
+    assert_eq!(h.difference_cents, Some(-200));
+    assert_eq!(b.position.open_discrepancies, 1);
+    assert_eq!(
+        b.position.outstanding_cents, 200,
+        "the shortfall is not netted"
+    );
+
+    // The desk settles it: charged to the courier; the phone sees it.
+    cash(
+        &desk.core,
+        CashAction::Resolve {
+            courier: "c1".into(),
+            handover: handover.clone(),
+            resolution: CashResolution::ChargedToCourier,
+            note: "recounted twice".into(),
+        },
+    );
+    assert!(
+        eventually(T, async || ledger(&phone.core, "c1").is_some_and(|l| l
+            .handovers[0]
+            .status
+            == HandoverStatus::Settled
+            && l.position.outstanding_cents == 200))
+        .await,
+        "the settlement reaches the courier"
+    );
+    // c2 never receives c1's ledger.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let doc_uuid = app_core::cash_doc::ledger_id(&app_core::domain::UserId::new("c1"));
+    assert!(
+        other.core.cash_document(&doc_uuid).unwrap().is_none(),
+        "c2's device holds no copy of c1's ledger"
+    );
+    phone_back.stop().await;
+    desk_back.stop().await;
+}
+
+/// Modified clients: a courier writing another courier's ledger, a courier
+/// recording their own receipt, a client reading a ledger — each refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_refuses_cash_writes_a_role_may_not_make() {
+    use app_core::cash_doc::{self, CashChange, CashEvent};
+    use app_core::domain::{Actor, DeviceId, Role, UserId};
+    let (data, tokens) = tenant(&[
+        ("d1", "dispatcher"),
+        ("c1", "courier"),
+        ("c2", "courier"),
+        ("k1", "client"),
+    ]);
+    let server = SyncServer::start_in("cash-guard", data);
+    let c1_user = UserId::new("c1");
+    let doc = app_core::ids::doc_id_of_uuid(&cash_doc::ledger_id(&c1_user))
+        .unwrap()
+        .to_string();
+    let event = |user: &str, role: Role, device: &str, change: CashChange| CashEvent {
+        at: app_core::hlc::Hlc {
+            wall_ms: 1_800_000_000_000,
+            counter: 0,
+            node: app_core::hlc::node_of(device),
+        },
+        actor: Actor {
+            user: UserId::new(user),
+            role,
+            device: DeviceId::new(device),
+        },
+        change,
+    };
+    let declared = CashChange::Declared {
+        handover: "H-1".into(),
+        cents: 1_000,
+        note: String::new(),
+    };
+    // c2 makes c1's ledger (the same first change every device makes) and
+    // declares in it as itself: refused, the ledger is not theirs.
+    let dev2 = "c2c2c2c2c2c2c2c2ab";
+    let mut forged = cash_doc::create(&c1_user, &DeviceId::new(dev2)).unwrap();
+    forged
+        .append(&event("c2", Role::Courier, dev2, declared))
+        .unwrap();
+    let mut c2 = RawPeer::join(&server.url, &tokens["c2"]).await;
+    let local = automerge::Automerge::load(&forged.save()).unwrap();
+    push_all(&c2, &doc, &local);
+    let reason = c2.refusal(&doc).await.expect("refused per document");
+    assert!(reason.contains("may not write"), "{reason}");
+
+    // c1 makes their own ledger and records a receipt in it: refused.
+    let dev1 = "c1c1c1c1c1c1c1c1ab";
+    let mut own = cash_doc::create(&c1_user, &DeviceId::new(dev1)).unwrap();
+    own.append(&event(
+        "c1",
+        Role::Courier,
+        dev1,
+        CashChange::Received {
+            handover: "H-1".into(),
+            cents: 1_000,
+            by_code: false,
+            declared_cents: None,
+            note: String::new(),
+        },
+    ))
+    .unwrap();
+    let mut c1 = RawPeer::join(&server.url, &tokens["c1"]).await;
+    let local = automerge::Automerge::load(&own.save()).unwrap();
+    push_all(&c1, &doc, &local);
+    let reason = c1.refusal(&doc).await.expect("refused per document");
+    assert!(reason.contains("may not make a received event"), "{reason}");
+
+    // c1's own phone declares: accepted, and the dispatcher's device receives it.
+    let desk = device(&server.url, &tokens["d1"]).await;
+    let phone = device(&server.url, &tokens["c1"]).await;
+    cash(
+        &phone.core,
+        CashAction::Declare {
+            cents: 1_000,
+            note: String::new(),
+        },
+    );
+    assert!(
+        eventually(T, async || ledger(&desk.core, "c1").is_some_and(|l| l
+            .handovers
+            .len()
+            == 1
+            && l.handovers[0].status == HandoverStatus::Declared))
+        .await,
+        "the declaration reaches the dispatcher"
+    );
+    // A client and another courier do not receive it (the server holds it now).
+    for who in ["k1", "c2"] {
+        let mut peer = RawPeer::join(&server.url, &tokens[who]).await;
+        peer.request(&doc);
+        assert!(
+            peer.refusal(&doc).await.is_ok(),
+            "{who} does not receive c1's ledger"
+        );
+    }
+}
