@@ -1,11 +1,12 @@
 //! Documents: shipping labels, delivery receipts, invoices, client statements,
-//! courier run sheets and waybills, as PDF (and the statement also as CSV).
+//! courier run sheets, waybills and courier cash remittance statements, as PDF (and
+//! the statement and the remittance statement also as CSV).
 //!
 //! Every function here is pure: plain data in ([`LabelData`], [`ReceiptData`],
-//! [`InvoiceData`], [`StatementData`], [`RunSheetData`], [`WaybillData`]), bytes
-//! out. No clock (dates arrive as strings; [`format_timestamp`] formats epoch
-//! milliseconds for callers), no disk, no global state beyond the bundled fonts,
-//! parsed once.
+//! [`InvoiceData`], [`StatementData`], [`RunSheetData`], [`WaybillData`],
+//! [`RemittanceData`]), bytes out. No clock (dates arrive as strings;
+//! [`format_timestamp`] formats epoch milliseconds for callers), no disk, no global
+//! state beyond the bundled fonts, parsed once.
 //!
 //! # Pieces
 //! - [`label`]: 4×6 in shipping labels, one page per label, many in one PDF.
@@ -16,6 +17,8 @@
 //!   stop, paginated, with the stop count and cash to collect.
 //! - [`waybill`]: the A4 consignment note for a batch of orders handed over: Code 128
 //!   of its number, origin and destination, a paginated manifest, totals, signatures.
+//! - [`remittance`]: a courier's cash for one day: opening cash, collections at doors,
+//!   hand-overs at the depot (with discrepancies), closing cash; paginated, plus CSV.
 //! - [`layout`]: fonts, text measuring and wrapping, money, QR and Code 128, and the
 //!   small display list every document is drawn into before krilla writes the PDF.
 //!
@@ -47,6 +50,7 @@ pub mod invoice;
 pub mod label;
 pub mod layout;
 pub mod receipt;
+pub mod remittance;
 pub mod run_sheet;
 pub mod statement;
 pub mod waybill;
@@ -58,6 +62,9 @@ pub use invoice::{InvoiceData, InvoiceLine, InvoiceOrder, invoice_pdf};
 pub use label::{LabelData, labels_pdf, per_parcel};
 pub use layout::{format_date, format_money, format_timestamp};
 pub use receipt::{ReceiptData, ReceiptItem, receipt_pdf};
+pub use remittance::{
+    RemittanceCollection, RemittanceData, RemittanceHandover, remittance_csv, remittance_pdf,
+};
 pub use run_sheet::{RunSheetData, RunSheetStop, RunSheetStopKind, run_sheet_pdf};
 pub use statement::{StatementData, StatementRow, statement_csv, statement_pdf};
 pub use waybill::{WaybillData, WaybillLine, WaybillTotals, waybill_pdf, waybill_totals};
