@@ -113,6 +113,9 @@ pub struct HandoverView {
     pub notes: Vec<String>,
     /// The code the courier shows (while it waits for a receipt).
     pub qr_payload: Option<String>,
+    /// That code as a QR image (PNG, base64).
+    #[serde(default)]
+    pub qr_png_base64: Option<String>,
 }
 
 /// Cash a courier took at a door.

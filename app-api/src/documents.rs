@@ -38,6 +38,16 @@ pub enum DocumentRequest {
     /// packages, cash to collect and a QR code per stop (the courier scans it
     /// to open the stop).
     RunSheet { trip_id: String },
+    /// A courier's cash remittance statement for one day (the tenant's time
+    /// zone): collections, hand-overs, differences and how they were settled,
+    /// opening and closing cash in hand; PDF or CSV.
+    Remittance {
+        courier: String,
+        /// YYYY-MM-DD.
+        day: String,
+        #[serde(default)]
+        csv: bool,
+    },
 }
 
 /// A made document.

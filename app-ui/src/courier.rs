@@ -233,6 +233,7 @@ pub fn Workspace() -> impl IntoView {
                     <span class="muted small" id="location-state">{move || location.get()}</span>
                 </section>
                 <crate::trips::CourierTrip/>
+                <crate::cash::CourierCash/>
                 <section class="queue-head">
                     <h2>"Today's stops"</h2>
                     <div class="seg" role="group">

@@ -33,6 +33,7 @@ enum Tab {
     Map,
     Drivers,
     Trips,
+    Cash,
     New,
     Import,
     People,
@@ -75,6 +76,7 @@ pub fn Console() -> impl IntoView {
             {tab_button(Tab::Map, "tab-map", "Map")}
             {tab_button(Tab::Drivers, "tab-drivers", "Drivers")}
             {tab_button(Tab::Trips, "tab-trips", "Trips")}
+            {tab_button(Tab::Cash, "tab-cash", "Cash")}
             {tab_button(Tab::New, "tab-new", "New order")}
             {tab_button(Tab::Import, "tab-import", "Import CSV")}
             {move || (admin && on_server()).then(|| tab_button(Tab::People, "tab-people", "People"))}
@@ -90,6 +92,7 @@ pub fn Console() -> impl IntoView {
                     Tab::Map => view! { <crate::dispatcher::MapView open=open courier=courier/> }.into_any(),
                     Tab::Drivers => view! { <crate::fleet::Drivers selected=courier on_map=Callback::new(move |_| util::later(move || tab.set(Tab::Map)))/> }.into_any(),
                     Tab::Trips => view! { <crate::trips::TripsTab/> }.into_any(),
+                    Tab::Cash => view! { <crate::cash::CashTab/> }.into_any(),
                     Tab::New => view! { <NewOrderForm on_created=Callback::new(move |id: String| util::later(move || { open.set(Some(id)); tab.set(Tab::Orders); }))/> }.into_any(),
                     Tab::Import => view! { <Import/> }.into_any(),
                     Tab::People => view! { <crate::account::Admin/> }.into_any(),

@@ -15,6 +15,7 @@
 pub mod account;
 pub mod address;
 pub mod api;
+pub mod cash;
 pub mod client;
 pub mod config_items;
 pub mod courier;

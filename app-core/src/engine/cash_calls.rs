@@ -356,6 +356,7 @@ impl Core {
             .into_iter()
             .find(|c| c.user == courier)
             .map(|c| c.name)
+            .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| courier.to_owned())
     }
 
@@ -419,6 +420,8 @@ impl Core {
             .rev()
             .map(|h| {
                 let status = h.status();
+                let qr = (status == cash_doc::HandoverStatus::Declared)
+                    .then(|| cash_doc::handover_qr(&courier, &h.id, h.declared_cents.unwrap_or(0)));
                 HandoverView {
                     id: h.id.clone(),
                     status: status_view(status),
@@ -440,9 +443,14 @@ impl Core {
                     resolution: h.resolution.as_ref().map(resolution_view),
                     resolved_by: h.resolved_by.as_ref().map(|u| u.to_string()),
                     notes: h.notes.clone(),
-                    qr_payload: (status == cash_doc::HandoverStatus::Declared).then(|| {
-                        cash_doc::handover_qr(&courier, &h.id, h.declared_cents.unwrap_or(0))
-                    }),
+                    qr_png_base64: qr
+                        .as_deref()
+                        .and_then(|q| crate::pod::verify::qr_png(q, 6).ok())
+                        .map(|png| {
+                            use base64::Engine as _;
+                            base64::engine::general_purpose::STANDARD.encode(png)
+                        }),
+                    qr_payload: qr,
                 }
             })
             .collect();
@@ -594,5 +602,6 @@ impl Core {
     }
 }
 
+mod remittance;
 #[cfg(test)]
 mod tests;

@@ -86,6 +86,12 @@ pub(super) fn doc_error(e: DocError) -> ApiError {
     }
 }
 
+/// The time of day ("14:05") at `ms` in `time_zone`.
+pub(super) fn time_of_day(ms: i64, time_zone: &str) -> String {
+    let t = documents::format_timestamp(ms, super::config_calls::utc_offset_min(time_zone, ms));
+    t.split(' ').nth(1).unwrap_or(&t).to_owned()
+}
+
 pub(super) fn file(filename: String, mime: &str, bytes: Vec<u8>) -> DocumentFile {
     DocumentFile {
         filename,
@@ -178,6 +184,9 @@ impl Core {
         let date = |ms: i64| documents::format_date(ms, offset(ms));
         match req {
             DocumentRequest::RunSheet { trip_id } => self.run_sheet(&trip_id),
+            DocumentRequest::Remittance { courier, day, csv } => {
+                self.remittance(&courier, &day, csv)
+            }
             DocumentRequest::Labels {
                 order_ids,
                 per_parcel,

@@ -808,10 +808,7 @@ impl Core {
         let view = self.trip_view(id)?;
         let settings = self.settings();
         let offset = |ms: i64| super::config_calls::utc_offset_min(&settings.time_zone, ms);
-        let clock = |ms: i64| {
-            let t = crate::documents::format_timestamp(ms, offset(ms));
-            t.rsplit(' ').next().unwrap_or(&t).to_owned()
-        };
+        let clock = |ms: i64| super::document_calls::time_of_day(ms, &settings.time_zone);
         let mut stops = Vec::with_capacity(view.stops.len());
         for (i, s) in view.stops.iter().enumerate() {
             let detail = self.detail(&s.order_id).ok();

@@ -300,3 +300,167 @@ async fn the_server_refuses_cash_writes_a_role_may_not_make() {
         );
     }
 }
+
+/// In Chromium, two devices through a real server: the courier's phone
+/// declares what it holds and shows the code; the dispatcher's Cash tab
+/// records less from that code, sees the discrepancy and charges it to the
+/// courier; the phone shows it settled and the shortfall still in hand. The
+/// remittance statement (PDF) on the desk lists the hand-over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_hand_over_in_the_browser_shows_on_both_devices() {
+    use ruta_e2e::{DeviceHost, provision_tenant};
+    use serde_json::{Value, json};
+    let data = tempfile::tempdir().unwrap();
+    let tokens = provision_tenant(
+        data.path(),
+        "acme",
+        &[("d1", "dispatcher"), ("c1", "courier")],
+    );
+    let server = SyncServer::start_in("cash-browser", data);
+    let host = |name: &str, token: &str| {
+        DeviceHost::start_with_env(
+            name,
+            tempfile::tempdir().unwrap(),
+            &[
+                ("RUTA_SYNC_URL", server.url.as_ref()),
+                ("RUTA_SYNC_TOKEN", token.as_ref()),
+            ],
+        )
+    };
+    let desk = host("device-cash-desk", &tokens["d1"]);
+    let phone = host("device-cash-phone", &tokens["c1"]);
+    let call = async |h: &DeviceHost, r: Request| -> Value {
+        let (code, body) = h.call(&serde_json::to_value(&r).unwrap()).await;
+        assert_eq!(code, 200, "{r:?}: {body}");
+        body
+    };
+    let order = call(
+        &desk,
+        Request::CreateOrder(app_api::NewOrder::simple(
+            "Aino",
+            "Mannerheimintie 20",
+            "Bulevardi 14",
+        )),
+    )
+    .await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    for action in [
+        Action::SetCod { cents: 7_250 },
+        Action::Assign {
+            courier: "c1".into(),
+        },
+    ] {
+        call(
+            &desk,
+            Request::Act {
+                order_id: id.clone(),
+                action,
+            },
+        )
+        .await;
+    }
+    assert!(
+        eventually(T, async || phone
+            .call(&json!({ "op": "get_order", "order_id": id }))
+            .await
+            .0
+            == 200)
+        .await,
+        "the order reaches the phone"
+    );
+    call(
+        &phone,
+        Request::Act {
+            order_id: id.clone(),
+            action: Action::PickUp,
+        },
+    )
+    .await;
+    call(
+        &phone,
+        Request::CapturePod(CapturePodRequest {
+            order_id: id.clone(),
+            signature: Some(signature()),
+            collect_cod_cents: Some(7_250),
+            deliver: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let shown = ruta_e2e::browser_phase(
+        "cash.mjs",
+        "courier",
+        &phone.url,
+        json!({ "in_hand": "€72.50", "amount": "72.50" }),
+    );
+    let code = shown["code"].as_str().unwrap().to_owned();
+    assert!(code.ends_with(":7250"), "{code}");
+    // The desk needs the collection to have arrived (its in-hand figure).
+    let ledger_on = async |h: &DeviceHost| -> Option<CashLedgerView> {
+        let (status, body) = h
+            .call(&json!({ "op": "cash_ledger", "courier": "c1" }))
+            .await;
+        (status == 200)
+            .then(|| serde_json::from_value::<Response>(body).ok())
+            .flatten()
+            .and_then(|r| match r {
+                Response::CashLedger(l) => Some(l),
+                _ => None,
+            })
+    };
+    assert!(
+        eventually(T, async || ledger_on(&desk)
+            .await
+            .is_some_and(|l| l.position.collected_cents == 7_250))
+        .await,
+        "the collection reaches the desk"
+    );
+    let seen = ruta_e2e::browser_phase(
+        "cash.mjs",
+        "desk",
+        &desk.url,
+        json!({ "code": code, "counted": "70.00", "courier": "c1" }),
+    );
+    assert_eq!(seen["difference"], "· −€2.50", "{seen}");
+    let settled = ruta_e2e::browser_phase("cash.mjs", "settled", &phone.url, json!({}));
+    assert_eq!(settled["in_hand"], "In hand €2.50", "{settled}");
+    let (a, b) = (
+        ledger_on(&desk).await.unwrap(),
+        ledger_on(&phone).await.unwrap(),
+    );
+    assert_eq!(
+        a.handovers, b.handovers,
+        "the same hand-over on both devices"
+    );
+    assert_eq!(a.handovers[0].status, HandoverStatus::Settled);
+    // The day's remittance statement, read back with pdftotext.
+    let day = {
+        let now =
+            jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("Europe/Helsinki").unwrap());
+        now.date().to_string()
+    };
+    let doc = call(
+        &desk,
+        Request::Document(app_api::DocumentRequest::Remittance {
+            courier: "c1".into(),
+            day,
+            csv: false,
+        }),
+    )
+    .await;
+    use base64::Engine as _;
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(doc["data_base64"].as_str().unwrap())
+        .unwrap();
+    let path = ruta_e2e::artifacts_dir().join("cash-remittance.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let reference = order["reference"].as_str().unwrap();
+    assert!(text.contains(reference), "{text}");
+    assert!(text.contains(&a.handovers[0].id), "{text}");
+    assert!(text.contains("72.50") && text.contains("70.00"), "{text}");
+}

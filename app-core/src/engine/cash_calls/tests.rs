@@ -303,3 +303,79 @@ fn a_phone_and_an_offline_desk_record_one_hand_over() {
     let other = ruta_model::cash_doc::ledger_id(&crate::domain::UserId::new("beni"));
     assert!(desk.merge_cash(&other, &from_phone).is_err());
 }
+
+#[test]
+fn the_days_remittance_statement_adds_up() {
+    let (_dir, core, _) = open_at(NOW);
+    let order = delivered_with_cash(&core, 6_000);
+    session(&core, "dana", Role::Dispatcher);
+    cash(
+        &core,
+        CashAction::Receive {
+            code: None,
+            courier: Some("aki".into()),
+            cents: 5_500,
+            declared_cents: Some(6_000),
+            note: String::new(),
+        },
+    )
+    .unwrap();
+    let tz = jiff::tz::TimeZone::get("Europe/Helsinki").unwrap();
+    let at = jiff::Timestamp::from_millisecond(NOW).unwrap().to_zoned(tz);
+    let day = at.date().to_string();
+    let hhmm = format!("{:02}:{:02}", at.hour(), at.minute());
+    let doc = |day: &str, csv: bool| {
+        core.execute(Request::Document(app_api::DocumentRequest::Remittance {
+            courier: "aki".into(),
+            day: day.into(),
+            csv,
+        }))
+    };
+    let Response::Document(f) = doc(&day, true).unwrap() else {
+        panic!()
+    };
+    use base64::Engine as _;
+    let text = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(f.data_base64)
+            .unwrap(),
+    )
+    .unwrap();
+    let Response::OrderDetail(d) = core.execute(Request::GetOrder { order_id: order }).unwrap()
+    else {
+        panic!()
+    };
+    let line = |section: &str| {
+        text.lines()
+            .find(|l| l.starts_with(section))
+            .unwrap_or_else(|| panic!("no {section} in {text}"))
+            .to_owned()
+    };
+    let collection = line("collection");
+    assert!(collection.contains(&d.summary.reference), "{collection}");
+    assert!(
+        collection.contains(&hhmm),
+        "the local time of day: {collection}"
+    );
+    assert!(line("handover").contains("-5.00"), "{text}");
+    assert!(line("opening").contains("0.00"), "{text}");
+    assert!(line("closing").contains("5.00"), "{text}");
+    // The PDF of the same day, and a bad day named as such.
+    let Response::Document(pdf) = doc(&day, false).unwrap() else {
+        panic!()
+    };
+    assert_eq!(pdf.mime, "application/pdf");
+    assert_eq!(code(&doc("28.5.2026", false).unwrap_err()), "invalid:day");
+    // The day before: nothing happened, the same cash in hand at open and close.
+    let before = at.date().yesterday().unwrap().to_string();
+    let Response::Document(f) = doc(&before, true).unwrap() else {
+        panic!()
+    };
+    let text = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(f.data_base64)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!text.contains("collection,"), "{text}");
+}
