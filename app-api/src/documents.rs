@@ -38,6 +38,9 @@ pub enum DocumentRequest {
     /// packages, cash to collect and a QR code per stop (the courier scans it
     /// to open the stop).
     RunSheet { trip_id: String },
+    /// A waybill: barcode of its number, origin and destination, carrier,
+    /// seal, the manifest of its orders and signature blocks.
+    Waybill { waybill_id: String },
     /// A courier's cash remittance statement for one day (the tenant's time
     /// zone): collections, hand-overs, differences and how they were settled,
     /// opening and closing cash in hand; PDF or CSV.

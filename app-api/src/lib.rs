@@ -25,6 +25,7 @@ mod pod;
 mod routing;
 pub mod server;
 pub mod trips;
+pub mod waybills;
 pub use address::*;
 pub use csv::*;
 pub use documents::*;
@@ -46,11 +47,16 @@ pub enum Request {
     /// Record a new order in the local store (works with no connection).
     CreateOrder(NewOrder),
     /// Do something to an order; the lifecycle decides whether it may happen.
-    Act { order_id: String, action: Action },
+    Act {
+        order_id: String,
+        action: Action,
+    },
     /// Orders in the local store matching a query, one page at a time.
     ListOrders(OrderQuery),
     /// One order with its timeline, conflicts and proofs.
-    GetOrder { order_id: String },
+    GetOrder {
+        order_id: String,
+    },
     /// The link to the tenant's server and which records wait to sync.
     SyncStatus,
     /// A courier's open stops in sequence with ETAs (offline; see [`PlanRouteRequest`]).
@@ -66,7 +72,9 @@ pub enum Request {
         courier: String,
     },
     /// Street geometry through points in order, for the map.
-    RoutePath { points: Vec<Point> },
+    RoutePath {
+        points: Vec<Point>,
+    },
     /// Import orders from CSV text (columns: see app-core `csv_io`). Every row is
     /// checked first; with `partial: false` a file with any bad row imports nothing.
     ImportOrdersCsv {
@@ -83,12 +91,16 @@ pub enum Request {
     /// Processes and records a proof of delivery captured at the door (works offline).
     CapturePod(CapturePodRequest),
     /// A photo or signature of a proof, when this device holds it.
-    PodBlob { sha256: String },
+    PodBlob {
+        sha256: String,
+    },
     /// Verifies every courier's chain of POD records known to this device.
     PodChains,
     /// An order's verification code (PIN and QR) for the recipient's notice;
     /// dispatchers and admins only.
-    VerificationCode { order_id: String },
+    VerificationCode {
+        order_id: String,
+    },
     /// The driver monitor: couriers with availability, work mode, position and
     /// workload (dispatchers and admins).
     Fleet,
@@ -105,7 +117,9 @@ pub enum Request {
     ChangeConfig(config::ConfigChange),
     /// Admins: the zones of a GeoJSON FeatureCollection (Polygon or MultiPolygon
     /// features; `id` and `name` properties), all or none.
-    ImportZonesGeojson { geojson: String },
+    ImportZonesGeojson {
+        geojson: String,
+    },
     /// Suggestions from the device's offline address index for what was typed
     /// (at most `limit`, default 8; those nearer `near` first among equals).
     SearchAddress {
@@ -116,10 +130,14 @@ pub enum Request {
         near: Option<Point>,
     },
     /// The address at a point (a click on the map), if the index has one near.
-    ReverseGeocode { point: Point },
+    ReverseGeocode {
+        point: Point,
+    },
     /// An order's tracking as last heard from the server (its client and
     /// operators): asking keeps it fresh for a minute while online.
-    OrderTracking { order_id: String },
+    OrderTracking {
+        order_id: String,
+    },
     /// Build a trip (a run sheet) for a courier from orders (operators).
     CreateTrip(trips::NewTrip),
     /// Do something to a trip; the trip rules decide whether it may happen.
@@ -135,11 +153,33 @@ pub enum Request {
         open_only: bool,
     },
     /// One trip with its stops in sequence.
-    GetTrip { trip_id: String },
+    GetTrip {
+        trip_id: String,
+    },
     /// Declare, receive or settle a cash hand-over (works offline; syncs).
     CashAct(cash::CashAction),
     /// Every courier's cash position (operators; a courier gets their own).
     CashPositions,
+    /// Make a waybill for a batch of orders (operators).
+    CreateWaybill(waybills::NewWaybill),
+    /// Change a waybill or record a step on it and its orders.
+    WaybillAct {
+        waybill_id: String,
+        action: waybills::WaybillAction,
+    },
+    /// A scanned waybill code: records `step` on the waybill it names.
+    ScanWaybill {
+        code: String,
+        step: waybills::WaybillStep,
+    },
+    /// Waybills on this device, newest first.
+    ListWaybills {
+        #[serde(default)]
+        open_only: bool,
+    },
+    GetWaybill {
+        waybill_id: String,
+    },
     /// One courier's cash ledger (a courier's own device: always theirs).
     CashLedger {
         #[serde(default)]
@@ -194,6 +234,10 @@ pub enum Response {
         trips: Vec<trips::TripSummary>,
     },
     CashLedger(cash::CashLedgerView),
+    Waybill(waybills::WaybillView),
+    Waybills {
+        waybills: Vec<waybills::WaybillSummary>,
+    },
     CashPositions {
         positions: Vec<cash::CashPositionView>,
     },

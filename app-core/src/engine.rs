@@ -41,6 +41,7 @@ mod peer;
 mod route_calls;
 mod tracking_calls;
 mod trip_calls;
+mod waybill_calls;
 pub use ledgers::LedgerKind;
 mod write;
 
@@ -284,6 +285,19 @@ impl Core {
                 .list_trips(courier, open_only)
                 .map(|trips| Response::Trips { trips }),
             Request::GetTrip { trip_id } => self.trip_view(&trip_id).map(Response::Trip),
+            Request::CreateWaybill(new) => self.create_waybill(new).map(Response::Waybill),
+            Request::WaybillAct { waybill_id, action } => {
+                self.waybill_act(&waybill_id, action).map(Response::Waybill)
+            }
+            Request::ScanWaybill { code, step } => {
+                self.scan_waybill(&code, step).map(Response::Waybill)
+            }
+            Request::ListWaybills { open_only } => self
+                .list_waybills(open_only)
+                .map(|waybills| Response::Waybills { waybills }),
+            Request::GetWaybill { waybill_id } => self
+                .waybill_view(&waybill_id, Vec::new())
+                .map(Response::Waybill),
             Request::CashAct(action) => self.cash_act(action).map(Response::CashLedger),
             Request::CashPositions => self
                 .cash_positions()

@@ -35,6 +35,7 @@ pub use ruta_domain::{clock, hlc};
 pub use ruta_geocode as geocode;
 pub use ruta_model::{
     access, cash_doc, config_doc, enrolment, guard, ids, lifecycle, order_doc, trip_doc,
+    waybill_doc,
 };
 pub use ruta_pod as pod;
 pub use ruta_routing as routing;

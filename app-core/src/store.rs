@@ -30,8 +30,10 @@ mod migrations;
 mod projection;
 mod query;
 mod trips;
+mod waybills;
 pub use cash::{CashRow, CollectionRow};
 pub use trips::TripRow;
+pub use waybills::WaybillRow;
 
 pub use migrations::integrity_check;
 use migrations::*;

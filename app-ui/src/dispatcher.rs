@@ -34,6 +34,7 @@ enum Tab {
     Drivers,
     Trips,
     Cash,
+    Waybills,
     New,
     Import,
     People,
@@ -76,6 +77,7 @@ pub fn Console() -> impl IntoView {
             {tab_button(Tab::Map, "tab-map", "Map")}
             {tab_button(Tab::Drivers, "tab-drivers", "Drivers")}
             {tab_button(Tab::Trips, "tab-trips", "Trips")}
+            {tab_button(Tab::Waybills, "tab-waybills", "Waybills")}
             {tab_button(Tab::Cash, "tab-cash", "Cash")}
             {tab_button(Tab::New, "tab-new", "New order")}
             {tab_button(Tab::Import, "tab-import", "Import CSV")}
@@ -93,6 +95,7 @@ pub fn Console() -> impl IntoView {
                     Tab::Drivers => view! { <crate::fleet::Drivers selected=courier on_map=Callback::new(move |_| util::later(move || tab.set(Tab::Map)))/> }.into_any(),
                     Tab::Trips => view! { <crate::trips::TripsTab/> }.into_any(),
                     Tab::Cash => view! { <crate::cash::CashTab/> }.into_any(),
+                    Tab::Waybills => view! { <crate::waybills::WaybillsTab/> }.into_any(),
                     Tab::New => view! { <NewOrderForm on_created=Callback::new(move |id: String| util::later(move || { open.set(Some(id)); tab.set(Tab::Orders); }))/> }.into_any(),
                     Tab::Import => view! { <Import/> }.into_any(),
                     Tab::People => view! { <crate::account::Admin/> }.into_any(),

@@ -26,6 +26,7 @@ pub mod settings;
 pub mod signature;
 pub mod trips;
 pub mod util;
+pub mod waybills;
 
 use app_api::{DeviceStatus, LinkState, Request, Response, Role, SyncStatus};
 use leptos::prelude::*;

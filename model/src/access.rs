@@ -46,6 +46,8 @@ pub enum DocFacts {
     /// (receipts, settlements), its courier reads it and declares; no one
     /// else sees it.
     Cash { courier: UserId },
+    /// A waybill (`waybill_doc`): operators only.
+    Waybill,
 }
 
 /// The facts a document is judged by for `who`: the server's, or — for a
@@ -118,6 +120,8 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
             Access::ReadWrite
         }
         Some(DocFacts::Cash { .. }) => Access::None,
+        Some(DocFacts::Waybill) if operator => Access::ReadWrite,
+        Some(DocFacts::Waybill) => Access::None,
     }
 }
 
@@ -226,6 +230,18 @@ mod tests {
         assert_eq!(facts_for(&c1, &id("c1"), Some(known.clone())), Some(known));
         // A dispatcher creating one is judged as any new document (and by its content).
         assert_eq!(facts_for(&p("d", Role::Dispatcher), &id("c1"), None), None);
+    }
+
+    #[test]
+    fn a_waybill_is_the_operators_only() {
+        for (who, want) in [
+            (p("d", Role::Dispatcher), Access::ReadWrite),
+            (p("a", Role::Admin), Access::ReadWrite),
+            (p("c1", Role::Courier), Access::None),
+            (p("k1", Role::Client), Access::None),
+        ] {
+            assert_eq!(decide(&who, Some(&DocFacts::Waybill)), want, "{who:?}");
+        }
     }
 
     #[test]

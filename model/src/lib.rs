@@ -24,6 +24,8 @@
 //!   append-only half of the guard.
 //! - [`trip_doc`]: one document per trip (run sheet): its state machine, who may
 //!   do what, the per-stop rank merge of concurrent reorders, and the guard.
+//! - [`waybill_doc`]: one document per waybill (open, dispatched, arrived,
+//!   cancelled; orders merged per order) and its guard.
 //! - [`ids`]: who is on the other end ([`Principal`]), document ids, hashes and
 //!   hex, and the live-position / beacon encoding.
 //!
@@ -42,5 +44,6 @@ pub mod order_doc;
 pub mod policy;
 pub mod tracking;
 pub mod trip_doc;
+pub mod waybill_doc;
 
 pub use ids::*;

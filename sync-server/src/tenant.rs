@@ -722,7 +722,7 @@ impl Tenant {
         // courier from its root) decides who sees it by its content.
         if matches!(
             known,
-            None | Some(DocFacts::Trip { .. } | DocFacts::Cash { .. })
+            None | Some(DocFacts::Trip { .. } | DocFacts::Cash { .. } | DocFacts::Waybill)
         ) {
             let storage = self.storage.clone();
             let id = doc.to_owned();
@@ -734,6 +734,8 @@ impl Tenant {
                         ruta_model::trip_doc::courier_of(&d)
                             .map(|courier| DocFacts::Trip { courier }),
                     )
+                } else if ruta_model::waybill_doc::is_waybill_doc(&d) {
+                    Some(Some(DocFacts::Waybill))
                 } else if ruta_model::cash_doc::is_cash_doc(&d) {
                     Some(
                         ruta_model::cash_doc::courier_of(&d)
@@ -841,6 +843,7 @@ fn kind_name(f: &DocFacts) -> &'static str {
         DocFacts::StaffConfig => ruta_model::config_doc::STAFF_INDEX_KIND,
         DocFacts::Trip { .. } => ruta_model::trip_doc::INDEX_KIND,
         DocFacts::Cash { .. } => ruta_model::cash_doc::INDEX_KIND,
+        DocFacts::Waybill => ruta_model::waybill_doc::INDEX_KIND,
     }
 }
 

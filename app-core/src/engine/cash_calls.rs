@@ -288,6 +288,11 @@ impl Core {
                 None => cash_doc::create(courier, &device).map_err(cash_error)?,
             };
             let mut clock = resume_clock(&tx, &device)?;
+            // Past every stamp the document holds (written elsewhere, merged
+            // here): a new event is never ordered before what it follows.
+            if let Some(latest) = doc.events().iter().map(|e| e.at).max() {
+                clock.observe(latest, now);
+            }
             let e = CashEvent {
                 at: clock.tick(now),
                 actor,

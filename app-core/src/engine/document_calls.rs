@@ -184,6 +184,7 @@ impl Core {
         let date = |ms: i64| documents::format_date(ms, offset(ms));
         match req {
             DocumentRequest::RunSheet { trip_id } => self.run_sheet(&trip_id),
+            DocumentRequest::Waybill { waybill_id } => self.waybill_pdf(&waybill_id),
             DocumentRequest::Remittance { courier, day, csv } => {
                 self.remittance(&courier, &day, csv)
             }

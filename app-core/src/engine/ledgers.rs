@@ -12,6 +12,7 @@ use super::Core;
 pub enum LedgerKind {
     Trip,
     Cash,
+    Waybill,
 }
 
 impl LedgerKind {
@@ -20,6 +21,7 @@ impl LedgerKind {
         match kind {
             ruta_model::trip_doc::INDEX_KIND => Some(Self::Trip),
             ruta_model::cash_doc::INDEX_KIND => Some(Self::Cash),
+            ruta_model::waybill_doc::INDEX_KIND => Some(Self::Waybill),
             _ => None,
         }
     }
@@ -57,6 +59,7 @@ impl Core {
         match kind {
             LedgerKind::Trip => self.trip_document(id),
             LedgerKind::Cash => self.cash_document(id),
+            LedgerKind::Waybill => self.waybill_document(id),
         }
     }
 
@@ -65,6 +68,7 @@ impl Core {
         match kind {
             LedgerKind::Trip => self.merge_trip(id, bytes),
             LedgerKind::Cash => self.merge_cash(id, bytes),
+            LedgerKind::Waybill => self.merge_waybill(id, bytes),
         }
     }
 
@@ -73,6 +77,7 @@ impl Core {
         match kind {
             LedgerKind::Trip => self.trip_synced(id, writes),
             LedgerKind::Cash => self.cash_synced(id, writes),
+            LedgerKind::Waybill => self.waybill_synced(id, writes),
         }
     }
 
@@ -87,6 +92,11 @@ impl Core {
             self.pending_cash()?
                 .into_iter()
                 .map(|id| (LedgerKind::Cash, id)),
+        );
+        out.extend(
+            self.pending_waybills()?
+                .into_iter()
+                .map(|id| (LedgerKind::Waybill, id)),
         );
         Ok(out)
     }

@@ -505,6 +505,11 @@ impl Core {
                 None => return Err(trip_not_found(id)),
             };
             let mut clock = resume_clock(&tx, &device)?;
+            // Past every stamp the document holds (written elsewhere, merged
+            // here): a new event is never ordered before what it follows.
+            if let Some(latest) = doc.events().iter().map(|e| e.at).max() {
+                clock.observe(latest, now);
+            }
             let mut ids = Vec::with_capacity(changes.len());
             for change in changes {
                 let at = clock.tick(now);

@@ -204,6 +204,27 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          writes INTEGER NOT NULL DEFAULT 0
      ) STRICT;
      CREATE INDEX timeline_cod ON timeline (user, at_ms) WHERE kind = 'cod_collected';",
+    // 10: waybills (a cache of `waybill_doc::derive`) and the orders on them,
+    // with the sync confirmation like trips'.
+    "CREATE TABLE waybills (
+         id TEXT PRIMARY KEY,
+         number TEXT NOT NULL,
+         status TEXT NOT NULL,
+         origin TEXT NOT NULL,
+         destination TEXT NOT NULL,
+         carrier TEXT NOT NULL,
+         created_ms INTEGER NOT NULL,
+         orders INTEGER NOT NULL,
+         pending INTEGER NOT NULL DEFAULT 0,
+         writes INTEGER NOT NULL DEFAULT 0
+     ) STRICT;
+     CREATE INDEX waybills_number ON waybills (number);
+     CREATE TABLE waybill_orders (
+         waybill_id TEXT NOT NULL,
+         order_id TEXT NOT NULL,
+         PRIMARY KEY (waybill_id, order_id)
+     ) STRICT;
+     CREATE INDEX waybill_orders_order ON waybill_orders (order_id);",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -48,7 +48,7 @@ fn signature() -> SignatureInput {
 
 /// Sends every change of `local` on `doc` in one sync message, as a modified
 /// client would for a document the server has not seen.
-fn push_all(peer: &RawPeer, doc: &str, local: &automerge::Automerge) {
+pub(crate) fn push_all(peer: &RawPeer, doc: &str, local: &automerge::Automerge) {
     use automerge::sync::{Message, MessageVersion};
     let changes: Vec<Vec<u8>> = local
         .get_changes(&[])

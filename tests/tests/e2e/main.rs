@@ -24,5 +24,6 @@ mod sync_security;
 mod sync_server;
 mod tenant_config;
 mod trips;
+mod waybills;
 mod window;
 mod workspaces;
