@@ -180,6 +180,11 @@ pub enum Request {
     GetWaybill {
         waybill_id: String,
     },
+    /// What is at the hubs now and since when (operators); one warehouse or all.
+    HubInventory {
+        #[serde(default)]
+        warehouse: Option<String>,
+    },
     /// One courier's cash ledger (a courier's own device: always theirs).
     CashLedger {
         #[serde(default)]
@@ -235,6 +240,7 @@ pub enum Response {
     },
     CashLedger(cash::CashLedgerView),
     Waybill(waybills::WaybillView),
+    HubInventory(waybills::HubInventory),
     Waybills {
         waybills: Vec<waybills::WaybillSummary>,
     },

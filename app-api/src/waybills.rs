@@ -144,3 +144,27 @@ pub struct WaybillSummary {
     pub created_ms: i64,
     pub pending: bool,
 }
+
+/// An order waiting at a hub for its next leg.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HubItem {
+    pub order_id: String,
+    pub reference: String,
+    pub recipient: String,
+    pub dropoff_address: String,
+    /// The warehouse it was received into (None: a hub without an id).
+    pub warehouse: Option<String>,
+    pub warehouse_name: String,
+    /// When it was received there.
+    pub since_ms: i64,
+    /// The open waybill it is on, if any (its next leg is booked).
+    pub waybill: Option<String>,
+}
+
+/// What is at the hubs now, longest there first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HubInventory {
+    pub items: Vec<HubItem>,
+    /// (warehouse id or "", name, how many) per hub.
+    pub hubs: Vec<(String, String, u32)>,
+}

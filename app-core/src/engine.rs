@@ -298,6 +298,9 @@ impl Core {
             Request::GetWaybill { waybill_id } => self
                 .waybill_view(&waybill_id, Vec::new())
                 .map(Response::Waybill),
+            Request::HubInventory { warehouse } => {
+                self.hub_inventory(warehouse).map(Response::HubInventory)
+            }
             Request::CashAct(action) => self.cash_act(action).map(Response::CashLedger),
             Request::CashPositions => self
                 .cash_positions()

@@ -139,10 +139,62 @@ pub fn Workspace() -> impl IntoView {
         )
     });
 
-    // The queue in the courier's own order: their saved order first, new orders after.
+    // The published trip, when the dispatcher sent one: the queue follows its
+    // sequence, and the courier's own reorders become moves on the trip (so
+    // the dispatcher sees the courier's real order).
+    let trip = RwSignal::new(None::<(String, Vec<String>)>);
+    Effect::new(move |_| {
+        c.changed.track();
+        run(
+            Request::ListTrips {
+                courier: None,
+                open_only: true,
+            },
+            move |r| {
+                let Ok(Response::Trips { trips }) = r else {
+                    return;
+                };
+                let Some(id) = trips
+                    .into_iter()
+                    .find(|t| {
+                        matches!(
+                            t.status,
+                            app_api::trips::TripStatus::Published
+                                | app_api::trips::TripStatus::Started
+                        )
+                    })
+                    .map(|t| t.id)
+                else {
+                    let _ = trip.try_set(None);
+                    return;
+                };
+                run(
+                    Request::GetTrip {
+                        trip_id: id.clone(),
+                    },
+                    move |r| {
+                        if let Ok(Response::Trip(t)) = r {
+                            let mut ids: Vec<String> = Vec::new();
+                            for s in t.stops.iter().filter(|s| !s.done) {
+                                if !ids.contains(&s.order_id) {
+                                    ids.push(s.order_id.clone());
+                                }
+                            }
+                            let _ = trip.try_set(Some((id, ids)));
+                        }
+                    },
+                );
+            },
+        );
+    });
+    // The queue in the courier's own order (the trip's, when there is one):
+    // that order first, new orders after.
     let queue = move || {
         let list = orders.get();
-        let saved = my_order.get();
+        let saved = match trip.get() {
+            Some((_, ids)) if !optimised.get() => ids,
+            _ => my_order.get(),
+        };
         let mut out: Vec<OrderSummary> = saved
             .iter()
             .filter_map(|id| list.iter().find(|o| &o.id == id).cloned())
@@ -151,7 +203,48 @@ pub fn Workspace() -> impl IntoView {
         out
     };
     let fix_order = move |ids: Vec<String>| my_order.set(ids);
+    let key = |o: &OrderSummary| {
+        format!(
+            "{}/{}",
+            o.id,
+            match o.next_stop {
+                StopKind::Pickup => "pickup",
+                StopKind::Dropoff => "dropoff",
+            }
+        )
+    };
     let move_item = move |from: usize, to: usize| {
+        if let Some((trip_id, _)) = trip.get_untracked() {
+            let q = queue();
+            if from >= q.len() || to >= q.len() || from == to {
+                return;
+            }
+            // Before the target when moving up; before the one after it when moving down.
+            let before = if to < from {
+                Some(key(&q[to]))
+            } else {
+                q.get(to + 1).map(key)
+            };
+            run(
+                Request::TripAct {
+                    trip_id,
+                    action: app_api::trips::TripAction::MoveStop {
+                        stop: key(&q[from]),
+                        before,
+                    },
+                },
+                move |r| match r {
+                    Ok(Response::Trip(_)) => {
+                        error.set(None);
+                        c.bump();
+                    }
+                    Ok(other) => error.set(Some(util::unexpected(&other))),
+                    Err(e) => error.set(Some(e)),
+                },
+            );
+            plan.set(None);
+            return;
+        }
         let mut ids: Vec<String> = queue().into_iter().map(|o| o.id).collect();
         if from < ids.len() && to < ids.len() {
             let id = ids.remove(from);

@@ -115,6 +115,7 @@ pub fn WaybillsTab() -> impl IntoView {
                         }
                     }).collect_view()}
                 </ul>
+                <HubList/>
             </div>
             <div class="trip-main">
                 {move || if building.get() {
@@ -299,5 +300,50 @@ fn WaybillSheet(w: WaybillView, view: RwSignal<Option<WaybillView>>) -> impl Int
                 {w.history.iter().map(|h| view! { <li>{format!("{} · {} · {}", util::stamp(h.at_ms), h.by, h.what)}</li> }).collect_view()}
             </ul>
         </div>
+    }
+}
+
+/// "1 h 20 min" since `ms`.
+fn age(ms: i64) -> String {
+    let min = ((util::now_ms() - ms) / 60_000).max(0);
+    match min {
+        0..=59 => format!("{min} min"),
+        60..=1439 => format!("{} h {} min", min / 60, min % 60),
+        _ => format!("{} d {} h", min / 1440, min % 1440 / 60),
+    }
+}
+
+/// What is at the hubs now and since when, longest there first.
+#[component]
+fn HubList() -> impl IntoView {
+    let c = ctx();
+    let inv = RwSignal::new(None::<app_api::waybills::HubInventory>);
+    Effect::new(move |_| {
+        c.changed.track();
+        run(Request::HubInventory { warehouse: None }, move |r| {
+            if let Ok(Response::HubInventory(i)) = r {
+                let _ = inv.try_set(Some(i));
+            }
+        });
+    });
+    view! {
+        <section id="hub-inventory">
+            <h3>"At the hubs"</h3>
+            {move || inv.get().map(|i| if i.items.is_empty() {
+                view! { <p class="muted empty">"Nothing waiting at a hub."</p> }.into_any()
+            } else {
+                view! {
+                    <p class="muted small">{i.hubs.iter().map(|(_, name, n)| format!("{name}: {n}")).collect::<Vec<_>>().join(" · ")}</p>
+                    <ul class="plain small">
+                        {i.items.into_iter().map(|h| view! {
+                            <li class="hub-item" data-order=h.order_id.clone()>
+                                <b>{h.reference}</b>{format!(" · {} · {} for {}", h.recipient, h.warehouse_name, age(h.since_ms))}
+                                {h.waybill.map(|w| view! { <span class="muted">{format!(" · on {w}")}</span> })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            })}
+        </section>
     }
 }

@@ -531,6 +531,55 @@ impl Core {
         ))
     }
 
+    /// What is at the hubs now and since when, longest there first.
+    pub(super) fn hub_inventory(
+        &self,
+        warehouse: Option<String>,
+    ) -> Result<app_api::waybills::HubInventory, ApiError> {
+        let (_, who) = self.principal();
+        operators_only(who.role)?;
+        let config = self.tenant_config();
+        let rows = self
+            .lock()
+            .store
+            .hub_inventory(warehouse.as_deref().filter(|w| !w.is_empty()))
+            .map_err(storage)?;
+        let name_of = |w: &Option<String>| match w {
+            Some(id) => config
+                .warehouse(id)
+                .map_or_else(|| id.clone(), |w| w.name.clone()),
+            None => "Hub".to_owned(),
+        };
+        let mut hubs: Vec<(String, String, u32)> = Vec::new();
+        let mut items = Vec::with_capacity(rows.len());
+        for (order_id, reference, recipient, dropoff_address, w, since_ms) in rows {
+            let key = w.clone().unwrap_or_default();
+            match hubs.iter_mut().find(|h| h.0 == key) {
+                Some(h) => h.2 += 1,
+                None => hubs.push((key, name_of(&w), 1)),
+            }
+            let waybill = self
+                .lock()
+                .store
+                .open_waybills_of_order(&order_id, "")
+                .map_err(storage)?
+                .into_iter()
+                .next();
+            items.push(app_api::waybills::HubItem {
+                warehouse_name: name_of(&w),
+                order_id,
+                reference,
+                recipient,
+                dropoff_address,
+                warehouse: w,
+                since_ms,
+                waybill,
+            });
+        }
+        hubs.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(app_api::waybills::HubInventory { items, hubs })
+    }
+
     /// Merges a waybill as the server holds it. True when something new arrived.
     pub fn merge_waybill(&self, id: &str, bytes: &[u8]) -> Result<bool, ApiError> {
         let changed = {

@@ -149,3 +149,33 @@ impl LocalStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+/// An order at a hub: (order, reference, recipient, drop-off, warehouse, since).
+pub type HubRow = (String, String, String, String, Option<String>, i64);
+
+impl LocalStore {
+    /// Orders at a hub now, with the warehouse and time of their latest
+    /// applied receipt, longest there first; one warehouse's or all.
+    pub fn hub_inventory(&self, warehouse: Option<&str>) -> Result<Vec<HubRow>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT o.id, o.reference, o.customer_name, o.dropoff_text,
+                    json_extract(t.details, '$.hub.warehouse') AS w, MAX(t.at_ms)
+             FROM orders o JOIN timeline t ON t.order_id = o.id
+             WHERE o.status = 'at_hub' AND t.kind = 'received_at_hub' AND t.verdict = 'applied'
+             GROUP BY o.id
+             HAVING ?1 IS NULL OR w = ?1
+             ORDER BY MAX(t.at_ms), o.reference LIMIT 5000",
+        )?;
+        let rows = st.query_map([warehouse], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

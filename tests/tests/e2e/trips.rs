@@ -339,3 +339,136 @@ async fn a_dispatcher_builds_reorders_and_publishes_a_trip_in_the_browser() {
         );
     }
 }
+
+/// In Chromium on the courier's phone, through a real server: the queue
+/// follows the published trip's sequence, and the courier's move in the
+/// queue is a move on the trip that the dispatcher's device receives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_couriers_queue_follows_the_trip_and_their_reorder_reaches_the_dispatcher() {
+    use ruta_e2e::{DeviceHost, provision_tenant};
+    use serde_json::{Value, json};
+    let data = tempfile::tempdir().unwrap();
+    let tokens = provision_tenant(
+        data.path(),
+        "acme",
+        &[("d1", "dispatcher"), ("c1", "courier")],
+    );
+    let server = SyncServer::start_in("trips-courier-queue", data);
+    let host = |name: &str, token: &str| {
+        DeviceHost::start_with_env(
+            name,
+            tempfile::tempdir().unwrap(),
+            &[
+                ("RUTA_SYNC_URL", server.url.as_ref()),
+                ("RUTA_SYNC_TOKEN", token.as_ref()),
+            ],
+        )
+    };
+    let desk = host("device-trip-desk", &tokens["d1"]);
+    let phone = host("device-trip-phone", &tokens["c1"]);
+    let call = async |h: &DeviceHost, r: Request| -> Value {
+        let (code, body) = h.call(&serde_json::to_value(&r).unwrap()).await;
+        assert_eq!(code, 200, "{r:?}: {body}");
+        body
+    };
+    let mut ids = Vec::new();
+    for name in ["Aino", "Bertta", "Cecilia"] {
+        let o = call(
+            &desk,
+            Request::CreateOrder(app_api::NewOrder::simple(
+                name,
+                "Mannerheimintie 20",
+                "Bulevardi 14",
+            )),
+        )
+        .await;
+        ids.push(o["id"].as_str().unwrap().to_owned());
+    }
+    ids.reverse();
+    let t = call(
+        &desk,
+        Request::CreateTrip(NewTrip {
+            courier: "c1".into(),
+            name: "Evening".into(),
+            vehicle: None,
+            start_warehouse: None,
+            order_ids: ids.clone(),
+            optimise: false,
+        }),
+    )
+    .await;
+    let trip_id = t["id"].as_str().unwrap().to_owned();
+    call(
+        &desk,
+        Request::TripAct {
+            trip_id: trip_id.clone(),
+            action: TripAction::Publish,
+        },
+    )
+    .await;
+    // The phone gets the trip and its orders, and picks them all up.
+    let view = async |h: &DeviceHost| -> Option<TripView> {
+        let (code, body) = h
+            .call(&json!({ "op": "get_trip", "trip_id": trip_id }))
+            .await;
+        (code == 200)
+            .then(|| serde_json::from_value::<Response>(body).ok())
+            .flatten()
+            .and_then(|r| match r {
+                Response::Trip(t) => Some(t),
+                _ => None,
+            })
+    };
+    assert!(
+        eventually(T, async || view(&phone)
+            .await
+            .is_some_and(|t| t.stops.iter().all(|s| s.status.is_some())))
+        .await,
+        "the trip and its orders reach the phone"
+    );
+    for id in &ids {
+        call(
+            &phone,
+            Request::Act {
+                order_id: id.clone(),
+                action: app_api::Action::PickUp,
+            },
+        )
+        .await;
+    }
+    let order_of = |t: &TripView| {
+        let mut refs: Vec<String> = Vec::new();
+        for s in t.stops.iter().filter(|s| !s.done) {
+            if !refs.contains(&s.reference) {
+                refs.push(s.reference.clone());
+            }
+        }
+        refs
+    };
+    assert!(
+        eventually(T, async || view(&phone)
+            .await
+            .is_some_and(|t| order_of(&t).len() == 3))
+        .await
+    );
+    let expected = order_of(&view(&phone).await.unwrap());
+    let shown = ruta_e2e::browser_phase(
+        "courier-trip.mjs",
+        "follow",
+        &phone.url,
+        json!({ "references": expected }),
+    );
+    let after: Vec<String> = serde_json::from_value(shown["after"].clone()).unwrap();
+    assert_eq!(
+        order_of(&view(&phone).await.unwrap()),
+        after,
+        "the trip holds the queue's order"
+    );
+    assert!(
+        eventually(T, async || view(&desk)
+            .await
+            .is_some_and(|t| order_of(&t) == after))
+        .await,
+        "the dispatcher sees the courier's real order"
+    );
+}

@@ -192,6 +192,28 @@ fn a_scan_moves_every_order_on_the_waybill() {
         panic!()
     };
     assert_eq!(d.summary.status, DeliveryStatus::AtHub);
+    // The hub's inventory: what is there now, since when, in which hub.
+    let Response::HubInventory(inv) = core
+        .execute(Request::HubInventory { warehouse: None })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(inv.items.len(), 1, "{inv:?}");
+    assert_eq!(inv.items[0].order_id, orders[1]);
+    assert_eq!(inv.items[0].warehouse.as_deref(), Some("tre"));
+    assert_eq!(inv.items[0].warehouse_name, "Tampere hub");
+    assert_eq!(inv.items[0].since_ms, NOW);
+    assert_eq!(inv.hubs, vec![("tre".into(), "Tampere hub".into(), 1)]);
+    let Response::HubInventory(other) = core
+        .execute(Request::HubInventory {
+            warehouse: Some("hki".into()),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(other.items.is_empty());
     // The order that came off the waybill is free for another.
     assert!(waybill(&core, &orders[..1]).is_ok());
     // The PDF.
