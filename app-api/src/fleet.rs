@@ -111,6 +111,12 @@ pub struct CourierStatus {
     pub delivered_today: u32,
     /// Failed attempts and returns since midnight in the tenant's time zone.
     pub failed_today: u32,
+    /// Cash on delivery they still hold (collected less handed over).
+    #[serde(default)]
+    pub cash_in_hand_cents: i64,
+    /// Over the tenant's cash limit: no cash orders until they hand over.
+    #[serde(default)]
+    pub over_cash_limit: bool,
 }
 
 /// The driver monitor: every courier with their workload, and the work nobody has.

@@ -99,7 +99,7 @@ pub fn Drivers(selected: RwSignal<Option<String>>, on_map: Callback<()>) -> impl
                 <thead><tr>
                     <th>"Courier"</th><th>"Availability"</th><th>"Queue"</th><th>"Position"</th>
                     <th title="Assigned, not picked up">"To collect"</th><th title="Picked up or in transit">"On board"</th>
-                    <th>"Delivered today"</th><th>"Failed today"</th>
+                    <th>"Delivered today"</th><th>"Failed today"</th><th title="Cash on delivery still to hand over">"Cash"</th>
                 </tr></thead>
                 <tbody>
                     {move || rows().into_iter().map(|c| {
@@ -121,6 +121,10 @@ pub fn Drivers(selected: RwSignal<Option<String>>, on_map: Callback<()>) -> impl
                                 <td class="num">{c.on_board}</td>
                                 <td class="num">{c.delivered_today}</td>
                                 <td class="num">{c.failed_today}</td>
+                                <td class="num cash-cell" class:short=c.over_cash_limit title=if c.over_cash_limit { "Over the cash limit: no cash orders until they hand over" } else { "" }>
+                                    {(c.cash_in_hand_cents != 0).then(|| util::euros(c.cash_in_hand_cents))}
+                                    {c.over_cash_limit.then_some(" ⚠")}
+                                </td>
                             </tr>
                         }
                     }).collect_view()}

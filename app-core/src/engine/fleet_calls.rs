@@ -224,6 +224,8 @@ impl Core {
             assigned: 0,
             on_board: 0,
             delivered_today: 0,
+            cash_in_hand_cents: 0,
+            over_cash_limit: false,
             failed_today: 0,
         };
         for c in self.courier_directory() {
@@ -262,6 +264,15 @@ impl Core {
                 Availability::Offline
             });
             row.work_mode = b.work_mode;
+        }
+        // Cash in hand, from the cash positions (the same figures as the Cash tab).
+        if let Ok(positions) = self.cash_positions() {
+            for p in positions {
+                if let Some(row) = rows.get_mut(p.courier.as_str()) {
+                    row.cash_in_hand_cents = p.outstanding_cents;
+                    row.over_cash_limit = p.over_limit;
+                }
+            }
         }
         Ok(FleetBoard {
             couriers: rows.into_values().collect(),

@@ -264,6 +264,43 @@ fn assignment_respects_zones_cash_pins_and_carriers_and_balances() {
 }
 
 #[test]
+fn a_courier_over_the_cash_limit_gets_no_cash_orders() {
+    let mut orders: Vec<OrderLoad> = (0..6).map(order).collect();
+    for o in orders.iter_mut().take(3) {
+        o.cod = true;
+    }
+    // "near" sits on top of the orders and would take them all; over the cash limit.
+    let mut near = courier("near", 60.1700, 24.9400, &[], CarrierType::Internal);
+    near.no_cash = true;
+    let far = courier("far", 60.2000, 24.9900, &[], CarrierType::Internal);
+    let req = AssignRequest {
+        now_ms: NOW,
+        couriers: vec![near, far],
+        orders,
+        assigned: vec![],
+        balance_weight: DEFAULT_BALANCE_WEIGHT,
+    };
+    let prop = propose_assignment(&req, &travel(), 1, Budget::iterations(400)).unwrap();
+    assert_eq!(prop.assignments.len(), 6, "{:?}", prop.unplaced);
+    for a in &prop.assignments {
+        let k: usize = a.order.as_str()[1..].parse().unwrap();
+        if k < 3 {
+            assert_eq!(
+                a.courier.as_str(),
+                "far",
+                "cash order o{k} went to the courier over the limit"
+            );
+        }
+    }
+    assert!(
+        prop.assignments
+            .iter()
+            .any(|a| a.courier.as_str() == "near"),
+        "balanced, they still get orders without cash"
+    );
+}
+
+#[test]
 fn urgent_orders_win_when_not_all_fit() {
     // One courier with room for 2 parcels at a time and a shift of 25 minutes:
     // not everything fits; the urgent order must be among those placed.

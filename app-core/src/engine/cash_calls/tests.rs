@@ -241,6 +241,17 @@ fn over_the_cash_limit_is_flagged() {
     assert!(l.position.over_limit, "{:?}", l.position);
     assert_eq!(l.position.limit_cents, Some(5_000));
     assert_eq!(core.couriers_over_cash_limit(), vec!["aki".to_string()]);
+    // The driver monitor flags them too.
+    let Response::Fleet(board) = core.execute(Request::Fleet).unwrap() else {
+        panic!()
+    };
+    let aki = board
+        .couriers
+        .iter()
+        .find(|c| c.user == "aki")
+        .expect("aki on the board");
+    assert!(aki.over_cash_limit);
+    assert_eq!(aki.cash_in_hand_cents, 6_000);
     // A hand-over received in full clears the flag.
     cash(
         &core,
