@@ -35,6 +35,8 @@ fn main() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let core = app_core::Core::open(dir.path()).expect("open store");
+    core.set_session("bench-dispatcher", app_core::api::Role::Dispatcher)
+        .expect("session");
     let t = Instant::now();
     let report = core
         .import_orders_csv(csv.as_bytes(), false)

@@ -5,7 +5,9 @@
 //! `target/bench-data/` and later runs reuse it. Prints p50/p95 of:
 //! a dispatcher table query (filter + sort + page of 100), a full-text search,
 //! merging one remote change into an order and its projection, opening a
-//! courier's store of 500 orders; and the process's peak memory.
+//! courier's store of 500 orders; building, publishing and reordering a
+//! 150-stop trip and merging a reorder made on another device; and the
+//! process's peak memory. `-- trips` runs only the trip part.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -179,6 +181,9 @@ fn main() {
     let dir = bench_dir(&format!("scale-{n}"));
     let fresh = !dir.exists();
     let core = Core::open(&dir).unwrap();
+    // Every call is made by someone (the device refuses calls while signed out).
+    core.set_session("bench-dispatcher", Role::Dispatcher)
+        .unwrap();
     core.set_zones(&zones()).unwrap();
     if fresh || core.order_count().unwrap() < n {
         eprintln!("building a store of {n} orders in {} (once)", dir.display());
@@ -188,6 +193,10 @@ fn main() {
     }
     println!("| measure ({n} orders) | p50 ms | p95 ms |");
     println!("|---|---:|---:|");
+    if std::env::args().any(|a| a == "trips") {
+        trips(&core, n);
+        return;
+    }
 
     // Dispatcher table: filter + sort + page of 100, over varied filters.
     let mut rng = Rng(42);
@@ -262,6 +271,7 @@ fn main() {
     // One remote change: another device edits an order; merge it here.
     let peer_dir = tempfile::tempdir().unwrap();
     let peer = Core::open(peer_dir.path()).unwrap();
+    peer.set_session("bench-peer", Role::Dispatcher).unwrap();
     let ids = core.doc_ids().unwrap();
     let mut prepared = Vec::new();
     for k in 0..200 {
@@ -294,6 +304,7 @@ fn main() {
     println!(
         "| apply one remote change (doc + projection, one transaction) | {p50:.2} | {p95:.2} |"
     );
+    trips(&core, n);
     drop(core);
     let after_dispatcher = peak_rss_mib();
 
@@ -301,6 +312,7 @@ fn main() {
     let courier_dir = bench_dir("courier-500");
     if !courier_dir.exists() {
         let c = Core::open(&courier_dir).unwrap();
+        c.set_session("bench-dispatcher", Role::Dispatcher).unwrap();
         let mut rng = Rng(9);
         for i in 0..500 {
             let Response::Order(o) = c
@@ -344,4 +356,115 @@ fn main() {
             ""
         }
     );
+}
+
+/// A 150-stop trip (75 pending orders, a pickup and a drop-off each) on the
+/// big store: build it, publish it (75 assignments through the lifecycle and
+/// the trip), move one stop, and merge a move made on another device — five
+/// trips, so each figure has five samples (printed as p50 / max).
+fn trips(core: &Core, n: u64) {
+    use app_core::api::trips::{NewTrip, TripAction};
+    use app_core::trip_doc;
+    let Response::Orders { orders, .. } = core
+        .execute(Request::ListOrders(OrderQuery {
+            statuses: vec![DeliveryStatus::Pending],
+            limit: 5 * 75,
+            ..Default::default()
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
+    let mut build = Vec::new();
+    let mut publish = Vec::new();
+    let mut reorder = Vec::new();
+    let mut merge = Vec::new();
+    for (k, chunk) in orders.chunks(75).take(5).enumerate() {
+        if chunk.len() < 75 {
+            eprintln!("  only {} pending orders left: trips skipped", chunk.len());
+            break;
+        }
+        let t = Instant::now();
+        let Response::Trip(trip) = core
+            .execute(Request::CreateTrip(NewTrip {
+                courier: format!("courier-{k}"),
+                name: format!("bench {k}"),
+                vehicle: None,
+                start_warehouse: None,
+                order_ids: chunk.iter().map(|o| o.id.clone()).collect(),
+                optimise: false,
+            }))
+            .unwrap()
+        else {
+            panic!()
+        };
+        build.push(t.elapsed());
+        assert_eq!(trip.stops.len(), 150);
+        let t = Instant::now();
+        core.execute(Request::TripAct {
+            trip_id: trip.id.clone(),
+            action: TripAction::Publish,
+        })
+        .unwrap();
+        publish.push(t.elapsed());
+        // The last pickup to the front (the dispatcher's move; a pickup may
+        // go anywhere before its drop-off).
+        let pickups: Vec<&str> = trip
+            .stops
+            .iter()
+            .filter(|s| s.kind == app_core::api::StopKind::Pickup)
+            .map(|s| s.key.as_str())
+            .collect();
+        let t = Instant::now();
+        core.execute(Request::TripAct {
+            trip_id: trip.id.clone(),
+            action: TripAction::MoveStop {
+                stop: pickups[pickups.len() - 1].to_owned(),
+                before: Some(trip.stops[0].key.clone()),
+            },
+        })
+        .unwrap();
+        reorder.push(t.elapsed());
+        // The courier's device moves another stop; its document is merged here.
+        let (bytes, _) = core.trip_document(&trip.id).unwrap().unwrap();
+        let device = app_core::domain::DeviceId::new("c0c0c0c0c0c0c0c0");
+        let mut theirs = trip_doc::load(&bytes, &device).unwrap();
+        let state = trip_doc::derive(&theirs.events());
+        let keys: Vec<String> = state.stops.iter().map(|s| s.key()).collect();
+        let moved =
+            trip_doc::moves_to_place(&state, pickups[pickups.len() - 2], Some(&keys[0])).unwrap();
+        let mut clock = app_core::hlc::HlcClock::new(app_core::hlc::node_of(device.as_str()));
+        for change in moved {
+            theirs
+                .append(&trip_doc::TripEvent {
+                    at: clock.tick(4_000_000_000_000),
+                    actor: app_core::domain::Actor {
+                        user: app_core::domain::UserId::new(format!("courier-{k}")),
+                        role: Role::Courier,
+                        device: device.clone(),
+                    },
+                    change,
+                })
+                .unwrap();
+        }
+        let remote = theirs.save();
+        let t = Instant::now();
+        assert!(core.merge_trip(&trip.id, &remote).unwrap());
+        merge.push(t.elapsed());
+    }
+    let show = |name: &str, samples: Vec<Duration>| {
+        if samples.is_empty() {
+            return;
+        }
+        let max = samples.iter().max().copied().unwrap_or_default();
+        let (p50, _) = percentiles(samples);
+        println!(
+            "| {name} ({n} orders) | {p50:.2} | {:.2} (max) |",
+            max.as_secs_f64() * 1e3
+        );
+    };
+    show("build a 150-stop trip from 75 orders", build);
+    show("publish it (75 assignments + the trip)", publish);
+    show("move one stop", reorder);
+    show("merge a reorder made on the courier's device", merge);
 }
