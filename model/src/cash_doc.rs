@@ -153,20 +153,8 @@ impl LedgerEvent for CashEvent {
     }
 }
 
-/// A value that is not acceptable: the field and why.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct Invalid {
-    pub field: String,
-    pub message: String,
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> Invalid {
-    Invalid {
-        field: field.into(),
-        message: message.into(),
-    }
-}
+pub use crate::event_doc::Invalid;
+use crate::event_doc::invalid;
 
 /// Whether `id` may name a hand-over: 1–64 of `A-Z a-z 0-9 - _`.
 pub fn valid_handover_id(id: &str) -> bool {

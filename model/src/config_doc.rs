@@ -565,22 +565,7 @@ fn events_of(doc: &impl ReadDoc) -> Result<(ObjId, ConfigScope), ConfigDocError>
 
 /// Every entry of the events map: key -> each value (raw JSON) it holds.
 fn raw_entries(doc: &impl ReadDoc, events: &ObjId) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    for key in doc.keys(events) {
-        let values = doc.get_all(events, key.as_str()).unwrap_or_default();
-        let raw = values
-            .iter()
-            .map(|(v, id)| match v {
-                Value::Scalar(s) => match s.as_str() {
-                    Some(t) => format!("s:{t}"),
-                    None => format!("v:{s:?}"),
-                },
-                Value::Object(t) => format!("o:{t:?}:{id}"),
-            })
-            .collect();
-        out.insert(key, raw);
-    }
-    out
+    crate::event_doc::raw_entries(doc, events)
 }
 
 fn parse_events(doc: &impl ReadDoc, events: &ObjId) -> BTreeMap<String, Vec<ConfigEvent>> {

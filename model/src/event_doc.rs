@@ -17,6 +17,21 @@ use serde::de::DeserializeOwned;
 use crate::Principal;
 use crate::order_doc::actor_of;
 
+/// A value that is not acceptable: the field and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Invalid {
+    Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
 /// One event of an event-map document: stored as JSON under [`LedgerEvent::id`].
 pub trait LedgerEvent: Serialize + DeserializeOwned + Clone {
     /// Capture time; also the event's identity.

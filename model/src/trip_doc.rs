@@ -148,20 +148,8 @@ impl TripEvent {
     }
 }
 
-/// A value that is not acceptable: the field and why.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct Invalid {
-    pub field: String,
-    pub message: String,
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> Invalid {
-    Invalid {
-        field: field.into(),
-        message: message.into(),
-    }
-}
+pub use crate::event_doc::Invalid;
+use crate::event_doc::invalid;
 
 /// Whether `rank` is a rank [`rank_between`] could have made.
 pub fn valid_rank(rank: &str) -> bool {

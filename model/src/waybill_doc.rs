@@ -109,20 +109,8 @@ impl LedgerEvent for WaybillEvent {
     }
 }
 
-/// A value that is not acceptable: the field and why.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct Invalid {
-    pub field: String,
-    pub message: String,
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> Invalid {
-    Invalid {
-        field: field.into(),
-        message: message.into(),
-    }
-}
+pub use crate::event_doc::Invalid;
+use crate::event_doc::invalid;
 
 fn text(field: &str, t: &str, required: bool) -> Result<(), Invalid> {
     if required && t.trim().is_empty() {

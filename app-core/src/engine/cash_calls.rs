@@ -35,14 +35,7 @@ fn load_cash(
     saved: Option<crate::store::SavedDoc>,
     device: &crate::domain::DeviceId,
 ) -> Result<Option<CashDoc>, ApiError> {
-    let Some((snapshot, changes)) = saved else {
-        return Ok(None);
-    };
-    let mut doc = cash_doc::load(&snapshot, device).map_err(cash_error)?;
-    for c in changes {
-        doc.merge_bytes(&c).map_err(cash_error)?;
-    }
-    Ok(Some(doc))
+    super::ledgers::load_event_doc(cash_doc::SHAPE, saved, device)
 }
 
 fn refused(code: &str, message: impl Into<String>) -> ApiError {
@@ -540,19 +533,7 @@ impl Core {
     /// Merges a ledger as the server holds it (the sync client calls this
     /// whenever it changes). True when something new arrived.
     pub fn merge_cash(&self, id: &str, bytes: &[u8]) -> Result<bool, ApiError> {
-        let changed = {
-            let mut inner = self.lock();
-            let device = inner.store.device_id().clone();
-            let tx = inner.store.write().map_err(storage)?;
-            let (mut doc, fresh) = match load_cash(tx.load_doc(id).map_err(storage)?, &device)? {
-                Some(mut doc) => {
-                    let before = doc.heads();
-                    doc.merge_bytes(bytes).map_err(cash_error)?;
-                    let after = doc.heads();
-                    (doc, before != after)
-                }
-                None => (cash_doc::load(bytes, &device).map_err(cash_error)?, true),
-            };
+        self.merge_event_doc::<CashEvent>(id, bytes, cash_doc::SHAPE, |tx, doc| {
             let courier =
                 cash_doc::courier_of(doc.automerge()).ok_or_else(|| ApiError::Malformed {
                     message: format!("cash ledger {id} names no courier"),
@@ -562,34 +543,15 @@ impl Core {
                     message: format!("document {id} is not {courier}'s cash ledger"),
                 });
             }
-            if fresh {
-                let state = cash_doc::derive(Some(&courier), &doc.events(), &[]);
-                tx.put_snapshot(id, KIND, &doc.save()).map_err(storage)?;
-                tx.put_cash(&row_of(id, courier.as_str(), &state), false)
-                    .map_err(storage)?;
-                tx.commit().map_err(storage)?;
-            }
-            fresh
-        };
-        if changed {
-            self.revision
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(changed)
+            let state = cash_doc::derive(Some(&courier), &doc.events(), &[]);
+            tx.put_cash(&row_of(id, courier.as_str(), &state), false)
+                .map_err(storage)
+        })
     }
 
     /// A ledger as this device holds it and its write count.
     pub fn cash_document(&self, id: &str) -> Result<Option<(Vec<u8>, i64)>, ApiError> {
-        let mut inner = self.lock();
-        let device = inner.store.device_id().clone();
-        let saved = inner.store.read_doc(id).map_err(storage)?;
-        let Some(mut doc) = load_cash(saved, &device)? else {
-            return Ok(None);
-        };
-        let tx = inner.store.write().map_err(storage)?;
-        let writes = tx.cash_writes(id).map_err(storage)?.unwrap_or(0);
-        drop(tx);
-        Ok(Some((doc.save(), writes)))
+        self.event_doc_bytes::<CashEvent>(id, cash_doc::SHAPE, |tx| tx.cash_writes(id))
     }
 
     /// The server holds ledger `id` as of `writes` local writes.

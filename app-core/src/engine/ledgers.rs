@@ -4,8 +4,9 @@
 //! set of calls whatever the kind, so the sync client has one bridge.
 
 use app_api::ApiError;
+use ruta_model::event_doc::{EventDoc, LedgerEvent, Shape};
 
-use super::Core;
+use super::{Core, storage};
 
 /// A kind of small synced document (see `ruta_model::event_doc`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -99,5 +100,91 @@ impl Core {
                 .map(|id| (LedgerKind::Waybill, id)),
         );
         Ok(out)
+    }
+}
+
+fn doc_error(shape: Shape, e: ruta_model::event_doc::EventDocError) -> ApiError {
+    ApiError::Malformed {
+        message: format!("{} document: {e}", shape.kind),
+    }
+}
+
+/// A stored document of `shape` (its snapshot and later changes), if any.
+pub(super) fn load_event_doc<E: LedgerEvent>(
+    shape: Shape,
+    saved: Option<crate::store::SavedDoc>,
+    device: &crate::domain::DeviceId,
+) -> Result<Option<EventDoc<E>>, ApiError> {
+    let Some((snapshot, changes)) = saved else {
+        return Ok(None);
+    };
+    let mut doc = EventDoc::load(shape, &snapshot, device).map_err(|e| doc_error(shape, e))?;
+    for c in changes {
+        doc.merge_bytes(&c).map_err(|e| doc_error(shape, e))?;
+    }
+    Ok(Some(doc))
+}
+
+impl Core {
+    /// Merges `bytes` (the document as the server holds it) into stored
+    /// document `id` of `shape`; when something new arrived, saves it and
+    /// runs `project` in the same transaction (an error there writes
+    /// nothing). True when something new arrived.
+    pub(super) fn merge_event_doc<E: LedgerEvent>(
+        &self,
+        id: &str,
+        bytes: &[u8],
+        shape: Shape,
+        project: impl FnOnce(&crate::store::Tx<'_>, &EventDoc<E>) -> Result<(), ApiError>,
+    ) -> Result<bool, ApiError> {
+        let changed = {
+            let mut inner = self.lock();
+            let device = inner.store.device_id().clone();
+            let tx = inner.store.write().map_err(storage)?;
+            let stored = load_event_doc::<E>(shape, tx.load_doc(id).map_err(storage)?, &device)?;
+            let (mut doc, fresh) = match stored {
+                Some(mut doc) => {
+                    let before = doc.heads();
+                    doc.merge_bytes(bytes).map_err(|e| doc_error(shape, e))?;
+                    let after = doc.heads();
+                    (doc, before != after)
+                }
+                None => (
+                    EventDoc::load(shape, bytes, &device).map_err(|e| doc_error(shape, e))?,
+                    true,
+                ),
+            };
+            if fresh {
+                tx.put_snapshot(id, shape.kind, &doc.save())
+                    .map_err(storage)?;
+                project(&tx, &doc)?;
+                tx.commit().map_err(storage)?;
+            }
+            fresh
+        };
+        if changed {
+            self.revision
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(changed)
+    }
+
+    /// Stored document `id` of `shape` and its local write count (`writes`).
+    pub(super) fn event_doc_bytes<E: LedgerEvent>(
+        &self,
+        id: &str,
+        shape: Shape,
+        writes: impl FnOnce(&crate::store::Tx<'_>) -> Result<Option<i64>, crate::store::StoreError>,
+    ) -> Result<Option<(Vec<u8>, i64)>, ApiError> {
+        let mut inner = self.lock();
+        let device = inner.store.device_id().clone();
+        let saved = inner.store.read_doc(id).map_err(storage)?;
+        let Some(mut doc) = load_event_doc::<E>(shape, saved, &device)? else {
+            return Ok(None);
+        };
+        let tx = inner.store.write().map_err(storage)?;
+        let count = writes(&tx).map_err(storage)?.unwrap_or(0);
+        drop(tx);
+        Ok(Some((doc.save(), count)))
     }
 }

@@ -62,14 +62,7 @@ fn load_trip(
     saved: Option<crate::store::SavedDoc>,
     device: &crate::domain::DeviceId,
 ) -> Result<Option<TripDoc>, ApiError> {
-    let Some((snapshot, changes)) = saved else {
-        return Ok(None);
-    };
-    let mut doc = trip_doc::load(&snapshot, device).map_err(trip_error)?;
-    for c in changes {
-        doc.merge_bytes(&c).map_err(trip_error)?;
-    }
-    Ok(Some(doc))
+    super::ledgers::load_event_doc(trip_doc::SHAPE, saved, device)
 }
 
 impl Core {
@@ -748,47 +741,17 @@ impl Core {
     /// Merges a trip document as the server holds it (the sync client calls
     /// this whenever it changes). True when something new arrived.
     pub fn merge_trip(&self, id: &str, bytes: &[u8]) -> Result<bool, ApiError> {
-        let changed = {
-            let mut inner = self.lock();
-            let device = inner.store.device_id().clone();
-            let tx = inner.store.write().map_err(storage)?;
-            let (mut doc, fresh) = match load_trip(tx.load_doc(id).map_err(storage)?, &device)? {
-                Some(mut doc) => {
-                    let before = doc.heads();
-                    doc.merge_bytes(bytes).map_err(trip_error)?;
-                    let after = doc.heads();
-                    (doc, before != after)
-                }
-                None => (trip_doc::load(bytes, &device).map_err(trip_error)?, true),
-            };
-            if fresh {
-                let state = trip_doc::derive(&doc.events());
-                tx.put_snapshot(id, KIND, &doc.save()).map_err(storage)?;
-                project_trip(&tx, id, &state, false)?;
-                tx.commit().map_err(storage)?;
-            }
-            fresh
-        };
-        if changed {
-            self.revision
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(changed)
+        self.merge_event_doc::<TripEvent>(id, bytes, trip_doc::SHAPE, |tx, doc| {
+            project_trip(tx, id, &trip_doc::derive(&doc.events()), false)
+        })
     }
 
     /// A trip document as this device holds it and its write count, for the
     /// sync client to merge into its copy.
     pub fn trip_document(&self, id: &str) -> Result<Option<(Vec<u8>, i64)>, ApiError> {
-        let mut inner = self.lock();
-        let device = inner.store.device_id().clone();
-        let saved = inner.store.read_doc(id).map_err(storage)?;
-        let Some(mut doc) = load_trip(saved, &device)? else {
-            return Ok(None);
-        };
-        let tx = inner.store.write().map_err(storage)?;
-        let writes = tx.trip_writes(id).map_err(storage)?.map_or(0, |w| w.0);
-        drop(tx);
-        Ok(Some((doc.save(), writes)))
+        self.event_doc_bytes::<TripEvent>(id, trip_doc::SHAPE, |tx| {
+            Ok(tx.trip_writes(id)?.map(|w| w.0))
+        })
     }
 
     /// The server holds trip `id` as of `writes` local writes.

@@ -38,14 +38,7 @@ fn load_waybill(
     saved: Option<crate::store::SavedDoc>,
     device: &crate::domain::DeviceId,
 ) -> Result<Option<WaybillDoc>, ApiError> {
-    let Some((snapshot, changes)) = saved else {
-        return Ok(None);
-    };
-    let mut doc = waybill_doc::load(&snapshot, device).map_err(waybill_error)?;
-    for c in changes {
-        doc.merge_bytes(&c).map_err(waybill_error)?;
-    }
-    Ok(Some(doc))
+    super::ledgers::load_event_doc(waybill_doc::SHAPE, saved, device)
 }
 
 fn status_of(s: Option<waybill_doc::WaybillStatus>) -> WaybillStatus {
@@ -582,50 +575,16 @@ impl Core {
 
     /// Merges a waybill as the server holds it. True when something new arrived.
     pub fn merge_waybill(&self, id: &str, bytes: &[u8]) -> Result<bool, ApiError> {
-        let changed = {
-            let mut inner = self.lock();
-            let device = inner.store.device_id().clone();
-            let tx = inner.store.write().map_err(storage)?;
-            let (mut doc, fresh) = match load_waybill(tx.load_doc(id).map_err(storage)?, &device)? {
-                Some(mut doc) => {
-                    let before = doc.heads();
-                    doc.merge_bytes(bytes).map_err(waybill_error)?;
-                    let after = doc.heads();
-                    (doc, before != after)
-                }
-                None => (
-                    waybill_doc::load(bytes, &device).map_err(waybill_error)?,
-                    true,
-                ),
-            };
-            if fresh {
-                let state = waybill_doc::derive(&doc.events());
-                let orders: Vec<String> = state.orders.iter().map(|o| o.to_string()).collect();
-                tx.put_snapshot(id, KIND, &doc.save()).map_err(storage)?;
-                tx.put_waybill(&row_of(id, &state), &orders, false)
-                    .map_err(storage)?;
-                tx.commit().map_err(storage)?;
-            }
-            fresh
-        };
-        if changed {
-            self.revision
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(changed)
+        self.merge_event_doc::<WaybillEvent>(id, bytes, waybill_doc::SHAPE, |tx, doc| {
+            let state = waybill_doc::derive(&doc.events());
+            let orders: Vec<String> = state.orders.iter().map(|o| o.to_string()).collect();
+            tx.put_waybill(&row_of(id, &state), &orders, false)
+                .map_err(storage)
+        })
     }
 
     pub fn waybill_document(&self, id: &str) -> Result<Option<(Vec<u8>, i64)>, ApiError> {
-        let mut inner = self.lock();
-        let device = inner.store.device_id().clone();
-        let saved = inner.store.read_doc(id).map_err(storage)?;
-        let Some(mut doc) = load_waybill(saved, &device)? else {
-            return Ok(None);
-        };
-        let tx = inner.store.write().map_err(storage)?;
-        let writes = tx.waybill_writes(id).map_err(storage)?.unwrap_or(0);
-        drop(tx);
-        Ok(Some((doc.save(), writes)))
+        self.event_doc_bytes::<WaybillEvent>(id, waybill_doc::SHAPE, |tx| tx.waybill_writes(id))
     }
 
     pub fn waybill_synced(&self, id: &str, writes: i64) -> Result<bool, ApiError> {
