@@ -52,10 +52,13 @@ async fn a_waybill_made_on_one_desk_is_scanned_out_on_another_and_no_courier_see
     };
     assert!(desk1.client.wait_synced(T).await);
     assert!(
-        eventually(T, async || get(&desk2.core, &w.id)
-            .is_some_and(|v| v.orders.len() == 2))
+        eventually(T, async || get(&desk2.core, &w.id).is_some_and(|v| v
+            .orders
+            .len()
+            == 2
+            && v.orders.iter().all(|o| o.status.is_some())))
         .await,
-        "the waybill reaches the second desk"
+        "the waybill and its orders reach the second desk"
     );
     let Response::Waybill(d) = desk2
         .core
