@@ -315,8 +315,9 @@ impl Handover {
         }
     }
 
-    /// What the courier no longer owes because of this hand-over.
-    fn settled_cents(&self) -> (i64, i64) {
+    /// What the courier no longer owes because of this hand-over: (received,
+    /// written off).
+    pub fn settled_cents(&self) -> (i64, i64) {
         let received = self.received_cents.unwrap_or(0);
         let written_off = match (&self.resolution, self.difference()) {
             (Some(Resolution::WrittenOff), Some(d)) if d < 0 => -d,

@@ -51,14 +51,6 @@ impl Core {
                 .or(h.declared_at)
                 .map_or(h.at.wall_ms, |a| a.wall_ms)
         };
-        let settled = |h: &cash_doc::Handover| {
-            let received = h.received_cents.unwrap_or(0);
-            let written_off = match (&h.resolution, h.difference()) {
-                (Some(cash_doc::Resolution::WrittenOff), Some(d)) if d < 0 => -d,
-                _ => 0,
-            };
-            (received, written_off)
-        };
         let before = |ms: i64| ms < from;
         let collected_before: i64 = collections
             .iter()
@@ -72,7 +64,7 @@ impl Core {
         seen.sort_by_key(|h| when(h));
         for h in seen {
             let at = when(h);
-            let (r, w) = settled(h);
+            let (r, w) = h.settled_cents();
             if before(at) {
                 received_before += r;
                 off_before += w;
