@@ -255,6 +255,65 @@ pub struct CourierProfile {
     pub shift_start: Option<String>,
 }
 
+/// A point of a reusable route: a warehouse or an address, where orders
+/// are picked up or dropped off.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoutePoint {
+    pub name: String,
+    /// The warehouse it is (its id), if it is one.
+    #[serde(default)]
+    pub warehouse: Option<String>,
+    #[serde(default)]
+    pub address: String,
+    pub position: crate::Point,
+}
+
+/// A reusable route: a pattern of ordered points (e.g. "hub → five stores,
+/// weekdays 07:00"), its drivers and vehicle, and its schedule. Each day's
+/// run of it is a route session (`app_api::routes`). Staff document;
+/// dispatchers and admins edit it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    pub id: String,
+    pub name: String,
+    /// In the order the route visits them.
+    pub points: Vec<RoutePoint>,
+    /// User ids; the first drives a session made on schedule.
+    #[serde(default)]
+    pub drivers: Vec<String>,
+    /// A vehicle's id.
+    #[serde(default)]
+    pub vehicle: Option<String>,
+    /// ISO weekdays it runs on (1 Monday … 7 Sunday); empty: by hand only.
+    #[serde(default)]
+    pub weekdays: Vec<u8>,
+    /// When a session sets out, `HH:MM` in the tenant's time zone.
+    #[serde(default = "default_route_start")]
+    pub start: String,
+    /// Whether new orders with a stop near one of its points join the day's
+    /// session by themselves.
+    #[serde(default)]
+    pub auto_attach: bool,
+    /// How near (metres) a stop must be to a point to be on the route.
+    #[serde(default = "default_attach_radius")]
+    pub attach_radius_m: u32,
+}
+
+fn default_route_start() -> String {
+    "08:00".into()
+}
+
+fn default_attach_radius() -> u32 {
+    150
+}
+
+impl Route {
+    /// Whether it runs on ISO weekday `day` (1 Monday … 7 Sunday).
+    pub fn runs_on(&self, day: u8) -> bool {
+        self.weekdays.contains(&day)
+    }
+}
+
 /// Which configuration document a change belongs in: the tenant's (every
 /// user of the tenant reads it, clients included) or the staff's (admins,
 /// dispatchers and couriers only: warehouses, vehicles, courier profiles).
@@ -290,6 +349,9 @@ pub struct TenantConfig {
     /// Staff only: courier profiles, by user.
     #[serde(default)]
     pub couriers: Vec<CourierProfile>,
+    /// Staff only: reusable routes, by id.
+    #[serde(default)]
+    pub routes: Vec<Route>,
 }
 
 impl TenantConfig {
@@ -349,6 +411,12 @@ pub enum ConfigChange {
     RemoveCourier {
         user: String,
     },
+    /// Adds a route or replaces the one with its id (staff document;
+    /// dispatchers may make this change too).
+    PutRoute(Route),
+    RemoveRoute {
+        id: String,
+    },
 }
 
 impl ConfigChange {
@@ -367,7 +435,9 @@ impl ConfigChange {
             | ConfigChange::PutVehicle(_)
             | ConfigChange::RemoveVehicle { .. }
             | ConfigChange::PutCourier(_)
-            | ConfigChange::RemoveCourier { .. } => ConfigScope::Staff,
+            | ConfigChange::RemoveCourier { .. }
+            | ConfigChange::PutRoute(_)
+            | ConfigChange::RemoveRoute { .. } => ConfigScope::Staff,
         }
     }
 
@@ -387,6 +457,8 @@ impl ConfigChange {
             ConfigChange::RemoveVehicle { .. } => "remove_vehicle",
             ConfigChange::PutCourier(_) => "put_courier",
             ConfigChange::RemoveCourier { .. } => "remove_courier",
+            ConfigChange::PutRoute(_) => "put_route",
+            ConfigChange::RemoveRoute { .. } => "remove_route",
         }
     }
 
@@ -401,7 +473,9 @@ impl ConfigChange {
             ConfigChange::PutWarehouse(w) => Some(&w.id),
             ConfigChange::PutVehicle(v) => Some(&v.id),
             ConfigChange::PutCourier(c) => Some(&c.user),
+            ConfigChange::PutRoute(r) => Some(&r.id),
             ConfigChange::RemoveZone { id }
+            | ConfigChange::RemoveRoute { id }
             | ConfigChange::RemoveService { id }
             | ConfigChange::RemoveWarehouse { id }
             | ConfigChange::RemoveVehicle { id } => Some(id),
@@ -430,6 +504,9 @@ pub struct TenantConfigView {
     pub history: Vec<ConfigHistoryEntry>,
     /// Whether the signed-in user may change it (admins).
     pub editable: bool,
+    /// Whether the signed-in user may change the routes (operators).
+    #[serde(default)]
+    pub routes_editable: bool,
     /// Whether the device holds the tenant's own configuration yet (false: the
     /// defaults, until the configuration document arrives from the server;
     /// for staff, the staff document too).

@@ -22,6 +22,7 @@ mod csv;
 mod documents;
 mod fleet;
 mod pod;
+pub mod routes;
 mod routing;
 pub mod server;
 pub mod trips;
@@ -190,6 +191,28 @@ pub enum Request {
         #[serde(default)]
         courier: Option<String>,
     },
+    /// Plan one day's run of a route (operators); planning it again is the
+    /// same session.
+    PlanSession(routes::NewSession),
+    /// Plan every session the routes' schedules give from `from` to `to`
+    /// (dates, at most 31 days), for each route's first driver.
+    PlanSchedule {
+        from: String,
+        to: String,
+    },
+    SessionAct {
+        session_id: String,
+        action: routes::SessionAction,
+    },
+    /// Sessions from `from` to `to` (dates), by day and start time (a
+    /// courier gets their own).
+    ListSessions {
+        from: String,
+        to: String,
+    },
+    GetSession {
+        session_id: String,
+    },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -246,6 +269,10 @@ pub enum Response {
     },
     CashPositions {
         positions: Vec<cash::CashPositionView>,
+    },
+    Session(routes::SessionView),
+    Sessions {
+        sessions: Vec<routes::SessionSummary>,
     },
 }
 

@@ -39,6 +39,7 @@ mod ledgers;
 mod order_calls;
 mod peer;
 mod route_calls;
+mod session_calls;
 mod tracking_calls;
 mod trip_calls;
 mod waybill_calls;
@@ -306,6 +307,19 @@ impl Core {
                 .cash_positions()
                 .map(|positions| Response::CashPositions { positions }),
             Request::CashLedger { courier } => self.cash_ledger(courier).map(Response::CashLedger),
+            Request::PlanSession(new) => self.plan_session(new).map(Response::Session),
+            Request::PlanSchedule { from, to } => self
+                .plan_schedule(&from, &to)
+                .map(|sessions| Response::Sessions { sessions }),
+            Request::SessionAct { session_id, action } => {
+                self.session_act(&session_id, action).map(Response::Session)
+            }
+            Request::ListSessions { from, to } => self
+                .list_sessions(&from, &to)
+                .map(|sessions| Response::Sessions { sessions }),
+            Request::GetSession { session_id } => self
+                .session_view(&session_id, Vec::new())
+                .map(Response::Session),
         }
     }
 

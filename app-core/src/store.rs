@@ -29,9 +29,11 @@ mod cash;
 mod migrations;
 mod projection;
 mod query;
+mod sessions;
 mod trips;
 mod waybills;
 pub use cash::{CashRow, CollectionRow};
+pub use sessions::SessionRow;
 pub use trips::TripRow;
 pub use waybills::WaybillRow;
 

@@ -48,6 +48,9 @@ pub enum DocFacts {
     Cash { courier: UserId },
     /// A waybill (`waybill_doc`): operators only.
     Waybill,
+    /// A route session (`session_doc`): operators read and write it, its
+    /// driver reads it; no one else sees it.
+    Session { driver: UserId },
 }
 
 /// The facts a document is judged by for `who`: the server's, or — for a
@@ -98,8 +101,10 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
         Some(DocFacts::Courier { owner }) if mine(owner) => Access::ReadWrite,
         Some(DocFacts::Courier { .. }) if operator => Access::Read,
         Some(DocFacts::Courier { .. }) => Access::None,
-        Some(DocFacts::Config | DocFacts::StaffConfig)
-            if crate::config_doc::permitted(who.role) =>
+        Some(DocFacts::Config) if crate::config_doc::permitted(who.role) => Access::ReadWrite,
+        // Dispatchers edit the routes in it (each change judged by `config_doc::may_change`).
+        Some(DocFacts::StaffConfig)
+            if crate::config_doc::may_write(app_api::config::ConfigScope::Staff, who.role) =>
         {
             Access::ReadWrite
         }
@@ -122,6 +127,13 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
         Some(DocFacts::Cash { .. }) => Access::None,
         Some(DocFacts::Waybill) if operator => Access::ReadWrite,
         Some(DocFacts::Waybill) => Access::None,
+        Some(DocFacts::Session { .. }) if operator => Access::ReadWrite,
+        Some(DocFacts::Session { driver })
+            if who.role == ruta_domain::Role::Courier && mine(driver) =>
+        {
+            Access::Read
+        }
+        Some(DocFacts::Session { .. }) => Access::None,
     }
 }
 
@@ -184,10 +196,10 @@ mod tests {
     }
 
     #[test]
-    fn staff_read_the_staff_configuration_and_clients_never_see_it() {
+    fn staff_read_the_staff_configuration_dispatchers_write_its_routes_and_clients_never_see_it() {
         for (role, want) in [
             (Role::Admin, Access::ReadWrite),
-            (Role::Dispatcher, Access::Read),
+            (Role::Dispatcher, Access::ReadWrite),
             (Role::Courier, Access::Read),
             (Role::Client, Access::None),
         ] {
@@ -366,5 +378,22 @@ mod tests {
             decide(&p("c2", Role::Courier), Some(&courier)),
             Access::None
         );
+    }
+
+    #[test]
+    fn a_route_session_is_its_drivers_to_read_and_operators_to_write() {
+        let session = DocFacts::Session {
+            driver: UserId::new("aki"),
+        };
+        for (who, want) in [
+            (p("ada", Role::Admin), Access::ReadWrite),
+            (p("dora", Role::Dispatcher), Access::ReadWrite),
+            (p("aki", Role::Courier), Access::Read),
+            (p("bea", Role::Courier), Access::None),
+            (p("aki", Role::Client), Access::None),
+        ] {
+            assert_eq!(decide(&who, Some(&session)), want, "{who:?}");
+            assert_eq!(listed(&who, &session), want != Access::None, "{who:?}");
+        }
     }
 }

@@ -95,9 +95,26 @@ fn invalid(field: &str, message: impl Into<String>) -> Invalid {
     }
 }
 
-/// Who may change the configuration.
+/// Who may change all of the configuration: admins.
 pub fn permitted(role: Role) -> bool {
     role == Role::Admin
+}
+
+/// Whether `role` may make `change`: admins any; dispatchers the routes
+/// (a route is operations' daily work, not the tenant's set-up).
+pub fn may_change(role: Role, change: &ConfigChange) -> bool {
+    permitted(role)
+        || (role == Role::Dispatcher
+            && matches!(
+                change,
+                ConfigChange::PutRoute(_) | ConfigChange::RemoveRoute { .. }
+            ))
+}
+
+/// Whether `role` may write the document of `scope` at all (each change is
+/// then judged by [`may_change`]).
+pub fn may_write(scope: ConfigScope, role: Role) -> bool {
+    permitted(role) || (scope == ConfigScope::Staff && role == Role::Dispatcher)
 }
 
 /// Checks a change's values.
@@ -117,6 +134,8 @@ pub fn validate(change: &ConfigChange) -> Result<(), Invalid> {
         ConfigChange::PutCourier(c) => validate_courier(c),
         ConfigChange::RemoveCourier { user } if crate::ids::valid_user_id(user) => Ok(()),
         ConfigChange::RemoveCourier { .. } => Err(invalid("courier.user", "not a user id")),
+        ConfigChange::PutRoute(r) => validate_route(r),
+        ConfigChange::RemoveRoute { id } => removed_id("route.id", id),
     }
 }
 
@@ -236,6 +255,88 @@ fn validate_courier(c: &CourierProfile) -> Result<(), Invalid> {
     }
     for (i, z) in c.home_zones.iter().enumerate() {
         id_of(&format!("courier.home_zones[{i}]"), z)?;
+    }
+    Ok(())
+}
+
+/// Most points on one route.
+pub const MAX_ROUTE_POINTS: usize = 50;
+/// Most drivers on one route.
+pub const MAX_ROUTE_DRIVERS: usize = 20;
+
+/// Whether `t` is a time of day `HH:MM` (00:00 to 23:59).
+pub fn valid_time_of_day(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 5
+        && b[2] == b':'
+        && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit)
+        && t[..2].parse::<u8>().is_ok_and(|h| h < 24)
+        && t[3..].parse::<u8>().is_ok_and(|m| m < 60)
+}
+
+fn validate_route(r: &app_api::config::Route) -> Result<(), Invalid> {
+    id_of("route.id", &r.id)?;
+    name_of("route.name", &r.name, 80)?;
+    if r.points.is_empty() || r.points.len() > MAX_ROUTE_POINTS {
+        return Err(invalid(
+            "route.points",
+            format!("1 to {MAX_ROUTE_POINTS} points"),
+        ));
+    }
+    for (i, p) in r.points.iter().enumerate() {
+        name_of(&format!("route.points[{i}].name"), &p.name, 80)?;
+        if p.address.chars().count() > 200 {
+            return Err(invalid(
+                &format!("route.points[{i}].address"),
+                "at most 200 characters",
+            ));
+        }
+        if let Some(w) = &p.warehouse {
+            id_of(&format!("route.points[{i}].warehouse"), w)?;
+        }
+        if !position_ok(&p.position) {
+            return Err(invalid(
+                &format!("route.points[{i}].position"),
+                "not a position (latitude -90..90, longitude -180..180)",
+            ));
+        }
+    }
+    if r.drivers.len() > MAX_ROUTE_DRIVERS {
+        return Err(invalid(
+            "route.drivers",
+            format!("at most {MAX_ROUTE_DRIVERS} drivers"),
+        ));
+    }
+    for (i, d) in r.drivers.iter().enumerate() {
+        if !crate::ids::valid_user_id(d) {
+            return Err(invalid(
+                &format!("route.drivers[{i}]"),
+                format!("{d:?} is not a user id"),
+            ));
+        }
+        if r.drivers[..i].contains(d) {
+            return Err(invalid(
+                &format!("route.drivers[{i}]"),
+                format!("{d} is listed twice"),
+            ));
+        }
+    }
+    if let Some(v) = &r.vehicle {
+        id_of("route.vehicle", v)?;
+    }
+    for (i, d) in r.weekdays.iter().enumerate() {
+        if !(1..=7).contains(d) || r.weekdays[..i].contains(d) {
+            return Err(invalid(
+                "route.weekdays",
+                "distinct ISO weekdays, 1 (Monday) to 7 (Sunday)",
+            ));
+        }
+    }
+    if !valid_time_of_day(&r.start) {
+        return Err(invalid("route.start", "a time of day, HH:MM"));
+    }
+    if !(25..=5_000).contains(&r.attach_radius_m) {
+        return Err(invalid("route.attach_radius_m", "25 to 5,000 metres"));
     }
     Ok(())
 }
@@ -406,10 +507,11 @@ pub fn derive(events: &[ConfigEvent]) -> (TenantConfig, Vec<ConfigHistoryEntry>)
     let mut warehouses: BTreeMap<String, Warehouse> = BTreeMap::new();
     let mut vehicles: BTreeMap<String, Vehicle> = BTreeMap::new();
     let mut couriers: BTreeMap<String, CourierProfile> = BTreeMap::new();
+    let mut routes: BTreeMap<String, app_api::config::Route> = BTreeMap::new();
     let mut history = Vec::with_capacity(sorted.len());
     for e in sorted {
         // A change that does not validate (only a forged one) is skipped.
-        if validate(&e.change).is_err() || !permitted(e.actor.role) {
+        if validate(&e.change).is_err() || !may_change(e.actor.role, &e.change) {
             continue;
         }
         match &e.change {
@@ -448,6 +550,12 @@ pub fn derive(events: &[ConfigEvent]) -> (TenantConfig, Vec<ConfigHistoryEntry>)
             ConfigChange::RemoveCourier { user } => {
                 couriers.remove(user);
             }
+            ConfigChange::PutRoute(r) => {
+                routes.insert(r.id.clone(), r.clone());
+            }
+            ConfigChange::RemoveRoute { id } => {
+                routes.remove(id);
+            }
         }
         history.push(ConfigHistoryEntry {
             at_ms: e.at.wall_ms,
@@ -461,6 +569,7 @@ pub fn derive(events: &[ConfigEvent]) -> (TenantConfig, Vec<ConfigHistoryEntry>)
     config.warehouses = warehouses.into_values().collect();
     config.vehicles = vehicles.into_values().collect();
     config.couriers = couriers.into_values().collect();
+    config.routes = routes.into_values().collect();
     history.reverse();
     (config, history)
 }
@@ -588,6 +697,8 @@ fn parse_events(doc: &impl ReadDoc, events: &ObjId) -> BTreeMap<String, Vec<Conf
 pub enum ConfigRefusal {
     #[error("only admins change the tenant's configuration")]
     NotAdmin,
+    #[error("change {key}: only admins make a {change} change")]
+    NotPermitted { key: String, change: String },
     #[error("a new configuration document comes only from the server")]
     NotCreatedByServer,
     #[error("root field {0:?} may not be changed")]
@@ -645,7 +756,7 @@ pub fn check_write(
     if added.is_empty() {
         return Ok(Vec::new());
     }
-    if !permitted(who.role) {
+    if !may_write(scope, who.role) {
         return Err(ConfigRefusal::NotAdmin);
     }
     let mut out = Vec::with_capacity(added.len());
@@ -681,6 +792,12 @@ pub fn check_write(
             });
         }
         validate(&event.change).map_err(|e| bad(e.to_string()))?;
+        if !may_change(who.role, &event.change) {
+            return Err(ConfigRefusal::NotPermitted {
+                key: key.clone(),
+                change: event.change.name().into(),
+            });
+        }
         if event.change.scope() != scope {
             return Err(ConfigRefusal::WrongDocument {
                 key: key.clone(),

@@ -42,6 +42,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod order_doc;
 pub mod policy;
+pub mod session_doc;
 pub mod tracking;
 pub mod trip_doc;
 pub mod waybill_doc;

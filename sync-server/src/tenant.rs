@@ -335,10 +335,11 @@ impl Tenant {
         now_ms: i64,
     ) -> Result<app_api::config::TenantConfigView, DirectoryError> {
         use ruta_model::config_doc::{self, ConfigDoc, ConfigEvent};
-        if !config_doc::permitted(who.role) {
-            return Err(DirectoryError::Invalid(
-                "only admins change the tenant's configuration".into(),
-            ));
+        if !config_doc::may_change(who.role, &change) {
+            return Err(DirectoryError::Invalid(format!(
+                "only admins make a {} change to the tenant's configuration",
+                change.name()
+            )));
         }
         config_doc::validate(&change).map_err(|e| DirectoryError::Invalid(e.to_string()))?;
         let setting = match change.scope() {
@@ -415,6 +416,7 @@ impl Tenant {
             config,
             history,
             editable: config_doc::permitted(who.role),
+            routes_editable: config_doc::may_write(ConfigScope::Staff, who.role),
             synced: true,
         })
     }
@@ -722,7 +724,12 @@ impl Tenant {
         // courier from its root) decides who sees it by its content.
         if matches!(
             known,
-            None | Some(DocFacts::Trip { .. } | DocFacts::Cash { .. } | DocFacts::Waybill)
+            None | Some(
+                DocFacts::Trip { .. }
+                    | DocFacts::Cash { .. }
+                    | DocFacts::Waybill
+                    | DocFacts::Session { .. }
+            )
         ) {
             let storage = self.storage.clone();
             let id = doc.to_owned();
@@ -733,6 +740,11 @@ impl Tenant {
                     Some(
                         ruta_model::trip_doc::courier_of(&d)
                             .map(|courier| DocFacts::Trip { courier }),
+                    )
+                } else if ruta_model::session_doc::is_session_doc(&d) {
+                    Some(
+                        ruta_model::session_doc::driver_of(&d)
+                            .map(|driver| DocFacts::Session { driver }),
                     )
                 } else if ruta_model::waybill_doc::is_waybill_doc(&d) {
                     Some(Some(DocFacts::Waybill))
@@ -844,6 +856,7 @@ fn kind_name(f: &DocFacts) -> &'static str {
         DocFacts::Trip { .. } => ruta_model::trip_doc::INDEX_KIND,
         DocFacts::Cash { .. } => ruta_model::cash_doc::INDEX_KIND,
         DocFacts::Waybill => ruta_model::waybill_doc::INDEX_KIND,
+        DocFacts::Session { .. } => ruta_model::session_doc::INDEX_KIND,
     }
 }
 

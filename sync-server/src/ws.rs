@@ -32,7 +32,7 @@ use futures::{SinkExt, StreamExt};
 use ruta_model::access::{self, Access, DocFacts};
 use ruta_model::guard::check_write;
 use ruta_model::{DocumentId, decode_position, order_of};
-use ruta_model::{cash_doc, config_doc, trip_doc, waybill_doc};
+use ruta_model::{cash_doc, config_doc, session_doc, trip_doc, waybill_doc};
 use samod::PeerId;
 use sync_storage::load_doc_bytes;
 
@@ -260,7 +260,8 @@ impl Guard {
         let known_trip = matches!(facts, Some(DocFacts::Trip { .. }));
         let known_cash = matches!(facts, Some(DocFacts::Cash { .. }));
         let known_waybill = matches!(facts, Some(DocFacts::Waybill));
-        let order = if config || known_trip || known_cash || known_waybill {
+        let known_session = matches!(facts, Some(DocFacts::Session { .. }));
+        let order = if config || known_trip || known_cash || known_waybill || known_session {
             None
         } else {
             Some(order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?)
@@ -317,7 +318,18 @@ impl Guard {
             let trip = known_trip || (facts.is_none() && trip_doc::is_trip_doc(&trial));
             let cash = known_cash || (facts.is_none() && cash_doc::is_cash_doc(&trial));
             let waybill = known_waybill || (facts.is_none() && waybill_doc::is_waybill_doc(&trial));
+            let session = known_session || (facts.is_none() && session_doc::is_session_doc(&trial));
             let judged = match &order {
+                _ if session => {
+                    session_doc::check_write(&doc_id, &shadow, &trial, &self.auth.principal)
+                        .map(|added| {
+                            added
+                                .iter()
+                                .map(|e| (e.id(), e.actor.device.to_string()))
+                                .collect::<Vec<_>>()
+                        })
+                        .map_err(|e| e.to_string())
+                }
                 _ if waybill => waybill_doc::check_write(&shadow, &trial, &self.auth.principal)
                     .map(|added| {
                         added

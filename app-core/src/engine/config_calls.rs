@@ -225,6 +225,7 @@ impl Core {
             config,
             history,
             editable: config_doc::permitted(role),
+            routes_editable: config_doc::may_write(ConfigScope::Staff, role),
             // Staff need the staff document too, or an admin's vehicle
             // would go into a document of this device's own.
             synced: s.synced.contains(&ConfigScope::Tenant)
@@ -241,10 +242,16 @@ impl Core {
     /// Several changes, all validated before any is recorded, in one write.
     fn change_config_many(&self, changes: Vec<ConfigChange>) -> Result<TenantConfigView, ApiError> {
         let actor = self.lock().session.clone();
-        if !config_doc::permitted(actor.role) {
+        if let Some(change) = changes
+            .iter()
+            .find(|c| !config_doc::may_change(actor.role, c))
+        {
             return Err(ApiError::Refused {
                 code: "admins_only".into(),
-                message: "only admins change the tenant's configuration".into(),
+                message: format!(
+                    "only admins make a {} change to the tenant's configuration",
+                    change.name()
+                ),
             });
         }
         for change in &changes {

@@ -1,5 +1,5 @@
 //! The sync doors every small event-map document shares (trips, cash
-//! ledgers): the whole document and its write count for the sync client, a
+//! ledgers, waybills, route sessions): the whole document and its write count for the sync client, a
 //! merge of the server's copy, the confirmation, and the write hook — one
 //! set of calls whatever the kind, so the sync client has one bridge.
 
@@ -14,6 +14,7 @@ pub enum LedgerKind {
     Trip,
     Cash,
     Waybill,
+    Session,
 }
 
 impl LedgerKind {
@@ -23,6 +24,7 @@ impl LedgerKind {
             ruta_model::trip_doc::INDEX_KIND => Some(Self::Trip),
             ruta_model::cash_doc::INDEX_KIND => Some(Self::Cash),
             ruta_model::waybill_doc::INDEX_KIND => Some(Self::Waybill),
+            ruta_model::session_doc::INDEX_KIND => Some(Self::Session),
             _ => None,
         }
     }
@@ -61,6 +63,7 @@ impl Core {
             LedgerKind::Trip => self.trip_document(id),
             LedgerKind::Cash => self.cash_document(id),
             LedgerKind::Waybill => self.waybill_document(id),
+            LedgerKind::Session => self.session_document(id),
         }
     }
 
@@ -70,6 +73,7 @@ impl Core {
             LedgerKind::Trip => self.merge_trip(id, bytes),
             LedgerKind::Cash => self.merge_cash(id, bytes),
             LedgerKind::Waybill => self.merge_waybill(id, bytes),
+            LedgerKind::Session => self.merge_session(id, bytes),
         }
     }
 
@@ -79,6 +83,7 @@ impl Core {
             LedgerKind::Trip => self.trip_synced(id, writes),
             LedgerKind::Cash => self.cash_synced(id, writes),
             LedgerKind::Waybill => self.waybill_synced(id, writes),
+            LedgerKind::Session => self.session_synced(id, writes),
         }
     }
 
@@ -98,6 +103,11 @@ impl Core {
             self.pending_waybills()?
                 .into_iter()
                 .map(|id| (LedgerKind::Waybill, id)),
+        );
+        out.extend(
+            self.pending_sessions()?
+                .into_iter()
+                .map(|id| (LedgerKind::Session, id)),
         );
         Ok(out)
     }

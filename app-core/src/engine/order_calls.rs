@@ -271,6 +271,8 @@ impl Core {
     pub(crate) fn create_order(&self, new: NewOrder) -> Result<OrderSummary, ApiError> {
         let id = OrderId::new(uuid::Uuid::new_v4().to_string());
         self.create_with(&id, &new, None)?;
+        // On a route's points: it joins the route's next session by itself.
+        self.auto_attach_orders(&[id.to_string()]);
         self.summary(&id)
     }
 

@@ -65,6 +65,11 @@ fn load_trip(
     super::ledgers::load_event_doc(trip_doc::SHAPE, saved, device)
 }
 
+/// Where a stop goes in a new trip: lower first (see `Core::build_trip`).
+pub(super) type StopPlace<'a> = &'a dyn Fn(&OrderId, StopKind) -> usize;
+/// A stop to add: its key, order and end.
+type Wanted = (String, (OrderId, StopKind));
+
 impl Core {
     pub(super) fn principal(&self) -> (Actor, Principal) {
         let actor = self.lock().session.clone();
@@ -123,6 +128,19 @@ impl Core {
         after: Option<&str>,
         first: bool,
     ) -> Result<Vec<TripChange>, ApiError> {
+        self.add_changes_in(state, orders, after, first, None)
+    }
+
+    /// [`Self::add_changes`], the new stops sorted by `order` (stable; an
+    /// order's drop-off never before its pickup).
+    fn add_changes_in(
+        &self,
+        state: &TripState,
+        orders: &[String],
+        after: Option<&str>,
+        first: bool,
+        order: Option<StopPlace<'_>>,
+    ) -> Result<Vec<TripChange>, ApiError> {
         let mut wanted = Vec::new();
         for (i, o) in orders.iter().enumerate() {
             for k in self.open_stops(o, &format!("order_ids[{i}]"))? {
@@ -134,6 +152,23 @@ impl Core {
                 }
             }
         }
+        if let Some(place) = order {
+            let mut keyed: Vec<(usize, Wanted)> = Vec::new();
+            for w in wanted {
+                let (o, k) = &w.1;
+                let mut p = place(o, *k);
+                if *k == StopKind::Dropoff
+                    && let Some((pk, _)) = keyed
+                        .iter()
+                        .find(|(_, (_, (po, pk)))| po == o && *pk == StopKind::Pickup)
+                {
+                    p = p.max(*pk);
+                }
+                keyed.push((p, w));
+            }
+            keyed.sort_by_key(|(p, _)| *p);
+            wanted = keyed.into_iter().map(|(_, w)| w).collect();
+        }
         let ranks = trip_doc::ranks_after(state, after, wanted.len(), first);
         Ok(wanted
             .into_iter()
@@ -143,6 +178,19 @@ impl Core {
     }
 
     pub(super) fn create_trip(&self, new: NewTrip) -> Result<TripView, ApiError> {
+        let id = self.build_trip(new, None, None)?;
+        self.trip_view(&id)
+    }
+
+    /// Writes a new trip and returns its id: on `date` (else the tenant's
+    /// today), its stops in `order` (a stop's place: lower first, stable;
+    /// else as the orders are given) unless `new.optimise` sequences them.
+    pub(super) fn build_trip(
+        &self,
+        new: NewTrip,
+        date: Option<String>,
+        order: Option<StopPlace<'_>>,
+    ) -> Result<String, ApiError> {
         let (_, who) = self.principal();
         if !who.role.is_operator() {
             return Err(ApiError::Refused {
@@ -167,7 +215,7 @@ impl Core {
             });
         }
         let now = self.clock.now_ms();
-        let date = self.tenant_date(now);
+        let date = date.unwrap_or_else(|| self.tenant_date(now));
         let name = if new.name.trim().is_empty() {
             let who = directory
                 .iter()
@@ -191,14 +239,14 @@ impl Core {
             message: e.message,
         })?;
         let empty = TripState::default();
-        let adds = self.add_changes(&empty, &new.order_ids, None, false)?;
+        let adds = self.add_changes_in(&empty, &new.order_ids, None, false, order)?;
         let mut changes = vec![created];
         changes.extend(adds);
         self.write_trip(&id, true, changes)?;
         if new.optimise {
-            return self.trip_act(&id, TripAction::Optimise);
+            self.trip_act(&id, TripAction::Optimise)?;
         }
-        self.trip_view(&id)
+        Ok(id)
     }
 
     pub(super) fn trip_act(&self, id: &str, action: TripAction) -> Result<TripView, ApiError> {

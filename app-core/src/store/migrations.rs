@@ -225,6 +225,29 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (waybill_id, order_id)
      ) STRICT;
      CREATE INDEX waybill_orders_order ON waybill_orders (order_id);",
+    // 11: route sessions (a cache of `session_doc::derive`) and the orders
+    // attached to them, with the sync confirmation like waybills'.
+    "CREATE TABLE route_sessions (
+         id TEXT PRIMARY KEY,
+         route TEXT NOT NULL,
+         date TEXT NOT NULL,
+         driver TEXT NOT NULL,
+         name TEXT NOT NULL,
+         start TEXT NOT NULL,
+         cancelled INTEGER NOT NULL,
+         trip TEXT,
+         orders INTEGER NOT NULL,
+         conflicts INTEGER NOT NULL,
+         pending INTEGER NOT NULL DEFAULT 0,
+         writes INTEGER NOT NULL DEFAULT 0
+     ) STRICT;
+     CREATE INDEX route_sessions_date ON route_sessions (date, start);
+     CREATE TABLE session_orders (
+         session_id TEXT NOT NULL,
+         order_id TEXT NOT NULL,
+         PRIMARY KEY (session_id, order_id)
+     ) STRICT;
+     CREATE INDEX session_orders_order ON session_orders (order_id);",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -112,6 +112,27 @@ impl LocalStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// One trip's row.
+    pub fn trip_row(&self, id: &str) -> Result<Option<TripRow>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, courier, date, status, name, stops, lost, pending FROM trips WHERE id = ?1",
+        )?;
+        Ok(st
+            .query_row([id], |r| {
+                Ok(TripRow {
+                    id: r.get(0)?,
+                    courier: r.get(1)?,
+                    date: r.get(2)?,
+                    status: r.get(3)?,
+                    name: r.get(4)?,
+                    stops: r.get::<_, i64>(5)? as u32,
+                    lost: r.get::<_, i64>(6)? as u32,
+                    pending: r.get::<_, i64>(7)? != 0,
+                })
+            })
+            .optional()?)
+    }
+
     /// The trips an order is on, other than `except`.
     pub fn trips_of_order(&self, order: &str, except: &str) -> Result<Vec<String>, StoreError> {
         let mut st = self.conn.prepare_cached(

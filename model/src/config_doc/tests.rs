@@ -471,3 +471,136 @@ fn new_parts_are_validated_with_the_field_named() {
     }
     assert!(validate(&ConfigChange::SetPodPolicy(PodPolicy::default())).is_ok());
 }
+
+fn route(id: &str, name: &str) -> app_api::config::Route {
+    app_api::config::Route {
+        id: id.into(),
+        name: name.into(),
+        points: vec![app_api::config::RoutePoint {
+            name: "Hub".into(),
+            warehouse: Some("hub-1".into()),
+            address: "Mäkelänkatu 50".into(),
+            position: app_api::Point {
+                lat: 60.19,
+                lon: 24.95,
+            },
+        }],
+        drivers: vec!["aki".into()],
+        vehicle: None,
+        weekdays: vec![1, 2, 3, 4, 5],
+        start: "07:00".into(),
+        auto_attach: true,
+        attach_radius_m: 150,
+    }
+}
+
+#[test]
+fn dispatchers_edit_routes_and_nothing_else_of_the_staff_document() {
+    let mut server = ConfigDoc::create(&DeviceId::new("5e7e"), ConfigScope::Staff).unwrap();
+    let bytes = server.save();
+    let disp = actor("dora", Role::Dispatcher, "dd01");
+    let as_disp = Principal {
+        user: disp.user.clone(),
+        role: Role::Dispatcher,
+    };
+    let mut clock = HlcClock::new(node_of("dd01"));
+    let mut peer = ConfigDoc::load(&bytes, &disp.device).unwrap();
+    let put = event(
+        &mut clock,
+        1_000,
+        &disp,
+        ConfigChange::PutRoute(route("bakery", "Bakery run")),
+    );
+    peer.append(&put).unwrap();
+    assert_eq!(
+        check_write(server.automerge(), peer.automerge(), &as_disp),
+        Ok(vec![put.clone()])
+    );
+    // A vehicle is the admins'.
+    let mut theirs = ConfigDoc::load(&bytes, &disp.device).unwrap();
+    theirs
+        .append(&event(
+            &mut clock,
+            2_000,
+            &disp,
+            ConfigChange::PutVehicle(vehicle("v1", 10)),
+        ))
+        .unwrap();
+    assert!(matches!(
+        check_write(server.automerge(), theirs.automerge(), &as_disp),
+        Err(ConfigRefusal::NotPermitted { .. })
+    ));
+    // A courier writes no route, and the tenant's document stays the admins'.
+    let kim = actor("kim", Role::Courier, "cc01");
+    let mut cc = HlcClock::new(node_of("cc01"));
+    let mut phone = ConfigDoc::load(&bytes, &kim.device).unwrap();
+    phone
+        .append(&event(
+            &mut cc,
+            1_000,
+            &kim,
+            ConfigChange::PutRoute(route("mine", "Mine")),
+        ))
+        .unwrap();
+    let as_kim = Principal {
+        user: kim.user.clone(),
+        role: Role::Courier,
+    };
+    assert_eq!(
+        check_write(server.automerge(), phone.automerge(), &as_kim),
+        Err(ConfigRefusal::NotAdmin)
+    );
+    assert!(may_write(ConfigScope::Staff, Role::Dispatcher));
+    assert!(!may_write(ConfigScope::Tenant, Role::Dispatcher));
+    // What derives: the dispatcher's route holds; a forged vehicle would not.
+    let forged = event(
+        &mut clock,
+        3_000,
+        &disp,
+        ConfigChange::PutVehicle(vehicle("v9", 1)),
+    );
+    let (config, history) = derive(&[put, forged]);
+    assert_eq!(config.routes.len(), 1);
+    assert!(config.vehicles.is_empty());
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].change, "put_route");
+    let _ = server.save();
+}
+
+#[test]
+fn a_route_names_the_field_at_fault() {
+    let ok = route("bakery", "Bakery run");
+    assert!(validate(&ConfigChange::PutRoute(ok.clone())).is_ok());
+    type Edit = Box<dyn Fn(&mut app_api::config::Route)>;
+    let cases: Vec<(Edit, &str)> = vec![
+        (Box::new(|r| r.id = "Bad Id".into()), "route.id"),
+        (Box::new(|r| r.points.clear()), "route.points"),
+        (
+            Box::new(|r| r.points[0].position.lat = 91.0),
+            "route.points[0].position",
+        ),
+        (
+            Box::new(|r| r.points[0].name = "".into()),
+            "route.points[0].name",
+        ),
+        (
+            Box::new(|r| r.drivers.push("aki".into())),
+            "route.drivers[1]",
+        ),
+        (Box::new(|r| r.weekdays = vec![0]), "route.weekdays"),
+        (Box::new(|r| r.weekdays = vec![1, 1]), "route.weekdays"),
+        (Box::new(|r| r.start = "7:00".into()), "route.start"),
+        (
+            Box::new(|r| r.attach_radius_m = 10),
+            "route.attach_radius_m",
+        ),
+    ];
+    for (edit, field) in cases {
+        let mut r = ok.clone();
+        edit(&mut r);
+        assert_eq!(
+            validate(&ConfigChange::PutRoute(r)).unwrap_err().field,
+            field
+        );
+    }
+}

@@ -189,6 +189,19 @@ impl Work {
             .collect()
     }
 
+    /// Statuses of an order not ended yet: someone's work, or to be.
+    pub fn live_statuses() -> Vec<DeliveryStatus> {
+        DeliveryStatus::ALL
+            .into_iter()
+            .filter(|s| {
+                matches!(
+                    Work::of(*s),
+                    Work::Unassigned | Work::ToCollect | Work::OnBoard
+                )
+            })
+            .collect()
+    }
+
     /// Statuses that are a courier's open work (their queue).
     pub fn open_statuses() -> Vec<DeliveryStatus> {
         DeliveryStatus::ALL
