@@ -150,6 +150,7 @@ impl Core {
         let events = {
             let mut inner = self.lock();
             let device = inner.store.device_id().clone();
+            let me = inner.session.clone();
             let tx = inner.store.write().map_err(storage)?;
             let held = tx.meta(meta_key(scope)).map_err(storage)?;
             let (mut doc, fresh) = match load_in(&tx, doc_id, &device)? {
@@ -167,14 +168,39 @@ impl Core {
                 });
             }
             let moved = held.as_deref() != Some(doc_id);
+            // Changes made here before the server's document arrived (kept
+            // in the local one meanwhile) move into it, to be pushed: the
+            // signed-in user's own, that they may make (a change by another
+            // identity, e.g. from before this device was enrolled, stays
+            // behind: the server would refuse it).
+            let mut carried = 0;
+            if held.as_deref() == Some(local_id(scope))
+                && doc_id != local_id(scope)
+                && let Some(local) = load_in(&tx, local_id(scope), &device)?
+            {
+                let have: std::collections::BTreeSet<String> =
+                    doc.events().iter().map(|e| e.id()).collect();
+                for e in local.events() {
+                    if e.actor.user == me.user
+                        && e.actor.role == me.role
+                        && config_doc::may_change(me.role, &e.change)
+                        && !have.contains(&e.id())
+                    {
+                        doc.append(&e).map_err(config_error)?;
+                        carried += 1;
+                    }
+                }
+            }
+            let fresh = fresh || carried > 0;
             if fresh || moved {
                 tx.put_snapshot(doc_id, config_doc::kind_of(scope), &doc.save())
                     .map_err(storage)?;
                 tx.set_meta(meta_key(scope), doc_id).map_err(storage)?;
                 tx.commit().map_err(storage)?;
             }
-            doc.events()
+            (doc.events(), carried)
         };
+        let (events, carried) = events;
         let changed = {
             let mut s = self.config.lock().unwrap_or_else(|p| p.into_inner());
             let first = s.synced.insert(scope);
@@ -187,7 +213,27 @@ impl Core {
             self.revision
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        if carried > 0 {
+            tracing::info!(
+                doc = doc_id,
+                carried,
+                "local configuration changes carried over"
+            );
+            self.config_written();
+        }
         Ok(changed)
+    }
+
+    fn config_written(&self) {
+        for hook in self
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .hooks
+            .iter()
+        {
+            hook();
+        }
     }
 
     /// The configuration document of `scope` as this device holds it (its id
@@ -317,15 +363,7 @@ impl Core {
         self.apply_config();
         self.revision
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        for hook in self
-            .config
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .hooks
-            .iter()
-        {
-            hook();
-        }
+        self.config_written();
         self.tenant_config_view()
     }
 

@@ -17,6 +17,7 @@ mod invoices;
 mod loadgen;
 mod map;
 mod order_types;
+mod routes;
 mod routing;
 mod signin;
 mod sync;

@@ -348,3 +348,70 @@ fn staff_configuration_lives_in_its_own_document() {
     assert_eq!(c.vehicles.len(), 1);
     assert!(!other.merge_config("staff-doc", &s).unwrap(), "nothing new");
 }
+
+#[test]
+fn a_change_made_before_the_servers_document_arrived_moves_into_it_to_be_pushed() {
+    let (_d, core, _c) = open_at(T0);
+    // Someone else worked on this device before (not the signed-in user).
+    session(&core, "old-admin", Role::Admin);
+    change(&core, tariff(900)).unwrap();
+    // A dispatcher signs in and puts a route before the staff document came.
+    session(&core, "dora", Role::Dispatcher);
+    let route = app_api::config::Route {
+        id: "bakery".into(),
+        name: "Bakery run".into(),
+        points: vec![app_api::config::RoutePoint {
+            name: "Bakery".into(),
+            warehouse: None,
+            address: String::new(),
+            position: app_api::Point {
+                lat: 60.17,
+                lon: 24.94,
+            },
+        }],
+        drivers: vec![],
+        vehicle: None,
+        weekdays: vec![],
+        start: "07:00".into(),
+        auto_attach: false,
+        attach_radius_m: 150,
+    };
+    change(&core, ConfigChange::PutRoute(route)).unwrap();
+    let (id, _) = core.config_document(ConfigScope::Staff).unwrap().unwrap();
+    assert_eq!(id, "local-staff-config");
+    let pushed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let p = pushed.clone();
+    core.on_config_write(move || p.store(true, std::sync::atomic::Ordering::SeqCst));
+    let server = |scope| {
+        ConfigDoc::create(&crate::domain::DeviceId::new("server"), scope)
+            .unwrap()
+            .save()
+    };
+    assert!(
+        core.merge_config("server-staff", &server(ConfigScope::Staff))
+            .unwrap()
+    );
+    let (id, bytes) = core.config_document(ConfigScope::Staff).unwrap().unwrap();
+    assert_eq!(id, "server-staff");
+    let doc = ConfigDoc::load(&bytes, &crate::domain::DeviceId::new("x")).unwrap();
+    let names: Vec<&str> = doc.events().iter().map(|e| e.change.name()).collect();
+    assert_eq!(
+        names,
+        vec!["put_route"],
+        "the route is in the server's document"
+    );
+    assert!(
+        pushed.load(std::sync::atomic::Ordering::SeqCst),
+        "and pushed"
+    );
+    assert_eq!(core.tenant_config().routes.len(), 1);
+    // The earlier admin's tariff (another identity) is not carried: the
+    // server would refuse it as the dispatcher's write.
+    assert!(
+        core.merge_config("server-tenant", &server(ConfigScope::Tenant))
+            .unwrap()
+    );
+    let (_, bytes) = core.config_document(ConfigScope::Tenant).unwrap().unwrap();
+    let doc = ConfigDoc::load(&bytes, &crate::domain::DeviceId::new("x")).unwrap();
+    assert!(doc.events().is_empty());
+}
