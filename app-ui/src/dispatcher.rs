@@ -35,6 +35,7 @@ enum Tab {
     Trips,
     Cash,
     Waybills,
+    Routes,
     New,
     Import,
     People,
@@ -78,6 +79,7 @@ pub fn Console() -> impl IntoView {
             {tab_button(Tab::Drivers, "tab-drivers", "Drivers")}
             {tab_button(Tab::Trips, "tab-trips", "Trips")}
             {tab_button(Tab::Waybills, "tab-waybills", "Waybills")}
+            {tab_button(Tab::Routes, "tab-routes", "Routes")}
             {tab_button(Tab::Cash, "tab-cash", "Cash")}
             {tab_button(Tab::New, "tab-new", "New order")}
             {tab_button(Tab::Import, "tab-import", "Import CSV")}
@@ -96,6 +98,7 @@ pub fn Console() -> impl IntoView {
                     Tab::Trips => view! { <crate::trips::TripsTab/> }.into_any(),
                     Tab::Cash => view! { <crate::cash::CashTab/> }.into_any(),
                     Tab::Waybills => view! { <crate::waybills::WaybillsTab/> }.into_any(),
+                    Tab::Routes => view! { <crate::routes::RoutesTab/> }.into_any(),
                     Tab::New => view! { <NewOrderForm on_created=Callback::new(move |id: String| util::later(move || { open.set(Some(id)); tab.set(Tab::Orders); }))/> }.into_any(),
                     Tab::Import => view! { <Import/> }.into_any(),
                     Tab::People => view! { <crate::account::Admin/> }.into_any(),

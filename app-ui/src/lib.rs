@@ -22,6 +22,7 @@ pub mod courier;
 pub mod detail;
 pub mod dispatcher;
 pub mod fleet;
+pub mod routes;
 pub mod settings;
 pub mod signature;
 pub mod trips;

@@ -737,6 +737,67 @@ pub(crate) fn BulkBar(
         }
     };
 
+    // Route sessions of the coming week to add the selection to.
+    let sessions = RwSignal::new(Vec::<app_api::routes::SessionSummary>::new());
+    let session = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if selected.with(|s| s.is_empty()) {
+            return;
+        }
+        let from = crate::routes::today();
+        let to = crate::routes::day(1, 6).0;
+        run(Request::ListSessions { from, to }, move |r| {
+            if let Ok(Response::Sessions { sessions: s }) = r {
+                let live: Vec<_> = s
+                    .into_iter()
+                    .filter(|s| {
+                        s.status == app_api::routes::SessionStatus::Planned
+                            || s.status == app_api::routes::SessionStatus::InProgress
+                    })
+                    .collect();
+                let _ = sessions.try_set(live);
+            }
+        });
+    });
+    let to_session = move |_| {
+        let target = session.get_untracked();
+        if target.is_empty() {
+            error.set(Some("Route session: choose one".into()));
+            return;
+        }
+        let ids: Vec<String> = selected.get_untracked().into_iter().collect();
+        let total = ids.len();
+        let refused = RwSignal::new(Vec::<String>::new());
+        let done = RwSignal::new(0usize);
+        for id in ids {
+            let target = target.clone();
+            run(
+                Request::SessionAct {
+                    session_id: target,
+                    action: app_api::routes::SessionAction::AttachOrders {
+                        order_ids: vec![id],
+                    },
+                },
+                move |r| {
+                    if let Err(e) = r {
+                        refused.update(|v| v.push(e));
+                    }
+                    done.update(|d| *d += 1);
+                    if done.get_untracked() == total {
+                        let bad = refused.get_untracked();
+                        info.set(Some(format!(
+                            "{} of {total} added to the session{}",
+                            total - bad.len(),
+                            bad.first()
+                                .map(|e| format!(" ({} refused: {e})", bad.len()))
+                                .unwrap_or_default()
+                        )));
+                        c.bump();
+                    }
+                },
+            );
+        }
+    };
     view! {
         <Show when=move || !selected.with(|s| s.is_empty())>
             <div class="bulkbar" id="bulk-bar">
@@ -745,6 +806,11 @@ pub(crate) fn BulkBar(
                 <button id="bulk-assign" on:click=assign_selected>"Assign"</button>
                 <input id="bulk-reason" placeholder="reason" size="12" prop:value=bulk_reason on:input=move |ev| bulk_reason.set(event_target_value(&ev))/>
                 <button class="danger" id="bulk-cancel" on:click=cancel_selected>"Cancel orders"</button>
+                <select id="bulk-session" aria-label="Route session" on:change=move |e| session.set(event_target_value(&e))>
+                    <option value="">"route session…"</option>
+                    {move || sessions.get().into_iter().map(|s| view! { <option value=s.id.clone()>{format!("{} {} · {}", s.name, s.date, s.driver_name)}</option> }).collect_view()}
+                </select>
+                <button class="ghost" id="bulk-to-session" on:click=to_session>"Add to session"</button>
                 <button class="ghost" id="bulk-labels" on:click=labels_selected>"Labels PDF"</button>
                 <button class="ghost" id="bulk-receipts" on:click=receipts_selected>"Receipts"</button>
                 <button class="ghost" on:click=move |_| selected.set(BTreeSet::new())>"Clear"</button>

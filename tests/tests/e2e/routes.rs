@@ -231,3 +231,48 @@ async fn desks_planning_a_route_session_apart_meet_in_one_and_only_its_driver_re
         "the forged cancellation reached no desk"
     );
 }
+
+/// In Chromium: a dispatcher makes a route, plans a day of it on the
+/// calendar, adds two orders from the table's bulk bar and builds the trip;
+/// the device holds the session with both orders and a trip for its driver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_makes_a_route_plans_a_day_and_builds_its_trip_in_the_browser() {
+    use serde_json::json;
+    let pbf = ruta_e2e::workspace_root().join("data/osm/Helsinki.osm.pbf");
+    let host = ruta_e2e::DeviceHost::start_with_env(
+        "device-routes",
+        tempfile::tempdir().unwrap(),
+        &[("RUTA_OSM_PBF", pbf.as_os_str())],
+    );
+    let mut references = Vec::new();
+    for name in ["Aino", "Bertta"] {
+        let (code, order) = host
+            .call(&json!({ "op": "create_order", "customer_name": name,
+                "pickup_address": "Kaivokatu 1", "dropoff_address": "Bulevardi 14" }))
+            .await;
+        assert_eq!(code, 200, "{order}");
+        references.push(order["reference"].as_str().unwrap().to_owned());
+    }
+    let shown = ruta_e2e::browser_phase(
+        "routes.mjs",
+        "plan",
+        &host.url,
+        json!({ "references": references }),
+    );
+    let id = shown["session"].as_str().unwrap();
+    let (code, s) = host
+        .call(&json!({ "op": "get_session", "session_id": id }))
+        .await;
+    assert_eq!(code, 200, "{s}");
+    assert_eq!(s["route"], "bakery-run", "{s}");
+    assert_eq!(s["driver"], "c1", "{s}");
+    assert_eq!(s["orders"].as_array().unwrap().len(), 2, "{s}");
+    let trip = s["trip"].as_str().expect("a trip");
+    let (code, t) = host
+        .call(&json!({ "op": "get_trip", "trip_id": trip }))
+        .await;
+    assert_eq!(code, 200, "{t}");
+    assert_eq!(t["courier"], "c1", "{t}");
+    assert_eq!(t["date"], s["date"], "the session's day: {t}");
+    assert_eq!(t["stops"].as_array().unwrap().len(), 4, "{t}");
+}
