@@ -611,3 +611,44 @@ fn the_table_sorts_by_each_key_and_filters_by_zone_and_priority_in_row_order() {
         "B"
     );
 }
+
+#[test]
+fn orders_added_to_a_published_trip_are_assigned_to_its_courier() {
+    use app_api::trips::{NewTrip, TripAction};
+    let (_dir, core, _) = core();
+    let first = create(&core, "First");
+    let later = create(&core, "Later");
+    let trip = match core
+        .execute(Request::CreateTrip(NewTrip {
+            courier: "aki".into(),
+            name: String::new(),
+            vehicle: None,
+            start_warehouse: None,
+            order_ids: vec![first.id.clone()],
+            optimise: false,
+        }))
+        .unwrap()
+    {
+        Response::Trip(t) => t,
+        other => panic!("{other:?}"),
+    };
+    let trip_act = |action| {
+        core.execute(Request::TripAct {
+            trip_id: trip.id.clone(),
+            action,
+        })
+        .unwrap()
+    };
+    trip_act(TripAction::Publish);
+    // Added after publishing (urgently, as a courier's next stop would be):
+    // the courier's device receives an order only once it is theirs.
+    trip_act(TripAction::AddOrders {
+        order_ids: vec![later.id.clone()],
+        urgent: true,
+    });
+    for o in [&first, &later] {
+        let state = core.order_state(&OrderId::new(o.id.clone())).unwrap();
+        assert_eq!(state.assignee.as_ref().map(|a| a.as_str()), Some("aki"));
+        assert_eq!(state.status, DeliveryStatus::Assigned);
+    }
+}

@@ -8,7 +8,8 @@
 //! rules ignore refuses the action with their reason and nothing is written —
 //! save, project into `trips`/`trip_stops`, commit. Publishing assigns the
 //! trip's orders to its courier through the order lifecycle (each assignment
-//! an ordinary, judged order event), so the courier's device receives them.
+//! an ordinary, judged order event), so the courier's device receives them;
+//! so does adding orders to (or moving them onto) a published or started trip.
 
 use app_api::trips::{
     LostMoveView, NewTrip, TripAction, TripHistoryEntry, TripStatus, TripStopView, TripSummary,
@@ -298,12 +299,21 @@ impl Core {
             TripAction::Optimise => self.optimise_changes(id, &state)?,
         };
         let publish = changes.iter().any(|c| matches!(c, TripChange::Published));
+        // Stops added to a trip its courier follows are theirs to do, like
+        // those it was published with (and those moved onto it).
+        let added = changes
+            .iter()
+            .any(|c| matches!(c, TripChange::StopAdded { .. }))
+            && matches!(
+                state.status,
+                Some(TripStatus::Published | TripStatus::Started)
+            );
         if changes.is_empty() {
             return self.trip_view(id);
         }
         let _ = who;
         self.write_trip(id, false, changes)?;
-        if publish {
+        if publish || added {
             self.assign_trip_orders(id)?;
         }
         self.trip_view(id)
