@@ -506,8 +506,40 @@ pub fn derive(events: &[TripEvent]) -> TripState {
     st.lost_moves.retain(|l| stops.contains_key(&l.stop));
     let mut list: Vec<TripStop> = stops.into_values().collect();
     list.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.key().cmp(&b.key())));
+    keep_pickups_first(&mut list, &mut st.lost_moves);
     st.stops = list;
     st
+}
+
+/// An order's drop-off never comes before its pickup. Each device refuses a
+/// move that would do it, but two made apart can (the courier moves the
+/// pickup later, a desk the drop-off earlier): the drop-off then goes right
+/// after its pickup — the same on every replica — and its move is shown as
+/// lost to the pickup's.
+fn keep_pickups_first(list: &mut Vec<TripStop>, lost: &mut Vec<LostMove>) {
+    let mut i = 0;
+    while i < list.len() {
+        let s = &list[i];
+        if s.kind == StopKind::Dropoff
+            && let Some(p) = list[i + 1..]
+                .iter()
+                .position(|x| x.order == s.order && x.kind == StopKind::Pickup)
+        {
+            let pickup = i + 1 + p;
+            let drop = list.remove(i);
+            lost.push(LostMove {
+                stop: drop.key(),
+                by: drop.ranked_actor.clone(),
+                at: drop.ranked_at,
+                overridden_by: list[pickup - 1].ranked_actor.clone(),
+                overridden_at: list[pickup - 1].ranked_at,
+            });
+            list.insert(pickup, drop);
+            // What slid into `i` is looked at next.
+            continue;
+        }
+        i += 1;
+    }
 }
 
 /// The moves that put `stop` just before `before` (None: last) in `state`'s
