@@ -326,6 +326,7 @@ pub fn Workspace() -> impl IntoView {
                     <span class="muted small" id="location-state">{move || location.get()}</span>
                 </section>
                 <crate::trips::CourierTrip/>
+                <StopScan open=open/>
                 <crate::cash::CourierCash/>
                 <section class="queue-head">
                     <h2>"Today's stops"</h2>
@@ -608,5 +609,65 @@ fn PodCapture(
             {(cod > 0).then(|| view! { <label class="check"><input type="checkbox" id="pod-cod" on:change=move |ev| cod_ok.set(event_target_checked(&ev))/>{format!("Collected {} in cash", util::euros(cod))}</label> })}
             <button id="pod-submit" on:click=submit disabled=busy>{move || if busy.get() { "Saving…" } else { "Complete delivery" }}</button>
         </section>
+    }
+}
+
+/// The order a scanned code names: a run sheet's or label's `RUTA1:<order id>`
+/// QR, else what was typed (an order reference).
+fn scanned(code: &str) -> (Option<String>, String) {
+    let code = code.trim();
+    match code.strip_prefix("RUTA1:") {
+        Some(id) => (Some(id.trim().to_owned()), String::new()),
+        None => (None, code.to_owned()),
+    }
+}
+
+/// Scan a stop's QR (a hand scanner types it; or type the reference) to open it.
+#[component]
+fn StopScan(open: RwSignal<Option<String>>) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (id, reference) = scanned(&code.get_untracked());
+        if id.is_none() && reference.is_empty() {
+            error.set(Some("Scan a stop's code, or type its reference".into()));
+            return;
+        }
+        let request = match &id {
+            Some(id) => Request::GetOrder {
+                order_id: id.clone(),
+            },
+            None => Request::ListOrders(app_api::OrderQuery {
+                search: Some(reference.clone()),
+                limit: 5,
+                ..Default::default()
+            }),
+        };
+        run(request, move |r| {
+            let found = match r {
+                Ok(Response::OrderDetail(d)) => Some(d.summary.id),
+                Ok(Response::Orders { orders, .. }) => orders
+                    .into_iter()
+                    .find(|o| o.reference.eq_ignore_ascii_case(&reference))
+                    .map(|o| o.id),
+                _ => None,
+            };
+            match found {
+                Some(id) => {
+                    error.set(None);
+                    code.set(String::new());
+                    open.set(Some(id));
+                }
+                None => error.set(Some("That code is not one of your stops".into())),
+            }
+        });
+    };
+    view! {
+        <form class="row stop-scan" id="stop-scan" on:submit=submit>
+            <input id="stop-scan-code" placeholder="scan a stop's QR or type its reference" prop:value=code on:input=move |e| code.set(event_target_value(&e))/>
+            <button type="submit" class="ghost">"Open"</button>
+            <Show when=move || error.get().is_some()><p class="error" role="alert" id="stop-scan-error">{move || error.get()}</p></Show>
+        </form>
     }
 }

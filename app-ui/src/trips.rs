@@ -254,6 +254,64 @@ pub fn TripSheet(trip_id: String, courier_view: bool) -> impl IntoView {
             before,
         });
     };
+    // Drag and drop (console): the stop being dragged goes before the one it is dropped on.
+    let dragging = StoredValue::new(None::<String>);
+    // Other open trips a stop can move to, and the urgent order to insert.
+    let others = RwSignal::new(Vec::<TripSummary>::new());
+    if !courier_view {
+        Effect::new(move |_| {
+            c.changed.track();
+            run(
+                Request::ListTrips {
+                    courier: None,
+                    open_only: true,
+                },
+                move |r| {
+                    if let Ok(Response::Trips { trips }) = r {
+                        let me = id.get_value();
+                        let _ = others.try_set(trips.into_iter().filter(|t| t.id != me).collect());
+                    }
+                },
+            );
+        });
+    }
+    let urgent = RwSignal::new(String::new());
+    let insert_urgent = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let reference = urgent.get_untracked().trim().to_owned();
+        if reference.is_empty() {
+            error.set(Some("Urgent stop: type the order's reference".into()));
+            return;
+        }
+        run(
+            Request::ListOrders(app_api::OrderQuery {
+                search: Some(reference.clone()),
+                limit: 5,
+                ..Default::default()
+            }),
+            move |r| match r {
+                Ok(Response::Orders { orders, .. }) => {
+                    match orders
+                        .into_iter()
+                        .find(|o| o.reference.eq_ignore_ascii_case(&reference))
+                    {
+                        Some(o) => {
+                            urgent.set(String::new());
+                            act(TripAction::AddOrders {
+                                order_ids: vec![o.id],
+                                urgent: true,
+                            });
+                        }
+                        None => error.set(Some(format!(
+                            "Urgent stop: no order {reference} on this device"
+                        ))),
+                    }
+                }
+                Ok(other) => error.set(Some(util::unexpected(&other))),
+                Err(e) => error.set(Some(e)),
+            },
+        );
+    };
     view! {
         <section class="trip-sheet" id="trip-sheet">
             {move || trip.get().map(|t| view! {
@@ -289,6 +347,15 @@ pub fn TripSheet(trip_id: String, courier_view: bool) -> impl IntoView {
                 </Show>
             </div>
             <Show when=move || error.get().is_some()><p class="error" role="alert" id="trip-sheet-error">{move || error.get()}</p></Show>
+            <Show when=move || !courier_view && can(TripActionKind::AddOrders)>
+                <form class="row" id="trip-urgent" on:submit=insert_urgent>
+                    <input id="trip-urgent-ref" placeholder="order reference" prop:value=urgent on:input=move |ev| urgent.set(event_target_value(&ev))/>
+                    <button type="submit" class="ghost">"Insert as next stop (urgent)"</button>
+                </form>
+            </Show>
+            <Show when=move || !courier_view && can(TripActionKind::MoveStop)>
+                <p class="muted small">"Drag a stop onto another to put it before that one, or use ↑ ↓."</p>
+            </Show>
             <ol id="trip-stops" class="queue">
                 {move || trip.get().map(|t| {
                     let movable = t.actions.contains(&TripActionKind::MoveStop);
@@ -297,8 +364,20 @@ pub fn TripSheet(trip_id: String, courier_view: bool) -> impl IntoView {
                         let key = s.key.clone();
                         let kind = match s.kind { app_api::StopKind::Pickup => "Pickup", app_api::StopKind::Dropoff => "Drop-off" };
                         let fixed = s.done || s.pinned;
+                        let drag = movable && !fixed && !courier_view;
+                        let (k1, k2, k3) = (key.clone(), key.clone(), key.clone());
                         view! {
-                            <li class="stop" class:done=s.done data-key=s.key.clone() data-reference=s.reference.clone()>
+                            <li class="stop" class:done=s.done data-key=s.key.clone() data-reference=s.reference.clone()
+                                draggable=if drag { "true" } else { "false" }
+                                on:dragstart=move |_| dragging.set_value(Some(k1.clone()))
+                                on:dragover=move |ev| if movable && !fixed { ev.prevent_default() }
+                                on:drop=move |ev| {
+                                    ev.prevent_default();
+                                    if let Some(from) = dragging.get_value().filter(|f| *f != k2) {
+                                        dragging.set_value(None);
+                                        act(TripAction::MoveStop { stop: from, before: Some(k2.clone()) });
+                                    }
+                                }>
                                 <span class="seq">{i + 1}</span>
                                 <span class="kind">{kind}</span>
                                 <span class="addr">{s.stop.address.clone()}</span>
@@ -316,6 +395,18 @@ pub fn TripSheet(trip_id: String, courier_view: bool) -> impl IntoView {
                                         <button class="ghost up" title="Earlier" on:click=move |_| shift(i, true)>"↑"</button>
                                         <button class="ghost down" title="Later" on:click=move |_| shift(i, false)>"↓"</button>
                                     </span>
+                                })}
+                                {(removable && !fixed && t.actions.contains(&TripActionKind::MoveToTrip)).then_some(move || {
+                                    let key = k3.clone();
+                                    (!others.with(|o| o.is_empty())).then(|| view! {
+                                        <select class="move-to-trip" aria-label="Move to another trip" on:change=move |ev| {
+                                            let to = event_target_value(&ev);
+                                            if !to.is_empty() { act(TripAction::MoveToTrip { stop: key.clone(), trip_id: to }) }
+                                        }>
+                                            <option value="">"move to…"</option>
+                                            {others.get().into_iter().map(|o| view! { <option value=o.id.clone()>{format!("{} · {}", o.name, o.courier_name)}</option> }).collect_view()}
+                                        </select>
+                                    })
                                 })}
                                 {(removable && !s.done).then(|| { let key = key.clone(); view! {
                                     <button class="ghost remove" title="Take off this trip" on:click=move |_| act(TripAction::RemoveStop { stop: key.clone() })>"✕"</button>

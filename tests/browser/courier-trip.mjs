@@ -29,6 +29,16 @@ try {
   const after = await refs();
   check(after[0] === before[1] && after[1] === before[0], `after: ${after}`);
   await page.screenshot({ path: `${artifacts}/courier-trip-after.png` });
+  // A code that is none of the courier's stops is refused; a stop's reference opens it.
+  await page.fill('#stop-scan-code', 'RUTA1:not-an-order');
+  await page.click('#stop-scan button[type=submit]');
+  await page.waitForSelector('#stop-scan-error');
+  await page.fill('#stop-scan-code', after[1]);
+  await page.click('#stop-scan button[type=submit]');
+  await page.waitForSelector('#stop-view');
+  check((await page.textContent('#stop-view')).includes(after[1]), 'the scanned stop is open');
+  await page.click('#back');
+  await page.waitForSelector('#queue li');
   result = { before, after };
 } catch (e) {
   problems.push(String(e?.stack || e));

@@ -41,6 +41,11 @@ try {
   await page.waitForFunction((k) => document.querySelector('#trip-stops li:nth-child(3)')?.dataset.key === k, before[1]);
   const moved = await keys();
   check(moved[1] === before[2] && moved[2] === before[1], `moved: ${moved}`);
+  // Dragged: the last stop dropped on the third goes before it.
+  await page.dragAndDrop('#trip-stops li:nth-child(4)', '#trip-stops li:nth-child(3)');
+  await page.waitForFunction((k) => document.querySelector('#trip-stops li:nth-child(3)')?.dataset.key === k, moved[3]);
+  const dragged = await keys();
+  check(dragged[2] === moved[3] && dragged[3] === moved[2], `dragged: ${dragged}`);
   await page.click('#trip-publish');
   await page.waitForFunction(() => document.querySelector('#trip-status')?.textContent === 'Published');
   await page.waitForFunction(() => (document.querySelector('#trips')?.textContent || '').includes('Published'));
