@@ -178,6 +178,37 @@ fn CourierWork(user: String, info: Option<CourierStatus>, on_map: Callback<()>) 
             },
         );
     });
+    // The courier's trip under way (published or started): its live progress,
+    // and the sequence the dispatcher reorders here.
+    let trip = RwSignal::new(None::<app_api::trips::TripSummary>);
+    let u = user.clone();
+    Effect::new(move |_| {
+        c.changed.track();
+        run(
+            Request::ListTrips {
+                courier: Some(u.clone()),
+                open_only: true,
+            },
+            move |r| {
+                if let Ok(Response::Trips { trips }) = r {
+                    let t = trips.into_iter().find(|t| {
+                        matches!(
+                            t.status,
+                            app_api::trips::TripStatus::Published
+                                | app_api::trips::TripStatus::Started
+                        )
+                    });
+                    if trip.get_untracked().map(|x| x.id) != t.as_ref().map(|x| x.id.clone())
+                        || trip.get_untracked().map(|x| (x.done, x.stops))
+                            != t.as_ref().map(|x| (x.done, x.stops))
+                    {
+                        let _ = trip.try_set(t);
+                    }
+                }
+            },
+        );
+    });
+    let show_trip = RwSignal::new(false);
     let u = user.clone();
     let sequence = move |optimise: bool| {
         run(
@@ -218,6 +249,14 @@ fn CourierWork(user: String, info: Option<CourierStatus>, on_map: Callback<()>) 
                 <button class="ghost" id="courier-on-map" on:click=move |_| on_map.run(())>"Show run on map"</button>
             </div>
             <Show when=move || error.get().is_some()><p class="error" role="alert">{move || error.get()}</p></Show>
+            {move || trip.get().map(|t| view! {
+                <p id="courier-trip-progress">
+                    <b>{t.name.clone()}</b>{format!(" · {} · {}/{} stops done", t.status.label(), t.done, t.stops)}
+                    {(t.lost_moves > 0).then(|| view! { <span class="short">{format!(" · {} move(s) lost to a concurrent one", t.lost_moves)}</span> })}
+                    " "<button class="ghost small" id="courier-trip-toggle" on:click=move |_| show_trip.update(|s| *s = !*s)>{move || if show_trip.get() { "Hide trip" } else { "Reorder trip" }}</button>
+                </p>
+            })}
+            {move || (show_trip.get()).then(|| trip.get().map(|t| view! { <crate::trips::TripSheet trip_id=t.id courier_view=false/> })).flatten()}
             <Show when=move || orders.with(|o| o.is_empty())>
                 <p class="muted empty">"No open work."</p>
             </Show>

@@ -52,7 +52,15 @@ try {
   const listed = await page.textContent('#trips');
   check(listed.includes('Morning west') && !listed.includes('Draft'), `listed: ${listed}`);
   await page.screenshot({ path: `${artifacts}/trips-published.png` });
-  result = { keys: await keys() };
+  const shownKeys = await keys();
+  // The driver monitor shows the courier's trip under way and opens its sequence.
+  await page.click('#tab-drivers');
+  await page.click(`tr.driver-row[data-courier="${args.courier}"]`);
+  await page.waitForFunction(() => (document.querySelector('#courier-trip-progress')?.textContent || '').includes('0/6 stops done'));
+  await page.click('#courier-trip-toggle');
+  await page.waitForFunction(() => document.querySelectorAll('#courier-work #trip-stops li').length === 6);
+  await page.screenshot({ path: `${artifacts}/drivers-trip.png` });
+  result = { keys: shownKeys };
 } catch (e) {
   problems.push(String(e?.stack || e));
   await page.screenshot({ path: `${artifacts}/trips-failure.png`, fullPage: true }).catch(() => {});
