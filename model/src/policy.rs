@@ -44,6 +44,12 @@ pub enum Call<'a> {
     Trips { courier: &'a str },
     /// A courier's cash ledger and position: `courier` is whose.
     Cash { courier: &'a str },
+    /// Reading route sessions: `driver` is whose.
+    Sessions { driver: &'a str },
+    /// Planning and changing route sessions.
+    PlanSessions,
+    /// Waybills and the hubs' inventory.
+    Waybills,
 }
 
 /// Why a call is refused: the API's refusal code and a sentence for the user.
@@ -126,6 +132,22 @@ pub fn allow(user: &UserId, role: Role, call: Call<'_>) -> Result<(), Denied> {
                 "a courier's cash is theirs and the dispatchers'",
             )
         }
+        Call::Sessions { driver }
+            if !(operator || role == Role::Courier && user.as_str() == driver) =>
+        {
+            deny(
+                "forbidden",
+                "a route session is its driver's and the dispatchers'",
+            )
+        }
+        Call::PlanSessions if !operator => deny(
+            "operators_only",
+            "route sessions are planned by dispatchers and admins",
+        ),
+        Call::Waybills if !operator => deny(
+            "operators_only",
+            "waybills are the dispatchers' and admins'",
+        ),
         _ => Ok(()),
     }
 }
@@ -143,7 +165,7 @@ mod tests {
     /// Every role × call, as the table the UI, the core and the server follow.
     #[test]
     fn the_request_table() {
-        let calls: [(&str, Call<'static>); 23] = [
+        let calls: [(&str, Call<'static>); 27] = [
             ("fleet", Call::Fleet),
             ("plan own", Call::PlanRoute { courier: "me" }),
             ("plan other", Call::PlanRoute { courier: "other" }),
@@ -167,15 +189,19 @@ mod tests {
             ("trips other", Call::Trips { courier: "other" }),
             ("cash own", Call::Cash { courier: "me" }),
             ("cash other", Call::Cash { courier: "other" }),
+            ("sessions own", Call::Sessions { driver: "me" }),
+            ("sessions other", Call::Sessions { driver: "other" }),
+            ("plan sessions", Call::PlanSessions),
+            ("waybills", Call::Waybills),
         ];
         // Columns in the order of `calls`.
         let (t, f) = (true, false);
         #[rustfmt::skip]
-        let table: [(Role, [bool; 23]); 4] = [
-            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t, t, t, t, t, t, t]),
-            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f, t, t, t, t, t, t]),
-            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f, f, f, t, f, t, f]),
-            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f, t, f, f, f, f, f]),
+        let table: [(Role, [bool; 27]); 4] = [
+            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t, t, t, t, t, t, t, t, t, t, t]),
+            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f, t, t, t, t, t, t, t, t, t, t]),
+            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f, f, f, t, f, t, f, t, f, f, f]),
+            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f, t, f, f, f, f, f, f, f, f, f]),
         ];
         for (role, row) in table {
             for ((name, call), want) in calls.iter().zip(row) {

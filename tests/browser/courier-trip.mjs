@@ -33,6 +33,7 @@ try {
   await page.fill('#stop-scan-code', 'RUTA1:not-an-order');
   await page.click('#stop-scan button[type=submit]');
   await page.waitForSelector('#stop-scan-error');
+  await page.screenshot({ path: `${artifacts}/courier-stop-scan.png` });
   await page.fill('#stop-scan-code', after[1]);
   await page.click('#stop-scan button[type=submit]');
   await page.waitForSelector('#stop-view');

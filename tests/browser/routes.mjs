@@ -58,6 +58,7 @@ try {
   }
   await page.waitForSelector(`#bulk-session option[value="${session}"]`, { state: 'attached' });
   await page.selectOption('#bulk-session', session);
+  await page.screenshot({ path: `${artifacts}/routes-bulk-bar.png` });
   await page.click('#bulk-to-session');
   await page.waitForFunction((n) => (document.querySelector('#info')?.textContent || '').includes(`${n} of ${n} added`), args.references.length);
   // Back on the calendar: the session has them; its trip is built in the route's order.

@@ -23,6 +23,7 @@ use ruta_model::session_doc::{
 
 use super::*;
 use crate::store::SessionRow;
+use ruta_model::policy::Call;
 
 const KIND: &str = session_doc::INDEX_KIND;
 /// A stop of an order: its end, warehouse and (latitude, longitude).
@@ -108,17 +109,6 @@ fn days(from: &str, to: &str) -> Result<Vec<jiff::civil::Date>, ApiError> {
     Ok((0..=span)
         .filter_map(|i| a.checked_add(jiff::Span::new().days(i)).ok())
         .collect())
-}
-
-fn operators_only(role: app_api::Role) -> Result<(), ApiError> {
-    if role.is_operator() {
-        Ok(())
-    } else {
-        Err(ApiError::Refused {
-            code: "operators_only".into(),
-            message: "route sessions are planned by dispatchers and admins".into(),
-        })
-    }
 }
 
 impl Core {
@@ -218,8 +208,7 @@ impl Core {
     /// Plans `new` (the same session when it is planned already); orders
     /// on the route's points join it when the route attaches by itself.
     pub(super) fn plan_session(&self, new: NewSession) -> Result<SessionView, ApiError> {
-        let (_, who) = self.principal();
-        operators_only(who.role)?;
+        super::allow(&self.principal().0, Call::PlanSessions)?;
         date_of("date", &new.date)?;
         let route = self.route(&new.route)?;
         let driver = match new
@@ -284,8 +273,7 @@ impl Core {
         from: &str,
         to: &str,
     ) -> Result<Vec<SessionSummary>, ApiError> {
-        let (_, who) = self.principal();
-        operators_only(who.role)?;
+        super::allow(&self.principal().0, Call::PlanSessions)?;
         let days = days(from, to)?;
         for route in self.tenant_config().routes {
             let Some(driver) = route.drivers.first() else {
@@ -488,8 +476,7 @@ impl Core {
         id: &str,
         action: SessionAction,
     ) -> Result<SessionView, ApiError> {
-        let (_, who) = self.principal();
-        operators_only(who.role)?;
+        super::allow(&self.principal().0, Call::PlanSessions)?;
         let skipped = self.session_act_inner(id, action)?;
         self.session_view(id, skipped)
     }
@@ -664,28 +651,13 @@ impl Core {
             .map_or_else(|| driver.to_owned(), |c| c.name)
     }
 
-    /// A courier sees only their own sessions; clients none.
-    fn may_see_session(&self, driver: &str) -> Result<(), ApiError> {
-        let (_, who) = self.principal();
-        if who.role.is_operator()
-            || (who.role == app_api::Role::Courier && who.user.as_str() == driver)
-        {
-            Ok(())
-        } else {
-            Err(ApiError::Refused {
-                code: "forbidden".into(),
-                message: "this route session is not yours".into(),
-            })
-        }
-    }
-
     pub(super) fn session_view(
         &self,
         id: &str,
         skipped: Vec<(String, String)>,
     ) -> Result<SessionView, ApiError> {
         let (state, (route_id, date, driver)) = self.session_state(id)?;
-        self.may_see_session(&driver)?;
+        super::allow(&self.principal().0, Call::Sessions { driver: &driver })?;
         if state.planned.is_none() {
             return Err(not_found(id));
         }

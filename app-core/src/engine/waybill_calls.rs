@@ -19,6 +19,7 @@ use ruta_model::waybill_doc::{self, WaybillChange, WaybillDoc, WaybillEvent, Way
 
 use super::*;
 use crate::store::WaybillRow;
+use ruta_model::policy::Call;
 
 const KIND: &str = waybill_doc::INDEX_KIND;
 
@@ -88,17 +89,6 @@ fn row_of(id: &str, st: &WaybillState) -> WaybillRow {
         created_ms: st.history.first().map_or(0, |(at, ..)| at.wall_ms),
         orders: st.orders.len() as u32,
         pending: false,
-    }
-}
-
-fn operators_only(role: app_api::Role) -> Result<(), ApiError> {
-    if role.is_operator() {
-        Ok(())
-    } else {
-        Err(ApiError::Refused {
-            code: "operators_only".into(),
-            message: "waybills are the dispatchers' and admins'".into(),
-        })
     }
 }
 
@@ -216,8 +206,7 @@ impl Core {
     }
 
     pub(super) fn create_waybill(&self, new: NewWaybill) -> Result<WaybillView, ApiError> {
-        let (_, who) = self.principal();
-        operators_only(who.role)?;
+        super::allow(&self.principal().0, Call::Waybills)?;
         if let Some(w) = new
             .destination_warehouse
             .as_deref()
@@ -251,8 +240,7 @@ impl Core {
         id: &str,
         action: WaybillAction,
     ) -> Result<WaybillView, ApiError> {
-        let (_, who) = self.principal();
-        operators_only(who.role)?;
+        super::allow(&self.principal().0, Call::Waybills)?;
         let state = self.waybill_state(id)?;
         let results = match action {
             WaybillAction::AddOrders { order_ids } => {
@@ -352,8 +340,7 @@ impl Core {
         code: &str,
         step: WaybillStep,
     ) -> Result<WaybillView, ApiError> {
-        let (_, who) = self.principal();
-        operators_only(who.role)?;
+        super::allow(&self.principal().0, Call::Waybills)?;
         let number = code.trim();
         let ids = self
             .lock()
@@ -373,8 +360,7 @@ impl Core {
         id: &str,
         step_results: Vec<WaybillStepResult>,
     ) -> Result<WaybillView, ApiError> {
-        let (_, who) = self.principal();
-        operators_only(who.role)?;
+        super::allow(&self.principal().0, Call::Waybills)?;
         let state = self.waybill_state(id)?;
         let Some(WaybillChange::Created {
             number,
@@ -443,8 +429,7 @@ impl Core {
     }
 
     pub(super) fn list_waybills(&self, open_only: bool) -> Result<Vec<WaybillSummary>, ApiError> {
-        let (_, who) = self.principal();
-        operators_only(who.role)?;
+        super::allow(&self.principal().0, Call::Waybills)?;
         Ok(self
             .lock()
             .store
@@ -529,8 +514,7 @@ impl Core {
         &self,
         warehouse: Option<String>,
     ) -> Result<app_api::waybills::HubInventory, ApiError> {
-        let (_, who) = self.principal();
-        operators_only(who.role)?;
+        super::allow(&self.principal().0, Call::Waybills)?;
         let config = self.tenant_config();
         let rows = self
             .lock()
