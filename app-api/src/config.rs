@@ -83,6 +83,9 @@ pub struct TenantProfile {
     pub logo_base64: Option<String>,
     pub primary_colour: [u8; 3],
     pub accent_colour: [u8; 3],
+    /// Whether an order's client takes part in the order's chat.
+    #[serde(default)]
+    pub clients_in_order_chat: bool,
 }
 
 impl Default for TenantProfile {
@@ -97,6 +100,7 @@ impl Default for TenantProfile {
             logo_base64: None,
             primary_colour: [0x1d, 0x3f, 0x6e],
             accent_colour: [0x0b, 0x7a, 0x75],
+            clients_in_order_chat: false,
         }
     }
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub mod account;
 mod address;
 pub mod cash;
+pub mod chat;
 pub mod config;
 mod csv;
 mod documents;
@@ -213,6 +214,17 @@ pub enum Request {
     GetSession {
         session_id: String,
     },
+    /// Every conversation on this device and the unread total.
+    ListChats,
+    /// One conversation (created here if it is new: it works offline).
+    OpenChat {
+        link: chat::ChatLink,
+    },
+    /// Post, edit, delete or mark read; answers the conversation.
+    ChatAct {
+        link: chat::ChatLink,
+        action: chat::ChatAction,
+    },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -274,6 +286,8 @@ pub enum Response {
     Sessions {
         sessions: Vec<routes::SessionSummary>,
     },
+    Chats(chat::ChatList),
+    Chat(chat::ChatView),
 }
 
 /// An order's tracking on this device: the server's last answer and when it

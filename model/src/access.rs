@@ -51,6 +51,17 @@ pub enum DocFacts {
     /// A route session (`session_doc`): operators read and write it, its
     /// driver reads it; no one else sees it.
     Session { driver: UserId },
+    /// A conversation (`chat_doc`): its members read and write it; with
+    /// `staff`, every operator does too; with `couriers`, every courier.
+    /// Decided by the conversation's link (`chat_doc::facts_of`), so an
+    /// order's chat follows the order's courier.
+    Chat {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        members: Vec<UserId>,
+        staff: bool,
+        #[serde(default)]
+        couriers: bool,
+    },
 }
 
 /// The facts a document is judged by for `who`: the server's, or — for a
@@ -134,6 +145,12 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
             Access::Read
         }
         Some(DocFacts::Session { .. }) => Access::None,
+        Some(DocFacts::Chat { staff: true, .. }) if operator => Access::ReadWrite,
+        Some(DocFacts::Chat { members, .. }) if members.iter().any(mine) => Access::ReadWrite,
+        Some(DocFacts::Chat { couriers: true, .. }) if who.role == ruta_domain::Role::Courier => {
+            Access::ReadWrite
+        }
+        Some(DocFacts::Chat { .. }) => Access::None,
     }
 }
 
@@ -242,6 +259,105 @@ mod tests {
         assert_eq!(facts_for(&c1, &id("c1"), Some(known.clone())), Some(known));
         // A dispatcher creating one is judged as any new document (and by its content).
         assert_eq!(facts_for(&p("d", Role::Dispatcher), &id("c1"), None), None);
+    }
+
+    #[test]
+    fn a_conversation_is_shared_by_its_link_and_an_order_chat_follows_its_courier() {
+        use crate::chat_doc::facts_of;
+        use app_api::chat::{ChatLink, Team};
+        let order = |assignee: Option<&str>| DocFacts::Order {
+            client: Some(UserId::new("shop")),
+            assignee: assignee.map(UserId::new),
+            held: vec![UserId::new("old")],
+        };
+        let link = ChatLink::Order { order: "o1".into() };
+        let with = facts_of(&link, Some(&order(Some("cora"))), false);
+        let allowed = facts_of(&link, Some(&order(Some("cora"))), true);
+        let moved = facts_of(&link, Some(&order(Some("dave"))), false);
+        let cases = [
+            (&with, p("disp", Role::Dispatcher), Access::ReadWrite),
+            (&with, p("adm", Role::Admin), Access::ReadWrite),
+            (&with, p("cora", Role::Courier), Access::ReadWrite),
+            (&with, p("dave", Role::Courier), Access::None),
+            // A courier who held the order before keeps no part in its chat.
+            (&with, p("old", Role::Courier), Access::None),
+            (&with, p("shop", Role::Client), Access::None),
+            (&allowed, p("shop", Role::Client), Access::ReadWrite),
+            (&allowed, p("other", Role::Client), Access::None),
+            (&moved, p("cora", Role::Courier), Access::None),
+            (&moved, p("dave", Role::Courier), Access::ReadWrite),
+        ];
+        for (facts, who, want) in cases {
+            assert_eq!(decide(&who, Some(facts)), want, "{who:?} {facts:?}");
+        }
+        let direct = facts_of(
+            &ChatLink::Direct {
+                a: "cora".into(),
+                b: "dave".into(),
+            },
+            None,
+            false,
+        );
+        assert_eq!(
+            decide(&p("cora", Role::Courier), Some(&direct)),
+            Access::ReadWrite
+        );
+        assert_eq!(
+            decide(&p("disp", Role::Dispatcher), Some(&direct)),
+            Access::None
+        );
+        assert_eq!(
+            decide(&p("eve", Role::Courier), Some(&direct)),
+            Access::None
+        );
+        let team = facts_of(
+            &ChatLink::Team {
+                team: Team::Couriers,
+            },
+            None,
+            false,
+        );
+        assert_eq!(
+            decide(&p("eve", Role::Courier), Some(&team)),
+            Access::ReadWrite
+        );
+        assert_eq!(decide(&p("shop", Role::Client), Some(&team)), Access::None);
+        let staff = facts_of(&ChatLink::Team { team: Team::Staff }, None, false);
+        assert_eq!(decide(&p("eve", Role::Courier), Some(&staff)), Access::None);
+        assert_eq!(
+            decide(&p("disp", Role::Dispatcher), Some(&staff)),
+            Access::ReadWrite
+        );
+        let driver = facts_of(
+            &ChatLink::Driver {
+                courier: "cora".into(),
+            },
+            None,
+            false,
+        );
+        assert_eq!(
+            decide(&p("cora", Role::Courier), Some(&driver)),
+            Access::ReadWrite
+        );
+        assert_eq!(
+            decide(&p("dave", Role::Courier), Some(&driver)),
+            Access::None
+        );
+        let customer = facts_of(
+            &ChatLink::Customer {
+                client: "shop".into(),
+            },
+            None,
+            false,
+        );
+        assert_eq!(
+            decide(&p("shop", Role::Client), Some(&customer)),
+            Access::ReadWrite
+        );
+        assert_eq!(
+            decide(&p("cora", Role::Courier), Some(&customer)),
+            Access::None
+        );
     }
 
     #[test]

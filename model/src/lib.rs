@@ -34,6 +34,7 @@
 
 pub mod access;
 pub mod cash_doc;
+pub mod chat_doc;
 pub mod config_doc;
 pub mod enrolment;
 pub mod event_doc;
