@@ -66,16 +66,35 @@ pub enum DocFacts {
 
 /// The facts a document is judged by for `who`: the server's, or — for a
 /// document it does not know yet — those its id alone settles: a courier's
-/// own cash ledger (its id is theirs, see `cash_doc::ledger_id`), which their
-/// phone may create offline before anyone else has.
+/// own cash ledger (its id is theirs, see `cash_doc::ledger_id`), their chat
+/// with dispatch and the couriers' team chat (`chat_doc::chat_id`), which
+/// their phone may create offline before anyone else has.
 pub fn facts_for(who: &Principal, doc: &str, known: Option<DocFacts>) -> Option<DocFacts> {
     if known.is_some() || who.role != ruta_domain::Role::Courier {
         return known;
     }
     let own = crate::ids::doc_id_of_uuid(&crate::cash_doc::ledger_id(&who.user))?;
-    (own.to_string() == doc).then(|| DocFacts::Cash {
-        courier: who.user.clone(),
+    if own.to_string() == doc {
+        return Some(DocFacts::Cash {
+            courier: who.user.clone(),
+        });
+    }
+    // Their chat with dispatch and the couriers' team chat, which they may
+    // start offline too.
+    use app_api::chat::{ChatLink, Team};
+    [
+        ChatLink::Driver {
+            courier: who.user.to_string(),
+        },
+        ChatLink::Team {
+            team: Team::Couriers,
+        },
+    ]
+    .into_iter()
+    .find(|l| {
+        crate::ids::doc_id_of_uuid(&crate::chat_doc::chat_id(l)).is_some_and(|d| d.to_string() == doc)
     })
+    .map(|l| crate::chat_doc::facts_of(&l, None, false))
 }
 
 /// How a document is shared with a user.

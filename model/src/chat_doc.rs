@@ -206,6 +206,12 @@ pub struct ChatEvent {
     pub change: ChatChange,
 }
 
+impl ChatEvent {
+    pub fn id(&self) -> String {
+        self.at.to_string()
+    }
+}
+
 impl LedgerEvent for ChatEvent {
     fn at(&self) -> &Hlc {
         &self.at

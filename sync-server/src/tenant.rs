@@ -26,6 +26,17 @@ use crate::directory::{Directory, DirectoryError, STORE_FILE, User, tenant_dir};
 pub struct Shared {
     pub facts: RwLock<HashMap<String, DocFacts>>,
     pub peers: RwLock<HashMap<PeerId, Principal>>,
+    /// Facts of a conversation a participant is creating, judged by the
+    /// connection guard from its first change (its link) before the engine
+    /// stores it, so the share policy agrees with the guard; the projector's
+    /// facts replace them.
+    provisional: RwLock<HashMap<String, DocFacts>>,
+    /// Order chat document -> its order's document, for every order: a
+    /// courier's phone may start the chat of an order it holds offline, so
+    /// the share policy must know whose it is before it exists.
+    order_chats: RwLock<HashMap<String, String>>,
+    /// The tenant's `clients_in_order_chat` setting: 0 not read yet, 1 no, 2 yes.
+    clients_in_order_chat: std::sync::atomic::AtomicU8,
     /// One change counter per document: a facts change wakes only the policy
     /// streams of that document (a global one woke every document × peer pair
     /// on every change and every new connection: quadratic at fleet scale).
@@ -53,12 +64,55 @@ impl Shared {
             return Access::None;
         };
         let id = doc.to_string();
-        let known = self.facts.read().unwrap().get(&id).cloned();
+        let known = self.facts_or_provisional(&id);
         access::decide(&who, access::facts_for(&who, &id, known).as_ref())
     }
 
     pub fn facts(&self, doc: &str) -> Option<DocFacts> {
         self.facts.read().unwrap().get(doc).cloned()
+    }
+
+    /// The facts, else those of a conversation being created (judged by
+    /// the guard), else those of an order's chat nobody has written yet.
+    pub fn facts_or_provisional(&self, doc: &str) -> Option<DocFacts> {
+        if let Some(f) = self
+            .facts(doc)
+            .or_else(|| self.provisional.read().unwrap().get(doc).cloned())
+        {
+            return Some(f);
+        }
+        let order_doc = self.order_chats.read().unwrap().get(doc).cloned()?;
+        let order = self.facts(&order_doc);
+        let link = app_api::chat::ChatLink::Order {
+            order: order_of(&order_doc.parse().ok()?)?.to_string(),
+        };
+        let clients = self.clients_in_order_chat.load(std::sync::atomic::Ordering::Relaxed) == 2;
+        Some(ruta_model::chat_doc::facts_of(&link, order.as_ref(), clients))
+    }
+
+    /// Remembers the chat document of the order stored as `order_doc`.
+    fn note_order(&self, order_doc: &str) {
+        let Some(order) = order_doc.parse::<DocumentId>().ok().and_then(|d| order_of(&d)) else {
+            return;
+        };
+        let link = app_api::chat::ChatLink::Order {
+            order: order.to_string(),
+        };
+        if let Some(chat) = ruta_model::ids::doc_id_of_uuid(&ruta_model::chat_doc::chat_id(&link)) {
+            self.order_chats
+                .write()
+                .unwrap()
+                .insert(chat.to_string(), order_doc.to_owned());
+        }
+    }
+
+    /// Records the facts the guard judged a new conversation by.
+    pub fn set_provisional(&self, doc: &str, facts: DocFacts) {
+        self.provisional
+            .write()
+            .unwrap()
+            .insert(doc.to_owned(), facts);
+        self.bump(doc);
     }
 }
 
@@ -137,6 +191,9 @@ impl Tenant {
         {
             let mut facts = shared.facts.write().unwrap();
             for (id, f) in dir.all_facts()? {
+                if matches!(f, DocFacts::Order { .. }) {
+                    shared.note_order(&id);
+                }
                 facts.insert(id, f);
             }
         }
@@ -195,6 +252,7 @@ impl Tenant {
         tokio::spawn(write_crumbs(tenant.dir.clone(), crumbs_rx));
         tokio::spawn(watch_tokens(Arc::downgrade(&tenant)));
         tenant.ensure_config_doc().await?;
+        tenant.clients_in_order_chat().await;
         for user in tenant.dir.users()? {
             tenant.ensure_user_docs(&user).await?;
         }
@@ -607,6 +665,9 @@ impl Tenant {
 
     fn set_facts(&self, doc: &str, facts: DocFacts) -> Result<(), DirectoryError> {
         self.dir.put_facts(doc, &facts)?;
+        if matches!(facts, DocFacts::Order { .. }) {
+            self.shared.note_order(doc);
+        }
         self.shared
             .facts
             .write()
@@ -706,14 +767,13 @@ impl Tenant {
 
     async fn reproject_content(&self, doc: &str, recover: bool) {
         let known = self.shared.facts(doc);
+        if matches!(known, Some(DocFacts::Config)) {
+            self.config_written().await;
+            return;
+        }
         if matches!(
             known,
-            Some(
-                DocFacts::Index { .. }
-                    | DocFacts::Courier { .. }
-                    | DocFacts::Config
-                    | DocFacts::StaffConfig
-            )
+            Some(DocFacts::Index { .. } | DocFacts::Courier { .. } | DocFacts::StaffConfig)
         ) {
             return;
         }
@@ -729,6 +789,7 @@ impl Tenant {
                     | DocFacts::Cash { .. }
                     | DocFacts::Waybill
                     | DocFacts::Session { .. }
+                    | DocFacts::Chat { .. }
             )
         ) {
             let storage = self.storage.clone();
@@ -736,22 +797,24 @@ impl Tenant {
             let facts = tokio::task::spawn_blocking(move || {
                 let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
                 let d = Automerge::load(&bytes).ok()?;
-                if ruta_model::trip_doc::is_trip_doc(&d) {
+                if ruta_model::chat_doc::is_chat_doc(&d) {
+                    Some(ruta_model::chat_doc::link_of(&d).map(Content::Chat))
+                } else if ruta_model::trip_doc::is_trip_doc(&d) {
                     Some(
                         ruta_model::trip_doc::courier_of(&d)
-                            .map(|courier| DocFacts::Trip { courier }),
+                            .map(|courier| Content::Facts(DocFacts::Trip { courier })),
                     )
                 } else if ruta_model::session_doc::is_session_doc(&d) {
                     Some(
                         ruta_model::session_doc::driver_of(&d)
-                            .map(|driver| DocFacts::Session { driver }),
+                            .map(|driver| Content::Facts(DocFacts::Session { driver })),
                     )
                 } else if ruta_model::waybill_doc::is_waybill_doc(&d) {
-                    Some(Some(DocFacts::Waybill))
+                    Some(Some(Content::Facts(DocFacts::Waybill)))
                 } else if ruta_model::cash_doc::is_cash_doc(&d) {
                     Some(
                         ruta_model::cash_doc::courier_of(&d)
-                            .map(|courier| DocFacts::Cash { courier }),
+                            .map(|courier| Content::Facts(DocFacts::Cash { courier })),
                     )
                 } else {
                     None
@@ -762,7 +825,20 @@ impl Tenant {
             .flatten();
             if let Some(facts) = facts {
                 let Some(facts) = facts else { return };
+                let facts = match facts {
+                    Content::Chat(link) => {
+                        if ruta_model::ids::doc_id_of_uuid(&ruta_model::chat_doc::chat_id(&link))
+                            .is_none_or(|d| d != doc_id)
+                        {
+                            tracing::warn!(doc, "a conversation under another's id");
+                            return;
+                        }
+                        self.chat_facts(&link).await
+                    }
+                    Content::Facts(f) => f,
+                };
                 self.apply_facts(doc, known.as_ref(), facts, recover).await;
+                self.shared.provisional.write().unwrap().remove(doc);
                 return;
             }
         }
@@ -816,7 +892,97 @@ impl Tenant {
             }
         }
         let facts = access::facts_of_order(&state);
+        let changed = known.as_ref() != Some(&facts);
         self.apply_facts(doc, known.as_ref(), facts, recover).await;
+        // The order's chat follows its courier (and client).
+        if changed || recover {
+            self.refresh_order_chat(&state.id.to_string(), recover)
+                .await;
+        }
+    }
+
+    /// Who takes part in the conversation about `link`, as the server knows
+    /// the order (for an order's chat) and the tenant's setting now.
+    pub async fn chat_facts(&self, link: &app_api::chat::ChatLink) -> DocFacts {
+        let order = match link {
+            app_api::chat::ChatLink::Order { order } => ruta_model::ids::doc_id_of_uuid(order)
+                .and_then(|d| self.shared.facts(&d.to_string())),
+            _ => None,
+        };
+        let clients = self.clients_in_order_chat().await;
+        ruta_model::chat_doc::facts_of(link, order.as_ref(), clients)
+    }
+
+    /// Re-decides the facts of `order`'s chat, if it has one.
+    async fn refresh_order_chat(&self, order: &str, recover: bool) {
+        let link = app_api::chat::ChatLink::Order {
+            order: order.to_owned(),
+        };
+        let Some(chat) = ruta_model::ids::doc_id_of_uuid(&ruta_model::chat_doc::chat_id(&link))
+        else {
+            return;
+        };
+        let chat = chat.to_string();
+        let Some(known) = self.shared.facts(&chat) else {
+            return;
+        };
+        let facts = self.chat_facts(&link).await;
+        self.apply_facts(&chat, Some(&known), facts, recover).await;
+    }
+
+    /// The tenant's `clients_in_order_chat` setting (read from its
+    /// configuration document once, again after it changes).
+    async fn clients_in_order_chat(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        match self.shared.clients_in_order_chat.load(Ordering::Relaxed) {
+            1 => return false,
+            2 => return true,
+            _ => {}
+        }
+        let storage = self.storage.clone();
+        let id = self.dir.setting(CONFIG_DOC_SETTING).ok().flatten();
+        let v = tokio::task::spawn_blocking(move || {
+            let bytes = load_doc_bytes(storage.as_ref(), &id?).ok()?;
+            let doc =
+                ruta_model::config_doc::ConfigDoc::load(&bytes, &DeviceId::new("server")).ok()?;
+            let (config, _) = ruta_model::config_doc::derive(&doc.events());
+            Some(config.profile.clients_in_order_chat)
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+        self.shared
+            .clients_in_order_chat
+            .store(if v { 2 } else { 1 }, Ordering::Relaxed);
+        v
+    }
+
+    /// The tenant's configuration changed: when it changed whether clients
+    /// take part in their orders' chats, every order chat is decided again.
+    async fn config_written(&self) {
+        let before = self
+            .shared
+            .clients_in_order_chat
+            .swap(0, std::sync::atomic::Ordering::Relaxed);
+        let now = self.clients_in_order_chat().await;
+        if before == 0 || (before == 2) == now {
+            return;
+        }
+        let orders: Vec<String> = self
+            .shared
+            .facts
+            .read()
+            .unwrap()
+            .iter()
+            .filter(|(_, f)| matches!(f, DocFacts::Order { .. }))
+            .filter_map(|(d, _)| d.parse::<DocumentId>().ok())
+            .filter_map(|d| order_of(&d))
+            .map(|o| o.to_string())
+            .collect();
+        for order in orders {
+            self.refresh_order_chat(&order, false).await;
+        }
     }
 
     /// Records a document's new facts and the indexes that follow from them
@@ -846,6 +1012,13 @@ impl Tenant {
     }
 }
 
+/// What a small document's stored content says about who sees it.
+enum Content {
+    Facts(DocFacts),
+    /// A conversation: its link (who takes part is decided with the server's facts).
+    Chat(app_api::chat::ChatLink),
+}
+
 fn kind_name(f: &DocFacts) -> &'static str {
     match f {
         DocFacts::Order { .. } => "order",
@@ -857,6 +1030,7 @@ fn kind_name(f: &DocFacts) -> &'static str {
         DocFacts::Cash { .. } => ruta_model::cash_doc::INDEX_KIND,
         DocFacts::Waybill => ruta_model::waybill_doc::INDEX_KIND,
         DocFacts::Session { .. } => ruta_model::session_doc::INDEX_KIND,
+        DocFacts::Chat { .. } => ruta_model::chat_doc::INDEX_KIND,
     }
 }
 

@@ -32,7 +32,7 @@ use futures::{SinkExt, StreamExt};
 use ruta_model::access::{self, Access, DocFacts};
 use ruta_model::guard::check_write;
 use ruta_model::{DocumentId, decode_position, order_of};
-use ruta_model::{cash_doc, config_doc, session_doc, trip_doc, waybill_doc};
+use ruta_model::{cash_doc, chat_doc, config_doc, session_doc, trip_doc, waybill_doc};
 use samod::PeerId;
 use sync_storage::load_doc_bytes;
 
@@ -242,7 +242,21 @@ impl Guard {
         };
         // A courier's own cash ledger may be new to the server (their phone
         // made it offline): its id says whose it is.
-        let facts = access::facts_for(&self.auth.principal, &doc, self.tenant.shared.facts(&doc));
+        let mut facts = access::facts_for(
+            &self.auth.principal,
+            &doc,
+            self.tenant.shared.facts_or_provisional(&doc),
+        );
+        // A conversation new to the server (a courier's phone may start an
+        // order's chat offline): its first change names its link, which
+        // decides who takes part; its id must be the link's.
+        let mut new_chat = false;
+        if facts.is_none()
+            && let Some(link) = new_chat_link(&doc_id, &sync)
+        {
+            facts = Some(self.tenant.chat_facts(&link).await);
+            new_chat = true;
+        }
         if matches!(
             facts,
             Some(DocFacts::Index { .. } | DocFacts::Courier { .. })
@@ -261,7 +275,14 @@ impl Guard {
         let known_cash = matches!(facts, Some(DocFacts::Cash { .. }));
         let known_waybill = matches!(facts, Some(DocFacts::Waybill));
         let known_session = matches!(facts, Some(DocFacts::Session { .. }));
-        let order = if config || known_trip || known_cash || known_waybill || known_session {
+        let known_chat = matches!(facts, Some(DocFacts::Chat { .. }));
+        let order = if config
+            || known_trip
+            || known_cash
+            || known_waybill
+            || known_session
+            || known_chat
+        {
             None
         } else {
             Some(order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?)
@@ -319,7 +340,16 @@ impl Guard {
             let cash = known_cash || (facts.is_none() && cash_doc::is_cash_doc(&trial));
             let waybill = known_waybill || (facts.is_none() && waybill_doc::is_waybill_doc(&trial));
             let session = known_session || (facts.is_none() && session_doc::is_session_doc(&trial));
+            let chat = known_chat || (facts.is_none() && chat_doc::is_chat_doc(&trial));
             let judged = match &order {
+                _ if chat => chat_doc::check_write(&doc_id, &shadow, &trial, &self.auth.principal)
+                    .map(|added| {
+                        added
+                            .iter()
+                            .map(|e| (e.id(), e.actor.device.to_string()))
+                            .collect::<Vec<_>>()
+                    })
+                    .map_err(|e| e.to_string()),
                 _ if session => {
                     session_doc::check_write(&doc_id, &shadow, &trial, &self.auth.principal)
                         .map(|added| {
@@ -383,6 +413,9 @@ impl Guard {
                 return Err(write(e));
             }
             self.tenant.shadows.put(&doc, trial);
+            if new_chat && let Some(f) = facts {
+                self.tenant.shared.set_provisional(&doc, f);
+            }
             return Ok(Verdict::Forward);
         }
     }
@@ -700,4 +733,19 @@ pub async fn session(
     }
     drop(out_tx);
     let _ = writer.await;
+}
+
+/// The link of a conversation whose first change is among `changes` and
+/// whose id is that link's (None for anything else).
+fn new_chat_link(
+    doc: &DocumentId,
+    sync: &automerge::sync::Message,
+) -> Option<app_api::chat::ChatLink> {
+    let mut d = automerge::Automerge::new();
+    for c in sync.changes.iter() {
+        d.load_incremental(c).ok()?;
+    }
+    let link = chat_doc::link_of(&d)?;
+    (ruta_model::ids::doc_id_of_uuid(&chat_doc::chat_id(&link)).as_ref() == Some(doc))
+        .then_some(link)
 }
