@@ -35,6 +35,7 @@ mod fleet_calls;
 mod pod_calls;
 pub use document_calls::DocumentSettings;
 mod cash_calls;
+mod chat_calls;
 mod ledgers;
 mod order_calls;
 mod peer;
@@ -320,6 +321,9 @@ impl Core {
             Request::GetSession { session_id } => self
                 .session_view(&session_id, Vec::new())
                 .map(Response::Session),
+            Request::ListChats => self.list_chats().map(Response::Chats),
+            Request::OpenChat { link } => self.chat_view(link).map(Response::Chat),
+            Request::ChatAct { link, action } => self.chat_act(link, action).map(Response::Chat),
         }
     }
 

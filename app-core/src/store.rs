@@ -26,6 +26,7 @@ use crate::lifecycle::{OrderState, Verdict};
 use crate::order_doc::{DocError, OrderDoc};
 
 mod cash;
+mod chats;
 mod migrations;
 mod projection;
 mod query;
@@ -33,6 +34,7 @@ mod sessions;
 mod trips;
 mod waybills;
 pub use cash::{CashRow, CollectionRow};
+pub use chats::ChatRow;
 pub use sessions::SessionRow;
 pub use trips::TripRow;
 pub use waybills::WaybillRow;

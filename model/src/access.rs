@@ -92,7 +92,8 @@ pub fn facts_for(who: &Principal, doc: &str, known: Option<DocFacts>) -> Option<
     ]
     .into_iter()
     .find(|l| {
-        crate::ids::doc_id_of_uuid(&crate::chat_doc::chat_id(l)).is_some_and(|d| d.to_string() == doc)
+        crate::ids::doc_id_of_uuid(&crate::chat_doc::chat_id(l))
+            .is_some_and(|d| d.to_string() == doc)
     })
     .map(|l| crate::chat_doc::facts_of(&l, None, false))
 }

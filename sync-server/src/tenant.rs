@@ -86,13 +86,24 @@ impl Shared {
         let link = app_api::chat::ChatLink::Order {
             order: order_of(&order_doc.parse().ok()?)?.to_string(),
         };
-        let clients = self.clients_in_order_chat.load(std::sync::atomic::Ordering::Relaxed) == 2;
-        Some(ruta_model::chat_doc::facts_of(&link, order.as_ref(), clients))
+        let clients = self
+            .clients_in_order_chat
+            .load(std::sync::atomic::Ordering::Relaxed)
+            == 2;
+        Some(ruta_model::chat_doc::facts_of(
+            &link,
+            order.as_ref(),
+            clients,
+        ))
     }
 
     /// Remembers the chat document of the order stored as `order_doc`.
     fn note_order(&self, order_doc: &str) {
-        let Some(order) = order_doc.parse::<DocumentId>().ok().and_then(|d| order_of(&d)) else {
+        let Some(order) = order_doc
+            .parse::<DocumentId>()
+            .ok()
+            .and_then(|d| order_of(&d))
+        else {
             return;
         };
         let link = app_api::chat::ChatLink::Order {

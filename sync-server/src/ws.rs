@@ -276,17 +276,12 @@ impl Guard {
         let known_waybill = matches!(facts, Some(DocFacts::Waybill));
         let known_session = matches!(facts, Some(DocFacts::Session { .. }));
         let known_chat = matches!(facts, Some(DocFacts::Chat { .. }));
-        let order = if config
-            || known_trip
-            || known_cash
-            || known_waybill
-            || known_session
-            || known_chat
-        {
-            None
-        } else {
-            Some(order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?)
-        };
+        let order =
+            if config || known_trip || known_cash || known_waybill || known_session || known_chat {
+                None
+            } else {
+                Some(order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?)
+            };
         // Apply to the shadow; if the peer's changes build on history the
         // shadow lacks (the engine has not stored it yet), reload and retry.
         // Shadows are the tenant's (every accepted write leaves its result

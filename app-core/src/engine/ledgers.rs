@@ -15,6 +15,7 @@ pub enum LedgerKind {
     Cash,
     Waybill,
     Session,
+    Chat,
 }
 
 impl LedgerKind {
@@ -25,6 +26,7 @@ impl LedgerKind {
             ruta_model::cash_doc::INDEX_KIND => Some(Self::Cash),
             ruta_model::waybill_doc::INDEX_KIND => Some(Self::Waybill),
             ruta_model::session_doc::INDEX_KIND => Some(Self::Session),
+            ruta_model::chat_doc::INDEX_KIND => Some(Self::Chat),
             _ => None,
         }
     }
@@ -64,6 +66,7 @@ impl Core {
             LedgerKind::Cash => self.cash_document(id),
             LedgerKind::Waybill => self.waybill_document(id),
             LedgerKind::Session => self.session_document(id),
+            LedgerKind::Chat => self.chat_document(id),
         }
     }
 
@@ -74,6 +77,7 @@ impl Core {
             LedgerKind::Cash => self.merge_cash(id, bytes),
             LedgerKind::Waybill => self.merge_waybill(id, bytes),
             LedgerKind::Session => self.merge_session(id, bytes),
+            LedgerKind::Chat => self.merge_chat(id, bytes),
         }
     }
 
@@ -84,6 +88,7 @@ impl Core {
             LedgerKind::Cash => self.cash_synced(id, writes),
             LedgerKind::Waybill => self.waybill_synced(id, writes),
             LedgerKind::Session => self.session_synced(id, writes),
+            LedgerKind::Chat => self.chat_synced(id, writes),
         }
     }
 
@@ -108,6 +113,11 @@ impl Core {
             self.pending_sessions()?
                 .into_iter()
                 .map(|id| (LedgerKind::Session, id)),
+        );
+        out.extend(
+            self.pending_chats()?
+                .into_iter()
+                .map(|id| (LedgerKind::Chat, id)),
         );
         Ok(out)
     }

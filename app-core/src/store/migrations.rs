@@ -248,6 +248,22 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (session_id, order_id)
      ) STRICT;
      CREATE INDEX session_orders_order ON session_orders (order_id);",
+    // 12: conversations (a cache of `chat_doc::derive` for this device's
+    // user): the latest message, unread count, and the sync confirmation
+    // (`mine_latest`: this device's latest event; `confirmed`: that stamp
+    // when the server last confirmed a write — later messages are pending).
+    "CREATE TABLE chats (
+         id TEXT PRIMARY KEY,
+         link TEXT NOT NULL,
+         last_ms INTEGER,
+         last_text TEXT NOT NULL DEFAULT '',
+         unread INTEGER NOT NULL DEFAULT 0,
+         pending INTEGER NOT NULL DEFAULT 0,
+         writes INTEGER NOT NULL DEFAULT 0,
+         mine_latest TEXT,
+         confirmed TEXT
+     ) STRICT;
+     CREATE INDEX chats_recent ON chats (last_ms DESC);",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
