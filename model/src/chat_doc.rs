@@ -393,7 +393,7 @@ impl ChatState {
 /// (or not there) is set aside; a later edit's text wins.
 pub fn derive(events: &[ChatEvent]) -> ChatState {
     let mut sorted: Vec<&ChatEvent> = events.iter().collect();
-    sorted.sort_by(|a, b| a.at.cmp(&b.at));
+    sorted.sort_by_key(|e| e.at);
     let mut st = ChatState::default();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for e in sorted {
