@@ -8,6 +8,7 @@ mod address_search;
 mod architecture;
 mod browser;
 mod cash;
+mod chat;
 mod crash_safety;
 mod demo_shift;
 mod device_hosts;

@@ -1,0 +1,252 @@
+//! Chat through a real `sync-server`: a courier with no connection writes in
+//! an order's chat nobody has opened yet; on reconnect the dispatcher's
+//! unread count rises and the message shows its capture time; the reply and
+//! the read receipt come back. With raw clients: a courier cannot read
+//! another courier's conversation or post under another name, and a
+//! reassigned courier loses the order's chat.
+
+use app_api::chat::{ChatAction, ChatLink, ChatList, ChatView, NewMessage, Team};
+use app_api::{Action, Request, Response};
+use app_core::Core;
+use app_core::chat_doc::{ChatChange, ChatEvent};
+use ruta_e2e::{SyncServer, eventually};
+use sync_client::{SyncClient, SyncConfig};
+
+use crate::sync::{T, create_assigned, device, status, tenant};
+use crate::sync_security::RawPeer;
+
+fn open(core: &Core, link: &ChatLink) -> Option<ChatView> {
+    match core.execute(Request::OpenChat { link: link.clone() }) {
+        Ok(Response::Chat(v)) => Some(v),
+        _ => None,
+    }
+}
+
+fn say(core: &Core, link: &ChatLink, action: ChatAction) -> ChatView {
+    let Response::Chat(v) = core
+        .execute(Request::ChatAct {
+            link: link.clone(),
+            action,
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    v
+}
+
+fn post(text: &str) -> ChatAction {
+    ChatAction::Post(NewMessage {
+        text: text.into(),
+        ..Default::default()
+    })
+}
+
+fn list(core: &Core) -> ChatList {
+    let Response::Chats(l) = core.execute(Request::ListChats).unwrap() else {
+        panic!()
+    };
+    l
+}
+
+async fn restart(core: &Core, dir: &std::path::Path, url: &str, token: &str) -> SyncClient {
+    let cfg = SyncConfig::new(url::Url::parse(url).unwrap(), token);
+    SyncClient::start(core.clone(), dir, cfg).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_courier_writes_offline_and_the_dispatcher_reads_and_replies_through_the_server() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier")]);
+    let server = SyncServer::start_in("chat-offline", data);
+    let desk = device(&server.url, &tokens["d1"]).await;
+    let phone = device(&server.url, &tokens["c1"]).await;
+    let order = create_assigned(&desk.core, "Aino", "c1");
+    assert!(desk.client.wait_synced(T).await);
+    assert!(
+        eventually(T, async || status(&phone.core, &order).is_some()).await,
+        "the order reaches the courier"
+    );
+    let link = ChatLink::Order {
+        order: order.clone(),
+    };
+
+    // In a basement: written at once, pending.
+    phone.client.clone().stop().await;
+    let v = say(&phone.core, &link, post("Customer not home"));
+    let captured = v.messages[0].at_ms;
+    assert!(v.messages[0].pending);
+    assert_eq!(list(&desk.core).unread_total, 0);
+
+    // Back online: the dispatcher's unread count rises, with the capture time.
+    let _back = restart(&phone.core, phone._dir.path(), &server.url, &tokens["c1"]).await;
+    assert!(
+        eventually(T, async || list(&desk.core).unread_total == 1).await,
+        "the dispatcher's unread count rises"
+    );
+    let seen = open(&desk.core, &link).unwrap();
+    assert_eq!(seen.messages.len(), 1);
+    assert_eq!(seen.messages[0].text, "Customer not home");
+    assert_eq!(seen.messages[0].at_ms, captured);
+    assert!(
+        eventually(T, async || open(&phone.core, &link)
+            .is_some_and(|v| !v.messages[0].pending))
+        .await,
+        "the courier's message is confirmed"
+    );
+
+    // The dispatcher reads and replies; the courier gets both.
+    say(&desk.core, &link, ChatAction::MarkRead);
+    say(&desk.core, &link, post("Leave it at the door"));
+    assert_eq!(list(&desk.core).unread_total, 0);
+    assert!(
+        eventually(T, async || open(&phone.core, &link).is_some_and(|v| v
+            .messages
+            .len()
+            == 2
+            && v.messages[0].read_by == vec!["d1".to_string()]))
+        .await,
+        "the reply and the read receipt reach the courier"
+    );
+    assert_eq!(list(&phone.core).unread_total, 1);
+    // The courier's phone acknowledges delivery of the reply by itself.
+    assert!(
+        eventually(T, async || open(&desk.core, &link)
+            .is_some_and(
+                |v| v.messages[1].delivered_to == vec!["c1".to_string()]
+            ))
+        .await,
+        "the delivery receipt reaches the dispatcher"
+    );
+    // Nothing doubled on either side.
+    for core in [&desk.core, &phone.core] {
+        let v = open(core, &link).unwrap();
+        assert_eq!(v.messages.len(), 2);
+    }
+}
+
+/// A forged message under another user's name in `doc` (fetched by `peer`).
+async fn forge(peer: &mut RawPeer, doc: &str, as_user: &str) -> String {
+    let (mut local, _) = peer.fetch(doc).await;
+    let dev = "c2c2c2c2c2c2c2c2ab";
+    let e = ChatEvent {
+        at: app_core::hlc::Hlc {
+            wall_ms: 1_900_000_000_000,
+            counter: 0,
+            node: app_core::hlc::node_of(dev),
+        },
+        actor: app_core::domain::Actor {
+            user: app_core::domain::UserId::new(as_user),
+            role: app_core::domain::Role::Courier,
+            device: app_core::domain::DeviceId::new(dev),
+        },
+        change: ChatChange::Posted {
+            text: "forged".into(),
+            photo: None,
+            location: None,
+            order: None,
+        },
+    };
+    let events = match automerge::ReadDoc::get(&local, automerge::ROOT, "events") {
+        Ok(Some((_, id))) => id,
+        other => panic!("no events: {other:?}"),
+    };
+    {
+        use automerge::transaction::Transactable;
+        let mut t = local.transaction();
+        t.put(
+            &events,
+            e.at.to_string(),
+            serde_json::to_string(&e).unwrap(),
+        )
+        .unwrap();
+        t.commit();
+    }
+    crate::cash::push_all(peer, doc, &local);
+    peer.refusal(doc).await.unwrap_or_else(|e| e)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn couriers_cannot_read_or_forge_others_chats_and_a_reassigned_courier_loses_the_orders() {
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier"), ("c2", "courier")]);
+    let server = SyncServer::start_in("chat-access", data);
+    let desk = device(&server.url, &tokens["d1"]).await;
+    let phone = device(&server.url, &tokens["c1"]).await;
+    let order = create_assigned(&desk.core, "Aino", "c1");
+    assert!(desk.client.wait_synced(T).await);
+    assert!(eventually(T, async || status(&phone.core, &order).is_some()).await);
+    let order_chat = ChatLink::Order {
+        order: order.clone(),
+    };
+    let driver_chat = ChatLink::Driver {
+        courier: "c1".into(),
+    };
+    let team = ChatLink::Team {
+        team: Team::Couriers,
+    };
+    for link in [&order_chat, &driver_chat, &team] {
+        say(&phone.core, link, post("hello"));
+    }
+    assert!(phone.client.wait_synced(T).await);
+    assert!(
+        eventually(T, async || list(&desk.core).chats.len() == 3).await,
+        "the dispatcher gets all three"
+    );
+    let doc = |l: &ChatLink| {
+        app_core::ids::doc_id_of_uuid(&app_core::chat_doc::chat_id(l))
+            .unwrap()
+            .to_string()
+    };
+
+    // c2 may not open c1's order chat or c1's chat with dispatch.
+    let mut c2 = RawPeer::join(&server.url, &tokens["c2"]).await;
+    for link in [&order_chat, &driver_chat] {
+        c2.request(&doc(link));
+        assert!(
+            c2.refusal(&doc(link)).await.is_ok(),
+            "c2 may not open {link:?}"
+        );
+    }
+    // In the couriers' team chat c2 takes part, but cannot post as c1.
+    let reason = forge(&mut c2, &doc(&team), "c1").await;
+    assert!(reason.contains("claims to be by"), "{reason}");
+    assert!(
+        list(&desk.core)
+            .chats
+            .iter()
+            .all(|c| !c.last_text.contains("forged"))
+    );
+
+    // Reassigned to c2: c1 loses the order's chat, on the server and on her phone.
+    crate::sync::act(
+        &desk.core,
+        &order,
+        Action::Assign {
+            courier: "c2".into(),
+        },
+    );
+    assert!(desk.client.wait_synced(T).await);
+    let mut c1 = RawPeer::join(&server.url, &tokens["c1"]).await;
+    let mut refused = false;
+    for _ in 0..3 {
+        c1.request(&doc(&order_chat));
+        if c1.refusal(&doc(&order_chat)).await.is_ok() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        refused,
+        "the server no longer shares the order's chat with c1"
+    );
+    assert!(
+        eventually(T, async || open(&phone.core, &order_chat).is_none()).await,
+        "c1's phone closes it"
+    );
+    // c2 now reads it, with c1's message.
+    let (got, _) = c2.fetch(&doc(&order_chat)).await;
+    let got = app_core::chat_doc::load(&got.save(), &app_core::domain::DeviceId::new("x")).unwrap();
+    let st = app_core::chat_doc::derive(&got.events());
+    assert_eq!(st.messages.len(), 1);
+    assert_eq!(st.messages[0].text, "hello");
+}
