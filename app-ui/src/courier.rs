@@ -460,7 +460,8 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
                 let can_return = has(ActionKind::Return);
                 view! {
                     <h2><span class="ref">{s.reference.clone()}</span>" · "{s.customer_name.clone()}</h2>
-                    <p><span id="stop-status" class=util::status_class(s.status)>{s.status.label()}</span>" "<SyncBadge order_id=s.id.clone()/></p>
+                    <p><span id="stop-status" class=util::status_class(s.status)>{s.status.label()}</span>" "<SyncBadge order_id=s.id.clone()/>
+                        " "<button class="ghost" id="stop-chat" title="Chat with dispatch about this order" on:click={let o = s.id.clone(); move |_| crate::chat::open_chat(c, app_api::chat::ChatLink::Order { order: o.clone() })}>"Chat"</button></p>
                     {stop("Pickup", d.pickup.clone())}
                     {stop("Drop-off", d.dropoff.clone())}
                     {nav.map(|(geo, web)| view! { <p class="nav"><a href=geo id="nav-geo">"Navigate"</a>" · "<a href=web target="_blank" rel="noopener">"Map link"</a></p> })}

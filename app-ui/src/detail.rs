@@ -106,6 +106,7 @@ pub fn OrderPanel(order_id: String, on_close: Callback<()>) -> impl IntoView {
         <aside class="panel" id="order-panel" data-order=order_id.clone()>
             <div class="panel-head">
                 <h2>{move || detail.with(|d| d.as_ref().map(|d| format!("{} · {}", d.summary.reference, d.summary.customer_name)))}</h2>
+                <button class="ghost" id="panel-chat" title="The order's chat: its courier and dispatchers" on:click={let o = order_id.clone(); move |_| crate::chat::open_chat(c, app_api::chat::ChatLink::Order { order: o.clone() })}>"Chat"</button>
                 <button class="ghost" id="panel-close" title="Close (Esc)" on:click=move |_| on_close.run(())>"×"</button>
             </div>
             <Show when=move || error.get().is_some()>

@@ -247,6 +247,7 @@ fn CourierWork(user: String, info: Option<CourierStatus>, on_map: Callback<()>) 
                 <h3>{format!("{name}: open work")}</h3>
                 <button class="ghost" id="courier-sequence" on:click=move |_| sequence(true)>"Sequence"</button>
                 <button class="ghost" id="courier-on-map" on:click=move |_| on_map.run(())>"Show run on map"</button>
+                <button class="ghost" id="courier-chat" on:click={let u = user.clone(); move |_| crate::chat::open_chat(c, app_api::chat::ChatLink::Driver { courier: u.clone() })}>"Chat"</button>
             </div>
             <Show when=move || error.get().is_some()><p class="error" role="alert">{move || error.get()}</p></Show>
             {move || trip.get().map(|t| view! {

@@ -9,13 +9,15 @@
 //! ([`dispatcher`], admins with its People tab from [`account`]), clients the
 //! portal ([`client`]); nobody signed in gets the sign-in screen
 //! ([`account::SignIn`]). The header always shows the
-//! link (online / offline / local only) and how many records wait to sync;
-//! nothing waits on the network.
+//! link (online / offline / local only), how many records wait to sync and
+//! the chat button with the unread total ([`chat`]); nothing waits on the
+//! network.
 
 pub mod account;
 pub mod address;
 pub mod api;
 pub mod cash;
+pub mod chat;
 pub mod client;
 pub mod config_items;
 pub mod courier;
@@ -39,6 +41,11 @@ pub struct Ctx {
     pub sync: RwSignal<Option<SyncStatus>>,
     /// Bumped after every local write so lists reload.
     pub changed: RwSignal<u64>,
+    /// The chat drawer: shown, the conversation open in it (None: the
+    /// list), and the unread total across conversations.
+    pub chat_open: RwSignal<bool>,
+    pub chat: RwSignal<Option<app_api::chat::ChatLink>>,
+    pub unread: RwSignal<u32>,
 }
 
 impl Ctx {
@@ -136,6 +143,9 @@ pub fn App() -> impl IntoView {
         status: RwSignal::new(None),
         sync: RwSignal::new(None),
         changed: RwSignal::new(0),
+        chat_open: RwSignal::new(false),
+        chat: RwSignal::new(None),
+        unread: RwSignal::new(0),
     };
     provide_context(c);
     c.refresh();
@@ -202,6 +212,7 @@ pub fn App() -> impl IntoView {
                 " orders"
             </span>
             <span id="transport" class="badge">{transport.label()}</span>
+            {move || matches!(role.get(), Some(Some(_))).then(|| view! { <chat::ChatButton/> })}
             {move || matches!(role.get(), Some(Some(_))).then(|| view! { <account::AccountMenu/> })}
         </header>
         {move || match role.get() {
@@ -211,6 +222,7 @@ pub fn App() -> impl IntoView {
             Some(Some(Role::Client)) => view! { <client::Portal/> }.into_any(),
             Some(Some(Role::Dispatcher | Role::Admin)) => view! { <dispatcher::Console/> }.into_any(),
         }}
+        {move || matches!(role.get(), Some(Some(_))).then(|| view! { <chat::ChatDrawer/> })}
         <footer class="foot muted">
             {move || c.status.with(|s| s.as_ref().map(|s| view! {
                 "Device " <span id="device-id">{s.device_id.clone()}</span>

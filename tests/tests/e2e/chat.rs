@@ -250,3 +250,149 @@ async fn couriers_cannot_read_or_forge_others_chats_and_a_reassigned_courier_los
     assert_eq!(st.messages.len(), 1);
     assert_eq!(st.messages[0].text, "hello");
 }
+
+/// In Chromium, two devices through a real server: the courier writes in a
+/// stop's chat while the server is down; once it is back the dispatcher's
+/// header counts it, the conversation shows its capture time, the
+/// dispatcher answers with a quick reply; the courier's phone shows the
+/// reply and that the dispatcher read theirs, and the dispatcher sees the
+/// courier read the reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_courier_offline_and_a_dispatcher_chat_in_the_browser() {
+    use ruta_e2e::{DeviceHost, provision_tenant};
+    use serde_json::{Value, json};
+    let data = tempfile::tempdir().unwrap();
+    let tokens = provision_tenant(
+        data.path(),
+        "acme",
+        &[("d1", "dispatcher"), ("c1", "courier")],
+    );
+    let mut server = SyncServer::start_in("chat-browser", data);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let host = |name: &str, token: &str| {
+        DeviceHost::start_with_env(
+            name,
+            tempfile::tempdir().unwrap(),
+            &[
+                ("RUTA_SYNC_URL", server.url.as_ref()),
+                ("RUTA_SYNC_TOKEN", token.as_ref()),
+            ],
+        )
+    };
+    let desk = host("device-chat-desk", &tokens["d1"]);
+    let phone = host("device-chat-phone", &tokens["c1"]);
+    let call = async |h: &DeviceHost, r: Request| -> Value {
+        let (code, body) = h.call(&serde_json::to_value(&r).unwrap()).await;
+        assert_eq!(code, 200, "{r:?}: {body}");
+        body
+    };
+    let order = call(
+        &desk,
+        Request::CreateOrder(app_api::NewOrder::simple(
+            "Aino",
+            "Mannerheimintie 20",
+            "Bulevardi 14",
+        )),
+    )
+    .await;
+    let (id, reference) = (
+        order["id"].as_str().unwrap().to_owned(),
+        order["reference"].as_str().unwrap().to_owned(),
+    );
+    call(
+        &desk,
+        Request::Act {
+            order_id: id.clone(),
+            action: Action::Assign {
+                courier: "c1".into(),
+            },
+        },
+    )
+    .await;
+    assert!(
+        eventually(T, async || phone
+            .call(&json!({ "op": "get_order", "order_id": id }))
+            .await
+            .0
+            == 200)
+        .await,
+        "the order reaches the phone"
+    );
+    let chat_of = async |h: &DeviceHost| -> Option<ChatView> {
+        let (code, body) = h
+            .call(&json!({ "op": "open_chat", "link": { "type": "order", "order": id } }))
+            .await;
+        (code == 200)
+            .then(|| serde_json::from_value::<Response>(body).ok())
+            .flatten()
+            .and_then(|r| match r {
+                Response::Chat(v) => Some(v),
+                _ => None,
+            })
+    };
+    let unread = async |h: &DeviceHost| -> u64 {
+        let (_, body) = h.call(&json!({ "op": "list_chats" })).await;
+        body["unread_total"].as_u64().unwrap_or(0)
+    };
+
+    // The server goes down: the courier writes anyway.
+    let server_data = std::mem::replace(&mut server.data, tempfile::tempdir().unwrap());
+    drop(server);
+    let text = "Customer not home, leaving a note";
+    let wrote = ruta_e2e::browser_phase(
+        "chat.mjs",
+        "courier-write",
+        &phone.url,
+        json!({ "reference": reference, "text": text }),
+    );
+    assert_eq!(unread(&desk).await, 0, "nothing reached the desk");
+
+    // Back: the desk counts it, with the time it was written.
+    let _server = SyncServer::start_at("chat-browser-2", server_data, &addr);
+    assert!(
+        eventually(std::time::Duration::from_secs(60), async || unread(&desk)
+            .await
+            == 1)
+        .await,
+        "the message reaches the dispatcher after the reconnect"
+    );
+    let reply = "Leave it at the door";
+    let read = ruta_e2e::browser_phase(
+        "chat.mjs",
+        "desk-read",
+        &desk.url,
+        json!({ "text": text, "at": wrote["at"], "reply": reply }),
+    );
+    assert_eq!(read["at"], wrote["at"]);
+    assert!(
+        eventually(T, async || chat_of(&phone).await.is_some_and(|v| v
+            .messages
+            .len()
+            == 2
+            && v.messages[0].read_by == ["d1"]))
+        .await,
+        "the reply and the read receipt reach the phone"
+    );
+    let seen = ruta_e2e::browser_phase(
+        "chat.mjs",
+        "courier-read",
+        &phone.url,
+        json!({ "reply": reply }),
+    );
+    assert_eq!(seen["receipt"], "read by d1", "{seen}");
+    let back = ruta_e2e::browser_phase("chat.mjs", "desk-receipt", &desk.url, json!({}));
+    assert_eq!(back["receipt"], "read by c1", "{back}");
+    // One conversation, the same two messages on both devices.
+    let (a, b) = (
+        chat_of(&desk).await.unwrap(),
+        chat_of(&phone).await.unwrap(),
+    );
+    let texts = |v: &ChatView| {
+        v.messages
+            .iter()
+            .map(|m| m.text.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(texts(&a), texts(&b));
+    assert_eq!(texts(&a), [text, reply]);
+}

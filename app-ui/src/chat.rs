@@ -1,0 +1,346 @@
+//! Chat in every workspace: the header's button with the unread total, and a
+//! drawer with the conversation list and one conversation — messages in
+//! capture order with who has them and who read them, pending ones marked,
+//! edits and deletions shown, a composer with the role's quick replies and
+//! "share my location". Everything works offline: a message is in the
+//! conversation at once and goes when the device is back online.
+//!
+//! Other screens open a conversation with [`open_chat`] (the order panel and
+//! the stop view: the order's chat; the driver monitor: a courier's).
+
+use app_api::chat::{ChatAction, ChatLink, ChatMessage, ChatSummary, ChatView, NewMessage, Team};
+use app_api::{Request, Response, Role};
+use leptos::ev::KeyboardEvent;
+use leptos::prelude::*;
+
+use crate::util::{self, run};
+use crate::{Ctx, ctx};
+
+/// Opens the chat drawer on the conversation about `link`.
+pub fn open_chat(c: Ctx, link: ChatLink) {
+    c.chat_open.set(true);
+    c.chat.set(Some(link));
+}
+
+/// The header's chat button: the unread total across conversations.
+#[component]
+pub fn ChatButton() -> impl IntoView {
+    let c = ctx();
+    Effect::new(move |_| {
+        c.changed.track();
+        let unread = c.unread;
+        run(Request::ListChats, move |r| {
+            if let Ok(Response::Chats(l)) = r {
+                let _ = unread.try_set(l.unread_total);
+            }
+        });
+    });
+    view! {
+        <button id="chat-button" class="badge chat-button" title="Conversations"
+            class:unread={move || c.unread.get() > 0}
+            on:click=move |_| { c.chat_open.update(|o| *o = !*o); c.chat.set(None); }>
+            "Chat"
+            {move || (c.unread.get() > 0).then(|| view! { <span id="chat-unread" class="count">{c.unread.get()}</span> })}
+        </button>
+    }
+}
+
+/// The chat drawer (shown while `chat_open`).
+#[component]
+pub fn ChatDrawer() -> impl IntoView {
+    let c = ctx();
+    view! {
+        <Show when=move || c.chat_open.get()>
+            <aside id="chat-drawer" class="chat-drawer">
+                {move || match c.chat.get() {
+                    Some(link) => view! { <Conversation link=link/> }.into_any(),
+                    None => view! { <ChatList/> }.into_any(),
+                }}
+            </aside>
+        </Show>
+    }
+}
+
+fn role(c: &Ctx) -> Option<Role> {
+    c.status.with_untracked(|s| s.as_ref().map(|s| s.role))
+}
+
+#[component]
+fn ChatList() -> impl IntoView {
+    let c = ctx();
+    let chats = RwSignal::new(None::<Vec<ChatSummary>>);
+    Effect::new(move |_| {
+        c.changed.track();
+        run(Request::ListChats, move |r| {
+            if let Ok(Response::Chats(l)) = r {
+                let _ = chats.try_set(Some(l.chats));
+                let _ = c.unread.try_set(l.unread_total);
+            }
+        });
+    });
+    let me = c.user();
+    let role = role(&c);
+    // Conversations one can always start: a courier's with dispatch, the team's.
+    let starters: Vec<(&'static str, ChatLink)> = match role {
+        Some(Role::Courier) => vec![
+            (
+                "Dispatch",
+                ChatLink::Driver {
+                    courier: me.clone(),
+                },
+            ),
+            (
+                "All couriers",
+                ChatLink::Team {
+                    team: Team::Couriers,
+                },
+            ),
+        ],
+        Some(Role::Dispatcher | Role::Admin) => vec![
+            (
+                "All couriers",
+                ChatLink::Team {
+                    team: Team::Couriers,
+                },
+            ),
+            ("Dispatch team", ChatLink::Team { team: Team::Staff }),
+        ],
+        Some(Role::Client) => vec![("Support", ChatLink::Customer { client: me.clone() })],
+        None => vec![],
+    };
+    view! {
+        <div class="chat-head">
+            <h2>"Conversations"</h2>
+            <span class="spacer"></span>
+            <button class="linkish" title="Close" on:click=move |_| c.chat_open.set(false)>"✕"</button>
+        </div>
+        <div class="chat-starters">
+            {starters.into_iter().map(|(label, link)| {
+                let id = format!("chat-start-{}", util::slug(label));
+                view! { <button id=id class="ghost" on:click=move |_| open_chat(c, link.clone())>{label}</button> }
+            }).collect_view()}
+        </div>
+        {move || match chats.get() {
+            None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+            Some(list) if list.is_empty() => view! {
+                <p class="muted empty">"No conversations yet. Open an order's chat from its panel, or start one above."</p>
+            }.into_any(),
+            Some(list) => view! {
+                <ul id="chat-list" class="chat-list">
+                    {list.into_iter().map(|s| {
+                        let link = s.link.clone();
+                        view! {
+                            <li class="chat-row" class:unread={s.unread > 0} on:click=move |_| open_chat(c, link.clone())>
+                                <div class="chat-row-top">
+                                    <strong class="chat-title">{s.title.clone()}</strong>
+                                    <span class="muted">{s.last_at_ms.map(util::hhmm)}</span>
+                                </div>
+                                <div class="chat-row-bottom">
+                                    <span class="muted chat-last">{s.last_text.clone()}</span>
+                                    {s.pending.then(|| view! { <span class="sync pending">"sending"</span> })}
+                                    {(s.unread > 0).then(|| view! { <span class="count">{s.unread}</span> })}
+                                </div>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any(),
+        }}
+    }
+}
+
+fn receipt(m: &ChatMessage, online: bool) -> String {
+    if m.pending {
+        return if online {
+            "sending…"
+        } else {
+            "sending when online"
+        }
+        .into();
+    }
+    if !m.mine {
+        return String::new();
+    }
+    if !m.read_by.is_empty() {
+        return format!("read by {}", m.read_by.join(", "));
+    }
+    if !m.delivered_to.is_empty() {
+        return format!("delivered to {}", m.delivered_to.join(", "));
+    }
+    "sent".into()
+}
+
+#[component]
+fn Conversation(link: ChatLink) -> impl IntoView {
+    let c = ctx();
+    let view_s = RwSignal::new(None::<ChatView>);
+    let error = RwSignal::new(None::<String>);
+    let draft = RwSignal::new(String::new());
+    let editing = RwSignal::new(None::<String>);
+    let link = StoredValue::new(link);
+    let online = move || {
+        c.sync.with_untracked(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.link == app_api::LinkState::Online)
+        })
+    };
+    let apply = move |r: Result<Response, String>| match r {
+        Ok(Response::Chat(v)) => {
+            error.set(None);
+            let unread = v.unread;
+            view_s.set(Some(v));
+            if unread > 0 {
+                mark_read(c, link.get_value(), view_s);
+            }
+        }
+        Ok(other) => error.set(Some(util::unexpected(&other))),
+        Err(e) => error.set(Some(e)),
+    };
+    Effect::new(move |_| {
+        c.changed.track();
+        run(
+            Request::OpenChat {
+                link: link.get_value(),
+            },
+            apply,
+        );
+    });
+    let send = move |action: ChatAction| {
+        run(
+            Request::ChatAct {
+                link: link.get_value(),
+                action,
+            },
+            move |r| {
+                let ok = r.is_ok();
+                apply(r);
+                if ok {
+                    c.bump();
+                }
+            },
+        );
+    };
+    let submit = move || {
+        let text = draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        match editing.get_untracked() {
+            Some(message) => send(ChatAction::Edit { message, text }),
+            None => send(ChatAction::Post(NewMessage {
+                text,
+                ..Default::default()
+            })),
+        }
+        draft.set(String::new());
+        editing.set(None);
+    };
+    let share_location = move |_| {
+        let watch = StoredValue::new(None::<i32>);
+        let id = util::watch_position(
+            move |lat, lon, _, _| {
+                if let Some(id) = watch.get_value() {
+                    util::clear_watch(id);
+                    watch.set_value(None);
+                    send(ChatAction::Post(NewMessage {
+                        location: Some((lat, lon)),
+                        ..Default::default()
+                    }));
+                }
+            },
+            move |e| error.set(Some(e)),
+        );
+        if id.is_none() {
+            error.set(Some("this device has no location".into()));
+        }
+        watch.set_value(id);
+    };
+    view! {
+        <div class="chat-head">
+            <button class="linkish" id="chat-back" title="All conversations" on:click=move |_| c.chat.set(None)>"‹"</button>
+            <h2 id="chat-title">{move || view_s.with(|v| v.as_ref().map(|v| v.title.clone()))}</h2>
+            <span class="spacer"></span>
+            <button class="linkish" title="Close" on:click=move |_| c.chat_open.set(false)>"✕"</button>
+        </div>
+        {move || error.get().map(|e| view! { <p class="error" id="chat-error">{e}</p> })}
+        <ol id="chat-messages" class="chat-messages">
+            {move || view_s.with(|v| match v {
+                None => view! { <li class="muted">"Loading…"</li> }.into_any(),
+                Some(v) if v.messages.is_empty() => view! { <li class="muted empty">"No messages yet — say something."</li> }.into_any(),
+                Some(v) => v.messages.iter().map(|m| {
+                    let (id1, id2, text) = (m.id.clone(), m.id.clone(), m.text.clone());
+                    let body = if m.deleted {
+                        view! { <span class="muted deleted">"Message deleted"</span> }.into_any()
+                    } else {
+                        view! {
+                            <span class="text">{m.text.clone()}</span>
+                            {m.location.map(|(lat, lon)| view! {
+                                <a class="location" href=format!("geo:{lat:.6},{lon:.6}")>{format!("Location {lat:.5}, {lon:.5}")}</a>
+                            })}
+                            {m.order_reference.clone().map(|r| view! { <span class="quoted">{format!("Order {r}")}</span> })}
+                        }.into_any()
+                    };
+                    let mine = m.mine && !m.deleted;
+                    view! {
+                        <li class="msg" class:mine=m.mine class:pending=m.pending data-id=m.id.clone()>
+                            <div class="meta">
+                                <strong>{m.author_name.clone()}</strong>
+                                " · " <span class="at">{util::hhmm(m.at_ms)}</span>
+                                {(m.edited).then(|| view! { <span class="muted">" · edited"</span> })}
+                            </div>
+                            <div class="body">{body}</div>
+                            <div class="receipt muted">{receipt(m, online())}</div>
+                            {mine.then(|| view! {
+                                <div class="msg-tools">
+                                    <button class="linkish" on:click=move |_| { editing.set(Some(id1.clone())); draft.set(text.clone()); }>"Edit"</button>
+                                    <button class="linkish" on:click=move |_| {
+                                        let ok = web_sys::window().and_then(|w| w.confirm_with_message("Delete this message? Everyone will see it was deleted.").ok()).unwrap_or(false);
+                                        if ok { send(ChatAction::Delete { message: id2.clone() }); }
+                                    }>"Delete"</button>
+                                </div>
+                            })}
+                        </li>
+                    }
+                }).collect_view().into_any(),
+            })}
+        </ol>
+        {move || view_s.with(|v| v.as_ref().map(|v| v.quick_replies.clone())).map(|qs| view! {
+            <div class="quick-replies">
+                {qs.into_iter().map(|q| {
+                    let t = q.clone();
+                    view! { <button class="chip" on:click=move |_| send(ChatAction::Post(NewMessage { text: t.clone(), ..Default::default() }))>{q}</button> }
+                }).collect_view()}
+            </div>
+        })}
+        <div class="composer">
+            <textarea id="chat-input" rows="2"
+                placeholder=move || if editing.get().is_some() { "Edit your message" } else { "Write a message (Enter sends, Shift+Enter for a new line)" }
+                prop:value=move || draft.get()
+                on:input=move |e| draft.set(event_target_value(&e))
+                on:keydown=move |e: KeyboardEvent| {
+                    if e.key() == "Enter" && !e.shift_key() { e.prevent_default(); submit(); }
+                    if e.key() == "Escape" { editing.set(None); draft.set(String::new()); }
+                }></textarea>
+            <div class="composer-tools">
+                <button id="chat-send" on:click=move |_| submit()>{move || if editing.get().is_some() { "Save" } else { "Send" }}</button>
+                <button class="ghost" id="chat-location" title="Share where I am" on:click=share_location>"Location"</button>
+            </div>
+        </div>
+    }
+}
+
+fn mark_read(c: Ctx, link: ChatLink, view_s: RwSignal<Option<ChatView>>) {
+    run(
+        Request::ChatAct {
+            link,
+            action: ChatAction::MarkRead,
+        },
+        move |r| {
+            if let Ok(Response::Chat(v)) = r {
+                let _ = view_s.try_set(Some(v));
+                // The header's unread total.
+                c.changed.update(|n| *n += 1);
+            }
+        },
+    );
+}
