@@ -22,6 +22,7 @@ pub mod config;
 mod csv;
 mod documents;
 mod fleet;
+pub mod notify;
 mod pod;
 pub mod routes;
 mod routing;
@@ -225,6 +226,10 @@ pub enum Request {
         link: chat::ChatLink,
         action: chat::ChatAction,
     },
+    /// This user's notification centre (the last 7 days).
+    Notifications,
+    /// Mark read (on every device of this user) or change a subscription.
+    NotificationAct(notify::NotificationAction),
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -288,6 +293,7 @@ pub enum Response {
     },
     Chats(chat::ChatList),
     Chat(chat::ChatView),
+    Notifications(notify::NotificationList),
 }
 
 /// An order's tracking on this device: the server's last answer and when it

@@ -37,6 +37,7 @@ pub use document_calls::DocumentSettings;
 mod cash_calls;
 mod chat_calls;
 mod ledgers;
+mod notify_calls;
 mod order_calls;
 mod peer;
 mod route_calls;
@@ -324,6 +325,10 @@ impl Core {
             Request::ListChats => self.list_chats().map(Response::Chats),
             Request::OpenChat { link } => self.chat_view(link).map(Response::Chat),
             Request::ChatAct { link, action } => self.chat_act(link, action).map(Response::Chat),
+            Request::Notifications => self.notifications().map(Response::Notifications),
+            Request::NotificationAct(action) => {
+                self.notification_act(action).map(Response::Notifications)
+            }
         }
     }
 

@@ -34,7 +34,7 @@ mod sessions;
 mod trips;
 mod waybills;
 pub use cash::{CashRow, CollectionRow};
-pub use chats::ChatRow;
+pub use chats::{ChatRow, RecentEvent};
 pub use sessions::SessionRow;
 pub use trips::TripRow;
 pub use waybills::WaybillRow;

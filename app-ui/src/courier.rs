@@ -417,7 +417,17 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
     });
     let act = move |action: Action| c.act(id.get_value(), action, error);
     let reason = RwSignal::new(String::new());
-    let capture = RwSignal::new(false);
+    // The proof capture opened on the order as it was then: it is not
+    // rebuilt when the order reloads (a merge arriving mid-signature must
+    // not wipe the strokes or the photo), only closed once the order can no
+    // longer be delivered.
+    let capture = RwSignal::new(None::<OrderDetail>);
+    let deliverable = Memo::new(move |_| {
+        detail.with(|d| {
+            d.as_ref()
+                .is_some_and(|d| d.actions.contains(&ActionKind::Deliver))
+        })
+    });
 
     view! {
         <section class="stopview" id="stop-view">
@@ -472,7 +482,7 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
                         {actions.into_iter().map(|(name, action)| view! {
                             <button id=format!("act-{}", name.as_str()) on:click=move |_| act(action.clone())>{util::action_label(name)}</button>
                         }).collect_view()}
-                        {can_deliver.then(|| view! { <button id="act-deliver" on:click=move |_| capture.set(true)>"Deliver…"</button> })}
+                        {can_deliver.then(|| { let d = d.clone(); view! { <button id="act-deliver" on:click=move |_| capture.set(Some(d.clone()))>"Deliver…"</button> } })}
                         {(can_fail || can_decline || can_return).then(|| view! {
                             <span class="inline">
                                 <select id="fail-reason" on:change=move |ev| reason.set(event_target_value(&ev))>
@@ -486,11 +496,9 @@ fn StopView(order_id: String, on_back: Callback<()>) -> impl IntoView {
                             </span>
                         })}
                     </div>
-                    <Show when=move || capture.get() && can_deliver>
-                        <PodCapture detail=d.clone() done=done error=error/>
-                    </Show>
                 }
             })}
+            {move || capture.get().filter(|_| deliverable.get()).map(|d| view! { <PodCapture detail=d done=done error=error/> })}
         </section>
     }
 }

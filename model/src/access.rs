@@ -62,16 +62,30 @@ pub enum DocFacts {
         #[serde(default)]
         couriers: bool,
     },
+    /// A user's inbox (`inbox_doc`: read state, subscriptions): theirs only.
+    Inbox { owner: UserId },
 }
 
 /// The facts a document is judged by for `who`: the server's, or — for a
 /// document it does not know yet — those its id alone settles: a courier's
-/// own cash ledger (its id is theirs, see `cash_doc::ledger_id`), their chat
+/// own cash ledger (its id is theirs, see `cash_doc::ledger_id`), anyone's
+/// own inbox (`inbox_doc::inbox_id`), a courier's chat
 /// with dispatch and the couriers' team chat (`chat_doc::chat_id`), which
 /// their phone may create offline before anyone else has.
 pub fn facts_for(who: &Principal, doc: &str, known: Option<DocFacts>) -> Option<DocFacts> {
-    if known.is_some() || who.role != ruta_domain::Role::Courier {
+    if known.is_some() {
         return known;
+    }
+    // Anyone's own inbox, which any of their devices may make first.
+    if crate::ids::doc_id_of_uuid(&crate::inbox_doc::inbox_id(&who.user))
+        .is_some_and(|d| d.to_string() == doc)
+    {
+        return Some(DocFacts::Inbox {
+            owner: who.user.clone(),
+        });
+    }
+    if who.role != ruta_domain::Role::Courier {
+        return None;
     }
     let own = crate::ids::doc_id_of_uuid(&crate::cash_doc::ledger_id(&who.user))?;
     if own.to_string() == doc {
@@ -171,6 +185,8 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
             Access::ReadWrite
         }
         Some(DocFacts::Chat { .. }) => Access::None,
+        Some(DocFacts::Inbox { owner }) if mine(owner) => Access::ReadWrite,
+        Some(DocFacts::Inbox { .. }) => Access::None,
     }
 }
 
@@ -363,6 +379,40 @@ mod tests {
             decide(&p("dave", Role::Courier), Some(&driver)),
             Access::None
         );
+        // Their own inbox, before the server has seen it; nobody else's.
+        for role in [Role::Admin, Role::Dispatcher, Role::Courier, Role::Client] {
+            let me = p("me", role);
+            let mine = crate::ids::doc_id_of_uuid(&crate::inbox_doc::inbox_id(&me.user))
+                .unwrap()
+                .to_string();
+            let facts = facts_for(&me, &mine, None);
+            assert_eq!(decide(&me, facts.as_ref()), Access::ReadWrite, "{role:?}");
+            assert_eq!(decide(&p("you", role), facts.as_ref()), Access::None);
+        }
+        // A courier's own chat with dispatch and the team chat, before the server has them.
+        let c = p("cora", Role::Courier);
+        for link in [
+            ChatLink::Driver {
+                courier: "cora".into(),
+            },
+            ChatLink::Team {
+                team: Team::Couriers,
+            },
+        ] {
+            let id = crate::ids::doc_id_of_uuid(&crate::chat_doc::chat_id(&link))
+                .unwrap()
+                .to_string();
+            assert_eq!(
+                decide(&c, facts_for(&c, &id, None).as_ref()),
+                Access::ReadWrite
+            );
+        }
+        let dave = crate::ids::doc_id_of_uuid(&crate::chat_doc::chat_id(&ChatLink::Driver {
+            courier: "dave".into(),
+        }))
+        .unwrap()
+        .to_string();
+        assert_eq!(facts_for(&c, &dave, None), None);
         let customer = facts_of(
             &ChatLink::Customer {
                 client: "shop".into(),

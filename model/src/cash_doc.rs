@@ -51,14 +51,7 @@ pub const MAX_NOTE: usize = 500;
 
 /// The document id (a UUID) of `courier`'s cash ledger: the same on every device.
 pub fn ledger_id(courier: &UserId) -> String {
-    let hash = crate::ids::sha256_hex(format!("ruta-cash-ledger:{courier}").as_bytes());
-    let mut bytes = [0u8; 16];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).unwrap_or(0);
-    }
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
+    crate::ids::derived_uuid(&format!("ruta-cash-ledger:{courier}"))
 }
 
 /// How an operator settles a discrepancy.

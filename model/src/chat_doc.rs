@@ -94,14 +94,7 @@ pub fn parse_link(key: &str) -> Option<ChatLink> {
 
 /// The document id (a UUID) of the conversation about `link`.
 pub fn chat_id(link: &ChatLink) -> String {
-    let hash = crate::ids::sha256_hex(format!("ruta-chat:{}", link_key(link)).as_bytes());
-    let mut bytes = [0u8; 16];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).unwrap_or(0);
-    }
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
+    crate::ids::derived_uuid(&format!("ruta-chat:{}", link_key(link)))
 }
 
 /// A new conversation document as every device makes it (the same first change).

@@ -40,6 +40,19 @@ pub fn doc_id_of_uuid(id: &str) -> Option<DocumentId> {
     DocumentId::try_from(uuid.as_bytes().to_vec()).ok()
 }
 
+/// A UUID derived from `seed` (SHA-256): the id of a document every device
+/// names the same way (a cash ledger, a route session, a conversation, an inbox).
+pub fn derived_uuid(seed: &str) -> String {
+    let hash = sha256_hex(seed.as_bytes());
+    let mut bytes = [0u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).unwrap_or(0);
+    }
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
 /// Lowercase hex SHA-256 of `data`: the name of a blob, and of a token at rest.
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;

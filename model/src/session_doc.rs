@@ -50,15 +50,7 @@ pub const MAX_TEXT: usize = 200;
 
 /// The document id (a UUID) of the session of `route` on `date` driven by `driver`.
 pub fn session_id(route: &str, date: &str, driver: &UserId) -> String {
-    let hash =
-        crate::ids::sha256_hex(format!("ruta-route-session:{route}:{date}:{driver}").as_bytes());
-    let mut bytes = [0u8; 16];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).unwrap_or(0);
-    }
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
+    crate::ids::derived_uuid(&format!("ruta-route-session:{route}:{date}:{driver}"))
 }
 
 /// Whether `d` is a calendar date `YYYY-MM-DD`.

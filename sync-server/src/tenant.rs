@@ -801,6 +801,7 @@ impl Tenant {
                     | DocFacts::Waybill
                     | DocFacts::Session { .. }
                     | DocFacts::Chat { .. }
+                    | DocFacts::Inbox { .. }
             )
         ) {
             let storage = self.storage.clone();
@@ -808,7 +809,12 @@ impl Tenant {
             let facts = tokio::task::spawn_blocking(move || {
                 let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
                 let d = Automerge::load(&bytes).ok()?;
-                if ruta_model::chat_doc::is_chat_doc(&d) {
+                if ruta_model::inbox_doc::is_inbox_doc(&d) {
+                    Some(
+                        ruta_model::inbox_doc::owner_of(&d)
+                            .map(|owner| Content::Facts(DocFacts::Inbox { owner })),
+                    )
+                } else if ruta_model::chat_doc::is_chat_doc(&d) {
                     Some(ruta_model::chat_doc::link_of(&d).map(Content::Chat))
                 } else if ruta_model::trip_doc::is_trip_doc(&d) {
                     Some(
@@ -1042,6 +1048,7 @@ fn kind_name(f: &DocFacts) -> &'static str {
         DocFacts::Waybill => ruta_model::waybill_doc::INDEX_KIND,
         DocFacts::Session { .. } => ruta_model::session_doc::INDEX_KIND,
         DocFacts::Chat { .. } => ruta_model::chat_doc::INDEX_KIND,
+        DocFacts::Inbox { .. } => ruta_model::inbox_doc::INDEX_KIND,
     }
 }
 

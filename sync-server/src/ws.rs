@@ -32,7 +32,7 @@ use futures::{SinkExt, StreamExt};
 use ruta_model::access::{self, Access, DocFacts};
 use ruta_model::guard::check_write;
 use ruta_model::{DocumentId, decode_position, order_of};
-use ruta_model::{cash_doc, chat_doc, config_doc, session_doc, trip_doc, waybill_doc};
+use ruta_model::{cash_doc, chat_doc, config_doc, inbox_doc, session_doc, trip_doc, waybill_doc};
 use samod::PeerId;
 use sync_storage::load_doc_bytes;
 
@@ -276,6 +276,7 @@ impl Guard {
         let known_waybill = matches!(facts, Some(DocFacts::Waybill));
         let known_session = matches!(facts, Some(DocFacts::Session { .. }));
         let known_chat = matches!(facts, Some(DocFacts::Chat { .. }));
+        let known_inbox = matches!(facts, Some(DocFacts::Inbox { .. }));
         let order =
             if config || known_trip || known_cash || known_waybill || known_session || known_chat {
                 None
@@ -336,55 +337,36 @@ impl Guard {
             let waybill = known_waybill || (facts.is_none() && waybill_doc::is_waybill_doc(&trial));
             let session = known_session || (facts.is_none() && session_doc::is_session_doc(&trial));
             let chat = known_chat || (facts.is_none() && chat_doc::is_chat_doc(&trial));
+            let inbox = known_inbox || (facts.is_none() && inbox_doc::is_inbox_doc(&trial));
             let judged = match &order {
+                _ if inbox => {
+                    inbox_doc::check_write(&doc_id, &shadow, &trial, &self.auth.principal)
+                        .map(|added| added_ids(&added))
+                        .map_err(|e| e.to_string())
+                }
                 _ if chat => chat_doc::check_write(&doc_id, &shadow, &trial, &self.auth.principal)
-                    .map(|added| {
-                        added
-                            .iter()
-                            .map(|e| (e.id(), e.actor.device.to_string()))
-                            .collect::<Vec<_>>()
-                    })
+                    .map(|added| added_ids(&added))
                     .map_err(|e| e.to_string()),
                 _ if session => {
                     session_doc::check_write(&doc_id, &shadow, &trial, &self.auth.principal)
-                        .map(|added| {
-                            added
-                                .iter()
-                                .map(|e| (e.id(), e.actor.device.to_string()))
-                                .collect::<Vec<_>>()
-                        })
+                        .map(|added| added_ids(&added))
                         .map_err(|e| e.to_string())
                 }
                 _ if waybill => waybill_doc::check_write(&shadow, &trial, &self.auth.principal)
-                    .map(|added| {
-                        added
-                            .iter()
-                            .map(|e| (e.id(), e.actor.device.to_string()))
-                            .collect::<Vec<_>>()
-                    })
+                    .map(|added| added_ids(&added))
                     .map_err(|e| e.to_string()),
                 _ if cash => cash_doc::check_write(&doc_id, &shadow, &trial, &self.auth.principal)
-                    .map(|added| {
-                        added
-                            .iter()
-                            .map(|e| (e.id(), e.actor.device.to_string()))
-                            .collect::<Vec<_>>()
-                    })
+                    .map(|added| added_ids(&added))
                     .map_err(|e| e.to_string()),
                 _ if trip => trip_doc::check_write(&shadow, &trial, &self.auth.principal)
-                    .map(|added| {
-                        added
-                            .iter()
-                            .map(|e| (e.id(), e.actor.device.to_string()))
-                            .collect::<Vec<_>>()
-                    })
+                    .map(|added| added_ids(&added))
                     .map_err(|e| e.to_string()),
                 Some(order) => check_write(&shadow, &trial, order, &self.auth.principal)
                     .map(|added| {
                         added
                             .iter()
                             .map(|e| (e.id(), e.actor.device.to_string()))
-                            .collect::<Vec<_>>()
+                            .collect()
                     })
                     .map_err(|e| e.to_string()),
                 None => config_doc::check_write(&shadow, &trial, &self.auth.principal)
@@ -743,4 +725,12 @@ fn new_chat_link(
     let link = chat_doc::link_of(&d)?;
     (ruta_model::ids::doc_id_of_uuid(&chat_doc::chat_id(&link)).as_ref() == Some(doc))
         .then_some(link)
+}
+
+/// (event id, device) of each event a write adds.
+fn added_ids<E: ruta_model::event_doc::LedgerEvent>(added: &[E]) -> Vec<(String, String)> {
+    added
+        .iter()
+        .map(|e| (e.id(), e.actor().device.to_string()))
+        .collect()
 }

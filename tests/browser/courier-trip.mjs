@@ -37,6 +37,9 @@ try {
   await page.fill('#stop-scan-code', after[1]);
   await page.click('#stop-scan button[type=submit]');
   await page.waitForSelector('#stop-view');
+  // The stop's detail loads after the view opens.
+  await page.waitForFunction((r) => document.querySelector('#stop-view')?.textContent.includes(r), after[1])
+    .catch(() => {});
   check((await page.textContent('#stop-view')).includes(after[1]), 'the scanned stop is open');
   await page.click('#back');
   await page.waitForSelector('#queue li');

@@ -77,6 +77,7 @@ try {
     await page.screenshot({ path: `${artifacts}/workspaces-courier-pod.png`, fullPage: true });
     await page.setInputFiles('#pod-photo', args.photo);
     await page.waitForSelector('img.preview');
+    await page.locator('#signature-pad').scrollIntoViewIfNeeded();
     const pad = await page.locator('#signature-pad').boundingBox();
     for (const [y0, t] of [[0.4, 0], [0.65, 1]]) {
       await page.mouse.move(pad.x + 20, pad.y + pad.height * y0);

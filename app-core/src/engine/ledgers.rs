@@ -16,6 +16,7 @@ pub enum LedgerKind {
     Waybill,
     Session,
     Chat,
+    Inbox,
 }
 
 impl LedgerKind {
@@ -27,6 +28,7 @@ impl LedgerKind {
             ruta_model::waybill_doc::INDEX_KIND => Some(Self::Waybill),
             ruta_model::session_doc::INDEX_KIND => Some(Self::Session),
             ruta_model::chat_doc::INDEX_KIND => Some(Self::Chat),
+            ruta_model::inbox_doc::INDEX_KIND => Some(Self::Inbox),
             _ => None,
         }
     }
@@ -67,6 +69,7 @@ impl Core {
             LedgerKind::Waybill => self.waybill_document(id),
             LedgerKind::Session => self.session_document(id),
             LedgerKind::Chat => self.chat_document(id),
+            LedgerKind::Inbox => self.inbox_document(id),
         }
     }
 
@@ -78,6 +81,7 @@ impl Core {
             LedgerKind::Waybill => self.merge_waybill(id, bytes),
             LedgerKind::Session => self.merge_session(id, bytes),
             LedgerKind::Chat => self.merge_chat(id, bytes),
+            LedgerKind::Inbox => self.merge_inbox(id, bytes),
         }
     }
 
@@ -89,6 +93,7 @@ impl Core {
             LedgerKind::Waybill => self.waybill_synced(id, writes),
             LedgerKind::Session => self.session_synced(id, writes),
             LedgerKind::Chat => self.chat_synced(id, writes),
+            LedgerKind::Inbox => self.inbox_synced(id, writes),
         }
     }
 
@@ -118,6 +123,11 @@ impl Core {
             self.pending_chats()?
                 .into_iter()
                 .map(|id| (LedgerKind::Chat, id)),
+        );
+        out.extend(
+            self.pending_inboxes()?
+                .into_iter()
+                .map(|id| (LedgerKind::Inbox, id)),
         );
         Ok(out)
     }

@@ -264,6 +264,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          confirmed TEXT
      ) STRICT;
      CREATE INDEX chats_recent ON chats (last_ms DESC);",
+    // 13: notifications are derived from the timeline (newest first) and
+    // the user's inbox document, whose sync confirmation is kept here.
+    "CREATE INDEX timeline_recent ON timeline (at_ms);
+     CREATE TABLE inboxes (
+         id TEXT PRIMARY KEY,
+         pending INTEGER NOT NULL DEFAULT 0,
+         writes INTEGER NOT NULL DEFAULT 0
+     ) STRICT;",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
