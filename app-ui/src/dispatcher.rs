@@ -58,6 +58,15 @@ pub fn Console() -> impl IntoView {
         .status
         .with_untracked(|s| s.as_ref().is_some_and(|s| s.role == app_api::Role::Admin));
     let open = RwSignal::new(None::<String>);
+    // A notification opens its order here.
+    let c = ctx();
+    Effect::new(move |_| {
+        if let Some(id) = c.open_order.get() {
+            open.set(Some(id));
+            tab.set(Tab::Orders);
+            c.open_order.set(None);
+        }
+    });
     // The courier picked on the driver monitor or the map: their run is drawn.
     let courier = RwSignal::new(None::<String>);
     // Courier ids for the assign fields' suggestions (once: typing stays free).

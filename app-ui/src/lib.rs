@@ -24,6 +24,7 @@ pub mod courier;
 pub mod detail;
 pub mod dispatcher;
 pub mod fleet;
+pub mod notices;
 pub mod routes;
 pub mod settings;
 pub mod signature;
@@ -46,6 +47,8 @@ pub struct Ctx {
     pub chat_open: RwSignal<bool>,
     pub chat: RwSignal<Option<app_api::chat::ChatLink>>,
     pub unread: RwSignal<u32>,
+    /// An order a notification asked to open (the console opens its panel).
+    pub open_order: RwSignal<Option<String>>,
 }
 
 impl Ctx {
@@ -146,6 +149,7 @@ pub fn App() -> impl IntoView {
         chat_open: RwSignal::new(false),
         chat: RwSignal::new(None),
         unread: RwSignal::new(0),
+        open_order: RwSignal::new(None),
     };
     provide_context(c);
     c.refresh();
@@ -212,7 +216,7 @@ pub fn App() -> impl IntoView {
                 " orders"
             </span>
             <span id="transport" class="badge">{transport.label()}</span>
-            {move || matches!(role.get(), Some(Some(_))).then(|| view! { <chat::ChatButton/> })}
+            {move || matches!(role.get(), Some(Some(_))).then(|| view! { <notices::NoticeButton/> <chat::ChatButton/> })}
             {move || matches!(role.get(), Some(Some(_))).then(|| view! { <account::AccountMenu/> })}
         </header>
         {move || match role.get() {

@@ -2,7 +2,8 @@
 // and up and checks both devices through their APIs). Phases:
 //   courier-write: offline, the courier opens the stop's chat and writes; the message is in
 //                  the conversation at once, waiting to be sent; prints {at}.
-//   desk-read:     the dispatcher's header counts it unread; the conversation shows it with
+//   desk-read:     the dispatcher's header counts it unread (and the notification centre,
+//                  emptied by "mark all read"); the conversation shows it with
 //                  its capture time; the dispatcher replies with a quick reply; prints {at}.
 //   courier-read:  the courier's header counts the reply; opening reads it; their own
 //                  message says the dispatcher read it; prints {receipt}.
@@ -45,6 +46,16 @@ try {
     const unread = (await page.textContent('#chat-unread')).trim();
     check(unread === '1', `unread: ${unread}`);
     await page.screenshot({ path: `${artifacts}/chat-desk-unread.png` });
+    // The notification centre has the message too; marking all read empties its count.
+    await page.waitForSelector('#notice-unread');
+    await page.click('#notice-button');
+    await page.waitForSelector('#notice-centre li.notice.unread[data-kind="message"]');
+    const notice = await page.textContent('#notice-centre li.notice.unread');
+    check(notice.includes(args.text), `notice: ${notice}`);
+    await page.screenshot({ path: `${artifacts}/notices-desk.png` });
+    await page.click('#notice-all-read');
+    await page.waitForFunction(() => !document.querySelector('#notice-unread'));
+    await page.click('#notice-button');
     await page.click('#chat-button');
     await page.waitForSelector('#chat-list li.chat-row.unread');
     await page.click('#chat-list li.chat-row.unread');

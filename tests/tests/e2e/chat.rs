@@ -396,3 +396,78 @@ async fn a_courier_offline_and_a_dispatcher_chat_in_the_browser() {
     assert_eq!(texts(&a), texts(&b));
     assert_eq!(texts(&a), [text, reply]);
 }
+
+fn notices(core: &Core) -> app_api::notify::NotificationList {
+    let Response::Notifications(l) = core.execute(Request::Notifications).unwrap() else {
+        panic!()
+    };
+    l
+}
+
+/// One status change through a real server: exactly one notification for
+/// the dispatcher on each of their two devices (the same one), none for the
+/// courier who made it; read on one device, read on the other; another user
+/// cannot touch the dispatcher's inbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_change_notifies_each_device_of_a_user_once_and_read_follows_them() {
+    use app_api::notify::{NoticeKind, NotificationAction};
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier")]);
+    let server = SyncServer::start_in("notify-devices", data);
+    let desk_a = device(&server.url, &tokens["d1"]).await;
+    let desk_b = device(&server.url, &tokens["d1"]).await;
+    let phone = device(&server.url, &tokens["c1"]).await;
+    let order = create_assigned(&desk_a.core, "Aino", "c1");
+    assert!(desk_a.client.wait_synced(T).await);
+    assert!(eventually(T, async || status(&phone.core, &order).is_some()).await);
+    crate::sync::act(
+        &phone.core,
+        &order,
+        Action::Decline {
+            reason: "van broke down".into(),
+        },
+    );
+    assert!(phone.client.wait_synced(T).await);
+    let declined = |core: &Core| {
+        notices(core)
+            .items
+            .iter()
+            .filter(|n| n.kind == NoticeKind::Status && n.title.contains("declined"))
+            .count()
+    };
+    for desk in [&desk_a, &desk_b] {
+        assert!(
+            eventually(T, async || declined(&desk.core) == 1).await,
+            "each of the dispatcher's devices has it once"
+        );
+    }
+    let (a, b) = (notices(&desk_a.core), notices(&desk_b.core));
+    assert_eq!(a.items, b.items, "the same notifications on both devices");
+    assert!(
+        notices(&phone.core)
+            .items
+            .iter()
+            .all(|n| !n.title.contains("declined")),
+        "not the courier's own doing"
+    );
+    let Response::Notifications(after) = desk_a
+        .core
+        .execute(Request::NotificationAct(NotificationAction::MarkAllRead))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(after.unread, 0);
+    assert!(
+        eventually(T, async || notices(&desk_b.core).unread == 0).await,
+        "read on the other device too"
+    );
+    // A raw client of the courier may not open the dispatcher's inbox.
+    let inbox = app_core::ids::doc_id_of_uuid(&app_core::inbox_doc::inbox_id(
+        &app_core::domain::UserId::new("d1"),
+    ))
+    .unwrap()
+    .to_string();
+    let mut c1 = RawPeer::join(&server.url, &tokens["c1"]).await;
+    c1.request(&inbox);
+    assert!(c1.refusal(&inbox).await.is_ok(), "the inbox is d1's only");
+}
