@@ -154,5 +154,68 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// Conversations at desk scale: 10,000 customer chats with one unread
+/// message each (written by each client on this store, then read by the
+/// dispatcher): the list with its unread total, one conversation, and the
+/// notification centre. The store's size is `RUTA_BENCH_CHATS` (default 10,000).
+fn chats(c: &mut Criterion) {
+    use app_core::api::chat::{ChatAction, ChatLink, NewMessage};
+    let n: usize = std::env::var("RUTA_BENCH_CHATS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    // The clients write on one device; the dispatcher's device merges each
+    // conversation as the sync client would.
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let clients = Core::open(dir_a.path()).unwrap();
+    let core = Core::open(dir_b.path()).unwrap();
+    session(&core, "dana", Role::Dispatcher);
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        let client = format!("client{i}");
+        session(&clients, &client, Role::Client);
+        let Response::Chat(v) = clients
+            .execute(Request::ChatAct {
+                link: ChatLink::Customer { client },
+                action: ChatAction::Post(NewMessage {
+                    text: format!("Where is my parcel {i}?"),
+                    ..Default::default()
+                }),
+            })
+            .unwrap()
+        else {
+            panic!()
+        };
+        let (bytes, _) = clients.chat_document(&v.id).unwrap().unwrap();
+        core.merge_chat(&v.id, &bytes).unwrap();
+    }
+    eprintln!(
+        "{n} conversations written and merged in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let Response::Chats(l) = core.execute(Request::ListChats).unwrap() else {
+        panic!()
+    };
+    assert_eq!(l.unread_total as usize, n);
+    c.bench_function("list_chats (200 most recent of 10k, unread total)", |b| {
+        b.iter(|| black_box(core.execute(Request::ListChats).unwrap()))
+    });
+    c.bench_function("open_chat (one of 10k)", |b| {
+        b.iter(|| {
+            black_box(
+                core.execute(Request::OpenChat {
+                    link: ChatLink::Customer {
+                        client: "client77".into(),
+                    },
+                })
+                .unwrap(),
+            )
+        })
+    });
+    c.bench_function("notifications (10k unread conversations)", |b| {
+        b.iter(|| black_box(core.execute(Request::Notifications).unwrap()))
+    });
+}
+
+criterion_group!(benches, bench, chats);
 criterion_main!(benches);
