@@ -86,6 +86,21 @@ pub struct TenantProfile {
     /// Whether an order's client takes part in the order's chat.
     #[serde(default)]
     pub clients_in_order_chat: bool,
+    /// Support: an operator's first answer is due this many minutes after a
+    /// ticket opens.
+    #[serde(default = "default_first_response_min")]
+    pub ticket_first_response_min: u32,
+    /// Support: a ticket should be solved this many minutes after it opens.
+    #[serde(default = "default_resolution_min")]
+    pub ticket_resolution_min: u32,
+}
+
+fn default_first_response_min() -> u32 {
+    60
+}
+
+fn default_resolution_min() -> u32 {
+    24 * 60
 }
 
 impl Default for TenantProfile {
@@ -101,6 +116,8 @@ impl Default for TenantProfile {
             primary_colour: [0x1d, 0x3f, 0x6e],
             accent_colour: [0x0b, 0x7a, 0x75],
             clients_in_order_chat: false,
+            ticket_first_response_min: default_first_response_min(),
+            ticket_resolution_min: default_resolution_min(),
         }
     }
 }

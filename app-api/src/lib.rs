@@ -27,6 +27,7 @@ mod pod;
 pub mod routes;
 mod routing;
 pub mod server;
+pub mod tickets;
 pub mod trips;
 pub mod waybills;
 pub use address::*;
@@ -230,6 +231,19 @@ pub enum Request {
     Notifications,
     /// Mark read (on every device of this user) or change a subscription.
     NotificationAct(notify::NotificationAction),
+    /// Support tickets this user may see (operators: all; a client: theirs).
+    ListTickets(tickets::TicketQuery),
+    /// One ticket with its conversation.
+    OpenTicket {
+        ticket_id: String,
+    },
+    /// Open a ticket (works offline); answers the new ticket.
+    NewTicket(tickets::NewTicket),
+    /// Assign, change status, priority or category, link an order; answers the ticket.
+    TicketAct {
+        ticket_id: String,
+        action: tickets::TicketAction,
+    },
 }
 
 /// The answer to a [`Request`]; the variant matches the request.
@@ -294,6 +308,8 @@ pub enum Response {
     Chats(chat::ChatList),
     Chat(chat::ChatView),
     Notifications(notify::NotificationList),
+    Tickets(tickets::TicketList),
+    Ticket(tickets::TicketView),
 }
 
 /// An order's tracking on this device: the server's last answer and when it

@@ -26,10 +26,12 @@ pub enum NoticeKind {
     Message,
     /// A message that names me (`@user`).
     Mention,
+    /// A support ticket was assigned to me, or (as its requester) answered.
+    Ticket,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 7] = [
+    pub const ALL: [NoticeKind; 8] = [
         NoticeKind::Status,
         NoticeKind::Courier,
         NoticeKind::Address,
@@ -37,6 +39,7 @@ impl NoticeKind {
         NoticeKind::Cash,
         NoticeKind::Message,
         NoticeKind::Mention,
+        NoticeKind::Ticket,
     ];
 
     pub fn label(self) -> &'static str {
@@ -48,6 +51,7 @@ impl NoticeKind {
             NoticeKind::Cash => "Cash discrepancies",
             NoticeKind::Message => "Messages",
             NoticeKind::Mention => "Mentions",
+            NoticeKind::Ticket => "Support tickets",
         }
     }
 }
@@ -70,6 +74,7 @@ pub enum NoticeTarget {
     Order { order: String },
     Chat { link: ChatLink },
     Cash { courier: String },
+    Ticket { ticket: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

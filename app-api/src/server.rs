@@ -55,6 +55,9 @@ impl InvoiceNumber {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Couriers {
     pub couriers: Vec<CourierInfo>,
+    /// The tenant's operators (dispatchers and admins): only for operators.
+    #[serde(default)]
+    pub staff: Vec<CourierInfo>,
 }
 
 /// One point of a courier's persisted breadcrumb.

@@ -42,6 +42,7 @@ mod order_calls;
 mod peer;
 mod route_calls;
 mod session_calls;
+mod ticket_calls;
 mod tracking_calls;
 mod trip_calls;
 mod waybill_calls;
@@ -328,6 +329,12 @@ impl Core {
             Request::Notifications => self.notifications().map(Response::Notifications),
             Request::NotificationAct(action) => {
                 self.notification_act(action).map(Response::Notifications)
+            }
+            Request::ListTickets(q) => self.list_tickets(q).map(Response::Tickets),
+            Request::OpenTicket { ticket_id } => self.ticket_view(&ticket_id).map(Response::Ticket),
+            Request::NewTicket(new) => self.new_ticket(new).map(Response::Ticket),
+            Request::TicketAct { ticket_id, action } => {
+                self.ticket_act(&ticket_id, action).map(Response::Ticket)
             }
         }
     }

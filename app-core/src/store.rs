@@ -31,11 +31,13 @@ mod migrations;
 mod projection;
 mod query;
 mod sessions;
+mod tickets;
 mod trips;
 mod waybills;
 pub use cash::{CashRow, CollectionRow};
 pub use chats::{ChatRow, RecentEvent};
 pub use sessions::SessionRow;
+pub use tickets::{TicketFilter, TicketRow};
 pub use trips::TripRow;
 pub use waybills::WaybillRow;
 

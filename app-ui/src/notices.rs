@@ -30,6 +30,12 @@ fn open_target(c: Ctx, n: &Notification) {
         NoticeTarget::Chat { link } => crate::chat::open_chat(c, link.clone()),
         NoticeTarget::Order { order } => c.open_order.set(Some(order.clone())),
         NoticeTarget::Cash { .. } => {}
+        NoticeTarget::Ticket { ticket } => crate::chat::open_chat(
+            c,
+            app_api::chat::ChatLink::Ticket {
+                ticket: ticket.clone(),
+            },
+        ),
     }
 }
 

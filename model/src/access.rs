@@ -64,6 +64,10 @@ pub enum DocFacts {
     },
     /// A user's inbox (`inbox_doc`: read state, subscriptions): theirs only.
     Inbox { owner: UserId },
+    /// A support ticket (`ticket_doc`): operators read and write it, its
+    /// requester (a client; none for a storefront guest) reads it and writes
+    /// what a requester may (close, reopen); no one else sees it.
+    Ticket { requester: Option<UserId> },
 }
 
 /// The facts a document is judged by for `who`: the server's, or — for a
@@ -187,6 +191,9 @@ pub fn decide(who: &Principal, facts: Option<&DocFacts>) -> Access {
         Some(DocFacts::Chat { .. }) => Access::None,
         Some(DocFacts::Inbox { owner }) if mine(owner) => Access::ReadWrite,
         Some(DocFacts::Inbox { .. }) => Access::None,
+        Some(DocFacts::Ticket { .. }) if operator => Access::ReadWrite,
+        Some(DocFacts::Ticket { requester: Some(r) }) if mine(r) => Access::ReadWrite,
+        Some(DocFacts::Ticket { .. }) => Access::None,
     }
 }
 

@@ -116,8 +116,9 @@ pub fn link_of(doc: &impl ReadDoc) -> Option<ChatLink> {
     parse_link(&event_doc::root_str(doc, "link")?)
 }
 
-/// Who takes part in the conversation about `link`: `order` is the order's
-/// own facts when the server (or device) knows the order, `clients_in_order_chat`
+/// Who takes part in the conversation about `link`: `order` is the linked
+/// document's own facts when the server (or device) knows it (an order's, a
+/// ticket's: its requester takes part), `clients_in_order_chat`
 /// the tenant's setting. An order's courier takes part only while assigned.
 pub fn facts_of(
     link: &ChatLink,
@@ -141,7 +142,10 @@ pub fn facts_of(
         }
         ChatLink::Driver { courier } => (user(courier), true, false),
         ChatLink::Customer { client } => (user(client), true, false),
-        ChatLink::Ticket { .. } => (Vec::new(), true, false),
+        ChatLink::Ticket { .. } => match order {
+            Some(DocFacts::Ticket { requester: Some(r) }) => (vec![r.clone()], true, false),
+            _ => (Vec::new(), true, false),
+        },
         ChatLink::Team {
             team: Team::Couriers,
         } => (Vec::new(), true, true),

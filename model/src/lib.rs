@@ -46,6 +46,7 @@ pub mod notify;
 pub mod order_doc;
 pub mod policy;
 pub mod session_doc;
+pub mod ticket_doc;
 pub mod tracking;
 pub mod trip_doc;
 pub mod waybill_doc;

@@ -93,7 +93,7 @@ pub fn critical(kind: NoticeKind, body: Option<&EventBody>) -> bool {
                     | EventBody::Declined { .. }
             )
         ),
-        NoticeKind::Message => false,
+        NoticeKind::Message | NoticeKind::Ticket => false,
     }
 }
 
@@ -106,9 +106,9 @@ pub fn default_channel(role: Role, kind: NoticeKind) -> Channel {
         (Role::Courier, K::Courier | K::Address | K::Mention) => Channel::Os,
         (Role::Courier, K::Message | K::Status) => Channel::InApp,
         (Role::Courier, _) => Channel::Off,
-        (Role::Client, K::Status | K::Message | K::Mention) => Channel::InApp,
+        (Role::Client, K::Status | K::Message | K::Mention | K::Ticket) => Channel::InApp,
         (Role::Client, _) => Channel::Off,
-        (_, K::Conflict | K::Cash | K::Mention) => Channel::Os,
+        (_, K::Conflict | K::Cash | K::Mention | K::Ticket) => Channel::Os,
         (_, K::Status | K::Message) => Channel::InApp,
         (_, K::Courier | K::Address) => Channel::Off,
     }

@@ -50,6 +50,9 @@ pub enum Call<'a> {
     PlanSessions,
     /// Waybills and the hubs' inventory.
     Waybills,
+    /// Support tickets: reading and opening one's own (`manage`: working
+    /// everyone's — assigning, statuses, the desk's list).
+    Tickets { manage: bool },
 }
 
 /// Why a call is refused: the API's refusal code and a sentence for the user.
@@ -148,6 +151,13 @@ pub fn allow(user: &UserId, role: Role, call: Call<'_>) -> Result<(), Denied> {
             "operators_only",
             "waybills are the dispatchers' and admins'",
         ),
+        Call::Tickets { .. } if role == Role::Courier => deny(
+            "forbidden",
+            "couriers reach the desk through chat, not support tickets",
+        ),
+        Call::Tickets { manage: true } if !operator => {
+            deny("operators_only", "only operators work the support desk")
+        }
         _ => Ok(()),
     }
 }
@@ -165,7 +175,7 @@ mod tests {
     /// Every role × call, as the table the UI, the core and the server follow.
     #[test]
     fn the_request_table() {
-        let calls: [(&str, Call<'static>); 27] = [
+        let calls: [(&str, Call<'static>); 29] = [
             ("fleet", Call::Fleet),
             ("plan own", Call::PlanRoute { courier: "me" }),
             ("plan other", Call::PlanRoute { courier: "other" }),
@@ -193,15 +203,17 @@ mod tests {
             ("sessions other", Call::Sessions { driver: "other" }),
             ("plan sessions", Call::PlanSessions),
             ("waybills", Call::Waybills),
+            ("tickets own", Call::Tickets { manage: false }),
+            ("tickets manage", Call::Tickets { manage: true }),
         ];
         // Columns in the order of `calls`.
         let (t, f) = (true, false);
         #[rustfmt::skip]
-        let table: [(Role, [bool; 27]); 4] = [
-            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t, t, t, t, t, t, t, t, t, t, t]),
-            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f, t, t, t, t, t, t, t, t, t, t]),
-            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f, f, f, t, f, t, f, t, f, f, f]),
-            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f, t, f, f, f, f, f, f, f, f, f]),
+        let table: [(Role, [bool; 29]); 4] = [
+            (Admin,      [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t]),
+            (Dispatcher, [t, t, t, t, f, f, f, t, t, t, f, f, f, t, t, t, f, t, t, t, t, t, t, t, t, t, t, t, t]),
+            (Courier,    [f, t, f, f, t, t, t, f, f, f, t, t, f, f, t, f, f, f, f, t, f, t, f, t, f, f, f, f, f]),
+            (Client,     [f, f, f, f, f, f, f, f, f, f, f, f, f, f, t, f, f, t, f, f, f, f, f, f, f, f, f, t, f]),
         ];
         for (role, row) in table {
             for ((name, call), want) in calls.iter().zip(row) {

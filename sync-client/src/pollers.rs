@@ -83,8 +83,11 @@ pub(crate) async fn directory_loop(shared: Arc<Shared>) {
             continue;
         };
         let core = shared.core.clone();
-        if let Ok(Ok(())) =
-            tokio::task::spawn_blocking(move || core.set_courier_directory(&body.couriers)).await
+        if let Ok(Ok(())) = tokio::task::spawn_blocking(move || {
+            core.set_courier_directory(&body.couriers)
+                .and_then(|()| core.set_staff_directory(&body.staff))
+        })
+        .await
         {
             fetched = true;
         }

@@ -209,6 +209,14 @@ async fn couriers(auth: Authed) -> Result<Json<Couriers>, ApiErr> {
                 name: u.name.clone(),
             })
             .collect(),
+        staff: users
+            .iter()
+            .filter(|u| who.role.is_operator() && u.role.is_operator())
+            .map(|u| CourierInfo {
+                user: u.id.to_string(),
+                name: u.name.clone(),
+            })
+            .collect(),
     }))
 }
 

@@ -802,6 +802,7 @@ impl Tenant {
                     | DocFacts::Session { .. }
                     | DocFacts::Chat { .. }
                     | DocFacts::Inbox { .. }
+                    | DocFacts::Ticket { .. }
             )
         ) {
             let storage = self.storage.clone();
@@ -809,7 +810,9 @@ impl Tenant {
             let facts = tokio::task::spawn_blocking(move || {
                 let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
                 let d = Automerge::load(&bytes).ok()?;
-                if ruta_model::inbox_doc::is_inbox_doc(&d) {
+                if ruta_model::ticket_doc::is_ticket_doc(&d) {
+                    Some(ruta_model::ticket_doc::facts_of(&d).map(Content::Ticket))
+                } else if ruta_model::inbox_doc::is_inbox_doc(&d) {
                     Some(
                         ruta_model::inbox_doc::owner_of(&d)
                             .map(|owner| Content::Facts(DocFacts::Inbox { owner })),
@@ -853,6 +856,24 @@ impl Tenant {
                         self.chat_facts(&link).await
                     }
                     Content::Facts(f) => f,
+                    Content::Ticket(f) => {
+                        let changed = known.as_ref() != Some(&f);
+                        self.apply_facts(doc, known.as_ref(), f, recover).await;
+                        // Its conversation may have been started before
+                        // the server knew whose the ticket is.
+                        if changed || recover {
+                            self.refresh_linked_chat(
+                                app_api::chat::ChatLink::Ticket {
+                                    ticket: order_of(&doc_id)
+                                        .map(|o| o.to_string())
+                                        .unwrap_or_default(),
+                                },
+                                recover,
+                            )
+                            .await;
+                        }
+                        return;
+                    }
                 };
                 self.apply_facts(doc, known.as_ref(), facts, recover).await;
                 self.shared.provisional.write().unwrap().remove(doc);
@@ -924,6 +945,9 @@ impl Tenant {
         let order = match link {
             app_api::chat::ChatLink::Order { order } => ruta_model::ids::doc_id_of_uuid(order)
                 .and_then(|d| self.shared.facts(&d.to_string())),
+            app_api::chat::ChatLink::Ticket { ticket } => ruta_model::ids::doc_id_of_uuid(ticket)
+                .and_then(|d| self.shared.facts(&d.to_string()))
+                .filter(|f| matches!(f, DocFacts::Ticket { .. })),
             _ => None,
         };
         let clients = self.clients_in_order_chat().await;
@@ -935,6 +959,11 @@ impl Tenant {
         let link = app_api::chat::ChatLink::Order {
             order: order.to_owned(),
         };
+        self.refresh_linked_chat(link, recover).await;
+    }
+
+    /// Re-decides the facts of the conversation about `link`, if it has one.
+    async fn refresh_linked_chat(&self, link: app_api::chat::ChatLink, recover: bool) {
         let Some(chat) = ruta_model::ids::doc_id_of_uuid(&ruta_model::chat_doc::chat_id(&link))
         else {
             return;
@@ -1034,6 +1063,8 @@ enum Content {
     Facts(DocFacts),
     /// A conversation: its link (who takes part is decided with the server's facts).
     Chat(app_api::chat::ChatLink),
+    /// A ticket: its facts, and its conversation follows them.
+    Ticket(DocFacts),
 }
 
 fn kind_name(f: &DocFacts) -> &'static str {
@@ -1049,6 +1080,7 @@ fn kind_name(f: &DocFacts) -> &'static str {
         DocFacts::Session { .. } => ruta_model::session_doc::INDEX_KIND,
         DocFacts::Chat { .. } => ruta_model::chat_doc::INDEX_KIND,
         DocFacts::Inbox { .. } => ruta_model::inbox_doc::INDEX_KIND,
+        DocFacts::Ticket { .. } => ruta_model::ticket_doc::INDEX_KIND,
     }
 }
 

@@ -32,7 +32,9 @@ use futures::{SinkExt, StreamExt};
 use ruta_model::access::{self, Access, DocFacts};
 use ruta_model::guard::check_write;
 use ruta_model::{DocumentId, decode_position, order_of};
-use ruta_model::{cash_doc, chat_doc, config_doc, inbox_doc, session_doc, trip_doc, waybill_doc};
+use ruta_model::{
+    cash_doc, chat_doc, config_doc, inbox_doc, session_doc, ticket_doc, trip_doc, waybill_doc,
+};
 use samod::PeerId;
 use sync_storage::load_doc_bytes;
 
@@ -277,12 +279,19 @@ impl Guard {
         let known_session = matches!(facts, Some(DocFacts::Session { .. }));
         let known_chat = matches!(facts, Some(DocFacts::Chat { .. }));
         let known_inbox = matches!(facts, Some(DocFacts::Inbox { .. }));
-        let order =
-            if config || known_trip || known_cash || known_waybill || known_session || known_chat {
-                None
-            } else {
-                Some(order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?)
-            };
+        let known_ticket = matches!(facts, Some(DocFacts::Ticket { .. }));
+        let order = if config
+            || known_trip
+            || known_cash
+            || known_waybill
+            || known_session
+            || known_chat
+            || known_ticket
+        {
+            None
+        } else {
+            Some(order_of(&doc_id).ok_or_else(|| write("not an order document id".into()))?)
+        };
         // Apply to the shadow; if the peer's changes build on history the
         // shadow lacks (the engine has not stored it yet), reload and retry.
         // Shadows are the tenant's (every accepted write leaves its result
@@ -338,7 +347,22 @@ impl Guard {
             let session = known_session || (facts.is_none() && session_doc::is_session_doc(&trial));
             let chat = known_chat || (facts.is_none() && chat_doc::is_chat_doc(&trial));
             let inbox = known_inbox || (facts.is_none() && inbox_doc::is_inbox_doc(&trial));
+            let ticket = known_ticket || (facts.is_none() && ticket_doc::is_ticket_doc(&trial));
             let judged = match &order {
+                _ if ticket => {
+                    let shared = &self.tenant.shared;
+                    let me = &self.auth.principal.user;
+                    let their_order = |o: &str| {
+                        ruta_model::ids::doc_id_of_uuid(o)
+                            .and_then(|d| shared.facts(&d.to_string()))
+                            .is_some_and(|f| {
+                                matches!(f, DocFacts::Order { client: Some(c), .. } if c == *me)
+                            })
+                    };
+                    ticket_doc::check_write(&shadow, &trial, &self.auth.principal, &their_order)
+                        .map(|added| added_ids(&added))
+                        .map_err(|e| e.to_string())
+                }
                 _ if inbox => {
                     inbox_doc::check_write(&doc_id, &shadow, &trial, &self.auth.principal)
                         .map(|added| added_ids(&added))

@@ -91,6 +91,7 @@ impl Core {
                 .order_state(&OrderId::new(order.clone()))
                 .ok()
                 .map(|s| access::facts_of_order(&s)),
+            ChatLink::Ticket { ticket } => self.ticket_facts(ticket),
             _ => None,
         };
         let clients = self.tenant_config().profile.clients_in_order_chat;
@@ -150,6 +151,7 @@ impl Core {
                 .map_err(storage)?;
             tx.put_chat(&row_of(&id, link, &st, &who.user), last.as_deref())
                 .map_err(storage)?;
+            note_answer(&tx, link, &st)?;
             tx.set_meta("hlc", &clock.last().to_string())
                 .map_err(storage)?;
             tx.commit().map_err(storage)?;
@@ -356,7 +358,9 @@ impl Core {
                 team: Team::Couriers,
             } => "All couriers".into(),
             ChatLink::Team { team: Team::Staff } => "Dispatch team".into(),
-            ChatLink::Ticket { ticket } => format!("Ticket {ticket}"),
+            ChatLink::Ticket { ticket } => {
+                format!("Ticket {}", ruta_model::ticket_doc::reference_of(ticket))
+            }
             ChatLink::Direct { a, b } => {
                 let me = self.principal().1.user;
                 name(if me.as_str() == a { b } else { a })
@@ -401,7 +405,8 @@ impl Core {
                 };
                 let st = chat_doc::derive(&doc.events());
                 tx.put_chat(&row_of(id, &link, &st, &who.user), None)
-                    .map_err(storage)
+                    .map_err(storage)?;
+                note_answer(tx, &link, &st)
             })?;
         if changed {
             self.acknowledge_delivery(id)?;
@@ -429,6 +434,16 @@ impl Core {
     pub fn pending_chats(&self) -> Result<Vec<String>, ApiError> {
         self.lock().store.pending_chats().map_err(storage)
     }
+}
+
+/// A ticket's conversation: its first operator message stops the ticket's
+/// first-response timer.
+fn note_answer(tx: &crate::store::Tx<'_>, link: &ChatLink, st: &ChatState) -> Result<(), ApiError> {
+    if let ChatLink::Ticket { ticket } = link {
+        tx.ticket_answered(ticket, super::ticket_calls::first_answer(st))
+            .map_err(storage)?;
+    }
+    Ok(())
 }
 
 /// A direct link's users in order (the same conversation either way).

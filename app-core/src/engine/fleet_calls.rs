@@ -21,6 +21,7 @@ use crate::domain::geo::Zone;
 use crate::lifecycle::Work;
 
 const META_DIRECTORY: &str = "courier_directory";
+const META_STAFF: &str = "staff_directory";
 const META_ZONES: &str = "zones";
 const META_OWN_BEACON: &str = "own_beacon";
 /// A courier counts as live when a position arrived within this time.
@@ -55,6 +56,29 @@ impl Core {
         let tx = inner.store.write().map_err(storage)?;
         tx.set_meta(META_DIRECTORY, &json).map_err(storage)?;
         tx.commit().map_err(storage)
+    }
+
+    /// The tenant's operators (dispatchers and admins), for assigning
+    /// tickets and naming who wrote; fetched with the couriers.
+    pub fn set_staff_directory(&self, staff: &[CourierInfo]) -> Result<(), ApiError> {
+        let json = serde_json::to_string(staff).map_err(|e| invalid_field("staff", e))?;
+        if self.lock().store.meta(META_STAFF).map_err(storage)? == Some(json.clone()) {
+            return Ok(());
+        }
+        let mut inner = self.lock();
+        let tx = inner.store.write().map_err(storage)?;
+        tx.set_meta(META_STAFF, &json).map_err(storage)?;
+        tx.commit().map_err(storage)
+    }
+
+    pub(super) fn staff_directory(&self) -> Vec<CourierInfo> {
+        self.lock()
+            .store
+            .meta(META_STAFF)
+            .ok()
+            .flatten()
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default()
     }
 
     pub(super) fn courier_directory(&self) -> Vec<CourierInfo> {

@@ -17,6 +17,7 @@ pub enum LedgerKind {
     Session,
     Chat,
     Inbox,
+    Ticket,
 }
 
 impl LedgerKind {
@@ -29,6 +30,7 @@ impl LedgerKind {
             ruta_model::session_doc::INDEX_KIND => Some(Self::Session),
             ruta_model::chat_doc::INDEX_KIND => Some(Self::Chat),
             ruta_model::inbox_doc::INDEX_KIND => Some(Self::Inbox),
+            ruta_model::ticket_doc::INDEX_KIND => Some(Self::Ticket),
             _ => None,
         }
     }
@@ -70,6 +72,7 @@ impl Core {
             LedgerKind::Session => self.session_document(id),
             LedgerKind::Chat => self.chat_document(id),
             LedgerKind::Inbox => self.inbox_document(id),
+            LedgerKind::Ticket => self.ticket_document(id),
         }
     }
 
@@ -82,6 +85,7 @@ impl Core {
             LedgerKind::Session => self.merge_session(id, bytes),
             LedgerKind::Chat => self.merge_chat(id, bytes),
             LedgerKind::Inbox => self.merge_inbox(id, bytes),
+            LedgerKind::Ticket => self.merge_ticket(id, bytes),
         }
     }
 
@@ -94,6 +98,7 @@ impl Core {
             LedgerKind::Session => self.session_synced(id, writes),
             LedgerKind::Chat => self.chat_synced(id, writes),
             LedgerKind::Inbox => self.inbox_synced(id, writes),
+            LedgerKind::Ticket => self.ticket_synced(id, writes),
         }
     }
 
@@ -128,6 +133,11 @@ impl Core {
             self.pending_inboxes()?
                 .into_iter()
                 .map(|id| (LedgerKind::Inbox, id)),
+        );
+        out.extend(
+            self.pending_tickets()?
+                .into_iter()
+                .map(|id| (LedgerKind::Ticket, id)),
         );
         Ok(out)
     }

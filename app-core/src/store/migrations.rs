@@ -272,6 +272,28 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          pending INTEGER NOT NULL DEFAULT 0,
          writes INTEGER NOT NULL DEFAULT 0
      ) STRICT;",
+    // 14: support tickets (a cache of `ticket_doc::derive`: what the desk
+    // filters on, the rest of the summary as JSON) and the first operator
+    // answer in each ticket's conversation (kept apart: the conversation may
+    // arrive before its ticket).
+    "CREATE TABLE tickets (
+         id TEXT PRIMARY KEY,
+         status TEXT NOT NULL,
+         assignee TEXT,
+         category TEXT NOT NULL,
+         priority INTEGER NOT NULL,
+         opened_ms INTEGER NOT NULL,
+         updated_ms INTEGER NOT NULL,
+         search TEXT NOT NULL,
+         body TEXT NOT NULL,
+         pending INTEGER NOT NULL DEFAULT 0,
+         writes INTEGER NOT NULL DEFAULT 0
+     ) STRICT;
+     CREATE INDEX tickets_desk ON tickets (status, priority DESC, opened_ms);
+     CREATE TABLE ticket_answers (
+         id TEXT PRIMARY KEY,
+         first_ms INTEGER
+     ) STRICT;",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
