@@ -131,6 +131,9 @@ pub struct ServerError {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The request field that was wrong (a JSON field name), when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// `POST /v1/admin/users`.

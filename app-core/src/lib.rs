@@ -35,7 +35,7 @@ pub use ruta_domain::{clock, hlc};
 pub use ruta_geocode as geocode;
 pub use ruta_model::{
     access, cash_doc, chat_doc, config_doc, enrolment, guard, ids, inbox_doc, lifecycle, order_doc,
-    session_doc, trip_doc, waybill_doc,
+    session_doc, ticket_doc, trip_doc, waybill_doc,
 };
 pub use ruta_pod as pod;
 pub use ruta_routing as routing;

@@ -56,6 +56,28 @@ pub fn reference_of(ticket: &str) -> String {
     format!("T-{}", hex.to_uppercase())
 }
 
+/// Hex digits of a reply link's secret.
+const REPLY_MAC_HEX: usize = 32;
+
+/// A storefront requester's reply secret for `ticket`: whoever holds it reads
+/// and answers that ticket through the reply link; without the tenant's key
+/// it cannot be made for another.
+pub fn reply_token(secret: &[u8], ticket: &str) -> String {
+    let m = ruta_domain::codes::hmac_sha256(secret, &[b"ruta-ticket-reply\0", ticket.as_bytes()]);
+    m.iter().map(|b| format!("{b:02x}")).collect::<String>()[..REPLY_MAC_HEX].to_owned()
+}
+
+/// Whether `token` is `ticket`'s reply secret (compared in constant time).
+pub fn reply_token_ok(secret: &[u8], ticket: &str, token: &str) -> bool {
+    let want = reply_token(secret, ticket);
+    token.len() == want.len()
+        && want
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b.to_ascii_lowercase()))
+            == 0
+}
+
 fn requester_key(r: &Requester) -> String {
     match r {
         Requester::User { user } => format!("user:{user}"),

@@ -23,6 +23,8 @@ pub struct ApiErr {
     pub status: StatusCode,
     pub message: String,
     pub code: Option<&'static str>,
+    /// The request field that was wrong.
+    pub field: Option<String>,
 }
 
 impl ApiErr {
@@ -31,6 +33,7 @@ impl ApiErr {
             status,
             message: message.into(),
             code: None,
+            field: None,
         }
     }
 
@@ -40,7 +43,14 @@ impl ApiErr {
             status,
             message: message.into(),
             code: Some(code),
+            field: None,
         }
+    }
+
+    /// Names the request field that was wrong.
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -53,6 +63,7 @@ impl IntoResponse for ApiErr {
         let body = ServerError {
             error: self.message,
             code: self.code.map(str::to_owned),
+            field: self.field,
         };
         (self.status, Json(body)).into_response()
     }

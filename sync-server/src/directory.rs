@@ -785,6 +785,33 @@ impl Directory {
         )?)
     }
 
+    /// A new intake key for the tenant's web shop (the old one stops
+    /// working at once). Only its SHA-256 is kept.
+    pub fn rotate_intake_key(&self) -> Result<String, DirectoryError> {
+        let mut random = [0u8; 24];
+        rand::fill(&mut random);
+        let key = format!("rik_{}", ruta_model::hex(&random));
+        self.set_setting(
+            "intake_key_sha256",
+            &ruta_model::ids::sha256_hex(key.as_bytes()),
+        )?;
+        Ok(key)
+    }
+
+    /// Whether `key` is the tenant's current intake key (none: never).
+    pub fn intake_key_ok(&self, key: &str) -> Result<bool, DirectoryError> {
+        let Some(want) = self.setting("intake_key_sha256")? else {
+            return Ok(false);
+        };
+        let got = ruta_model::ids::sha256_hex(key.as_bytes());
+        Ok(got.len() == want.len()
+            && got
+                .bytes()
+                .zip(want.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0)
+    }
+
     /// A value of the tenant's settings table.
     pub fn setting(&self, key: &str) -> Result<Option<String>, DirectoryError> {
         Ok(self

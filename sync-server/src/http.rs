@@ -21,6 +21,7 @@ use crate::Server;
 use crate::admin;
 pub use crate::authed::{ApiErr, Authed};
 use crate::blobs;
+use crate::intake;
 use crate::ws;
 
 pub fn router(server: Arc<Server>) -> Router {
@@ -42,6 +43,16 @@ pub fn router(server: Arc<Server>) -> Router {
         )
         .route("/t/{tenant}/{token}", get(crate::tracking::public_page))
         .route("/v1/enrol", post(admin::enrol))
+        .route("/v1/intake/{tenant}/tickets", post(intake::open_ticket))
+        .route(
+            "/v1/intake/{tenant}/tickets/{ticket}",
+            get(intake::view_ticket),
+        )
+        .route(
+            "/v1/intake/{tenant}/tickets/{ticket}/replies",
+            post(intake::reply),
+        )
+        .route("/v1/admin/intake-key", post(intake::rotate_key))
         .route("/v1/admin/users", get(admin::users).post(admin::add_user))
         .route("/v1/admin/users/{id}", post(admin::update_user))
         .route("/v1/admin/enrolments", post(admin::issue_enrolment))

@@ -27,6 +27,7 @@ pub mod blobs;
 pub mod config;
 pub mod directory;
 pub mod http;
+pub mod intake;
 pub mod shadows;
 pub mod tenant;
 pub mod tracking;
@@ -50,6 +51,8 @@ pub struct Server {
     tenants: tokio::sync::Mutex<HashMap<String, Arc<Tenant>>>,
     /// Failed enrolment attempts, for rate limiting.
     pub enrol_limiter: admin::EnrolLimiter,
+    /// Storefront requests, for rate limiting.
+    pub intake_limiter: intake::IntakeLimiter,
 }
 
 impl Server {
@@ -58,6 +61,7 @@ impl Server {
             data: data.to_owned(),
             tenants: tokio::sync::Mutex::new(HashMap::new()),
             enrol_limiter: admin::EnrolLimiter::default(),
+            intake_limiter: intake::IntakeLimiter::default(),
         }
     }
 

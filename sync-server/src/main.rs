@@ -65,6 +65,13 @@ enum Command {
         #[command(subcommand)]
         command: DeviceCmd,
     },
+    /// A new intake key for the tenant's web shop (support tickets from
+    /// people without an account, `POST /v1/intake/{tenant}/tickets`);
+    /// shown once, stored hashed; the old key stops working.
+    IntakeKey {
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +218,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if let Some(server) = server {
                 println!("{}", ruta_model::enrolment::qr_payload(&server, &code));
             }
+        }
+        Command::IntakeKey { tenant } => {
+            let key = Directory::open(&data, &tenant)?.rotate_intake_key()?;
+            eprintln!("intake key for {tenant} (the previous one no longer works):");
+            println!("{key}");
         }
         Command::Device { command } => match command {
             DeviceCmd::List { tenant } => {

@@ -20,6 +20,9 @@ use tokio::sync::{mpsc, watch};
 
 use crate::directory::{Directory, DirectoryError, STORE_FILE, User, tenant_dir};
 
+mod guest;
+pub use guest::GuestError;
+
 /// What the share policy and the connection guard need, shared with every
 /// policy stream.
 #[derive(Debug, Default)]
@@ -945,13 +948,45 @@ impl Tenant {
         let order = match link {
             app_api::chat::ChatLink::Order { order } => ruta_model::ids::doc_id_of_uuid(order)
                 .and_then(|d| self.shared.facts(&d.to_string())),
-            app_api::chat::ChatLink::Ticket { ticket } => ruta_model::ids::doc_id_of_uuid(ticket)
-                .and_then(|d| self.shared.facts(&d.to_string()))
-                .filter(|f| matches!(f, DocFacts::Ticket { .. })),
+            app_api::chat::ChatLink::Ticket { ticket } => {
+                match ruta_model::ids::doc_id_of_uuid(ticket) {
+                    Some(d) => self.ticket_facts(&d.to_string()).await,
+                    None => None,
+                }
+            }
             _ => None,
         };
         let clients = self.clients_in_order_chat().await;
         ruta_model::chat_doc::facts_of(link, order.as_ref(), clients)
+    }
+
+    /// Who sees ticket document `doc`: its facts, or — written a moment ago
+    /// and not projected yet (its requester may already write in its
+    /// conversation) — its root, from the guard's shadow or storage.
+    async fn ticket_facts(&self, doc: &str) -> Option<DocFacts> {
+        if let Some(f) = self
+            .shared
+            .facts(doc)
+            .filter(|f| matches!(f, DocFacts::Ticket { .. }))
+        {
+            return Some(f);
+        }
+        if let Some(shadow) = self.shadows.take(doc) {
+            let f = ruta_model::ticket_doc::facts_of(&shadow);
+            self.shadows.put(doc, shadow);
+            if f.is_some() {
+                return f;
+            }
+        }
+        let storage = self.storage.clone();
+        let id = doc.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
+            ruta_model::ticket_doc::facts_of(&Automerge::load(&bytes).ok()?)
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// Re-decides the facts of `order`'s chat, if it has one.

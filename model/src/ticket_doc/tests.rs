@@ -383,3 +383,15 @@ fn references_and_facts_come_from_the_id_and_the_root() {
     );
     assert!(is_ticket_doc(g.automerge()));
 }
+
+#[test]
+fn a_reply_secret_opens_only_its_own_ticket() {
+    let key = b"0123456789abcdef0123456789abcdef";
+    let t = reply_token(key, "t-1");
+    assert_eq!(t.len(), 32);
+    assert!(reply_token_ok(key, "t-1", &t));
+    assert!(reply_token_ok(key, "t-1", &t.to_uppercase()));
+    assert!(!reply_token_ok(key, "t-2", &t));
+    assert!(!reply_token_ok(b"another key", "t-1", &t));
+    assert!(!reply_token_ok(key, "t-1", &t[..31]));
+}

@@ -25,6 +25,7 @@ mod sync;
 mod sync_security;
 mod sync_server;
 mod tenant_config;
+mod tickets;
 mod trips;
 mod waybills;
 mod window;
