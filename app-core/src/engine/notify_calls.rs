@@ -7,6 +7,7 @@
 //! doors: `merge_inbox`, `inbox_document`, `inbox_synced`, `pending_inboxes`.
 
 use app_api::ApiError;
+use app_api::chat::ChatLink;
 use app_api::notify::{
     Channel, NoticeKind, NoticeTarget, Notification, NotificationAction, NotificationList,
 };
@@ -210,9 +211,19 @@ impl Core {
             };
             let unread = view.messages.iter().filter(|m| !m.mine && !m.deleted);
             let unread: Vec<_> = unread.rev().take(view.unread as usize).collect();
+            // A ticket's conversation: the requester hears it was answered,
+            // the desk that the requester wrote; both open the ticket.
+            let target = match &link {
+                ChatLink::Ticket { ticket } => NoticeTarget::Ticket {
+                    ticket: ticket.clone(),
+                },
+                _ => NoticeTarget::Chat { link: link.clone() },
+            };
             for m in unread {
                 let kind = if notify::mentions(&m.text, &who.user) {
                     NoticeKind::Mention
+                } else if matches!(link, ChatLink::Ticket { .. }) {
+                    NoticeKind::Ticket
                 } else {
                     NoticeKind::Message
                 };
@@ -224,9 +235,23 @@ impl Core {
                     format!("{} · {}", m.author_name, view.title),
                     m.text.chars().take(140).collect(),
                     m.at_ms,
-                    NoticeTarget::Chat { link: link.clone() },
+                    target.clone(),
                 );
             }
+        }
+        for (id, title, body, at) in self.ticket_notices(since)? {
+            push(
+                &mut items,
+                id.clone(),
+                NoticeKind::Ticket,
+                notify::critical(NoticeKind::Ticket, None),
+                title,
+                body,
+                at,
+                NoticeTarget::Ticket {
+                    ticket: id.split(':').nth(1).unwrap_or_default().to_owned(),
+                },
+            );
         }
         items.sort_by(|a, b| b.at_ms.cmp(&a.at_ms).then(b.id.cmp(&a.id)));
         items.truncate(MAX_ITEMS);

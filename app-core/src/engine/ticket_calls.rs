@@ -534,6 +534,59 @@ impl Core {
         })
     }
 
+    /// Ticket notifications since `since_ms` (id `ticket:<ticket>:<what>`,
+    /// title, body, when): for operators, a new ticket and one assigned to
+    /// them by someone else. Answers arrive as the conversation's messages.
+    pub(super) fn ticket_notices(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(String, String, String, i64)>, ApiError> {
+        let (_, who) = self.principal();
+        if !who.role.is_operator() {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .lock()
+            .store
+            .tickets(&TicketFilter {
+                limit: LIST_LIMIT,
+                ..Default::default()
+            })
+            .map_err(storage)?;
+        let names = self.user_names();
+        let name = |u: &str| names.get(u).cloned().unwrap_or_else(|| u.to_owned());
+        let mut out = Vec::new();
+        for row in rows.iter().filter(|r| r.updated_ms >= since_ms) {
+            let Ok(st) = self.ticket_state(&row.id) else {
+                continue;
+            };
+            let reference = ticket_doc::reference_of(&row.id);
+            if st.opened_at.wall_ms >= since_ms && st.opened_by.user != who.user {
+                out.push((
+                    format!("ticket:{}:opened", row.id),
+                    format!("New ticket {reference}: {}", st.subject),
+                    format!("from {}", requester_name(&st.requester, name)),
+                    st.opened_at.wall_ms,
+                ));
+            }
+            for (at, by, change) in &st.history {
+                if let TicketChange::Assigned { to: Some(to) } = change
+                    && *to == who.user
+                    && by.user != who.user
+                    && at.wall_ms >= since_ms
+                {
+                    out.push((
+                        format!("ticket:{}:{at}", row.id),
+                        format!("{reference} assigned to you"),
+                        format!("{} · by {}", st.subject, name(by.user.as_str())),
+                        at.wall_ms,
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn merge_ticket(&self, id: &str, bytes: &[u8]) -> Result<bool, ApiError> {
         self.merge_event_doc::<TicketEvent>(id, bytes, ticket_doc::SHAPE, |tx, doc| {
             match ticket_doc::derive(&doc.events()) {

@@ -415,3 +415,91 @@ fn the_desk_filters_by_status_assignee_category_priority_and_words() {
     let l = list(&desk, TicketQuery::default());
     assert_eq!((l.unassigned, l.mine), (1, 1));
 }
+
+fn notices(core: &Core) -> app_api::notify::NotificationList {
+    match core.execute(Request::Notifications).unwrap() {
+        Response::Notifications(l) => l,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_desk_hears_of_new_and_assigned_tickets_and_the_client_of_the_answer() {
+    use app_api::notify::{NoticeKind, NoticeTarget};
+    let (_a, portal, _) = open_at(NOW);
+    let (_b, dora, _) = open_at(NOW + MIN);
+    let (_c, dan, _) = open_at(NOW + 2 * MIN);
+    session(&portal, "cleo", Role::Client);
+    session(&dora, "dora", Role::Dispatcher);
+    session(&dan, "dan", Role::Dispatcher);
+    dora.set_staff_directory(&[
+        app_api::CourierInfo {
+            user: "dan".into(),
+            name: "Dan Desk".into(),
+        },
+        app_api::CourierInfo {
+            user: "dora".into(),
+            name: "Dora".into(),
+        },
+    ])
+    .unwrap();
+    let id = new_ticket(&portal, None).unwrap().ticket.id;
+    copy_ticket(&portal, &dora, &id);
+    let n = notices(&dora);
+    let new: Vec<_> = n
+        .items
+        .iter()
+        .filter(|n| n.kind == NoticeKind::Ticket)
+        .collect();
+    assert_eq!(new.len(), 1, "{n:?}");
+    assert!(
+        new[0].title.starts_with("New ticket T-"),
+        "{}",
+        new[0].title
+    );
+    assert_eq!(new[0].target, NoticeTarget::Ticket { ticket: id.clone() });
+    assert!(!new[0].read);
+
+    // dora gives it to dan: dan hears of it, by name; dora does not of her own doing.
+    let v = act(
+        &dora,
+        &id,
+        TicketAction::Assign {
+            to: Some("dan".into()),
+        },
+    )
+    .unwrap();
+    assert_eq!(v.ticket.assignee_name.as_deref(), Some("Dan Desk"));
+    assert!(
+        v.assignable
+            .iter()
+            .any(|(u, n)| u == "dan" && n == "Dan Desk")
+    );
+    copy_ticket(&dora, &dan, &id);
+    let n = notices(&dan);
+    assert!(
+        n.items
+            .iter()
+            .any(|x| x.kind == NoticeKind::Ticket && x.title.ends_with("assigned to you")),
+        "{n:?}"
+    );
+    assert!(
+        !notices(&dora)
+            .items
+            .iter()
+            .any(|x| x.title.ends_with("assigned to you"))
+    );
+
+    // dan answers; cleo's notice opens the ticket.
+    say(&dan, &id, "Looking into it");
+    let chat = ruta_model::chat_doc::chat_id(&ChatLink::Ticket { ticket: id.clone() });
+    copy_chat(&dan, &portal, &chat);
+    let n = notices(&portal);
+    let answer = n
+        .items
+        .iter()
+        .find(|x| x.body == "Looking into it")
+        .unwrap_or_else(|| panic!("{n:?}"));
+    assert_eq!(answer.kind, NoticeKind::Ticket);
+    assert_eq!(answer.target, NoticeTarget::Ticket { ticket: id });
+}
