@@ -5,7 +5,7 @@
 //! empty store, so running the demo twice does not duplicate anything.
 
 use app_api::config::ConfigChange;
-use app_api::{ApiError, NewOrder, Point, Request};
+use app_api::{ApiError, NewOrder, Point, Request, Response};
 
 use crate::Core;
 use crate::domain::ZoneId;
@@ -155,7 +155,82 @@ pub fn seed_many(core: &Core, count: usize) -> Result<usize, ApiError> {
         };
         core.execute(Request::CreateOrder(new))?;
     }
+    seed_tickets(core)?;
     Ok(count)
+}
+
+/// A support desk with work on it: three tickets from the demo client
+/// (opened by the dispatcher on their behalf, as after a phone call), one
+/// assigned and answered, one waiting for the client.
+fn seed_tickets(core: &Core) -> Result<(), ApiError> {
+    use app_api::tickets::{NewTicket, TicketAction, TicketCategory, TicketStatus};
+    let Some((user, role)) = core.session() else {
+        return Ok(());
+    };
+    if !role.is_operator() {
+        return Ok(());
+    }
+    let tickets = [
+        (
+            "Parcel not delivered yet",
+            "My parcel to Bulevardi was due by noon. Where is it?",
+            TicketCategory::Delivery,
+            app_api::Priority::High,
+        ),
+        (
+            "Box arrived dented",
+            "The corner of the box was crushed; the vase inside is fine but please be careful.",
+            TicketCategory::Damage,
+            app_api::Priority::Normal,
+        ),
+        (
+            "Invoice without VAT number",
+            "Please add our VAT number FI12345678 to last week's invoices.",
+            TicketCategory::Billing,
+            app_api::Priority::Low,
+        ),
+    ];
+    for (i, (subject, message, category, priority)) in tickets.into_iter().enumerate() {
+        let Response::Ticket(v) = core.execute(Request::NewTicket(NewTicket {
+            subject: subject.into(),
+            message: message.into(),
+            category,
+            priority,
+            order: None,
+            on_behalf_of: Some("client-1".into()),
+        }))?
+        else {
+            continue;
+        };
+        let id = v.ticket.id;
+        match i {
+            0 => {
+                core.execute(Request::TicketAct {
+                    ticket_id: id.clone(),
+                    action: TicketAction::Assign {
+                        to: Some(user.clone()),
+                    },
+                })?;
+                core.execute(Request::ChatAct {
+                    link: app_api::chat::ChatLink::Ticket { ticket: id },
+                    action: app_api::chat::ChatAction::Post(app_api::chat::NewMessage {
+                        text: "It is on the van now; you will get a tracking link.".into(),
+                        ..Default::default()
+                    }),
+                })?;
+            }
+            2 => {
+                core.execute(Request::TicketAct {
+                    ticket_id: id,
+                    action: TicketAction::SetStatus {
+                        status: TicketStatus::Pending,
+                    },
+                })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn order(customer: &str, from: (&str, (f64, f64)), to: (&str, (f64, f64))) -> NewOrder {

@@ -70,6 +70,17 @@ pub fn run_demo(args: &[String]) -> Result {
             .arg(data.join("sync")),
     )?;
     println!("sync server: {sync_url} (health: {sync_url}/healthz)");
+    // The web shop's door for support tickets (`sync-server intake-key`), made once.
+    let key_file = data.join("intake-key.txt");
+    if !key_file.exists() {
+        let key = admin(&server, &data, &["intake-key", "--tenant", "demo"])?;
+        std::fs::write(&key_file, &key)?;
+    }
+    let key = std::fs::read_to_string(&key_file)?;
+    println!(
+        "storefront tickets: curl -H 'X-Intake-Key: {}' -d '{{\"name\":\"Greta\",\"email\":\"greta@example.com\",\"subject\":\"Late parcel\",\"message\":\"Where is it?\"}}' {sync_url}/v1/intake/demo/tickets",
+        key.trim()
+    );
 
     // Every device signs in the way a real tenant's do: a one-time enrolment
     // code from the admin, exchanged for a device-bound token.
