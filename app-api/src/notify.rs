@@ -28,10 +28,12 @@ pub enum NoticeKind {
     Mention,
     /// A support ticket was assigned to me, or (as its requester) answered.
     Ticket,
+    /// An order's planned arrival is after its delivery window.
+    Late,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 8] = [
+    pub const ALL: [NoticeKind; 9] = [
         NoticeKind::Status,
         NoticeKind::Courier,
         NoticeKind::Address,
@@ -40,6 +42,7 @@ impl NoticeKind {
         NoticeKind::Message,
         NoticeKind::Mention,
         NoticeKind::Ticket,
+        NoticeKind::Late,
     ];
 
     pub fn label(self) -> &'static str {
@@ -52,6 +55,7 @@ impl NoticeKind {
             NoticeKind::Message => "Messages",
             NoticeKind::Mention => "Mentions",
             NoticeKind::Ticket => "Support tickets",
+            NoticeKind::Late => "Late risk",
         }
     }
 }

@@ -83,7 +83,7 @@ pub fn of_order_event(who: &Principal, e: OrderEvent<'_>) -> Option<NoticeKind> 
 pub fn critical(kind: NoticeKind, body: Option<&EventBody>) -> bool {
     match kind {
         NoticeKind::Address | NoticeKind::Conflict | NoticeKind::Cash | NoticeKind::Mention => true,
-        NoticeKind::Courier => true,
+        NoticeKind::Courier | NoticeKind::Late => true,
         NoticeKind::Status => matches!(
             body,
             Some(
@@ -104,11 +104,11 @@ pub fn default_channel(role: Role, kind: NoticeKind) -> Channel {
     use NoticeKind as K;
     match (role, kind) {
         (Role::Courier, K::Courier | K::Address | K::Mention) => Channel::Os,
-        (Role::Courier, K::Message | K::Status) => Channel::InApp,
+        (Role::Courier, K::Message | K::Status | K::Late) => Channel::InApp,
         (Role::Courier, _) => Channel::Off,
         (Role::Client, K::Status | K::Message | K::Mention | K::Ticket) => Channel::InApp,
         (Role::Client, _) => Channel::Off,
-        (_, K::Conflict | K::Cash | K::Mention | K::Ticket) => Channel::Os,
+        (_, K::Conflict | K::Cash | K::Mention | K::Ticket | K::Late) => Channel::Os,
         (_, K::Status | K::Message) => Channel::InApp,
         (_, K::Courier | K::Address) => Channel::Off,
     }

@@ -239,6 +239,42 @@ impl Core {
                 );
             }
         }
+        // Orders whose latest plan arrives after their window: the desk's,
+        // and a courier's own.
+        if who.role.is_operator() || who.role == crate::domain::Role::Courier {
+            let query = app_api::OrderQuery {
+                late_risk: true,
+                statuses: crate::lifecycle::Work::open_statuses(),
+                assignee: (!who.role.is_operator()).then(|| who.user.to_string()),
+                limit: 200,
+                ..Default::default()
+            };
+            let (late, _) = self.lock().store.query_orders(&query).map_err(storage)?;
+            for o in late {
+                let (Some(eta), Some(end)) = (o.eta_ms, o.window_end_ms) else {
+                    continue;
+                };
+                let minutes = (eta - end + 59_999) / 60_000;
+                push(
+                    &mut items,
+                    format!("late:{}:{end}", o.id),
+                    NoticeKind::Late,
+                    notify::critical(NoticeKind::Late, None),
+                    format!("{} may be late", o.reference),
+                    format!(
+                        "planned arrival {minutes} min after its window{}",
+                        o.assignee
+                            .as_deref()
+                            .map(|c| format!(" · {c}"))
+                            .unwrap_or_default()
+                    ),
+                    now.min(end),
+                    NoticeTarget::Order {
+                        order: o.id.clone(),
+                    },
+                );
+            }
+        }
         for (id, title, body, at) in self.ticket_notices(since)? {
             push(
                 &mut items,

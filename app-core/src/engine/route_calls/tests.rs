@@ -559,6 +559,25 @@ fn a_plan_arriving_after_a_window_marks_the_order_at_late_risk_and_the_table_fil
         .map(|o| o.id)
         .collect();
     assert_eq!(found, vec![ids[0].clone()]);
+    // The desk is told of the one at risk, and opening it opens the order.
+    let late = |core: &Core| -> Vec<app_api::notify::Notification> {
+        let Response::Notifications(n) = core.execute(Request::Notifications).unwrap() else {
+            panic!()
+        };
+        n.items
+            .into_iter()
+            .filter(|n| n.kind == app_api::notify::NoticeKind::Late)
+            .collect()
+    };
+    let told = late(&core);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        told[0].target,
+        app_api::notify::NoticeTarget::Order {
+            order: ids[0].clone()
+        }
+    );
+    assert!(told[0].critical && told[0].body.contains("min after its window"));
     // Delivered or not, a done order is not at risk; unassigned and planned
     // again without it, its ETA goes with the courier's old plan.
     act(&core, &ids[0], Action::Unassign);
@@ -569,4 +588,5 @@ fn a_plan_arriving_after_a_window_marks_the_order_at_late_risk_and_the_table_fil
         .unwrap();
     assert_eq!((row.eta_ms, row.late_risk), (None, false), "{row:?}");
     assert!(list(&core, risky).is_empty());
+    assert!(late(&core).is_empty(), "no longer at risk, no longer told");
 }
