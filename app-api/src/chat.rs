@@ -22,6 +22,9 @@ pub enum ChatLink {
     Customer { client: String },
     /// Operators and every courier (`couriers`), or operators only (`staff`).
     Team { team: Team },
+    /// Operators and the couriers who work one zone (a zone's id; couriers
+    /// without home zones work them all).
+    Zone { zone: String },
     /// A support ticket's conversation: operators and its requester.
     Ticket { ticket: String },
     /// Two users (in either order: the same conversation).

@@ -58,6 +58,7 @@ pub fn link_key(link: &ChatLink) -> String {
             team: Team::Couriers,
         } => "team:couriers".into(),
         ChatLink::Team { team: Team::Staff } => "team:staff".into(),
+        ChatLink::Zone { zone } => format!("zone:{zone}"),
         ChatLink::Ticket { ticket } => format!("ticket:{ticket}"),
         ChatLink::Direct { a, b } => {
             let (x, y) = if a <= b { (a, b) } else { (b, a) };
@@ -75,6 +76,7 @@ pub fn parse_link(key: &str) -> Option<ChatLink> {
         "driver" => ChatLink::Driver { courier: id(rest)? },
         "customer" => ChatLink::Customer { client: id(rest)? },
         "ticket" => ChatLink::Ticket { ticket: id(rest)? },
+        "zone" => ChatLink::Zone { zone: id(rest)? },
         "team" if rest == "couriers" => ChatLink::Team {
             team: Team::Couriers,
         },
@@ -150,12 +152,36 @@ pub fn facts_of(
             team: Team::Couriers,
         } => (Vec::new(), true, true),
         ChatLink::Team { team: Team::Staff } => (Vec::new(), true, false),
+        // Its couriers come from the tenant's courier profiles: `zone_facts`.
+        ChatLink::Zone { .. } => (Vec::new(), true, false),
         ChatLink::Direct { a, b } => (vec![UserId::new(a), UserId::new(b)], false, false),
     };
     DocFacts::Chat {
         members,
         staff,
         couriers,
+    }
+}
+
+/// The couriers who work `zone` by the tenant's courier profiles (those
+/// without home zones work every zone), sorted.
+pub fn zone_couriers(profiles: &[app_api::config::CourierProfile], zone: &str) -> Vec<UserId> {
+    let mut out: Vec<UserId> = profiles
+        .iter()
+        .filter(|p| p.home_zones.is_empty() || p.home_zones.iter().any(|z| z == zone))
+        .map(|p| UserId::new(&p.user))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Who takes part in a zone's team chat: operators and `couriers`.
+pub fn zone_facts(couriers: Vec<UserId>) -> DocFacts {
+    DocFacts::Chat {
+        members: couriers,
+        staff: true,
+        couriers: false,
     }
 }
 

@@ -785,9 +785,13 @@ impl Tenant {
             self.config_written().await;
             return;
         }
+        if matches!(known, Some(DocFacts::StaffConfig)) {
+            self.refresh_zone_chats().await;
+            return;
+        }
         if matches!(
             known,
-            Some(DocFacts::Index { .. } | DocFacts::Courier { .. } | DocFacts::StaffConfig)
+            Some(DocFacts::Index { .. } | DocFacts::Courier { .. })
         ) {
             return;
         }
@@ -956,8 +960,65 @@ impl Tenant {
             }
             _ => None,
         };
+        if let app_api::chat::ChatLink::Zone { zone } = link {
+            let profiles = self
+                .tenant_config()
+                .await
+                .map(|c| c.couriers)
+                .unwrap_or_default();
+            return ruta_model::chat_doc::zone_facts(ruta_model::chat_doc::zone_couriers(
+                &profiles, zone,
+            ));
+        }
         let clients = self.clients_in_order_chat().await;
         ruta_model::chat_doc::facts_of(link, order.as_ref(), clients)
+    }
+
+    /// The tenant's configuration as its two documents (tenant and staff)
+    /// say now (None: neither exists yet).
+    async fn tenant_config(&self) -> Option<app_api::config::TenantConfig> {
+        let storage = self.storage.clone();
+        let ids: Vec<String> = [CONFIG_DOC_SETTING, STAFF_CONFIG_DOC_SETTING]
+            .iter()
+            .filter_map(|k| self.dir.setting(k).ok().flatten())
+            .collect();
+        if ids.is_empty() {
+            return None;
+        }
+        tokio::task::spawn_blocking(move || {
+            let mut events = Vec::new();
+            for id in ids {
+                let Ok(bytes) = load_doc_bytes(storage.as_ref(), &id) else {
+                    continue;
+                };
+                if let Ok(doc) =
+                    ruta_model::config_doc::ConfigDoc::load(&bytes, &DeviceId::new("server"))
+                {
+                    events.extend(doc.events());
+                }
+            }
+            Some(ruta_model::config_doc::derive(&events).0)
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// A zone's team follows the couriers' home zones: every zone chat that
+    /// exists is decided again.
+    async fn refresh_zone_chats(&self) {
+        let Some(config) = self.tenant_config().await else {
+            return;
+        };
+        for zone in &config.zones {
+            self.refresh_linked_chat(
+                app_api::chat::ChatLink::Zone {
+                    zone: zone.id.clone(),
+                },
+                false,
+            )
+            .await;
+        }
     }
 
     /// Who sees ticket document `doc`: its facts, or — written a moment ago
@@ -1042,6 +1103,7 @@ impl Tenant {
     /// The tenant's configuration changed: when it changed whether clients
     /// take part in their orders' chats, every order chat is decided again.
     async fn config_written(&self) {
+        self.refresh_zone_chats().await;
         let before = self
             .shared
             .clients_in_order_chat

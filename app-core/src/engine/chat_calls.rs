@@ -94,11 +94,14 @@ impl Core {
             ChatLink::Ticket { ticket } => self.ticket_facts(ticket),
             _ => None,
         };
-        let clients = self.tenant_config().profile.clients_in_order_chat;
-        access::decide(
-            &who,
-            Some(&chat_doc::facts_of(link, order.as_ref(), clients)),
-        ) == Access::ReadWrite
+        let config = self.tenant_config();
+        let facts = match link {
+            ChatLink::Zone { zone } => {
+                chat_doc::zone_facts(chat_doc::zone_couriers(&config.couriers, zone))
+            }
+            _ => chat_doc::facts_of(link, order.as_ref(), config.profile.clients_in_order_chat),
+        };
+        access::decide(&who, Some(&facts)) == Access::ReadWrite
     }
 
     fn chat_state(&self, id: &str) -> Result<Option<ChatState>, ApiError> {
@@ -358,6 +361,15 @@ impl Core {
                 team: Team::Couriers,
             } => "All couriers".into(),
             ChatLink::Team { team: Team::Staff } => "Dispatch team".into(),
+            ChatLink::Zone { zone } => {
+                let config = self.tenant_config();
+                let name = config
+                    .zones
+                    .iter()
+                    .find(|z| z.id == *zone)
+                    .map_or_else(|| zone.clone(), |z| z.name.clone());
+                format!("Couriers in {name}")
+            }
             ChatLink::Ticket { ticket } => {
                 format!("Ticket {}", ruta_model::ticket_doc::reference_of(ticket))
             }

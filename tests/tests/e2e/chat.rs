@@ -471,3 +471,104 @@ async fn a_status_change_notifies_each_device_of_a_user_once_and_read_follows_th
     c1.request(&inbox);
     assert!(c1.refusal(&inbox).await.is_ok(), "the inbox is d1's only");
 }
+
+/// A zone's team chat: the desk writes to "all couriers in West"; a courier
+/// whose home zone is West reads it on her phone, one working East cannot
+/// open it; moved to West by the admin, he can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zone_team_chat_reaches_the_couriers_of_that_zone_only() {
+    use app_api::config::{ConfigChange, CourierProfile};
+    let (data, tokens) = tenant(&[
+        ("a1", "admin"),
+        ("d1", "dispatcher"),
+        ("c1", "courier"),
+        ("c2", "courier"),
+    ]);
+    let server = SyncServer::start_in("chat-zone", data);
+    let http = reqwest::Client::new();
+    let config = async |change: ConfigChange| {
+        let r = http
+            .post(format!("{}/v1/admin/config", server.url))
+            .bearer_auth(&tokens["a1"])
+            .json(&change)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    };
+    let ring = |lat: f64, lon: f64| {
+        vec![
+            app_api::Point { lat, lon },
+            app_api::Point {
+                lat,
+                lon: lon + 0.05,
+            },
+            app_api::Point {
+                lat: lat + 0.05,
+                lon: lon + 0.05,
+            },
+        ]
+    };
+    for (id, name, lon) in [("west", "West", 24.80), ("east", "East", 25.00)] {
+        config(ConfigChange::PutZone(app_api::ZoneView {
+            id: id.into(),
+            name: name.into(),
+            ring: ring(60.15, lon),
+        }))
+        .await;
+    }
+    let courier = |user: &str, zone: &str| CourierProfile {
+        user: user.into(),
+        phone: String::new(),
+        vehicle: None,
+        home_zones: vec![zone.into()],
+        handles_cash: false,
+        carrier: Default::default(),
+        shift_start: None,
+    };
+    config(ConfigChange::PutCourier(courier("c1", "west"))).await;
+    config(ConfigChange::PutCourier(courier("c2", "east"))).await;
+
+    let desk = device(&server.url, &tokens["d1"]).await;
+    let phone = device(&server.url, &tokens["c1"]).await;
+    let west = ChatLink::Zone {
+        zone: "west".into(),
+    };
+    assert!(
+        eventually(T, async || open(&desk.core, &west)
+            .is_some_and(|v| v.title == "Couriers in West"))
+        .await,
+        "the desk knows the zone by name"
+    );
+    say(
+        &desk.core,
+        &west,
+        post("Bridge closed: go round by Lapinlahti"),
+    );
+    assert!(desk.client.wait_synced(T).await);
+    assert!(
+        eventually(T, async || open(&phone.core, &west).is_some_and(|v| v
+            .messages
+            .iter()
+            .any(|m| m.text.starts_with("Bridge closed"))))
+        .await,
+        "c1 (West) reads it on her phone"
+    );
+    assert!(
+        eventually(T, async || list(&phone.core).unread_total >= 1).await,
+        "and it counts as unread"
+    );
+    let doc = app_core::ids::doc_id_of_uuid(&app_core::chat_doc::chat_id(&west))
+        .unwrap()
+        .to_string();
+    let mut c2 = RawPeer::join(&server.url, &tokens["c2"]).await;
+    c2.request(&doc);
+    assert!(c2.refusal(&doc).await.is_ok(), "c2 (East) may not open it");
+
+    // Moved to West: the server shares it with him.
+    config(ConfigChange::PutCourier(courier("c2", "west"))).await;
+    let (got, _) = c2.fetch(&doc).await;
+    let got = app_core::chat_doc::load(&got.save(), &app_core::domain::DeviceId::new("x")).unwrap();
+    let st = app_core::chat_doc::derive(&got.events());
+    assert_eq!(st.messages.len(), 1);
+}
