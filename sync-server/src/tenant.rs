@@ -868,6 +868,7 @@ impl Tenant {
                         self.apply_facts(doc, known.as_ref(), f, recover).await;
                         // Its conversation may have been started before
                         // the server knew whose the ticket is.
+                        self.shared.provisional.write().unwrap().remove(doc);
                         if changed || recover {
                             self.refresh_linked_chat(
                                 app_api::chat::ChatLink::Ticket {

@@ -413,8 +413,21 @@ impl Guard {
                 self.tenant.shadows.put(&doc, shadow);
                 return Err(write(e));
             }
+            // A new document's facts, from the content just judged, hold
+            // until the projector records them: in between, the share
+            // policy must not take it for a document nobody owns yet
+            // (anyone may name an inbox's id).
+            let fresh = if facts.is_none() && inbox {
+                inbox_doc::owner_of(&trial).map(|owner| DocFacts::Inbox { owner })
+            } else if facts.is_none() && ticket {
+                ticket_doc::facts_of(&trial)
+            } else {
+                None
+            };
             self.tenant.shadows.put(&doc, trial);
             if new_chat && let Some(f) = facts {
+                self.tenant.shared.set_provisional(&doc, f);
+            } else if let Some(f) = fresh {
                 self.tenant.shared.set_provisional(&doc, f);
             }
             return Ok(Verdict::Forward);

@@ -572,3 +572,138 @@ async fn a_zone_team_chat_reaches_the_couriers_of_that_zone_only() {
     let st = app_core::chat_doc::derive(&got.events());
     assert_eq!(st.messages.len(), 1);
 }
+
+/// With raw clients of a client and a dispatcher: a client reads an order's
+/// chat only when the tenant lets clients into their orders' chats, and
+/// never another client's; nobody reads or writes another user's inbox,
+/// a dispatcher included; a client does not post in their own customer
+/// chat under the dispatcher's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_and_dispatchers_reach_only_their_own_chats_and_inboxes() {
+    use app_api::config::{ConfigChange, TenantProfile};
+    let (data, tokens) = tenant(&[
+        ("a1", "admin"),
+        ("d1", "dispatcher"),
+        ("k1", "client"),
+        ("k2", "client"),
+    ]);
+    let server = SyncServer::start_in("chat-roles", data);
+    let portal = device(&server.url, &tokens["k1"]).await;
+    let desk = device(&server.url, &tokens["d1"]).await;
+    let Response::Order(order) = portal
+        .core
+        .execute(Request::CreateOrder(app_api::NewOrder::simple(
+            "Kaisa",
+            "Kaivokatu 1",
+            "Bulevardi 14",
+        )))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(portal.client.wait_synced(T).await);
+    assert!(eventually(T, async || status(&desk.core, &order.id).is_some()).await);
+    let order_chat = ChatLink::Order {
+        order: order.id.clone(),
+    };
+    let customer = ChatLink::Customer {
+        client: "k1".into(),
+    };
+    say(&desk.core, &order_chat, post("Your parcel is late"));
+    say(&desk.core, &customer, post("Welcome aboard"));
+    assert!(desk.client.wait_synced(T).await);
+    let doc = |l: &ChatLink| {
+        app_core::ids::doc_id_of_uuid(&app_core::chat_doc::chat_id(l))
+            .unwrap()
+            .to_string()
+    };
+    let inbox = |u: &str| {
+        app_core::ids::doc_id_of_uuid(&app_core::inbox_doc::inbox_id(
+            &app_core::domain::UserId::new(u),
+        ))
+        .unwrap()
+        .to_string()
+    };
+
+    // Clients are not in their orders' chats by default; never in another's.
+    let mut k1 = RawPeer::join(&server.url, &tokens["k1"]).await;
+    k1.request(&doc(&order_chat));
+    assert!(
+        k1.refusal(&doc(&order_chat)).await.is_ok(),
+        "off by default"
+    );
+    let mut k2 = RawPeer::join(&server.url, &tokens["k2"]).await;
+    for d in [doc(&order_chat), doc(&customer)] {
+        k2.request(&d);
+        assert!(k2.refusal(&d).await.is_ok(), "k2 may not open {d}");
+    }
+    // The client's own customer chat: theirs to read, not to forge in.
+    let reason = forge(&mut k1, &doc(&customer), "d1").await;
+    assert!(reason.contains("claims to be by"), "{reason}");
+
+    // The admin lets clients in: k1 reads the order's chat, k2 still not.
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/admin/config", server.url))
+        .bearer_auth(&tokens["a1"])
+        .json(&ConfigChange::SetProfile(TenantProfile {
+            clients_in_order_chat: true,
+            ..TenantProfile::default()
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (got, _) = k1.fetch(&doc(&order_chat)).await;
+    let got = app_core::chat_doc::load(&got.save(), &app_core::domain::DeviceId::new("x")).unwrap();
+    assert_eq!(
+        app_core::chat_doc::derive(&got.events()).messages[0].text,
+        "Your parcel is late"
+    );
+    k2.request(&doc(&order_chat));
+    assert!(k2.refusal(&doc(&order_chat)).await.is_ok());
+
+    // Inboxes: one's own only, for a dispatcher too.
+    let read = notices_read(&portal.core);
+    assert!(portal.client.wait_synced(T).await);
+    let mut d1 = RawPeer::join(&server.url, &tokens["d1"]).await;
+    for peer in [&mut d1, &mut k2] {
+        // Never the document; "unavailable" once the server has it.
+        let mut refused = false;
+        for _ in 0..3 {
+            peer.request(&inbox("k1"));
+            if peer.refusal(&inbox("k1")).await.is_ok() {
+                refused = true;
+                break;
+            }
+        }
+        assert!(refused, "another's inbox");
+    }
+    let fake = app_core::inbox_doc::create(
+        &app_core::domain::UserId::new("k2"),
+        &app_core::domain::DeviceId::new("f1f1f1f1f1f1f1f1ab"),
+    )
+    .unwrap()
+    .save();
+    crate::cash::push_all(
+        &d1,
+        &inbox("k2"),
+        &automerge::Automerge::load(&fake).unwrap(),
+    );
+    let why = d1.refusal(&inbox("k2")).await.unwrap_or_else(|e| e);
+    assert!(
+        why.contains("not d1's") || why.contains("may not write"),
+        "a dispatcher may not plant an inbox for a courier: {why}"
+    );
+    assert!(
+        read,
+        "k1 marked their notifications read on their own inbox"
+    );
+}
+
+/// Marks every notification read; whether the call succeeded.
+fn notices_read(core: &Core) -> bool {
+    core.execute(Request::NotificationAct(
+        app_api::notify::NotificationAction::MarkAllRead,
+    ))
+    .is_ok()
+}
