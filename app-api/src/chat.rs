@@ -117,6 +117,10 @@ pub struct ChatSummary {
 pub struct ChatList {
     pub chats: Vec<ChatSummary>,
     pub unread_total: u32,
+    /// Conversations this user may always start, titled: a courier's with
+    /// dispatch, the teams, the zones they take part in; a client's with support.
+    #[serde(default)]
+    pub starters: Vec<(String, ChatLink)>,
 }
 
 /// One conversation, its messages in capture order.

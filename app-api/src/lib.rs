@@ -366,6 +366,23 @@ pub enum Priority {
     Urgent,
 }
 
+impl Priority {
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Urgent,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::Low => "Low",
+            Priority::Normal => "Normal",
+            Priority::High => "High",
+            Priority::Urgent => "Urgent",
+        }
+    }
+}
+
 impl Role {
     pub const ALL: [Role; 4] = [Role::Client, Role::Dispatcher, Role::Courier, Role::Admin];
 

@@ -61,14 +61,81 @@ impl NoticeKind {
 }
 
 /// How a user is told of one kind of notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// In the notification centre only.
+    #[default]
     InApp,
     /// Also as an OS (desktop, browser) notification.
     Os,
+    /// In the centre; critical ones at once as an OS notification, the rest
+    /// summed up in one OS notification at most every [`DIGEST_EVERY_MS`].
+    Digest,
     Off,
+}
+
+/// How often, at most, a digest of non-critical notifications is announced.
+pub const DIGEST_EVERY_MS: i64 = 15 * 60_000;
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [Channel::Os, Channel::Digest, Channel::InApp, Channel::Off];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Os => "Notify me",
+            Channel::Digest => "Digest (critical at once)",
+            Channel::InApp => "In the app only",
+            Channel::Off => "Off",
+        }
+    }
+}
+
+/// What a device does with a notification it has not announced yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announce {
+    /// An OS notification now.
+    Now,
+    /// Into the next digest.
+    Digest,
+    /// Nothing beyond the centre.
+    No,
+}
+
+impl Notification {
+    pub fn announce(&self) -> Announce {
+        match self.channel {
+            _ if self.read => Announce::No,
+            Channel::Os => Announce::Now,
+            Channel::Digest if self.critical => Announce::Now,
+            Channel::Digest => Announce::Digest,
+            Channel::InApp | Channel::Off => Announce::No,
+        }
+    }
+}
+
+/// One OS notification summing up `items` (title, body): how many, by kind.
+pub fn digest(items: &[Notification]) -> Option<(String, String)> {
+    if items.is_empty() {
+        return None;
+    }
+    let mut counts = std::collections::BTreeMap::<NoticeKind, usize>::new();
+    for n in items {
+        *counts.entry(n.kind).or_default() += 1;
+    }
+    let title = match items.len() {
+        1 => items[0].title.clone(),
+        n => format!("{n} updates"),
+    };
+    let body = match items.len() {
+        1 => items[0].body.clone(),
+        _ => counts
+            .iter()
+            .map(|(k, n)| format!("{}: {n}", k.label()))
+            .collect::<Vec<_>>()
+            .join(" · "),
+    };
+    Some((title, body))
 }
 
 /// What a notification opens.
@@ -117,4 +184,68 @@ pub enum NotificationAction {
         kind: NoticeKind,
         channel: Channel,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice(kind: NoticeKind, channel: Channel, critical: bool) -> Notification {
+        Notification {
+            id: format!("{kind:?}-{critical}"),
+            kind,
+            title: "R-1 delivered".into(),
+            body: "Aino · Bulevardi 14".into(),
+            at_ms: 0,
+            read: false,
+            critical,
+            channel,
+            target: NoticeTarget::Order { order: "o".into() },
+        }
+    }
+
+    #[test]
+    fn a_digest_interrupts_only_for_what_is_critical() {
+        assert_eq!(
+            notice(NoticeKind::Status, Channel::Digest, false).announce(),
+            Announce::Digest
+        );
+        assert_eq!(
+            notice(NoticeKind::Address, Channel::Digest, true).announce(),
+            Announce::Now
+        );
+        assert_eq!(
+            notice(NoticeKind::Status, Channel::Os, false).announce(),
+            Announce::Now
+        );
+        assert_eq!(
+            notice(NoticeKind::Conflict, Channel::InApp, true).announce(),
+            Announce::No
+        );
+        let mut read = notice(NoticeKind::Status, Channel::Os, false);
+        read.read = true;
+        assert_eq!(read.announce(), Announce::No, "read elsewhere already");
+    }
+
+    #[test]
+    fn a_digest_counts_by_kind() {
+        assert_eq!(digest(&[]), None);
+        let one = [notice(NoticeKind::Status, Channel::Digest, false)];
+        assert_eq!(
+            digest(&one),
+            Some(("R-1 delivered".into(), "Aino · Bulevardi 14".into()))
+        );
+        let many = [
+            notice(NoticeKind::Status, Channel::Digest, false),
+            notice(NoticeKind::Message, Channel::Digest, false),
+            notice(NoticeKind::Status, Channel::Digest, false),
+        ];
+        assert_eq!(
+            digest(&many),
+            Some((
+                "3 updates".into(),
+                "Order status changes: 2 · Messages: 1".into()
+            ))
+        );
+    }
 }

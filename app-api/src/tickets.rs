@@ -41,7 +41,9 @@ impl TicketStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketCategory {
     /// Where is my parcel, late, wrong address …
@@ -52,6 +54,7 @@ pub enum TicketCategory {
     Billing,
     /// Sign-in, users, settings.
     Account,
+    #[default]
     Other,
 }
 

@@ -8,8 +8,8 @@
 //! Other screens open a conversation with [`open_chat`] (the order panel and
 //! the stop view: the order's chat; the driver monitor: a courier's).
 
-use app_api::chat::{ChatAction, ChatLink, ChatMessage, ChatSummary, ChatView, NewMessage, Team};
-use app_api::{Request, Response, Role};
+use app_api::chat::{ChatAction, ChatLink, ChatMessage, ChatSummary, ChatView, NewMessage};
+use app_api::{Request, Response};
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
@@ -61,53 +61,23 @@ pub fn ChatDrawer() -> impl IntoView {
     }
 }
 
-fn role(c: &Ctx) -> Option<Role> {
-    c.status.with_untracked(|s| s.as_ref().map(|s| s.role))
-}
-
 #[component]
 fn ChatList() -> impl IntoView {
     let c = ctx();
     let chats = RwSignal::new(None::<Vec<ChatSummary>>);
+    // Conversations one can always start (the core decides which): a
+    // courier's with dispatch, the teams, their zones' teams.
+    let starters = RwSignal::new(Vec::<(String, ChatLink)>::new());
     Effect::new(move |_| {
         c.changed.track();
         run(Request::ListChats, move |r| {
             if let Ok(Response::Chats(l)) = r {
+                let _ = starters.try_set(l.starters);
                 let _ = chats.try_set(Some(l.chats));
                 let _ = c.unread.try_set(l.unread_total);
             }
         });
     });
-    let me = c.user();
-    let role = role(&c);
-    // Conversations one can always start: a courier's with dispatch, the team's.
-    let starters: Vec<(&'static str, ChatLink)> = match role {
-        Some(Role::Courier) => vec![
-            (
-                "Dispatch",
-                ChatLink::Driver {
-                    courier: me.clone(),
-                },
-            ),
-            (
-                "All couriers",
-                ChatLink::Team {
-                    team: Team::Couriers,
-                },
-            ),
-        ],
-        Some(Role::Dispatcher | Role::Admin) => vec![
-            (
-                "All couriers",
-                ChatLink::Team {
-                    team: Team::Couriers,
-                },
-            ),
-            ("Dispatch team", ChatLink::Team { team: Team::Staff }),
-        ],
-        Some(Role::Client) => vec![("Support", ChatLink::Customer { client: me.clone() })],
-        None => vec![],
-    };
     view! {
         <div class="chat-head">
             <h2>"Conversations"</h2>
@@ -115,8 +85,8 @@ fn ChatList() -> impl IntoView {
             <button class="linkish" title="Close" on:click=move |_| c.chat_open.set(false)>"✕"</button>
         </div>
         <div class="chat-starters">
-            {starters.into_iter().map(|(label, link)| {
-                let id = format!("chat-start-{}", util::slug(label));
+            {move || starters.get().into_iter().map(|(label, link)| {
+                let id = format!("chat-start-{}", util::slug(&label));
                 view! { <button id=id class="ghost" on:click=move |_| open_chat(c, link.clone())>{label}</button> }
             }).collect_view()}
         </div>
@@ -170,8 +140,32 @@ fn receipt(m: &ChatMessage, online: bool) -> String {
     "sent".into()
 }
 
+/// One conversation in the drawer: its title, back and close, and the thread.
 #[component]
 fn Conversation(link: ChatLink) -> impl IntoView {
+    let c = ctx();
+    let title = RwSignal::new(String::new());
+    view! {
+        <div class="chat-head">
+            <button class="linkish" id="chat-back" title="All conversations" on:click=move |_| c.chat.set(None)>"‹"</button>
+            <h2 id="chat-title">{move || title.get()}</h2>
+            <span class="spacer"></span>
+            <button class="linkish" title="Close" on:click=move |_| c.chat_open.set(false)>"✕"</button>
+        </div>
+        <Thread link=link title=title ids="chat"/>
+    }
+}
+
+/// A conversation's messages and composer, wherever it is shown (the drawer,
+/// a ticket's page). `title` gets the conversation's title.
+#[component]
+pub fn Thread(
+    link: ChatLink,
+    #[prop(optional)] title: Option<RwSignal<String>>,
+    /// Prefix of its elements' ids ("chat" in the drawer).
+    #[prop(default = "chat")]
+    ids: &'static str,
+) -> impl IntoView {
     let c = ctx();
     let view_s = RwSignal::new(None::<ChatView>);
     let error = RwSignal::new(None::<String>);
@@ -188,7 +182,10 @@ fn Conversation(link: ChatLink) -> impl IntoView {
         Ok(Response::Chat(v)) => {
             error.set(None);
             let unread = v.unread;
-            view_s.set(Some(v));
+            if let Some(t) = title {
+                let _ = t.try_set(v.title.clone());
+            }
+            let _ = view_s.try_set(Some(v));
             if unread > 0 {
                 mark_read(c, link.get_value(), view_s);
             }
@@ -256,14 +253,8 @@ fn Conversation(link: ChatLink) -> impl IntoView {
         watch.set_value(id);
     };
     view! {
-        <div class="chat-head">
-            <button class="linkish" id="chat-back" title="All conversations" on:click=move |_| c.chat.set(None)>"‹"</button>
-            <h2 id="chat-title">{move || view_s.with(|v| v.as_ref().map(|v| v.title.clone()))}</h2>
-            <span class="spacer"></span>
-            <button class="linkish" title="Close" on:click=move |_| c.chat_open.set(false)>"✕"</button>
-        </div>
-        {move || error.get().map(|e| view! { <p class="error" id="chat-error">{e}</p> })}
-        <ol id="chat-messages" class="chat-messages">
+        {move || error.get().map(|e| view! { <p class="error" id=format!("{ids}-error")>{e}</p> })}
+        <ol id=format!("{ids}-messages") class="chat-messages">
             {move || view_s.with(|v| match v {
                 None => view! { <li class="muted">"Loading…"</li> }.into_any(),
                 Some(v) if v.messages.is_empty() => view! { <li class="muted empty">"No messages yet — say something."</li> }.into_any(),
@@ -304,7 +295,7 @@ fn Conversation(link: ChatLink) -> impl IntoView {
                 }).collect_view().into_any(),
             })}
         </ol>
-        {move || view_s.with(|v| v.as_ref().map(|v| v.quick_replies.clone())).map(|qs| view! {
+        {move || view_s.with(|v| v.as_ref().filter(|v| v.can_post).map(|v| v.quick_replies.clone())).map(|qs| view! {
             <div class="quick-replies">
                 {qs.into_iter().map(|q| {
                     let t = q.clone();
@@ -312,8 +303,10 @@ fn Conversation(link: ChatLink) -> impl IntoView {
                 }).collect_view()}
             </div>
         })}
+        <Show when=move || view_s.with(|v| v.as_ref().is_none_or(|v| v.can_post))
+            fallback=move || view! { <p class="muted" id=format!("{ids}-closed")>"You can no longer write in this conversation."</p> }>
         <div class="composer">
-            <textarea id="chat-input" rows="2"
+            <textarea id=format!("{ids}-input") rows="2"
                 placeholder=move || if editing.get().is_some() { "Edit your message" } else { "Write a message (Enter sends, Shift+Enter for a new line)" }
                 prop:value=move || draft.get()
                 on:input=move |e| draft.set(event_target_value(&e))
@@ -322,10 +315,11 @@ fn Conversation(link: ChatLink) -> impl IntoView {
                     if e.key() == "Escape" { editing.set(None); draft.set(String::new()); }
                 }></textarea>
             <div class="composer-tools">
-                <button id="chat-send" on:click=move |_| submit()>{move || if editing.get().is_some() { "Save" } else { "Send" }}</button>
-                <button class="ghost" id="chat-location" title="Share where I am" on:click=share_location>"Location"</button>
+                <button id=format!("{ids}-send") on:click=move |_| submit()>{move || if editing.get().is_some() { "Save" } else { "Send" }}</button>
+                <button class="ghost" id=format!("{ids}-location") title="Share where I am" on:click=share_location>"Location"</button>
             </div>
         </div>
+        </Show>
     }
 }
 

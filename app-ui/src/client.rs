@@ -17,6 +17,27 @@ pub fn Portal() -> impl IntoView {
     let c = ctx();
     let orders = RwSignal::new(Vec::<OrderSummary>::new());
     let open = RwSignal::new(None::<String>);
+    // The ticket open beside the cards (an order's panel and a ticket's share the place).
+    let ticket = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(t) = c.open_ticket.get() {
+            ticket.set(Some(t));
+            open.set(None);
+            c.open_ticket.set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if open.get().is_some() {
+            ticket.set(None);
+        }
+    });
+    // A ticket's or a notification's order opens in the panel.
+    Effect::new(move |_| {
+        if let Some(o) = c.open_order.get() {
+            open.set(Some(o));
+            c.open_order.set(None);
+        }
+    });
     let error = RwSignal::new(None::<String>);
     let (customer, pickup, dropoff, phone) = (
         RwSignal::new(String::new()),
@@ -116,7 +137,7 @@ pub fn Portal() -> impl IntoView {
         view! { <label>{label}<input id=id autocomplete="off" prop:value=s on:input=move |ev| s.set(event_target_value(&ev))/></label> }
     };
     view! {
-        <div class="console" class:with-panel=move || open.get().is_some()>
+        <div class="console" class:with-panel=move || open.get().is_some() || ticket.get().is_some()>
             <main class="work">
                 <section class="card">
                     <h2>"Send a parcel"</h2>
@@ -165,8 +186,10 @@ pub fn Portal() -> impl IntoView {
                         </ul>
                     </Show>
                 </section>
+                <crate::tickets::ClientSupport orders=orders open=ticket/>
             </main>
             {move || open.get().map(|id| view! { <OrderPanel order_id=id on_close=Callback::new(move |_| util::later(move || open.set(None)))/> })}
+            {move || ticket.get().map(|id| view! { <crate::tickets::TicketPanel ticket_id=id on_close=Callback::new(move |_| util::later(move || ticket.set(None)))/> })}
         </div>
     }
 }

@@ -36,6 +36,7 @@ enum Tab {
     Cash,
     Waybills,
     Routes,
+    Support,
     New,
     Import,
     People,
@@ -67,6 +68,12 @@ pub fn Console() -> impl IntoView {
             c.open_order.set(None);
         }
     });
+    // … and a ticket in the Support tab (which takes it from `open_ticket`).
+    Effect::new(move |_| {
+        if c.open_ticket.get().is_some() {
+            tab.set(Tab::Support);
+        }
+    });
     // The courier picked on the driver monitor or the map: their run is drawn.
     let courier = RwSignal::new(None::<String>);
     // Courier ids for the assign fields' suggestions (once: typing stays free).
@@ -90,6 +97,7 @@ pub fn Console() -> impl IntoView {
             {tab_button(Tab::Waybills, "tab-waybills", "Waybills")}
             {tab_button(Tab::Routes, "tab-routes", "Routes")}
             {tab_button(Tab::Cash, "tab-cash", "Cash")}
+            {tab_button(Tab::Support, "tab-support", "Support")}
             {tab_button(Tab::New, "tab-new", "New order")}
             {tab_button(Tab::Import, "tab-import", "Import CSV")}
             {move || (admin && on_server()).then(|| tab_button(Tab::People, "tab-people", "People"))}
@@ -108,6 +116,7 @@ pub fn Console() -> impl IntoView {
                     Tab::Cash => view! { <crate::cash::CashTab/> }.into_any(),
                     Tab::Waybills => view! { <crate::waybills::WaybillsTab/> }.into_any(),
                     Tab::Routes => view! { <crate::routes::RoutesTab/> }.into_any(),
+                    Tab::Support => view! { <crate::tickets::SupportTab/> }.into_any(),
                     Tab::New => view! { <NewOrderForm on_created=Callback::new(move |id: String| util::later(move || { open.set(Some(id)); tab.set(Tab::Orders); }))/> }.into_any(),
                     Tab::Import => view! { <Import/> }.into_any(),
                     Tab::People => view! { <crate::account::Admin/> }.into_any(),

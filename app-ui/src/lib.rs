@@ -28,6 +28,7 @@ pub mod notices;
 pub mod routes;
 pub mod settings;
 pub mod signature;
+pub mod tickets;
 pub mod trips;
 pub mod util;
 pub mod waybills;
@@ -49,6 +50,9 @@ pub struct Ctx {
     pub unread: RwSignal<u32>,
     /// An order a notification asked to open (the console opens its panel).
     pub open_order: RwSignal<Option<String>>,
+    /// A support ticket a notification asked to open (the console's Support
+    /// tab, the portal's support card).
+    pub open_ticket: RwSignal<Option<String>>,
 }
 
 impl Ctx {
@@ -150,6 +154,7 @@ pub fn App() -> impl IntoView {
         chat: RwSignal::new(None),
         unread: RwSignal::new(0),
         open_order: RwSignal::new(None),
+        open_ticket: RwSignal::new(None),
     };
     provide_context(c);
     c.refresh();

@@ -24,6 +24,21 @@ pub fn run(request: Request, done: impl FnOnce(Result<Response, String>) + 'stat
     });
 }
 
+/// Like [`run`], but the error stays an [`ApiError`] (a form marks the field
+/// it names).
+pub fn run_api(request: Request, done: impl FnOnce(Result<Response, ApiError>) + 'static) {
+    spawn_local(async move {
+        done(api::call(&request).await);
+    });
+}
+
+/// Whether a key went to a field being typed in (shortcuts leave those alone).
+pub fn typing(e: &web_sys::KeyboardEvent) -> bool {
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+}
+
 /// Runs `f` after the current event handler returns. A callback that closes
 /// or replaces the view it belongs to must not do so while it runs (the view's
 /// owner, and the callback with it, would be disposed under its feet).
@@ -52,6 +67,11 @@ pub fn field_label(field: &str) -> &str {
         "capture" => "Proof",
         other => other,
     }
+}
+
+/// A snake_case option value as the enum it names (its default if none).
+pub fn enum_value<T: serde::de::DeserializeOwned + Default>(v: String) -> T {
+    serde_json::from_value(serde_json::Value::String(v)).unwrap_or_default()
 }
 
 pub fn unexpected(r: &Response) -> String {

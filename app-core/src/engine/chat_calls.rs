@@ -322,7 +322,52 @@ impl Core {
         Ok(ChatList {
             chats,
             unread_total,
+            starters: self.chat_starters(),
         })
+    }
+
+    /// The conversations this user may always start, as the access rules
+    /// decide them: a courier's with dispatch, the teams, each zone's team
+    /// this user takes part in; a client's with support.
+    fn chat_starters(&self) -> Vec<(String, ChatLink)> {
+        let (_, who) = self.principal();
+        let me = who.user.as_str().to_owned();
+        let mut links = match who.role {
+            Role::Courier => vec![
+                ChatLink::Driver { courier: me },
+                ChatLink::Team {
+                    team: Team::Couriers,
+                },
+            ],
+            Role::Dispatcher | Role::Admin => vec![
+                ChatLink::Team {
+                    team: Team::Couriers,
+                },
+                ChatLink::Team { team: Team::Staff },
+            ],
+            Role::Client => vec![ChatLink::Customer { client: me }],
+        };
+        if who.role != Role::Client {
+            links.extend(
+                self.tenant_config()
+                    .zones
+                    .iter()
+                    .map(|z| ChatLink::Zone { zone: z.id.clone() }),
+            );
+        }
+        links
+            .into_iter()
+            .filter(|l| self.takes_part(l))
+            .map(|l| (self.chat_starter_title(&l), l))
+            .collect()
+    }
+
+    fn chat_starter_title(&self, link: &ChatLink) -> String {
+        match link {
+            ChatLink::Driver { .. } => "Dispatch".into(),
+            ChatLink::Customer { .. } => "Support".into(),
+            _ => self.chat_title(link),
+        }
     }
 
     /// Display names this device knows (the courier directory), by user.

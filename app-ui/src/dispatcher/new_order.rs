@@ -59,10 +59,6 @@ fn dims_mm(v: &str) -> Result<Option<[u32; 3]>, String> {
     }
 }
 
-fn enum_value<T: serde::de::DeserializeOwned + Default>(v: String) -> T {
-    serde_json::from_value(serde_json::Value::String(v)).unwrap_or_default()
-}
-
 #[component]
 pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
     let c = ctx();
@@ -267,7 +263,7 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
             <form id="new-order" class="grid" on:submit=submit>
                 {text("customer-name", "Customer", customer)}
                 <label>"Order type"
-                    <select id="order-type" on:change=move |ev| order_type.set(enum_value(event_target_value(&ev)))>
+                    <select id="order-type" on:change=move |ev| order_type.set(util::enum_value(event_target_value(&ev)))>
                         <option value="pickup_and_delivery" selected>"Pickup & delivery"</option>
                         <option value="on_demand">"On demand (now)"</option>
                         <option value="pickup">"Pickup (to a hub)"</option>
@@ -275,7 +271,7 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
                     </select>
                 </label>
                 <label>"Carrier"
-                    <select id="carrier" on:change=move |ev| carrier.set(enum_value(event_target_value(&ev)))>
+                    <select id="carrier" on:change=move |ev| carrier.set(util::enum_value(event_target_value(&ev)))>
                         <option value="internal" selected>"Our couriers"</option>
                         <option value="prime">"Prime (no cash)"</option>
                         <option value="external">"External carrier"</option>
@@ -296,7 +292,7 @@ pub(crate) fn NewOrderForm(on_created: Callback<String>) -> impl IntoView {
                     </select>
                 </label>
                 <label>"Priority"
-                    <select id="priority" on:change=move |ev| priority.set(enum_value(event_target_value(&ev)))>
+                    <select id="priority" on:change=move |ev| priority.set(util::enum_value(event_target_value(&ev)))>
                         <option value="low">"Low"</option><option value="normal" selected>"Normal"</option>
                         <option value="high">"High"</option><option value="urgent">"Urgent"</option>
                     </select>

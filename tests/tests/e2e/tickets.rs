@@ -556,3 +556,182 @@ async fn nobody_reads_or_works_a_ticket_that_is_not_theirs() {
         "with the client's message"
     );
 }
+
+/// The support desk and the portal in a browser, against a real server: the
+/// storefront's ticket is opened from the keyboard, assigned, answered and set
+/// pending in the console (the guest's reply link shows the answer); a client
+/// is refused an empty ticket by field, opens one about their order; the
+/// desk's notification opens it, the desk answers and solves it; the client
+/// reads the reply and closes the ticket, and the desk sees it closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_and_a_client_work_tickets_in_the_browser() {
+    use ruta_e2e::{DeviceHost, browser_phase, provision_tenant};
+    let data = tempfile::tempdir().unwrap();
+    let tokens = provision_tenant(
+        data.path(),
+        "acme",
+        &[("d1", "dispatcher"), ("k1", "client")],
+    );
+    let key = intake_key(data.path());
+    let server = SyncServer::start_in("tickets-browser", data);
+    let host = |name: &str, token: &str| {
+        DeviceHost::start_with_env(
+            name,
+            tempfile::tempdir().unwrap(),
+            &[
+                ("RUTA_SYNC_URL", server.url.as_ref()),
+                ("RUTA_SYNC_TOKEN", token.as_ref()),
+            ],
+        )
+    };
+    let desk = host("device-tickets-desk", &tokens["d1"]);
+    let portal = host("device-tickets-portal", &tokens["k1"]);
+    let call = async |h: &DeviceHost, r: Request| -> Response {
+        let (code, body) = h.call(&serde_json::to_value(&r).unwrap()).await;
+        assert_eq!(code, 200, "{r:?}: {body}");
+        serde_json::from_value(body).unwrap()
+    };
+    let list = async |h: &DeviceHost| -> TicketList {
+        match call(h, Request::ListTickets(TicketQuery::default())).await {
+            Response::Tickets(l) => l,
+            other => panic!("{other:?}"),
+        }
+    };
+    let view = async |h: &DeviceHost, id: &str| -> TicketView {
+        match call(
+            h,
+            Request::OpenTicket {
+                ticket_id: id.into(),
+            },
+        )
+        .await
+        {
+            Response::Ticket(v) => v,
+            other => panic!("{other:?}"),
+        }
+    };
+
+    // The storefront's ticket reaches the desk.
+    let http = reqwest::Client::new();
+    let (s, r) = send(
+        http.post(format!("{}/v1/intake/acme/tickets", server.url))
+            .header("x-intake-key", &key)
+            .header("content-type", "application/json")
+            .body(greta().to_string()),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    let receipt: IntakeReceipt = serde_json::from_value(r).unwrap();
+    assert!(
+        eventually(T, async || list(&desk)
+            .await
+            .tickets
+            .iter()
+            .any(|t| t.id == receipt.ticket))
+        .await,
+        "the storefront's ticket reaches the desk"
+    );
+    let answer = "Sorry! A medium is on its way.";
+    let worked = browser_phase(
+        "tickets.mjs",
+        "desk-work",
+        &desk.url,
+        json!({ "reference": receipt.reference, "subject": "Wrong size delivered",
+                "message": "I ordered a medium.", "answer": answer }),
+    );
+    assert_eq!(worked["status"], "Pending", "{worked}");
+    let Response::Notifications(n) = call(&desk, Request::Notifications).await else {
+        panic!()
+    };
+    assert!(
+        n.channels.contains(&(
+            app_api::notify::NoticeKind::Status,
+            app_api::notify::Channel::Digest
+        )),
+        "the centre's settings wrote the subscription: {:?}",
+        n.channels
+    );
+    let v = view(&desk, &receipt.ticket).await;
+    assert_eq!(v.ticket.assignee.as_deref(), Some("d1"));
+    assert_eq!(v.ticket.status, TicketStatus::Pending);
+    assert!(matches!(v.ticket.first_response, TimerState::Met { .. }));
+    let link = format!("{}{}", server.url, receipt.reply_path);
+    assert!(
+        eventually(T, async || {
+            let (s, g) = send(http.get(&link)).await;
+            s == 200
+                && g["status"] == "pending"
+                && g["messages"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|m| m["text"] == answer))
+        })
+        .await,
+        "the guest reads the answer typed in the console"
+    );
+
+    // A client asks about their order from the portal.
+    let Response::Order(order) = call(
+        &portal,
+        Request::CreateOrder(NewOrder::simple(
+            "Aino",
+            "Mannerheimintie 20",
+            "Bulevardi 14",
+        )),
+    )
+    .await
+    else {
+        panic!()
+    };
+    let asked = browser_phase(
+        "tickets.mjs",
+        "client-ask",
+        &portal.url,
+        json!({ "subject": "Box arrived crushed", "message": "The corner is dented.",
+                "order": order.id }),
+    );
+    let reference = asked["reference"].as_str().unwrap().to_owned();
+    let mine = list(&portal).await;
+    assert_eq!(mine.tickets.len(), 1, "a client lists only their own");
+    let t = mine.tickets[0].clone();
+    assert_eq!(t.reference, reference);
+    assert_eq!(t.category, TicketCategory::Damage);
+    assert_eq!(t.order.as_deref(), Some(order.id.as_str()));
+    assert!(
+        eventually(T, async || list(&desk).await.tickets.iter().any(|x| x.id
+            == t.id
+            && x.order_reference.as_deref() == Some(&order.reference)))
+        .await,
+        "the client's ticket and its order reach the desk"
+    );
+    let reply = "We will collect it tomorrow and send a new one.";
+    let solved = browser_phase(
+        "tickets.mjs",
+        "desk-notice",
+        &desk.url,
+        json!({ "reference": reference, "order_reference": order.reference, "answer": reply }),
+    );
+    assert_eq!(solved["status"], "Solved", "{solved}");
+    assert!(
+        eventually(T, async || {
+            let v = view(&portal, &t.id).await;
+            v.ticket.status == TicketStatus::Solved
+                && v.chat.messages.iter().any(|m| m.text == reply)
+        })
+        .await,
+        "the answer and the status reach the portal"
+    );
+    let read = browser_phase(
+        "tickets.mjs",
+        "client-read",
+        &portal.url,
+        json!({ "reference": reference }),
+    );
+    assert_eq!(read["status"], "Closed", "{read}");
+    assert_eq!(read["reply"], reply);
+    assert!(
+        eventually(T, async || view(&desk, &t.id).await.ticket.status
+            == TicketStatus::Closed)
+        .await,
+        "the desk sees the client closed it"
+    );
+}

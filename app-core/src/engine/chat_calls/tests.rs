@@ -265,3 +265,84 @@ fn who_takes_part_follows_the_link_and_a_reassigned_courier_loses_the_orders_cha
     copy_chat(&phone, &desk, &chat);
     assert_eq!(open(&desk, &link).unwrap().messages.len(), 1);
 }
+
+#[test]
+fn the_conversations_one_may_start_follow_role_and_home_zones() {
+    use app_api::ZoneView;
+    use app_api::config::{ConfigChange, CourierProfile};
+    let (_d, core, _) = open_at(NOW);
+    session(&core, "boss", Role::Admin);
+    let zone = |id: &str, name: &str| {
+        ConfigChange::PutZone(ZoneView {
+            id: id.into(),
+            name: name.into(),
+            ring: vec![
+                app_api::Point {
+                    lat: 60.16,
+                    lon: 24.90,
+                },
+                app_api::Point {
+                    lat: 60.16,
+                    lon: 24.95,
+                },
+                app_api::Point {
+                    lat: 60.18,
+                    lon: 24.95,
+                },
+            ],
+        })
+    };
+    for change in [
+        zone("west", "West"),
+        zone("east", "East"),
+        ConfigChange::PutCourier(CourierProfile {
+            user: "aki".into(),
+            phone: String::new(),
+            vehicle: None,
+            home_zones: vec!["west".into()],
+            handles_cash: false,
+            carrier: Default::default(),
+            shift_start: None,
+        }),
+    ] {
+        core.execute(Request::ChangeConfig(change)).unwrap();
+    }
+    let titles =
+        |core: &Core| -> Vec<String> { list(core).starters.into_iter().map(|(t, _)| t).collect() };
+    session(&core, "dora", Role::Dispatcher);
+    assert_eq!(
+        titles(&core),
+        [
+            "All couriers",
+            "Dispatch team",
+            "Couriers in East",
+            "Couriers in West"
+        ]
+    );
+    session(&core, "aki", Role::Courier);
+    let starters = list(&core).starters;
+    assert_eq!(
+        starters.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        ["Dispatch", "All couriers", "Couriers in West"],
+        "a courier starts only the zone teams they are in"
+    );
+    assert!(starters.contains(&(
+        "Dispatch".into(),
+        ChatLink::Driver {
+            courier: "aki".into()
+        }
+    )));
+    // A courier the staff configuration does not know is in no zone's team.
+    session(&core, "ben", Role::Courier);
+    assert_eq!(titles(&core), ["Dispatch", "All couriers"]);
+    session(&core, "cleo", Role::Client);
+    assert_eq!(
+        list(&core).starters,
+        [(
+            "Support".to_owned(),
+            ChatLink::Customer {
+                client: "cleo".into()
+            }
+        )]
+    );
+}

@@ -97,6 +97,22 @@ fn each_user_hears_once_by_role_and_read_state_follows_them_across_devices() {
     assert!(desk_b.merge_inbox(&inbox, &bytes).unwrap());
     assert_eq!(list(&desk_b).unread, 0);
 
+    // A kind in the digest is still listed, carrying its channel.
+    let l = notify(
+        &shop,
+        NotificationAction::Subscribe {
+            kind: NoticeKind::Status,
+            channel: Channel::Digest,
+        },
+    );
+    assert!(!l.items.is_empty());
+    assert!(
+        l.items
+            .iter()
+            .filter(|n| n.kind == NoticeKind::Status)
+            .all(|n| n.channel == Channel::Digest)
+    );
+    assert!(l.channels.contains(&(NoticeKind::Status, Channel::Digest)));
     // A kind turned off is not listed; an empty "read" is refused by field.
     let l = notify(
         &shop,
