@@ -46,6 +46,10 @@ pub struct NewMessage {
     /// A photo already in the device's blob store (its SHA-256).
     #[serde(default)]
     pub photo: Option<String>,
+    /// A photo just taken or picked (JPEG or PNG, base64): the core shrinks
+    /// it as it does a proof's, stores it and sends it with the message.
+    #[serde(default)]
+    pub photo_base64: Option<String>,
     /// Share where I am: (latitude, longitude).
     #[serde(default)]
     pub location: Option<(f64, f64)>,

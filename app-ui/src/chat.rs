@@ -232,6 +232,35 @@ pub fn Thread(
         draft.set(String::new());
         editing.set(None);
     };
+    let photo_in = NodeRef::<leptos::html::Input>::new();
+    // The newest message in sight whenever the conversation changes.
+    let list_ref = NodeRef::<leptos::html::Ol>::new();
+    Effect::new(move |_| {
+        view_s.track();
+        if let Some(ol) = list_ref.get() {
+            util::later(move || ol.set_scroll_top(ol.scroll_height()));
+        }
+    });
+    // A photo picked or taken: sent at once with the draft as its caption.
+    let send_photo = move |_| {
+        let Some(input) = photo_in.get() else { return };
+        leptos::task::spawn_local(async move {
+            match util::input_file_base64(&input).await {
+                Some(Ok(b64)) => {
+                    let text = draft.get_untracked();
+                    draft.set(String::new());
+                    input.set_value("");
+                    send(ChatAction::Post(NewMessage {
+                        text,
+                        photo_base64: Some(b64),
+                        ..Default::default()
+                    }));
+                }
+                Some(Err(e)) => error.set(Some(format!("Photo: {e}"))),
+                None => {}
+            }
+        });
+    };
     let share_location = move |_| {
         let watch = StoredValue::new(None::<i32>);
         let id = util::watch_position(
@@ -254,7 +283,7 @@ pub fn Thread(
     };
     view! {
         {move || error.get().map(|e| view! { <p class="error" id=format!("{ids}-error")>{e}</p> })}
-        <ol id=format!("{ids}-messages") class="chat-messages">
+        <ol id=format!("{ids}-messages") class="chat-messages" node_ref=list_ref>
             {move || view_s.with(|v| match v {
                 None => view! { <li class="muted">"Loading…"</li> }.into_any(),
                 Some(v) if v.messages.is_empty() => view! { <li class="muted empty">"No messages yet — say something."</li> }.into_any(),
@@ -265,6 +294,7 @@ pub fn Thread(
                     } else {
                         view! {
                             <span class="text">{m.text.clone()}</span>
+                            {m.photo.clone().map(|h| view! { <ChatPhoto sha256=h/> })}
                             {m.location.map(|(lat, lon)| view! {
                                 <a class="location" href=format!("geo:{lat:.6},{lon:.6}")>{format!("Location {lat:.5}, {lon:.5}")}</a>
                             })}
@@ -317,9 +347,42 @@ pub fn Thread(
             <div class="composer-tools">
                 <button id=format!("{ids}-send") on:click=move |_| submit()>{move || if editing.get().is_some() { "Save" } else { "Send" }}</button>
                 <button class="ghost" id=format!("{ids}-location") title="Share where I am" on:click=share_location>"Location"</button>
+                <label class="ghost button-like" title="Send a photo (kept on this device until it can go)">"Photo"
+                    <input type="file" id=format!("{ids}-photo") accept="image/*" capture="environment" class="hidden-file"
+                        node_ref=photo_in on:change=send_photo/>
+                </label>
             </div>
         </div>
         </Show>
+    }
+}
+
+/// A message's photo, from this device's files (fetched after the message
+/// when it came from someone else; "on its way" until then).
+#[component]
+fn ChatPhoto(sha256: String) -> impl IntoView {
+    let c = ctx();
+    let src = RwSignal::new(None::<String>);
+    let hash = StoredValue::new(sha256);
+    Effect::new(move |_| {
+        c.changed.track();
+        if src.with_untracked(Option::is_some) {
+            return;
+        }
+        run(
+            Request::PodBlob {
+                sha256: hash.get_value(),
+            },
+            move |r| {
+                if let Ok(Response::PodBlob(b)) = r {
+                    let _ = src.try_set(Some(util::data_url(&b.media_type, &b.base64)));
+                }
+            },
+        );
+    });
+    move || match src.get() {
+        Some(url) => view! { <img src=url alt="photo" class="chat-photo"/> }.into_any(),
+        None => view! { <span class="muted photo-waiting">"Photo on its way…"</span> }.into_any(),
     }
 }
 

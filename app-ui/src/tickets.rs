@@ -447,18 +447,21 @@ pub fn TicketPanel(ticket_id: String, on_close: Callback<()>) -> impl IntoView {
                             </div>
                         }.into_any()
                     }}
-                    <h3>"Conversation"</h3>
-                    <div class="ticket-thread">
-                        <Thread link=ChatLink::Ticket { ticket: s.id.clone() } ids="ticket-chat"/>
-                    </div>
-                    <details class="ticket-history" id="ticket-history">
-                        <summary>{format!("History ({})", t.history.len())}</summary>
-                        <ol>
-                            {t.history.iter().map(|h| view! { <li><span class="muted">{util::stamp(h.at_ms)}</span>" " <strong>{h.who.clone()}</strong>" " {h.what.clone()}</li> }).collect_view()}
-                        </ol>
-                    </details>
                 }
             })}
+            // Outside the fields' view: a refresh never drops a draft.
+            <h3>"Conversation"</h3>
+            <div class="ticket-thread">
+                <Thread link=ChatLink::Ticket { ticket: ticket_id.clone() } ids="ticket-chat"/>
+            </div>
+            {move || v.with(|t| t.as_ref().map(|t| view! {
+                <details class="ticket-history" id="ticket-history">
+                    <summary>{format!("History ({})", t.history.len())}</summary>
+                    <ol>
+                        {t.history.iter().map(|h| view! { <li><span class="muted">{util::stamp(h.at_ms)}</span>" " <strong>{h.who.clone()}</strong>" " {h.what.clone()}</li> }).collect_view()}
+                    </ol>
+                </details>
+            }))}
         </aside>
     }
 }

@@ -414,6 +414,19 @@ impl ChatState {
 /// Folds the events in stamp order: the same state on every device that has
 /// seen them. An edit or deletion of a message that is not the editor's own
 /// (or not there) is set aside; a later edit's text wins.
+/// The photos a conversation's messages show (a deleted message's no longer).
+pub fn photos(st: &ChatState) -> Vec<String> {
+    let mut out: Vec<String> = st
+        .messages
+        .iter()
+        .filter(|m| !m.deleted)
+        .filter_map(|m| m.photo.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 pub fn derive(events: &[ChatEvent]) -> ChatState {
     let mut sorted: Vec<&ChatEvent> = events.iter().collect();
     sorted.sort_by_key(|e| e.at);

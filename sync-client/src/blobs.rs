@@ -1,5 +1,6 @@
-//! Blobs (POD photos, signatures): resumable uploads of this device's pending
-//! blobs, and downloads of the proofs a dispatcher reviews.
+//! Blobs (POD photos, signatures, chat photos): resumable uploads of this
+//! device's pending blobs, and downloads of the proofs a dispatcher reviews
+//! and of the photos in one's conversations.
 
 use super::*;
 
@@ -10,12 +11,13 @@ pub(crate) const PROOF_WAIT_S: u64 = 25;
 /// again (about 8 minutes): a courier's phone may never upload it.
 pub(crate) const PROOF_POLLS: u32 = 20;
 
-/// Downloads the photos and signatures an order's proofs refer to that this
-/// device lacks (dispatchers review them; they work offline once here). Each
+/// Downloads the files a document refers to that this device lacks: the
+/// photos and signatures of an order's proofs (dispatchers review them; they
+/// work offline once here), a conversation's photos. Each
 /// request is held by the server until the courier's upload completes, so a
 /// proof appears the moment it is uploaded, with no polling in between; on a
 /// dropped link the task waits for the next connection.
-pub(crate) async fn fetch_proof_blobs(shared: Arc<Shared>, order: OrderId, wanted: Vec<String>) {
+pub(crate) async fn fetch_blobs(shared: Arc<Shared>, doc: String, wanted: Vec<String>) {
     let mut connected = shared.connected.subscribe();
     for hash in wanted {
         if !shared.fetching.lock().unwrap().insert(hash.clone()) {
@@ -23,10 +25,11 @@ pub(crate) async fn fetch_proof_blobs(shared: Arc<Shared>, order: OrderId, wante
         }
         let mut polls = 0;
         loop {
+            let asked = tokio::time::Instant::now();
             match download(&shared, &hash, PROOF_WAIT_S).await {
                 Ok(bytes) => {
                     if let Err(e) = shared.core.blobs().put_confirmed(&hash, &bytes) {
-                        tracing::warn!(%hash, error = %e, "proof file not stored");
+                        tracing::warn!(%hash, error = %e, "file not stored");
                     }
                     break;
                 }
@@ -34,12 +37,17 @@ pub(crate) async fn fetch_proof_blobs(shared: Arc<Shared>, order: OrderId, wante
                 Err(SyncError::Server { status: 404, .. }) => {
                     polls += 1;
                     if polls >= PROOF_POLLS {
-                        tracing::debug!(%order, %hash, "proof file not uploaded; asking again when the order changes");
+                        tracing::debug!(%doc, %hash, "file not uploaded; asking again when the document changes");
                         break;
+                    }
+                    // Not held (the server may not yet know the document
+                    // shows it): ask again after a pause, not at once.
+                    if asked.elapsed() < Duration::from_secs(1) {
+                        tokio::time::sleep(UPLOAD_RETRY).await;
                     }
                 }
                 Err(e) => {
-                    tracing::debug!(%order, %hash, error = %e, "proof file not fetched yet");
+                    tracing::debug!(%doc, %hash, error = %e, "file not fetched yet");
                     tokio::select! {
                         r = connected.changed() => if r.is_err() { return },
                         _ = tokio::time::sleep(UPLOAD_RETRY) => {}

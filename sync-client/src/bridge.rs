@@ -160,8 +160,18 @@ pub(crate) async fn ledger_bridge(
         // The repo's into Core.
         let bytes = handle.with_document(|d| d.save());
         let (core, t) = (shared.core.clone(), id.clone());
-        if let Err(e) = blocking(move || core.merge_ledger(kind, &t, &bytes)).await {
-            tracing::warn!(doc = %id, ?kind, error = %e, "not applied");
+        match blocking(move || core.merge_ledger(kind, &t, &bytes)).await {
+            Err(e) => tracing::warn!(doc = %id, ?kind, error = %e, "not applied"),
+            // A conversation's photos: fetched once the message is here (the
+            // server gives them to its participants).
+            Ok(true) => {
+                let (core, t) = (shared.core.clone(), id.clone());
+                let wanted = blocking(move || core.ledger_missing_blobs(kind, &t)).await;
+                if !wanted.is_empty() {
+                    shared.spawn(fetch_blobs(shared.clone(), id.clone(), wanted));
+                }
+            }
+            Ok(false) => {}
         }
         // Confirm what the server has.
         let (core, t) = (shared.core.clone(), id.clone());
@@ -359,7 +369,7 @@ async fn pull(shared: &Arc<Shared>, order: &OrderId, handle: &DocHandle, state: 
                     .filter(|h| !shared.core.blobs().has(h))
                     .collect();
                 if !wanted.is_empty() {
-                    shared.spawn(fetch_proof_blobs(shared.clone(), order.clone(), wanted));
+                    shared.spawn(fetch_blobs(shared.clone(), order.to_string(), wanted));
                 }
             }
         }

@@ -251,8 +251,11 @@ impl SyncClient {
         });
         shared.spawn(follow_link(shared.clone()));
         let (ledger_tx, ledger_rx) = mpsc::unbounded_channel();
+        let blob_written = shared.blob_written.clone();
         shared.core.on_ledger_write(move |kind, id| {
             let _ = ledger_tx.send((kind, id.to_owned()));
+            // A chat message's photo is stored before its event.
+            blob_written.notify_one();
         });
         shared.spawn(run(shared.clone(), local_rx, ledger_rx));
         shared.spawn(upload_loop(shared.clone()));

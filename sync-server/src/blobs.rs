@@ -9,9 +9,10 @@
 //!   on which a device marks a proof synced); 409 + `Upload-Offset` when the
 //!   offset is not where the server is; 413 over [`MAX_BLOB_BYTES`]; 422 when
 //!   the content does not hash to the name (the partial is discarded).
-//! - `GET /v1/blobs/{sha256}`: the bytes, for operators and the uploader; 404
-//!   otherwise (indistinguishable from missing). With `?wait=S` (at most
-//!   [`MAX_WAIT_S`]) an operator's request for a blob not uploaded yet is held
+//! - `GET /v1/blobs/{sha256}`: the bytes, for operators, the uploader and
+//!   whoever may read a conversation whose messages show it (a chat photo);
+//!   404 otherwise (indistinguishable from missing). With `?wait=S` (at most
+//!   [`MAX_WAIT_S`]) such a request for a blob not uploaded yet is held
 //!   until the upload completes or `S` seconds pass: a dispatcher's device
 //!   learns the moment a courier's proof arrives instead of polling for it.
 
@@ -173,7 +174,22 @@ fn created(hash: &str, size: u64) -> Response {
 pub async fn get(auth: Authed, hash: String, wait_s: u64) -> Result<Response, ApiErr> {
     let (done, _) = paths(&auth, &hash)?;
     let missing = || ApiErr::new(StatusCode::NOT_FOUND, format!("no blob {hash}"));
-    if wait_s > 0 && auth.who.principal.role.is_operator() {
+    let who = &auth.who.principal;
+    // A photo in a conversation this user may read (decided as for the
+    // conversation itself): theirs to fetch, whoever sent it.
+    let shown = !who.role.is_operator() && {
+        let (dir, h) = (auth.tenant.dir.clone(), hash.clone());
+        let docs = tokio::task::spawn_blocking(move || dir.blob_docs(&h))
+            .await
+            .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        docs.iter().any(|doc| {
+            auth.tenant.shared.facts(doc).is_some_and(|f| {
+                ruta_model::access::decide(who, Some(&f)) != ruta_model::access::Access::None
+            })
+        })
+    };
+    if wait_s > 0 && (who.role.is_operator() || shown) {
         // Subscribe before looking, so an upload completing in between is seen.
         let mut stored = auth.tenant.blob_stored.subscribe();
         let deadline =
@@ -191,8 +207,7 @@ pub async fn get(auth: Authed, hash: String, wait_s: u64) -> Result<Response, Ap
         .await
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let who = &auth.who.principal;
-    let allowed = who.role.is_operator() || uploader.as_deref() == Some(who.user.as_str());
+    let allowed = who.role.is_operator() || shown || uploader.as_deref() == Some(who.user.as_str());
     if !allowed {
         return Err(missing());
     }

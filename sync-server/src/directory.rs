@@ -204,6 +204,10 @@ impl Directory {
                  hash TEXT PRIMARY KEY, size INTEGER NOT NULL, uploader TEXT NOT NULL,
                  created_ms INTEGER NOT NULL
              ) STRICT;
+             CREATE TABLE IF NOT EXISTS blob_refs (
+                 hash TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (hash, doc)
+             ) STRICT, WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS blob_refs_doc ON blob_refs (doc);
              CREATE TABLE IF NOT EXISTS refusals (
                  at_ms INTEGER NOT NULL, user_id TEXT NOT NULL, doc_id TEXT, reason TEXT NOT NULL
              ) STRICT;
@@ -831,6 +835,31 @@ impl Directory {
             params![key, value],
         )?;
         Ok(())
+    }
+
+    /// Document `doc` (a conversation) now shows exactly the files `hashes`.
+    pub fn set_blob_refs(&self, doc: &str, hashes: &[String]) -> Result<(), DirectoryError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM blob_refs WHERE doc = ?1", params![doc])?;
+        for h in hashes {
+            tx.execute(
+                "INSERT OR IGNORE INTO blob_refs (hash, doc) VALUES (?1, ?2)",
+                params![h, doc],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The documents that show file `hash`.
+    pub fn blob_docs(&self, hash: &str) -> Result<Vec<String>, DirectoryError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT doc FROM blob_refs WHERE hash = ?1")?;
+        let docs = st
+            .query_map(params![hash], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(docs)
     }
 
     pub fn blob_uploader(&self, hash: &str) -> Result<Option<String>, DirectoryError> {

@@ -825,7 +825,13 @@ impl Tenant {
                             .map(|owner| Content::Facts(DocFacts::Inbox { owner })),
                     )
                 } else if ruta_model::chat_doc::is_chat_doc(&d) {
-                    Some(ruta_model::chat_doc::link_of(&d).map(Content::Chat))
+                    // Its photos: whoever takes part may fetch them.
+                    let photos = ruta_model::chat_doc::load(&bytes, &DeviceId::new("server"))
+                        .map(|c| {
+                            ruta_model::chat_doc::photos(&ruta_model::chat_doc::derive(&c.events()))
+                        })
+                        .unwrap_or_default();
+                    Some(ruta_model::chat_doc::link_of(&d).map(|l| Content::Chat(l, photos)))
                 } else if ruta_model::trip_doc::is_trip_doc(&d) {
                     Some(
                         ruta_model::trip_doc::courier_of(&d)
@@ -852,14 +858,16 @@ impl Tenant {
             .flatten();
             if let Some(facts) = facts {
                 let Some(facts) = facts else { return };
+                let mut shows = None;
                 let facts = match facts {
-                    Content::Chat(link) => {
+                    Content::Chat(link, photos) => {
                         if ruta_model::ids::doc_id_of_uuid(&ruta_model::chat_doc::chat_id(&link))
                             .is_none_or(|d| d != doc_id)
                         {
                             tracing::warn!(doc, "a conversation under another's id");
                             return;
                         }
+                        shows = Some(photos);
                         self.chat_facts(&link).await
                     }
                     Content::Facts(f) => f,
@@ -885,6 +893,16 @@ impl Tenant {
                 };
                 self.apply_facts(doc, known.as_ref(), facts, recover).await;
                 self.shared.provisional.write().unwrap().remove(doc);
+                // After its facts: a photo is never shown through a
+                // conversation whose participants are not settled.
+                if let Some(photos) = shows {
+                    let (dir, d) = (self.dir.clone(), doc.to_owned());
+                    let done =
+                        tokio::task::spawn_blocking(move || dir.set_blob_refs(&d, &photos)).await;
+                    if !matches!(done, Ok(Ok(()))) {
+                        tracing::warn!(doc, "a conversation's photos not recorded");
+                    }
+                }
                 return;
             }
         }
@@ -1159,8 +1177,9 @@ impl Tenant {
 /// What a small document's stored content says about who sees it.
 enum Content {
     Facts(DocFacts),
-    /// A conversation: its link (who takes part is decided with the server's facts).
-    Chat(app_api::chat::ChatLink),
+    /// A conversation: its link (who takes part is decided with the server's
+    /// facts) and the photos its messages show.
+    Chat(app_api::chat::ChatLink, Vec<String>),
     /// A ticket: its facts, and its conversation follows them.
     Ticket(DocFacts),
 }

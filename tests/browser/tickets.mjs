@@ -6,7 +6,8 @@
 //                the status filter hides and shows it; order status changes go to the
 //                digest in the centre's settings; prints {assignee, status}.
 //   client-ask:  the portal's support card refuses an empty ticket by field, then sends
-//                one about the client's order; prints {reference, status}.
+//                one about the client's order, and a photo in its conversation;
+//                prints {reference, status}.
 //   desk-notice: the notification centre's "new ticket" opens that ticket in the Support
 //                tab; the desk answers and marks it solved; prints {status}.
 //   client-read: the portal counts the reply, shows it in the ticket, and closes the
@@ -90,6 +91,11 @@ try {
     check((await text('#ticket-message')).includes(args.message), 'the message is in the ticket');
     check(!(await page.$('#ticket-assign-me')), 'a client does not assign');
     const reference = (await text('#ticket-title')).split(' · ')[0];
+    // A photo of the damage, in the ticket's conversation.
+    await page.fill('#ticket-chat-input', 'Photo of the box');
+    await page.setInputFiles('#ticket-chat-photo', args.photo);
+    await page.waitForSelector('#ticket-chat-messages li.msg.mine img.chat-photo');
+    check((await text('#ticket-chat-messages li.msg.mine .text')) === 'Photo of the box', 'the draft is the caption');
     await page.screenshot({ path: `${artifacts}/tickets-client-sent.png` });
     result = { reference, status: await text('#ticket-status') };
   } else if (phase === 'desk-notice') {
@@ -101,6 +107,8 @@ try {
     await page.waitForSelector(`#ticket-panel #ticket-title:has-text("${args.reference}")`);
     check(await page.$('#tab-support.active'), 'the Support tab is shown');
     check((await text('#ticket-order')) === args.order_reference, `linked order: ${await text('#ticket-order')}`);
+    // The client's photo came with their message.
+    await page.waitForSelector('#ticket-chat-messages li.msg:not(.mine) img.chat-photo');
     await page.fill('#ticket-chat-input', args.answer);
     await page.keyboard.press('Enter');
     await page.waitForSelector('#ticket-chat-messages li.msg.mine');
@@ -114,6 +122,7 @@ try {
     await page.click(item);
     await page.waitForSelector('#ticket-chat-messages li.msg:not(.mine)');
     const reply = await text('#ticket-chat-messages li.msg:not(.mine) .body');
+    await page.waitForSelector('#ticket-chat-messages li.msg.mine img.chat-photo');
     check(await page.$('#ticket-reopen'), 'a solved ticket may be reopened');
     await page.screenshot({ path: `${artifacts}/tickets-client-reply.png` });
     await page.click('#ticket-close');

@@ -193,9 +193,33 @@ impl Core {
             ChatAction::Post(NewMessage {
                 text,
                 photo,
+                photo_base64,
                 location,
                 order,
             }) => {
+                // A new photo: shrunk and stored first (a crash after this
+                // leaves only an unreferenced blob); it travels by hash.
+                let photo = match (photo, photo_base64) {
+                    (Some(_), Some(_)) => {
+                        return Err(ApiError::Invalid {
+                            field: "photo".into(),
+                            message: "give a stored photo or a new one, not both".into(),
+                        });
+                    }
+                    (None, Some(b64)) => {
+                        let bytes = super::pod_calls::decode_b64("photo_base64", &b64)?;
+                        let p = crate::pod::photo::process(&bytes, &self.photo_policy()).map_err(
+                            |e| ApiError::Invalid {
+                                field: "photo".into(),
+                                message: e.to_string(),
+                            },
+                        )?;
+                        Some(self.blobs.put(&p.jpeg).map_err(|e| ApiError::Storage {
+                            message: format!("cannot store the photo: {e}"),
+                        })?)
+                    }
+                    (p, None) => p,
+                };
                 if let Some(p) = &photo
                     && !self.has_blob(p)
                 {
@@ -469,6 +493,23 @@ impl Core {
             self.acknowledge_delivery(id)?;
         }
         Ok(changed)
+    }
+
+    /// The photos of conversation `id`'s messages (not deleted) this device lacks.
+    pub(super) fn chat_missing_photos(&self, id: &str) -> Vec<String> {
+        let Ok(Some(st)) = self.chat_state(id) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = st
+            .messages
+            .iter()
+            .filter(|m| !m.deleted)
+            .filter_map(|m| m.photo.clone())
+            .filter(|h| !self.has_blob(h))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     pub fn chat_document(&self, id: &str) -> Result<Option<(Vec<u8>, i64)>, ApiError> {

@@ -76,6 +76,15 @@ impl Core {
         }
     }
 
+    /// Files (chat photos) the document refers to that this device lacks:
+    /// the sync client fetches them after a merge.
+    pub fn ledger_missing_blobs(&self, kind: LedgerKind, id: &str) -> Vec<String> {
+        match kind {
+            LedgerKind::Chat => self.chat_missing_photos(id),
+            _ => Vec::new(),
+        }
+    }
+
     /// Merges the document as the server holds it; true when something new arrived.
     pub fn merge_ledger(&self, kind: LedgerKind, id: &str, bytes: &[u8]) -> Result<bool, ApiError> {
         match kind {

@@ -79,7 +79,7 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     }
 }
 
-fn decode_b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+pub(super) fn decode_b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
     B64.decode(text.trim())
         .map_err(|e| invalid(field, format!("not valid base64: {e}")))
 }

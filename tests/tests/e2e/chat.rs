@@ -707,3 +707,121 @@ fn notices_read(core: &Core) -> bool {
     ))
     .is_ok()
 }
+
+/// A chat photo through a real server: the desk's photo in a courier's
+/// chat reaches that courier's phone (fetched from the server, which gives
+/// a conversation's photos to its participants only); the courier's photo of
+/// the parcel reaches the desk; another courier cannot fetch either; once the
+/// desk deletes its message, its photo is no longer the courier's to fetch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_photos_reach_the_conversations_participants_only() {
+    use base64::Engine as _;
+    let (data, tokens) = tenant(&[("d1", "dispatcher"), ("c1", "courier"), ("c2", "courier")]);
+    let server = SyncServer::start_in("chat-photos", data);
+    let desk = device(&server.url, &tokens["d1"]).await;
+    let phone = device(&server.url, &tokens["c1"]).await;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(crate::workspaces::camera_jpeg());
+    // The courier's: another picture (a PNG from the phone's gallery).
+    let png = {
+        let img = image::RgbImage::from_fn(900, 700, |x, y| {
+            image::Rgb([(x % 251) as u8, (y % 241) as u8, 40])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(out.into_inner())
+    };
+    let photo_msg = |text: &str, b64: &str| {
+        ChatAction::Post(NewMessage {
+            text: text.into(),
+            photo_base64: Some(b64.to_owned()),
+            ..Default::default()
+        })
+    };
+    let driver = ChatLink::Driver {
+        courier: "c1".into(),
+    };
+    let v = say(
+        &desk.core,
+        &driver,
+        photo_msg("This is the gate code sign", &b64),
+    );
+    let theirs = v.messages[0].photo.clone().expect("stored, by hash");
+    assert!(v.messages[0].pending, "written here first");
+    // Shrunk as a proof's photo is: a JPEG within the budget.
+    let Response::PodBlob(b) = desk
+        .core
+        .execute(Request::PodBlob {
+            sha256: theirs.clone(),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(b.media_type, "image/jpeg");
+    let jpeg = base64::engine::general_purpose::STANDARD
+        .decode(&b.base64)
+        .unwrap();
+    let img = image::load_from_memory(&jpeg).unwrap();
+    assert!(
+        img.width() <= 1600 && jpeg.len() <= 300_000,
+        "{}",
+        jpeg.len()
+    );
+    assert!(
+        eventually(T, async || phone
+            .core
+            .execute(Request::PodBlob {
+                sha256: theirs.clone()
+            })
+            .is_ok())
+        .await,
+        "the desk's photo reaches the courier's phone through the server"
+    );
+    let seen = open(&phone.core, &driver).unwrap();
+    assert_eq!(seen.messages[0].photo.as_deref(), Some(theirs.as_str()));
+
+    // The courier's photo of the parcel reaches the desk.
+    let v = say(&phone.core, &driver, photo_msg("Box is wet", &png));
+    let mine = v.messages.last().unwrap().photo.clone().unwrap();
+    assert_ne!(mine, theirs);
+    assert!(
+        eventually(T, async || desk
+            .core
+            .execute(Request::PodBlob {
+                sha256: mine.clone()
+            })
+            .is_ok())
+        .await,
+        "the courier's photo reaches the desk"
+    );
+
+    // Over HTTP: a participant fetches it, another courier finds nothing.
+    let http = reqwest::Client::new();
+    let get = async |hash: &str, who: &str| {
+        http.get(format!("{}/v1/blobs/{hash}", server.url))
+            .bearer_auth(&tokens[who])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(get(&theirs, "c1").await, 200);
+    assert_eq!(get(&theirs, "c2").await, 404, "not c2's conversation");
+    assert_eq!(get(&mine, "c2").await, 404);
+    assert_eq!(get(&mine, "d1").await, 200);
+
+    // Deleted: the photo is withdrawn from the courier (operators keep theirs).
+    say(
+        &desk.core,
+        &driver,
+        ChatAction::Delete {
+            message: open(&desk.core, &driver).unwrap().messages[0].id.clone(),
+        },
+    );
+    assert!(
+        eventually(T, async || get(&theirs, "c1").await == 404).await,
+        "a deleted message's photo is no longer the courier's to fetch"
+    );
+    assert_eq!(get(&mine, "c1").await, 200, "their own upload stays theirs");
+}

@@ -682,12 +682,14 @@ async fn the_desk_and_a_client_work_tickets_in_the_browser() {
     else {
         panic!()
     };
+    let photo = tempfile::Builder::new().suffix(".jpg").tempfile().unwrap();
+    std::fs::write(photo.path(), crate::workspaces::camera_jpeg()).unwrap();
     let asked = browser_phase(
         "tickets.mjs",
         "client-ask",
         &portal.url,
         json!({ "subject": "Box arrived crushed", "message": "The corner is dented.",
-                "order": order.id }),
+                "order": order.id, "photo": photo.path() }),
     );
     let reference = asked["reference"].as_str().unwrap().to_owned();
     let mine = list(&portal).await;

@@ -44,7 +44,7 @@ fn device(name: &str, server: &str, token: &str) -> DeviceHost {
 }
 
 /// A camera-like JPEG (1600 × 1200, textured).
-fn camera_jpeg() -> Vec<u8> {
+pub(crate) fn camera_jpeg() -> Vec<u8> {
     let img = image::RgbImage::from_fn(1600, 1200, |x, y| {
         let n = ((x * 7919 + y * 104_729) % 61) as u8;
         image::Rgb([(x / 7) as u8 ^ n, (y / 5) as u8, 110 + n])
