@@ -310,8 +310,23 @@ pub fn validate(change: &ChatChange) -> Result<(), Invalid> {
     }
 }
 
-/// Replies a courier or an operator sends with one tap.
-pub fn quick_replies(role: Role) -> &'static [&'static str] {
+/// Replies a courier, an operator or a client sends with one tap, for what
+/// the conversation is about: a support ticket's are the desk's and the
+/// requester's, the rest are about the delivery at hand.
+pub fn quick_replies(role: Role, link: &ChatLink) -> &'static [&'static str] {
+    match (role, link) {
+        (Role::Dispatcher | Role::Admin, ChatLink::Ticket { .. }) => {
+            return &[
+                "Thanks for telling us — we are looking into it",
+                "Could you send a photo?",
+                "Sorted — tell us if anything is still wrong",
+            ];
+        }
+        (_, ChatLink::Ticket { .. }) => {
+            return &["Thank you", "Here is a photo", "It is still not solved"];
+        }
+        _ => {}
+    }
     match role {
         Role::Courier => &[
             "Arriving in 5 min",

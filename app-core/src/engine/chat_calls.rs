@@ -304,7 +304,7 @@ impl Core {
             id,
             title: self.chat_title(&link),
             unread: st.unread_for(&who.user) as u32,
-            quick_replies: chat_doc::quick_replies(who.role)
+            quick_replies: chat_doc::quick_replies(who.role, &link)
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),

@@ -316,3 +316,22 @@ proptest! {
         prop_assert!(da.messages.windows(2).all(|w| w[0].at < w[1].at));
     }
 }
+
+#[test]
+fn quick_replies_fit_the_role_and_what_the_conversation_is_about() {
+    let ticket = ChatLink::Ticket {
+        ticket: "0b9c1d2e-0000-4000-8000-000000000001".into(),
+    };
+    let order = order_link();
+    let desk_ticket = quick_replies(Role::Dispatcher, &ticket);
+    assert!(desk_ticket.contains(&"Could you send a photo?"));
+    assert_ne!(desk_ticket, quick_replies(Role::Dispatcher, &order));
+    assert!(quick_replies(Role::Dispatcher, &order).contains(&"Bring it back to the hub"));
+    assert!(quick_replies(Role::Client, &ticket).contains(&"It is still not solved"));
+    assert!(quick_replies(Role::Courier, &order).contains(&"Running late"));
+    assert_eq!(
+        quick_replies(Role::Admin, &ticket),
+        desk_ticket,
+        "every operator"
+    );
+}
