@@ -37,17 +37,6 @@ async fn wait(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
     }
 }
 
-/// A device's runtime; its threads (workers and blocking pool) are named
-/// `name` so that its CPU time can be told apart.
-fn runtime(name: &str) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(name)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// Profiling only the reconnect: with `RUTA_BENCH_PERF_CTL=FIFO`, writes
 /// `enable`/`disable` to perf's control FIFO around it. Run e.g.
 /// `mkfifo /tmp/perf.ctl; perf record -a -g -D -1 --control fifo:/tmp/perf.ctl -- env
@@ -76,7 +65,7 @@ fn main() {
     // and the dispatcher's and the courier's devices each on their own runtime.
     let (server, url) = common::Server::start(data.path());
     let url = url::Url::parse(&url).unwrap();
-    let drt = runtime("dispatcher");
+    let drt = common::runtime("dispatcher");
     let ddir = tempfile::tempdir().unwrap();
     let disp = Core::open(ddir.path()).unwrap();
     let dclient = drt.block_on(async {
@@ -109,7 +98,7 @@ fn main() {
         ids.push(o.id);
     }
     assert!(drt.block_on(dclient.wait_synced(Duration::from_secs(120))));
-    runtime("courier").block_on(reconnect(url, tc, disp, ids, server.pid()));
+    common::runtime("courier").block_on(reconnect(url, tc, disp, ids, server.pid()));
     drop(dclient);
 }
 

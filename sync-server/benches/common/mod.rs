@@ -1,5 +1,6 @@
 //! What the sync benches share: the real server binary as its own process,
-//! and a process's CPU time and peak memory from `/proc`.
+//! a device's runtime with named threads, and a process's (or a runtime's)
+//! CPU time and peak memory from `/proc`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -69,6 +70,18 @@ pub fn usage(pid: u32) -> (u64, u64) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     (ticks, hwm)
+}
+
+/// A device's runtime; its threads (workers and blocking pool) are named
+/// `name` so that its CPU time can be told apart ([`thread_ticks`]).
+#[allow(dead_code)] // not every bench runs devices apart
+pub fn runtime(name: &str) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// CPU ticks (utime + stime) of this process's threads whose name starts with
