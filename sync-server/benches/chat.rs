@@ -1,14 +1,16 @@
 //! Chat at fleet scale (issue 22): N couriers (default 2,000) connected to a
 //! real `sync-server` process each write to dispatch in their own driver chat
-//! (`ChatLink::Driver`, operators and that courier: the one conversation a
-//! courier may start itself); one dispatcher device (a real `sync-client`
+//! (`ChatLink::Driver`, operators and that courier: a conversation a courier
+//! may start itself, whose participants the server settles from its id); one
+//! dispatcher device (a real `sync-client`
 //! with its own Core and SQLite store) receives them. Reports the courier →
 //! dispatcher latency (p50/p99/max) of a conversation's first message (the
 //! document is new: the server lists it in the dispatcher's index and the
 //! device opens it) and of later messages, messages sent / delivered / lost,
 //! writes the server refused, the dispatcher's unread total against the
 //! messages it received, and the CPU time and peak memory of the server
-//! process and of this (load) process.
+//! process and of this (load) process, the dispatcher's device apart (it runs
+//! on a runtime of its own, threads `dispatcher`).
 //!
 //! Run: `cargo bench -p sync-server --bench chat` (`RUTA_BENCH_COURIERS`,
 //! default 2,000; `RUTA_BENCH_PERIOD`, seconds between two messages of one
@@ -27,17 +29,22 @@
 //!
 //! What is measured, exactly: from the message's stamp (the courier's wall
 //! clock when it wrote the message, immediately before sending it) to the
-//! moment this bench, on a thread of its own, reads the message back from the
-//! dispatcher's Core with `Request::OpenChat` — woken by the Core's ledger
-//! write hook, which fires once the device has merged a conversation's new
-//! messages into its store and written its "delivered up to" receipt (as
-//! every device does on arrival). So a latency includes the server's guard,
-//! storage and relay, the dispatcher's sync client and its store write, the
-//! receipt write and one `OpenChat`: an upper bound of when the desk's screen
-//! could show the message. A check every second opens each conversation
-//! with messages not yet seen, so a message whose arrival writes no receipt
-//! is still found (counted apart: found by the sweep). Same machine, same
-//! clock on both ends.
+//! moment this bench, on a thread of its own (`watcher`), reads the message
+//! back from the dispatcher's Core — woken by the Core's ledger write hook,
+//! which fires once the device has merged a conversation's new messages into
+//! its store and written its "delivered up to" receipt (as every device does
+//! on arrival). It reads with `Core::chat_document` (the stored document,
+//! derived with `chat_doc::derive`), or with `Request::OpenChat`, as the
+//! desk's screen does, when `RUTA_BENCH_READ=open`. So a latency includes the
+//! server's guard, storage and relay, the dispatcher's sync client and its
+//! store write, the receipt write and the read: an upper bound of when the
+//! desk could show the message. A sweep every second reads each conversation
+//! that has had a message outstanding for over a second, so a message whose
+//! arrival woke no hook is still found (counted apart). At the end every
+//! conversation is opened with `OpenChat` and its messages counted; the bench
+//! fails unless every message sent is there once, no write was refused and
+//! the dispatcher's unread total (`ListChats`) is the messages it received.
+//! Same machine, same clock on both ends.
 
 #[path = "common/mod.rs"]
 mod common;
