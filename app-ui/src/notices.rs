@@ -3,7 +3,7 @@
 //! "mark all read" (on every device of this user: the core writes it to
 //! their inbox), and OS notifications through the browser's Notification
 //! API for the kinds whose channel is `os` (asked for permission once, by a
-//! button; in the Tauri window the webview's Notification is the same API),
+//! button; in the Tauri window the notification plugin makes it the OS's),
 //! and for `digest` kinds the critical ones at once and the rest summed up in
 //! one notification at most every quarter of an hour. The centre's settings
 //! choose the channel per kind (kept in the user's inbox: every device).

@@ -110,6 +110,8 @@ fn tiles_from(dirs: &[std::path::PathBuf]) -> Option<MbTiles> {
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     let builder = with_tiles(tauri::Builder::default(), tiles_from(&early_map_dirs()));
+    // OS notifications: the page's `Notification` goes to the OS through it.
+    let builder = builder.plugin(tauri_plugin_notification::init());
     let result = with_commands(builder)
         .setup(|app| {
             let dir = match std::env::var_os("RUTA_DATA_DIR") {

@@ -160,6 +160,27 @@ async fn drive(
             "expected the Tauri IPC transport, page says {transport:?}"
         ));
     }
+    // OS notifications: the page's `Notification` is the notification
+    // plugin's, permitted, and showing one (no notification daemon under
+    // Xvfb: it goes nowhere) leaves the window working — the steps below.
+    let notified = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            (async () => {
+              const plugin = window.__TAURI__ && window.__TAURI__.notification;
+              if (!plugin) return done('no notification plugin');
+              const granted = await plugin.isPermissionGranted();
+              new window.Notification('Ruta', { body: 'An OS notification from the window' });
+              done(JSON.stringify({ granted, permission: window.Notification.permission }));
+            })().catch((e) => done('error: ' + e));"#,
+            vec![],
+        )
+        .await
+        .map_err(err("notification"))?;
+    let notified = notified.as_str().unwrap_or_default().to_owned();
+    if notified != r#"{"granted":true,"permission":"granted"}"# {
+        return Err(format!("OS notifications in the window: {notified}"));
+    }
     // The dispatcher console: the form is under "New order".
     client
         .find(Locator::Css("#tab-new"))
