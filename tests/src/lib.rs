@@ -240,6 +240,19 @@ impl DeviceHost {
         Self::start_with_env(name, data, &[])
     }
 
+    /// Starts a host in a fresh data directory, signed in to the sync server
+    /// at `server` with `token`.
+    pub fn linked(name: &str, server: &str, token: &str) -> Self {
+        Self::start_with_env(
+            name,
+            tempfile::tempdir().unwrap(),
+            &[
+                ("RUTA_SYNC_URL", server.as_ref()),
+                ("RUTA_SYNC_TOKEN", token.as_ref()),
+            ],
+        )
+    }
+
     /// Starts a host with extra environment (e.g. `RUTA_OSM_PBF`).
     pub fn start_with_env(
         name: &str,

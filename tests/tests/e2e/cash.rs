@@ -317,16 +317,7 @@ async fn a_short_hand_over_in_the_browser_shows_on_both_devices() {
         &[("d1", "dispatcher"), ("c1", "courier")],
     );
     let server = SyncServer::start_in("cash-browser", data);
-    let host = |name: &str, token: &str| {
-        DeviceHost::start_with_env(
-            name,
-            tempfile::tempdir().unwrap(),
-            &[
-                ("RUTA_SYNC_URL", server.url.as_ref()),
-                ("RUTA_SYNC_TOKEN", token.as_ref()),
-            ],
-        )
-    };
+    let host = |name: &str, token: &str| DeviceHost::linked(name, &server.url, token);
     let desk = host("device-cash-desk", &tokens["d1"]);
     let phone = host("device-cash-phone", &tokens["c1"]);
     let call = async |h: &DeviceHost, r: Request| -> Value {

@@ -269,16 +269,7 @@ async fn a_courier_offline_and_a_dispatcher_chat_in_the_browser() {
     );
     let mut server = SyncServer::start_in("chat-browser", data);
     let addr = server.url.trim_start_matches("http://").to_owned();
-    let host = |name: &str, token: &str| {
-        DeviceHost::start_with_env(
-            name,
-            tempfile::tempdir().unwrap(),
-            &[
-                ("RUTA_SYNC_URL", server.url.as_ref()),
-                ("RUTA_SYNC_TOKEN", token.as_ref()),
-            ],
-        )
-    };
+    let host = |name: &str, token: &str| DeviceHost::linked(name, &server.url, token);
     let desk = host("device-chat-desk", &tokens["d1"]);
     let phone = host("device-chat-phone", &tokens["c1"]);
     let call = async |h: &DeviceHost, r: Request| -> Value {

@@ -574,16 +574,7 @@ async fn the_desk_and_a_client_work_tickets_in_the_browser() {
     );
     let key = intake_key(data.path());
     let server = SyncServer::start_in("tickets-browser", data);
-    let host = |name: &str, token: &str| {
-        DeviceHost::start_with_env(
-            name,
-            tempfile::tempdir().unwrap(),
-            &[
-                ("RUTA_SYNC_URL", server.url.as_ref()),
-                ("RUTA_SYNC_TOKEN", token.as_ref()),
-            ],
-        )
-    };
+    let host = |name: &str, token: &str| DeviceHost::linked(name, &server.url, token);
     let desk = host("device-tickets-desk", &tokens["d1"]);
     let portal = host("device-tickets-portal", &tokens["k1"]);
     let call = async |h: &DeviceHost, r: Request| -> Response {

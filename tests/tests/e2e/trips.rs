@@ -354,16 +354,7 @@ async fn the_couriers_queue_follows_the_trip_and_their_reorder_reaches_the_dispa
         &[("d1", "dispatcher"), ("c1", "courier")],
     );
     let server = SyncServer::start_in("trips-courier-queue", data);
-    let host = |name: &str, token: &str| {
-        DeviceHost::start_with_env(
-            name,
-            tempfile::tempdir().unwrap(),
-            &[
-                ("RUTA_SYNC_URL", server.url.as_ref()),
-                ("RUTA_SYNC_TOKEN", token.as_ref()),
-            ],
-        )
-    };
+    let host = |name: &str, token: &str| DeviceHost::linked(name, &server.url, token);
     let desk = host("device-trip-desk", &tokens["d1"]);
     let phone = host("device-trip-phone", &tokens["c1"]);
     let call = async |h: &DeviceHost, r: Request| -> Value {

@@ -33,14 +33,7 @@ async fn detail(host: &DeviceHost, id: &str) -> Option<app_api::OrderDetail> {
 }
 
 fn device(name: &str, server: &str, token: &str) -> DeviceHost {
-    DeviceHost::start_with_env(
-        name,
-        tempfile::tempdir().unwrap(),
-        &[
-            ("RUTA_SYNC_URL", server.as_ref()),
-            ("RUTA_SYNC_TOKEN", token.as_ref()),
-        ],
-    )
+    DeviceHost::linked(name, server, token)
 }
 
 /// A camera-like JPEG (1600 × 1200, textured).
