@@ -232,6 +232,25 @@ pub fn Thread(
         draft.set(String::new());
         editing.set(None);
     };
+    // Quote an order: its reference typed, the draft as the message.
+    let quoting = RwSignal::new(false);
+    let quote = RwSignal::new(String::new());
+    let send_quote = move || {
+        util::find_order(&quote.get_untracked(), "Order", move |r| match r {
+            Ok(id) => {
+                let text = draft.get_untracked();
+                draft.set(String::new());
+                quote.set(String::new());
+                quoting.set(false);
+                send(ChatAction::Post(NewMessage {
+                    text,
+                    order: Some(id),
+                    ..Default::default()
+                }));
+            }
+            Err(e) => error.set(Some(e)),
+        });
+    };
     let photo_in = NodeRef::<leptos::html::Input>::new();
     // The newest message in sight whenever the conversation changes.
     let list_ref = NodeRef::<leptos::html::Ol>::new();
@@ -298,7 +317,10 @@ pub fn Thread(
                             {m.location.map(|(lat, lon)| view! {
                                 <a class="location" href=format!("geo:{lat:.6},{lon:.6}")>{format!("Location {lat:.5}, {lon:.5}")}</a>
                             })}
-                            {m.order_reference.clone().map(|r| view! { <span class="quoted">{format!("Order {r}")}</span> })}
+                            {m.order.clone().map(|o| {
+                                let label = format!("Order {}", m.order_reference.clone().unwrap_or_else(|| "(not on this device)".into()));
+                                view! { <button class="linkish quoted" title="Open the order" on:click=move |_| c.open_order.set(Some(o.clone()))>{label}</button> }
+                            })}
                         }.into_any()
                     };
                     let mine = m.mine && !m.deleted;
@@ -335,6 +357,14 @@ pub fn Thread(
         })}
         <Show when=move || view_s.with(|v| v.as_ref().is_none_or(|v| v.can_post))
             fallback=move || view! { <p class="muted" id=format!("{ids}-closed")>"You can no longer write in this conversation."</p> }>
+        <Show when=move || quoting.get()>
+            <div class="quote-order">
+                <input id=format!("{ids}-quote-ref") placeholder="Order reference, e.g. R-3F2A-0001" prop:value=move || quote.get()
+                    on:input=move |e| quote.set(event_target_value(&e))
+                    on:keydown=move |e: KeyboardEvent| if e.key() == "Enter" { send_quote() }/>
+                <button id=format!("{ids}-quote-send") on:click=move |_| send_quote()>"Quote"</button>
+            </div>
+        </Show>
         <div class="composer">
             <textarea id=format!("{ids}-input") rows="2"
                 placeholder=move || if editing.get().is_some() { "Edit your message" } else { "Write a message (Enter sends, Shift+Enter for a new line)" }
@@ -347,6 +377,7 @@ pub fn Thread(
             <div class="composer-tools">
                 <button id=format!("{ids}-send") on:click=move |_| submit()>{move || if editing.get().is_some() { "Save" } else { "Send" }}</button>
                 <button class="ghost" id=format!("{ids}-location") title="Share where I am" on:click=share_location>"Location"</button>
+                <button class="ghost" id=format!("{ids}-quote") title="Quote an order" on:click=move |_| quoting.update(|q| *q = !*q)>"Order"</button>
                 <label class="ghost button-like" title="Send a photo (kept on this device until it can go)">"Photo"
                     <input type="file" id=format!("{ids}-photo") accept="image/*" capture="environment" class="hidden-file"
                         node_ref=photo_in on:change=send_photo/>

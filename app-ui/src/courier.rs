@@ -37,6 +37,13 @@ pub fn Workspace() -> impl IntoView {
     );
     let plan = RwSignal::new(None::<RoutePlan>);
     let open = RwSignal::new(None::<String>);
+    // A notification's or a quoted order opens its stop.
+    Effect::new(move |_| {
+        if let Some(o) = c.open_order.get() {
+            open.set(Some(o));
+            c.open_order.set(None);
+        }
+    });
     let error = RwSignal::new(None::<String>);
     let dragging = RwSignal::new(None::<usize>);
     let availability = RwSignal::new(

@@ -12,7 +12,7 @@ use app_api::tickets::{
     NewTicket, Requester, TicketAction, TicketCategory, TicketList, TicketQuery, TicketStatus,
     TicketSummary, TicketView, TimerState,
 };
-use app_api::{ApiError, OrderQuery, OrderSummary, Priority, Request, Response};
+use app_api::{ApiError, OrderSummary, Priority, Request, Response};
 use leptos::ev::KeyboardEvent;
 use leptos::html::Input;
 use leptos::prelude::*;
@@ -323,37 +323,17 @@ pub fn TicketPanel(ticket_id: String, on_close: Callback<()>) -> impl IntoView {
     let order_text = RwSignal::new(String::new());
     // The desk types an order's reference (or id); the core links its id.
     let link_order = move || {
-        let typed = order_text.get_untracked().trim().to_owned();
-        if typed.is_empty() {
+        let typed = order_text.get_untracked();
+        if typed.trim().is_empty() {
             return;
         }
-        run(
-            Request::ListOrders(OrderQuery {
-                search: Some(typed.clone()),
-                limit: 20,
-                ..Default::default()
-            }),
-            move |r| match r {
-                Ok(Response::Orders { orders, .. }) => {
-                    match orders
-                        .iter()
-                        .find(|o| o.reference.eq_ignore_ascii_case(&typed) || o.id == typed)
-                    {
-                        Some(o) => {
-                            order_text.set(String::new());
-                            act(TicketAction::LinkOrder {
-                                order: Some(o.id.clone()),
-                            });
-                        }
-                        None => error.set(Some(format!(
-                            "Linked order: no order {typed} on this device (type its reference, e.g. R-3F2A-0001)"
-                        ))),
-                    }
-                }
-                Ok(other) => error.set(Some(util::unexpected(&other))),
-                Err(e) => error.set(Some(e)),
-            },
-        );
+        util::find_order(&typed, "Linked order", move |r| match r {
+            Ok(id) => {
+                order_text.set(String::new());
+                act(TicketAction::LinkOrder { order: Some(id) });
+            }
+            Err(e) => error.set(Some(e)),
+        });
     };
     view! {
         <aside class="panel ticket-panel" id="ticket-panel" data-ticket=ticket_id.clone()

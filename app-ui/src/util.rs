@@ -39,6 +39,39 @@ pub fn typing(e: &web_sys::KeyboardEvent) -> bool {
         .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
 }
 
+/// The order a person typed (its reference, any case, or its id) among
+/// those on this device; `done` gets its id, or why not (`what` names the field).
+pub fn find_order(
+    typed: &str,
+    what: &'static str,
+    done: impl FnOnce(Result<String, String>) + 'static,
+) {
+    let typed = typed.trim().to_owned();
+    if typed.is_empty() {
+        return done(Err(format!("{what}: type an order's reference")));
+    }
+    run(
+        Request::ListOrders(app_api::OrderQuery {
+            search: Some(typed.clone()),
+            limit: 20,
+            ..Default::default()
+        }),
+        move |r| {
+            done(match r {
+                Ok(Response::Orders { orders, .. }) => orders
+                    .iter()
+                    .find(|o| o.reference.eq_ignore_ascii_case(&typed) || o.id == typed)
+                    .map(|o| o.id.clone())
+                    .ok_or_else(|| {
+                        format!("{what}: no order {typed} on this device (type its reference, e.g. R-3F2A-0001)")
+                    }),
+                Ok(other) => Err(unexpected(&other)),
+                Err(e) => Err(e),
+            })
+        },
+    );
+}
+
 /// Runs `f` after the current event handler returns. A callback that closes
 /// or replaces the view it belongs to must not do so while it runs (the view's
 /// owner, and the callback with it, would be disposed under its feet).

@@ -9,7 +9,8 @@
 //                one about the client's order, and a photo in its conversation;
 //                prints {reference, status}.
 //   desk-notice: the notification centre's "new ticket" opens that ticket in the Support
-//                tab; the desk answers and marks it solved; prints {status}.
+//                tab; the desk answers and marks it solved, then quotes the order (typed
+//                in lower case), whose quote opens the order's panel; prints {status}.
 //   client-read: the portal counts the reply, shows it in the ticket, and closes the
 //                ticket (after the confirm); prints {status, reply}.
 //
@@ -115,7 +116,18 @@ try {
     await page.click('#ticket-set-solved');
     await page.waitForFunction(() => document.querySelector('#ticket-status')?.textContent.trim() === 'Solved');
     await page.screenshot({ path: `${artifacts}/tickets-desk-solved.png` });
-    result = { status: await text('#ticket-status') };
+    const status = await text('#ticket-status');
+    // Quote the order in the conversation; the quote opens the order's panel.
+    await page.click('#ticket-chat-quote');
+    await page.fill('#ticket-chat-input', 'This one:');
+    await page.fill('#ticket-chat-quote-ref', args.order_reference.toLowerCase());
+    await page.keyboard.press('Enter');
+    const quoted = `#ticket-chat-messages li.msg.mine button.quoted:has-text("Order ${args.order_reference}")`;
+    await page.waitForSelector(quoted);
+    await page.click(quoted);
+    await page.waitForSelector(`#order-panel h2:has-text("${args.order_reference}")`);
+    check(await page.$('#tab-orders.active'), 'the Orders tab is shown');
+    result = { status };
   } else if (phase === 'client-read') {
     const item = `#my-tickets li.ticket-item[data-reference="${args.reference}"]`;
     await page.waitForSelector(`${item} .count`);
