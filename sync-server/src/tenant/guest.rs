@@ -161,13 +161,15 @@ impl Tenant {
         {
             let bytes = h.with_document(|d| d.save());
             if let Ok(c) = chat_doc::load(&bytes, &server_device()) {
-                let names: std::collections::HashMap<String, String> = self
-                    .dir
-                    .users()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|u| (u.id.to_string(), u.name))
-                    .collect();
+                // The directory is SQLite: read off the async workers.
+                let dir = self.dir.clone();
+                let names: std::collections::HashMap<String, String> =
+                    tokio::task::spawn_blocking(move || dir.users().unwrap_or_default())
+                        .await
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|u| (u.id.to_string(), u.name))
+                        .collect();
                 let chat = chat_doc::derive(&c.events());
                 messages.extend(
                     chat.messages
@@ -181,7 +183,14 @@ impl Tenant {
                                 .cloned()
                                 .unwrap_or_else(|| "Support".into()),
                             mine: false,
-                            text: m.text.clone(),
+                            // A guest has no way to fetch files: a photo is named.
+                            text: match (&m.photo, m.text.trim().is_empty()) {
+                                (Some(_), true) => "(a photo, shown in the app only)".into(),
+                                (Some(_), false) => {
+                                    format!("{}\n(with a photo, shown in the app only)", m.text)
+                                }
+                                (None, _) => m.text.clone(),
+                            },
                         }),
                 );
             }

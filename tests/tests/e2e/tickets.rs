@@ -208,6 +208,33 @@ async fn the_storefront_opens_a_ticket_the_desk_answers_and_the_guest_replies_by
         g["messages"][0]["text"],
         "I ordered a medium.\n\nOrder reference given: R-3F2A-0001"
     );
+    // A photo from the desk is named to the guest, who cannot fetch files.
+    {
+        use base64::Engine as _;
+        desk.core
+            .execute(Request::ChatAct {
+                link: ChatLink::Ticket { ticket: id.clone() },
+                action: ChatAction::Post(NewMessage {
+                    photo_base64: Some(
+                        base64::engine::general_purpose::STANDARD
+                            .encode(crate::workspaces::camera_jpeg()),
+                    ),
+                    ..Default::default()
+                }),
+            })
+            .unwrap();
+    }
+    assert!(
+        eventually(T, async || {
+            let (_, g) = send(http.get(&link)).await;
+            g["messages"].as_array().is_some_and(|m| {
+                m.iter()
+                    .any(|m| m["text"] == "(a photo, shown in the app only)")
+            })
+        })
+        .await,
+        "the guest is told a photo was sent"
+    );
     // A wrong secret or another ticket's finds nothing.
     let wrong = link.replace("token=", "token=0");
     assert_eq!(send(http.get(&wrong)).await.0, 404);
