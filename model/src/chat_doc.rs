@@ -430,12 +430,15 @@ impl ChatState {
 /// seen them. An edit or deletion of a message that is not the editor's own
 /// (or not there) is set aside; a later edit's text wins.
 /// The photos a conversation's messages show (a deleted message's no longer).
-pub fn photos(st: &ChatState) -> Vec<String> {
-    let mut out: Vec<String> = st
+/// Each with the user who sent it: the server shows a photo through a
+/// conversation only when its sender is the one who uploaded it (naming a
+/// hash one has learned elsewhere shares nothing).
+pub fn photos(st: &ChatState) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = st
         .messages
         .iter()
         .filter(|m| !m.deleted)
-        .filter_map(|m| m.photo.clone())
+        .filter_map(|m| Some((m.photo.clone()?, m.author.user.as_str().to_owned())))
         .collect();
     out.sort();
     out.dedup();

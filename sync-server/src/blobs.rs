@@ -10,7 +10,8 @@
 //!   offset is not where the server is; 413 over [`MAX_BLOB_BYTES`]; 422 when
 //!   the content does not hash to the name (the partial is discarded).
 //! - `GET /v1/blobs/{sha256}`: the bytes, for operators, the uploader and
-//!   whoever may read a conversation whose messages show it (a chat photo);
+//!   whoever may read a conversation where its uploader's own message shows
+//!   it (a chat photo; naming another's hash shares nothing);
 //!   404 otherwise (indistinguishable from missing). With `?wait=S` (at most
 //!   [`MAX_WAIT_S`]) such a request for a blob not uploaded yet is held
 //!   until the upload completes or `S` seconds pass: a dispatcher's device
@@ -176,19 +177,26 @@ pub async fn get(auth: Authed, hash: String, wait_s: u64) -> Result<Response, Ap
     let missing = || ApiErr::new(StatusCode::NOT_FOUND, format!("no blob {hash}"));
     let who = &auth.who.principal;
     // A photo in a conversation this user may read (decided as for the
-    // conversation itself): theirs to fetch, whoever sent it.
-    let shown = !who.role.is_operator() && {
+    // conversation itself), sent by whoever uploaded it: theirs to fetch.
+    // Which senders show it here; the uploader is checked once it is known.
+    let senders: Vec<String> = if who.role.is_operator() {
+        Vec::new()
+    } else {
         let (dir, h) = (auth.tenant.dir.clone(), hash.clone());
-        let docs = tokio::task::spawn_blocking(move || dir.blob_docs(&h))
+        let refs = tokio::task::spawn_blocking(move || dir.blob_docs(&h))
             .await
             .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        docs.iter().any(|doc| {
-            auth.tenant.shared.facts(doc).is_some_and(|f| {
-                ruta_model::access::decide(who, Some(&f)) != ruta_model::access::Access::None
+        refs.into_iter()
+            .filter(|(doc, _)| {
+                auth.tenant.shared.facts(doc).is_some_and(|f| {
+                    ruta_model::access::decide(who, Some(&f)) != ruta_model::access::Access::None
+                })
             })
-        })
+            .map(|(_, sender)| sender)
+            .collect()
     };
+    let shown = !senders.is_empty();
     if wait_s > 0 && (who.role.is_operator() || shown) {
         // Subscribe before looking, so an upload completing in between is seen.
         let mut stored = auth.tenant.blob_stored.subscribe();
@@ -207,7 +215,9 @@ pub async fn get(auth: Authed, hash: String, wait_s: u64) -> Result<Response, Ap
         .await
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let allowed = who.role.is_operator() || shown || uploader.as_deref() == Some(who.user.as_str());
+    let allowed = who.role.is_operator()
+        || uploader.as_deref() == Some(who.user.as_str())
+        || uploader.as_ref().is_some_and(|u| senders.contains(u));
     if !allowed {
         return Err(missing());
     }

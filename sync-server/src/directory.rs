@@ -205,7 +205,8 @@ impl Directory {
                  created_ms INTEGER NOT NULL
              ) STRICT;
              CREATE TABLE IF NOT EXISTS blob_refs (
-                 hash TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (hash, doc)
+                 hash TEXT NOT NULL, doc TEXT NOT NULL, sender TEXT NOT NULL,
+                 PRIMARY KEY (hash, doc, sender)
              ) STRICT, WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS blob_refs_doc ON blob_refs (doc);
              CREATE TABLE IF NOT EXISTS refusals (
@@ -837,28 +838,33 @@ impl Directory {
         Ok(())
     }
 
-    /// Document `doc` (a conversation) now shows exactly the files `hashes`.
-    pub fn set_blob_refs(&self, doc: &str, hashes: &[String]) -> Result<(), DirectoryError> {
+    /// Document `doc` (a conversation) now shows exactly the files `shown`,
+    /// each (hash, the user whose message shows it).
+    pub fn set_blob_refs(
+        &self,
+        doc: &str,
+        shown: &[(String, String)],
+    ) -> Result<(), DirectoryError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM blob_refs WHERE doc = ?1", params![doc])?;
-        for h in hashes {
+        for (h, sender) in shown {
             tx.execute(
-                "INSERT OR IGNORE INTO blob_refs (hash, doc) VALUES (?1, ?2)",
-                params![h, doc],
+                "INSERT OR IGNORE INTO blob_refs (hash, doc, sender) VALUES (?1, ?2, ?3)",
+                params![h, doc, sender],
             )?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    /// The documents that show file `hash`.
-    pub fn blob_docs(&self, hash: &str) -> Result<Vec<String>, DirectoryError> {
+    /// The documents that show file `hash`, each with the user whose message shows it.
+    pub fn blob_docs(&self, hash: &str) -> Result<Vec<(String, String)>, DirectoryError> {
         let conn = self.conn();
-        let mut st = conn.prepare("SELECT doc FROM blob_refs WHERE hash = ?1")?;
+        let mut st = conn.prepare("SELECT doc, sender FROM blob_refs WHERE hash = ?1")?;
         let docs = st
-            .query_map(params![hash], |r| r.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
+            .query_map(params![hash], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<(String, String)>, _>>()?;
         Ok(docs)
     }
 

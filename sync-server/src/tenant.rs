@@ -1178,8 +1178,8 @@ impl Tenant {
 enum Content {
     Facts(DocFacts),
     /// A conversation: its link (who takes part is decided with the server's
-    /// facts) and the photos its messages show.
-    Chat(app_api::chat::ChatLink, Vec<String>),
+    /// facts) and the photos its messages show, each with its sender.
+    Chat(app_api::chat::ChatLink, Vec<(String, String)>),
     /// A ticket: its facts, and its conversation follows them.
     Ticket(DocFacts),
 }

@@ -85,6 +85,8 @@ try {
   } else if (phase === 'desk-receipt') {
     await page.click('#chat-button');
     await page.waitForSelector('#chat-list li.chat-row');
+    await page.waitForSelector('#chat-start-dispatch-team');
+    await page.screenshot({ path: `${artifacts}/chat-desk-list.png` });
     await page.click('#chat-list li.chat-row');
     await page.waitForFunction(() => document.querySelector('#chat-messages li.msg:nth-child(2) .receipt')?.textContent.includes('read by'), null, { timeout: 30000 });
     await page.screenshot({ path: `${artifacts}/chat-desk-read.png` });

@@ -815,4 +815,47 @@ async fn chat_photos_reach_the_conversations_participants_only() {
         "a deleted message's photo is no longer the courier's to fetch"
     );
     assert_eq!(get(&mine, "c1").await, 200, "their own upload stays theirs");
+
+    // A modified client names a hash it did not upload (the desk's photo in
+    // c2's chat, learned somehow) in its own conversation: shared nothing.
+    let c2_chat = ChatLink::Driver {
+        courier: "c2".into(),
+    };
+    let other = {
+        let img = image::RgbImage::from_fn(640, 480, |x, y| {
+            image::Rgb([40, (x % 233) as u8, (y % 229) as u8])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(out.into_inner())
+    };
+    let v = say(&desk.core, &c2_chat, photo_msg("For c2 only", &other));
+    let secret = v.messages[0].photo.clone().unwrap();
+    assert!(![&theirs, &mine].contains(&&secret));
+    assert!(
+        eventually(T, async || get(&secret, "d1").await == 200).await,
+        "uploaded by the desk"
+    );
+    // The phone is made to believe it holds the file (the core checks that).
+    std::fs::write(phone._dir.path().join("blobs").join(&secret), b"not it").unwrap();
+    say(
+        &phone.core,
+        &driver,
+        ChatAction::Post(NewMessage {
+            text: "look".into(),
+            photo: Some(secret.clone()),
+            ..Default::default()
+        }),
+    );
+    assert!(
+        eventually(T, async || open(&desk.core, &driver)
+            .is_some_and(|v| v.messages.iter().any(|m| m.text == "look")))
+        .await,
+        "the message itself goes through"
+    );
+    assert_eq!(
+        get(&secret, "c1").await,
+        404,
+        "a photo is shown only by the message of its uploader"
+    );
 }
