@@ -79,7 +79,7 @@ pub fn NoticeButton() -> impl IntoView {
         let _ = list.try_set(Some(l));
     };
     // The digest goes at most every quarter of an hour, of what is still unread.
-    let _ = set_interval_with_handle(
+    let timer = set_interval_with_handle(
         move || {
             let now = util::now_ms();
             let (waiting, last) = digest.with_value(|(d, t)| (d.len(), *t));
@@ -104,6 +104,12 @@ pub fn NoticeButton() -> impl IntoView {
         },
         std::time::Duration::from_secs(60),
     );
+    // Signing out and in rebuilds this button: the old timer goes with it.
+    on_cleanup(move || {
+        if let Ok(t) = timer {
+            t.clear();
+        }
+    });
     Effect::new(move |_| {
         c.changed.track();
         run(Request::Notifications, move |r| {

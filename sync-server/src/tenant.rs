@@ -814,48 +814,49 @@ impl Tenant {
         ) {
             let storage = self.storage.clone();
             let id = doc.to_owned();
-            let facts = tokio::task::spawn_blocking(move || {
-                let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
-                let d = Automerge::load(&bytes).ok()?;
-                if ruta_model::ticket_doc::is_ticket_doc(&d) {
-                    Some(ruta_model::ticket_doc::facts_of(&d).map(Content::Ticket))
-                } else if ruta_model::inbox_doc::is_inbox_doc(&d) {
-                    Some(
-                        ruta_model::inbox_doc::owner_of(&d)
-                            .map(|owner| Content::Facts(DocFacts::Inbox { owner })),
-                    )
-                } else if ruta_model::chat_doc::is_chat_doc(&d) {
-                    // Its photos: whoever takes part may fetch them.
-                    let photos = ruta_model::chat_doc::load(&bytes, &DeviceId::new("server"))
-                        .map(|c| {
-                            ruta_model::chat_doc::photos(&ruta_model::chat_doc::derive(&c.events()))
-                        })
-                        .unwrap_or_default();
-                    Some(ruta_model::chat_doc::link_of(&d).map(|l| Content::Chat(l, photos)))
-                } else if ruta_model::trip_doc::is_trip_doc(&d) {
-                    Some(
-                        ruta_model::trip_doc::courier_of(&d)
-                            .map(|courier| Content::Facts(DocFacts::Trip { courier })),
-                    )
-                } else if ruta_model::session_doc::is_session_doc(&d) {
-                    Some(
-                        ruta_model::session_doc::driver_of(&d)
-                            .map(|driver| Content::Facts(DocFacts::Session { driver })),
-                    )
-                } else if ruta_model::waybill_doc::is_waybill_doc(&d) {
-                    Some(Some(Content::Facts(DocFacts::Waybill)))
-                } else if ruta_model::cash_doc::is_cash_doc(&d) {
-                    Some(
-                        ruta_model::cash_doc::courier_of(&d)
-                            .map(|courier| Content::Facts(DocFacts::Cash { courier })),
-                    )
-                } else {
-                    None
-                }
-            })
-            .await
-            .ok()
-            .flatten();
+            let facts =
+                tokio::task::spawn_blocking(move || {
+                    let bytes = load_doc_bytes(storage.as_ref(), &id).ok()?;
+                    let d = Automerge::load(&bytes).ok()?;
+                    if ruta_model::ticket_doc::is_ticket_doc(&d) {
+                        Some(ruta_model::ticket_doc::facts_of(&d).map(Content::Ticket))
+                    } else if ruta_model::inbox_doc::is_inbox_doc(&d) {
+                        Some(
+                            ruta_model::inbox_doc::owner_of(&d)
+                                .map(|owner| Content::Facts(DocFacts::Inbox { owner })),
+                        )
+                    } else if ruta_model::chat_doc::is_chat_doc(&d) {
+                        // Its photos: whoever takes part may fetch them.
+                        let events = ruta_model::event_doc::events_in::<
+                            ruta_model::chat_doc::ChatEvent,
+                        >(&d, ruta_model::chat_doc::SHAPE);
+                        let photos =
+                            ruta_model::chat_doc::photos(&ruta_model::chat_doc::derive(&events));
+                        Some(ruta_model::chat_doc::link_of(&d).map(|l| Content::Chat(l, photos)))
+                    } else if ruta_model::trip_doc::is_trip_doc(&d) {
+                        Some(
+                            ruta_model::trip_doc::courier_of(&d)
+                                .map(|courier| Content::Facts(DocFacts::Trip { courier })),
+                        )
+                    } else if ruta_model::session_doc::is_session_doc(&d) {
+                        Some(
+                            ruta_model::session_doc::driver_of(&d)
+                                .map(|driver| Content::Facts(DocFacts::Session { driver })),
+                        )
+                    } else if ruta_model::waybill_doc::is_waybill_doc(&d) {
+                        Some(Some(Content::Facts(DocFacts::Waybill)))
+                    } else if ruta_model::cash_doc::is_cash_doc(&d) {
+                        Some(
+                            ruta_model::cash_doc::courier_of(&d)
+                                .map(|courier| Content::Facts(DocFacts::Cash { courier })),
+                        )
+                    } else {
+                        None
+                    }
+                })
+                .await
+                .ok()
+                .flatten();
             if let Some(facts) = facts {
                 let Some(facts) = facts else { return };
                 let mut shows = None;

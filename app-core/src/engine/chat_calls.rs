@@ -360,7 +360,7 @@ impl Core {
     ) -> Vec<(String, ChatLink)> {
         let (_, who) = self.principal();
         let me = who.user.as_str().to_owned();
-        let mut links = match who.role {
+        let links = match who.role {
             Role::Courier => vec![
                 ChatLink::Driver { courier: me },
                 ChatLink::Team {
@@ -375,19 +375,23 @@ impl Core {
             ],
             Role::Client => vec![ChatLink::Customer { client: me }],
         };
-        if who.role != Role::Client {
-            links.extend(
-                self.tenant_config()
-                    .zones
-                    .iter()
-                    .map(|z| ChatLink::Zone { zone: z.id.clone() }),
-            );
-        }
-        links
+        let mut out: Vec<(String, ChatLink)> = links
             .into_iter()
             .filter(|l| self.takes_part(l))
             .map(|l| (self.chat_starter_title(&l, names), l))
-            .collect()
+            .collect();
+        // The zones' teams, decided as `takes_part` does, with the
+        // configuration derived once (this runs on every list refresh).
+        if who.role != Role::Client {
+            let config = self.tenant_config();
+            for z in &config.zones {
+                let facts = chat_doc::zone_facts(chat_doc::zone_couriers(&config.couriers, &z.id));
+                if access::decide(&who, Some(&facts)) == Access::ReadWrite {
+                    out.push((zone_title(&z.name), ChatLink::Zone { zone: z.id.clone() }));
+                }
+            }
+        }
+        out
     }
 
     fn chat_starter_title(
@@ -450,7 +454,7 @@ impl Core {
                     .iter()
                     .find(|z| z.id == *zone)
                     .map_or_else(|| zone.clone(), |z| z.name.clone());
-                format!("Couriers in {name}")
+                zone_title(&name)
             }
             ChatLink::Ticket { ticket } => {
                 format!("Ticket {}", ruta_model::ticket_doc::reference_of(ticket))
@@ -567,3 +571,8 @@ fn canonical(link: ChatLink) -> ChatLink {
 
 #[cfg(test)]
 mod tests;
+
+/// A zone team's conversation, as its list and header name it.
+fn zone_title(zone_name: &str) -> String {
+    format!("Couriers in {zone_name}")
+}
